@@ -1,0 +1,173 @@
+// Package config reads eventlake's YAML configuration file. Every setting
+// has a command-line flag too; flags win over the file.
+//
+//	lake: ./lake
+//	profile: auto                 # auto | pismo | fulfillmenttools | generic | <name from profiles:>
+//	workers: 2                    # objects processed in parallel (default: number of CPUs)
+//	zstd_level: 1                 # 1 fastest … 4 smallest
+//	max_record_bytes: 16777216    # longer records are quarantined
+//	on_change: reload             # what to do when a committed object's version changes: reload | skip
+//	lock_wait: 10s                # how long a second writer waits for the lake lock
+//	generic:                      # the mapping of the "generic" profile
+//	  event_id: id
+//	  timestamp: meta.created_at
+//	  event_type: type
+//	  domain: "=orders"           # "=text" is a constant
+//	profiles:                     # more named generic mappings
+//	  acme: {event_id: uuid, timestamp: ts, data: payload}
+//	sources:                      # what `eventlake load --config f.yaml` loads when no SOURCE is given
+//	  - url: s3://bucket/main_stream/?region=us-east-1
+//	    profile: pismo
+//	    since: 2024-02-01
+//	tables:                       # upsert keys for typed views (see README)
+//	  account.customer_creation_1: {key: [data.customer_id], order: event_time}
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/eventlake/eventlake/loader/profile"
+)
+
+// Config is the whole file.
+type Config struct {
+	Lake           string                     `yaml:"lake"`
+	Catalog        string                     `yaml:"catalog"`
+	Profile        string                     `yaml:"profile"`
+	Workers        int                        `yaml:"workers"`
+	ZstdLevel      int                        `yaml:"zstd_level"`
+	MaxRecordBytes int                        `yaml:"max_record_bytes"`
+	OnChange       string                     `yaml:"on_change"`
+	LockWait       Duration                   `yaml:"lock_wait"`
+	Generic        *profile.Mapping           `yaml:"generic"`
+	Profiles       map[string]profile.Mapping `yaml:"profiles"`
+	Sources        []Source                   `yaml:"sources"`
+	Tables         map[string]Table           `yaml:"tables"`
+	Schemas        string                     `yaml:"schemas"`
+
+	// Path is the file the config was read from ("" for defaults).
+	Path string `yaml:"-"`
+}
+
+// Source is one entry of sources:.
+type Source struct {
+	URL     string `yaml:"url"`
+	Profile string `yaml:"profile"`
+	Since   string `yaml:"since"`
+	Until   string `yaml:"until"`
+}
+
+// Table configures the typed view of an event type (key "domain.event_type"
+// as shown in the shell, or the raw "domain/event-type") or of a CSV table.
+type Table struct {
+	// Key lists the upsert key columns: envelope columns (event_id, org_id,
+	// …) or data paths ("data.account.id"). Default: event_id.
+	Key []string `yaml:"key"`
+	// Order is the column deciding which version is the latest
+	// (default event_time); ties are broken by ingest order.
+	Order string `yaml:"order"`
+}
+
+// Duration is a time.Duration written as "10s", "5m".
+type Duration time.Duration
+
+// UnmarshalYAML implements yaml.Unmarshaler.
+func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
+	v, err := time.ParseDuration(n.Value)
+	if err != nil {
+		return fmt.Errorf("line %d: %q is not a duration (like 10s or 5m)", n.Line, n.Value)
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// Load reads a config file. Unknown keys are errors, so a typo does not
+// silently fall back to a default.
+func Load(path string) (*Config, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	defer f.Close()
+	c, err := Parse(f)
+	if err != nil {
+		return nil, fmt.Errorf("config %s: %w", path, err)
+	}
+	c.Path = path
+	return c, nil
+}
+
+// Parse reads a config from r.
+func Parse(r io.Reader) (*Config, error) {
+	data, err := io.ReadAll(r)
+	if err != nil {
+		return nil, err
+	}
+	c := &Config{}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(c); err != nil && !errors.Is(err, io.EOF) {
+		return nil, err
+	}
+	return c, c.Validate()
+}
+
+// Validate checks values that YAML types cannot.
+func (c *Config) Validate() error {
+	switch c.OnChange {
+	case "", "reload", "skip":
+	default:
+		return fmt.Errorf("on_change: %q is not one of reload, skip", c.OnChange)
+	}
+	if c.ZstdLevel < 0 || c.ZstdLevel > 4 {
+		return fmt.Errorf("zstd_level: %d is not between 1 and 4", c.ZstdLevel)
+	}
+	if c.Workers < 0 {
+		return fmt.Errorf("workers: %d is negative", c.Workers)
+	}
+	if c.MaxRecordBytes < 0 {
+		return fmt.Errorf("max_record_bytes: %d is negative", c.MaxRecordBytes)
+	}
+	for i, s := range c.Sources {
+		if s.URL == "" {
+			return fmt.Errorf("sources[%d]: url is missing", i)
+		}
+		for _, d := range []string{s.Since, s.Until} {
+			if d != "" {
+				if _, err := ParseDate(d); err != nil {
+					return fmt.Errorf("sources[%d]: %w", i, err)
+				}
+			}
+		}
+	}
+	for name, m := range c.Profiles {
+		if _, err := profile.NewGeneric(name, m); err != nil {
+			return err
+		}
+		if _, builtin := profile.Builtin(name); builtin || name == "auto" || name == "generic" {
+			return fmt.Errorf("profiles: %q is a built-in profile name", name)
+		}
+	}
+	if c.Generic != nil {
+		if _, err := profile.NewGeneric("generic", *c.Generic); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ParseDate parses a YYYY-MM-DD date (UTC) as used by --since/--until.
+func ParseDate(s string) (time.Time, error) {
+	t, err := time.Parse("2006-01-02", s)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("%q is not a date like 2024-02-01", s)
+	}
+	return t, nil
+}

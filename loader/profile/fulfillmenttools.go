@@ -1,0 +1,107 @@
+package profile
+
+import (
+	"bytes"
+	"fmt"
+
+	"github.com/buger/jsonparser"
+)
+
+// Fulfillmenttools maps the fulfillmenttools public event export (seed 004):
+// one NDJSON line per event, {"id", "eventName", "payload", "created"}.
+//
+//	event_id       ← id
+//	event_type     ← eventName, as is (e.g. "order-created_event-v1")
+//	schema_version ← N of a trailing "-vN" / "_vN" in eventName, else NULL
+//	domain         ← eventName up to its first '-' or '_', lower-cased
+//	                 ("order-created_event-v1" → "order"; "PICK_JOB_CREATED" → "pick")
+//	event_time     ← created
+//	data           ← payload (raw JSON)
+//	org_id, cid    ← NULL (the export is per tenant; set org_id with a generic profile if needed)
+type Fulfillmenttools struct{}
+
+// Name implements Profile.
+func (Fulfillmenttools) Name() string { return "fulfillmenttools" }
+
+// Match implements Profile.
+func (Fulfillmenttools) Match(rec []byte) bool { return hasKeys(rec, "id", "eventName", "created") }
+
+const (
+	fID = 1 << iota
+	fName
+	fPayload
+	fCreated
+)
+
+// Map implements Profile.
+func (Fulfillmenttools) Map(rec []byte, ev *Event) error {
+	ev.reset()
+	if err := validate(rec); err != nil {
+		return err
+	}
+	var seen int
+	var ferr error
+	err := jsonparser.ObjectEach(rec, func(key, v []byte, t jsonparser.ValueType, end int) error {
+		var bit int
+		switch string(key) {
+		case "id":
+			bit = fID
+			ev.EventID, ferr = ev.str("id", v, t)
+		case "eventName":
+			bit = fName
+			ev.EventType, ferr = ev.str("eventName", v, t)
+		case "payload":
+			bit = fPayload
+			ev.Data = rawValue(rec, v, t, end)
+		case "created":
+			bit = fCreated
+			ferr = ev.timestamp("created", v, t)
+		default:
+			return nil
+		}
+		if seen&bit != 0 {
+			return fmt.Errorf("%w %q", ErrDuplicateField, key)
+		}
+		seen |= bit
+		return ferr
+	})
+	if err != nil {
+		return err
+	}
+	if len(ev.EventID) == 0 {
+		return fmt.Errorf("%w id", ErrMissingField)
+	}
+	if seen&fCreated == 0 {
+		return fmt.Errorf("%w created", ErrMissingField)
+	}
+	ev.SchemaVersion, ev.HasSchemaVersion = versionSuffix(ev.EventType)
+	ev.Domain = ftDomain(ev)
+	if ev.Data == nil {
+		ev.Data = nullJSON
+	}
+	return nil
+}
+
+// ftDomain derives the domain from the event name (see Fulfillmenttools).
+func ftDomain(ev *Event) []byte {
+	name := ev.EventType
+	if i := bytes.IndexAny(name, "-_"); i >= 0 {
+		name = name[:i]
+	}
+	if len(name) == 0 {
+		return nil
+	}
+	lower := true
+	for _, c := range name {
+		if c >= 'A' && c <= 'Z' {
+			lower = false
+			break
+		}
+	}
+	if lower {
+		return name
+	}
+	start := len(ev.scratch)
+	ev.scratch = append(ev.scratch, bytes.ToLower(name)...)
+	return ev.scratch[start:]
+}

@@ -1,0 +1,233 @@
+// Package profile maps one JSON record onto the envelope columns of the
+// events table (DESIGN.md). A profile knows a vendor's envelope: Pismo's
+// event_id/domain/event_type/…, fulfillmenttools' id/eventName/payload/created,
+// or a mapping written in the config file (generic).
+//
+// Mapping is on the hot path of every load, so profiles scan the record once
+// (buger/jsonparser) and hand back slices into the record instead of copies.
+package profile
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/buger/jsonparser"
+)
+
+// Event is what a profile extracts from a record. Byte slices point into the
+// record or into the Event's own scratch buffer: they are valid until the
+// next Map call with the same Event. A nil slice means "absent" (NULL).
+type Event struct {
+	EventID, EventType, Domain []byte
+	OrgID, CID                 []byte
+	SchemaVersion              int32
+	HasSchemaVersion           bool
+	EventTime                  int64 // micros since epoch, UTC
+	Data                       []byte
+
+	scratch []byte
+}
+
+func (e *Event) reset() {
+	e.EventID, e.EventType, e.Domain, e.OrgID, e.CID, e.Data = nil, nil, nil, nil, nil, nil
+	e.SchemaVersion, e.HasSchemaVersion, e.EventTime = 0, false, 0
+	e.scratch = e.scratch[:0]
+}
+
+// Profile maps records of one vendor layout.
+type Profile interface {
+	// Name is the profile's name as used on the command line.
+	Name() string
+	// Match reports whether a record has this profile's envelope; auto
+	// uses it on an object's first record.
+	Match(rec []byte) bool
+	// Map fills ev from rec. An error is the reject reason for the record.
+	Map(rec []byte, ev *Event) error
+}
+
+// Reasons a record is rejected; the error text that reaches _rejects wraps
+// one of these with detail.
+var (
+	ErrInvalidJSON    = errors.New("invalid JSON")
+	ErrNotObject      = errors.New("record is not a JSON object")
+	ErrInvalidUTF8    = errors.New("invalid UTF-8")
+	ErrMissingField   = errors.New("missing required field")
+	ErrBadField       = errors.New("bad field")
+	ErrDuplicateField = errors.New("duplicate envelope field")
+)
+
+// validate checks what every profile needs: valid UTF-8, valid JSON, an
+// object at the top.
+func validate(rec []byte) error {
+	if !utf8.Valid(rec) {
+		i := 0
+		for i < len(rec) {
+			r, n := utf8.DecodeRune(rec[i:])
+			if r == utf8.RuneError && n <= 1 {
+				break
+			}
+			i += n
+		}
+		return fmt.Errorf("%w at byte %d of the record", ErrInvalidUTF8, i)
+	}
+	if !json.Valid(rec) {
+		var v any
+		err := json.Unmarshal(rec, &v)
+		return fmt.Errorf("%w: %v", ErrInvalidJSON, err)
+	}
+	if len(rec) == 0 || rec[0] != '{' {
+		return ErrNotObject
+	}
+	return nil
+}
+
+// str returns a JSON string value unescaped, using ev's scratch when the
+// value has escapes. Numbers are accepted as their text (ids are sometimes
+// numeric in the wild).
+func (ev *Event) str(field string, v []byte, t jsonparser.ValueType) ([]byte, error) {
+	switch t {
+	case jsonparser.String:
+		if bytes.IndexByte(v, '\\') < 0 {
+			return v, nil
+		}
+		start := len(ev.scratch)
+		if cap(ev.scratch)-start < len(v) {
+			// Grow; slices handed out earlier keep the old array alive.
+			grown := make([]byte, start, 2*cap(ev.scratch)+len(v))
+			copy(grown, ev.scratch)
+			ev.scratch = grown
+		}
+		out, err := jsonparser.Unescape(v, ev.scratch[start:start+len(v)])
+		if err != nil {
+			return nil, fmt.Errorf("%w %s: %v", ErrBadField, field, err)
+		}
+		ev.scratch = ev.scratch[:start+len(out)]
+		return out, nil
+	case jsonparser.Number:
+		return v, nil
+	case jsonparser.Null:
+		return nil, nil
+	}
+	return nil, fmt.Errorf("%w %s: want a string, got %s", ErrBadField, field, t)
+}
+
+func (ev *Event) timestamp(field string, v []byte, t jsonparser.ValueType) error {
+	switch t {
+	case jsonparser.String:
+		us, err := ParseTimestamp(v)
+		if err != nil {
+			return fmt.Errorf("%s: %w", field, err)
+		}
+		ev.EventTime = us
+		return nil
+	case jsonparser.Number:
+		f, err := strconv.ParseFloat(string(v), 64)
+		if err != nil {
+			return fmt.Errorf("%s: %w: %s", field, errTimestamp, v)
+		}
+		us, err := EpochToMicros(f)
+		if err != nil {
+			return fmt.Errorf("%s: %w", field, err)
+		}
+		ev.EventTime = us
+		return nil
+	case jsonparser.Null:
+		return fmt.Errorf("%w %s (null)", ErrMissingField, field)
+	}
+	return fmt.Errorf("%s: %w: a JSON %s", field, errTimestamp, t)
+}
+
+// version parses schema_version given as a number or a string ("1"). An
+// unusable value leaves it NULL rather than rejecting the event.
+func (ev *Event) version(v []byte, t jsonparser.ValueType) {
+	if t != jsonparser.String && t != jsonparser.Number {
+		return
+	}
+	n, err := strconv.ParseInt(strings.TrimSpace(string(v)), 10, 32)
+	if err != nil {
+		f, ferr := strconv.ParseFloat(string(v), 64)
+		if ferr != nil || f != float64(int32(f)) {
+			return
+		}
+		n = int64(f)
+	}
+	ev.SchemaVersion, ev.HasSchemaVersion = int32(n), true
+}
+
+// versionSuffix extracts N from a name ending in "-N", "_N", "-vN" or "_vN".
+func versionSuffix(name []byte) (int32, bool) {
+	i := len(name)
+	for i > 0 && name[i-1] >= '0' && name[i-1] <= '9' {
+		i--
+	}
+	if i == len(name) || len(name)-i > 9 || i == 0 {
+		return 0, false
+	}
+	j := i
+	if name[j-1] == 'v' || name[j-1] == 'V' {
+		j--
+	}
+	if j == 0 || (name[j-1] != '-' && name[j-1] != '_') {
+		return 0, false
+	}
+	n, _ := strconv.Atoi(string(name[i:]))
+	return int32(n), true
+}
+
+// Registry of built-in profiles by name.
+var builtins = map[string]func() Profile{
+	"pismo":            func() Profile { return Pismo{} },
+	"fulfillmenttools": func() Profile { return Fulfillmenttools{} },
+}
+
+// Names lists the built-in profile names (auto and generic are handled by
+// the loader).
+func Names() []string {
+	var n []string
+	for k := range builtins {
+		n = append(n, k)
+	}
+	sort.Strings(n)
+	return n
+}
+
+// Builtin returns a built-in profile by name.
+func Builtin(name string) (Profile, bool) {
+	f, ok := builtins[name]
+	if !ok {
+		return nil, false
+	}
+	return f(), true
+}
+
+// Detect picks the profile whose Match accepts rec, trying candidates in
+// order. It returns nil when none does.
+func Detect(rec []byte, candidates []Profile) Profile {
+	for _, p := range candidates {
+		if p.Match(rec) {
+			return p
+		}
+	}
+	return nil
+}
+
+// hasKeys reports whether rec's top-level object has all keys.
+func hasKeys(rec []byte, keys ...string) bool {
+	found := 0
+	paths := make([][]string, len(keys))
+	for i, k := range keys {
+		paths[i] = []string{k}
+	}
+	jsonparser.EachKey(rec, func(idx int, _ []byte, _ jsonparser.ValueType, err error) {
+		if err == nil {
+			found |= 1 << idx
+		}
+	}, paths...)
+	return found == 1<<len(keys)-1
+}
