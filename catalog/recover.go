@@ -1,0 +1,159 @@
+package catalog
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/eventlake/eventlake/partitions"
+)
+
+// interruptedError is the error recorded on loads discarded by Recover.
+const interruptedError = "interrupted; discarded by recovery"
+
+// RecoveryReport says what Recover did, for logging.
+type RecoveryReport struct {
+	Aborted        int // running loads discarded
+	Completed      int // committed loads published
+	FilesPublished int // staged files moved into the lake
+	StrayDirs      int // leftover staging entries removed (no load row, or a finished load)
+}
+
+// Recover must be called with the lock held.
+//
+// It finishes or discards every interrupted load: a 'running' load (the
+// writer died before its commit) has its staging directory deleted and
+// becomes 'aborted'; a 'committed' load (the writer died while publishing)
+// has each live file published (idempotent) and becomes 'published'. Then
+// every remaining entry of the staging area is removed: directories of
+// unknown, aborted, failed or published loads are never needed again. Each
+// step is idempotent, so a crash during Recover is repaired by the next one.
+func Recover(ctx context.Context, c *Catalog, lakeDir string) (RecoveryReport, error) {
+	var rep RecoveryReport
+	if c.readOnly {
+		return rep, fmt.Errorf("catalog: recover %s: catalog is open read-only", lakeDir)
+	}
+
+	running, err := c.loadsWithStatus(ctx, "running")
+	if err != nil {
+		return rep, fmt.Errorf("catalog: recover: %w", err)
+	}
+	for _, id := range running {
+		if err := os.RemoveAll(partitions.StagingDir(lakeDir, id)); err != nil {
+			return rep, fmt.Errorf("catalog: recover: discard staging of interrupted load %s: %w", id, err)
+		}
+		res, err := c.db.ExecContext(ctx,
+			`UPDATE loads SET status = 'aborted', error = ?, finished_at = ? WHERE load_id = ? AND status = 'running'`,
+			interruptedError, time.Now().UnixMicro(), id)
+		if err != nil {
+			return rep, fmt.Errorf("catalog: recover: abort load %s: %w", id, err)
+		}
+		if n, _ := res.RowsAffected(); n == 1 {
+			rep.Aborted++
+		}
+	}
+
+	committed, err := c.loadsWithStatus(ctx, "committed")
+	if err != nil {
+		return rep, fmt.Errorf("catalog: recover: %w", err)
+	}
+	for _, id := range committed {
+		paths, err := c.loadFiles(ctx, id)
+		if err != nil {
+			return rep, fmt.Errorf("catalog: recover: files of load %s: %w", id, err)
+		}
+		staging := partitions.StagingDir(lakeDir, id)
+		for _, p := range paths {
+			if err := ctx.Err(); err != nil {
+				return rep, err
+			}
+			_, serr := os.Lstat(filepath.Join(staging, filepath.FromSlash(p)))
+			if err := partitions.Publish(lakeDir, id, p); err != nil {
+				return rep, fmt.Errorf("catalog: recover: publish %s of committed load %s: %w", p, id, err)
+			}
+			if serr == nil {
+				rep.FilesPublished++
+			}
+		}
+		if err := c.MarkPublished(ctx, id); err != nil {
+			return rep, fmt.Errorf("catalog: recover: %w", err)
+		}
+		if err := os.RemoveAll(staging); err != nil {
+			return rep, fmt.Errorf("catalog: recover: remove staging of load %s: %w", id, err)
+		}
+		rep.Completed++
+	}
+
+	n, err := c.removeStrays(ctx, lakeDir)
+	rep.StrayDirs = n
+	if err != nil {
+		return rep, fmt.Errorf("catalog: recover: %w", err)
+	}
+	return rep, nil
+}
+
+// removeStrays deletes every staging entry that does not belong to a running
+// or committed load. Under the lock and after the two recovery passes there
+// are none of those left, so this empties the staging area; the status check
+// is a guard against a caller that forgot the lock.
+func (c *Catalog) removeStrays(ctx context.Context, lakeDir string) (int, error) {
+	root := filepath.Dir(partitions.StagingDir(lakeDir, "x"))
+	entries, err := os.ReadDir(root)
+	if errors.Is(err, fs.ErrNotExist) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("list staging %s: %w", root, err)
+	}
+	removed := 0
+	for _, e := range entries {
+		var status string
+		err := c.db.QueryRowContext(ctx, `SELECT status FROM loads WHERE load_id = ?`, e.Name()).Scan(&status)
+		if err == nil && (status == "running" || status == "committed") {
+			continue
+		}
+		if err := os.RemoveAll(filepath.Join(root, e.Name())); err != nil {
+			return removed, fmt.Errorf("remove stray staging %s: %w", filepath.Join(root, e.Name()), err)
+		}
+		removed++
+	}
+	return removed, nil
+}
+
+func (c *Catalog) loadsWithStatus(ctx context.Context, status string) ([]string, error) {
+	rows, err := c.db.QueryContext(ctx, `SELECT load_id FROM loads WHERE status = ? ORDER BY started_at, load_id`, status)
+	if err != nil {
+		return nil, fmt.Errorf("list %s loads: %w", status, err)
+	}
+	defer rows.Close()
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
+}
+
+func (c *Catalog) loadFiles(ctx context.Context, loadID string) ([]string, error) {
+	rows, err := c.db.QueryContext(ctx, `SELECT path FROM files WHERE load_id = ? AND status = 'live' ORDER BY path`, loadID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var paths []string
+	for rows.Next() {
+		var p string
+		if err := rows.Scan(&p); err != nil {
+			return nil, err
+		}
+		paths = append(paths, p)
+	}
+	return paths, rows.Err()
+}

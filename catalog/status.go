@@ -1,0 +1,198 @@
+package catalog
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Status summarises the lake for `eventlake status`. Pending objects are not
+// here: the CLI computes them by listing the sources.
+type Status struct {
+	// Objects counts (source, key) pairs by the status of their latest
+	// outcome (so an object whose newest version failed counts as failed).
+	Objects  map[string]int64 `json:"objects"`
+	Loads    int64            `json:"loads"`
+	LastLoad *LoadSummary     `json:"last_load"` // nil before the first load
+	// Files, Rows and Bytes total the live files; Rejects totals the
+	// quarantined records of committed and published loads.
+	Files   int64 `json:"files"`
+	Rows    int64 `json:"rows"`
+	Bytes   int64 `json:"bytes"`
+	Rejects int64 `json:"rejects"`
+	// Failed lists objects whose latest outcome is a failure, newest first,
+	// at most maxFailed of them (Objects["failed"] has the full count).
+	Failed []FailedObject `json:"failed"`
+	Tables []TableSummary `json:"tables"`
+}
+
+// LoadSummary is one row of the loads table.
+type LoadSummary struct {
+	ID         string    `json:"load_id"`
+	Status     string    `json:"status"`
+	StartedAt  time.Time `json:"started_at"`
+	FinishedAt time.Time `json:"finished_at,omitzero"`
+	Command    string    `json:"command"`
+	Host       string    `json:"host"`
+	PID        int       `json:"pid"`
+	Sources    []string  `json:"sources"`
+	Objects    int64     `json:"objects"`
+	Records    int64     `json:"records"`
+	Rejects    int64     `json:"rejects"`
+	Bytes      int64     `json:"bytes"`
+	Files      int64     `json:"files"`
+	Error      string    `json:"error,omitempty"`
+}
+
+// FailedObject is an object whose latest attempt failed.
+type FailedObject struct {
+	Source      string    `json:"source"`
+	Key         string    `json:"key"`
+	Version     string    `json:"version"`
+	Attempts    int       `json:"attempts"`
+	Error       string    `json:"error"`
+	LastAttempt time.Time `json:"last_attempt,omitzero"`
+	LoadID      string    `json:"load_id"`
+}
+
+// TableSummary totals the live files of one table.
+type TableSummary struct {
+	Table      string `json:"table"`
+	Partitions int64  `json:"partitions"`
+	Files      int64  `json:"files"`
+	Rows       int64  `json:"rows"`
+	Bytes      int64  `json:"bytes"`
+}
+
+const maxFailed = 20
+
+// latestObjects selects, per (source, key), the row of the latest outcome.
+const latestObjects = `
+WITH latest AS (
+	SELECT source, "key", version, status, attempts, COALESCE(error, '') AS error, committed_at, load_id,
+	       ROW_NUMBER() OVER (PARTITION BY source, "key" ORDER BY committed_at DESC, version DESC) AS rn
+	FROM objects
+)`
+
+// Status summarises the catalog. It runs in one read transaction, so all
+// numbers describe the same instant even while a writer commits.
+func (c *Catalog) Status(ctx context.Context) (Status, error) {
+	s, err := c.status(ctx)
+	if err != nil {
+		return Status{}, fmt.Errorf("catalog %s: status: %w", c.path, err)
+	}
+	return s, nil
+}
+
+func (c *Catalog) status(ctx context.Context) (Status, error) {
+	s := Status{Objects: map[string]int64{}, Failed: []FailedObject{}, Tables: []TableSummary{}}
+	// A read-only transaction is a deferred BEGIN in SQLite: a consistent
+	// snapshot that takes no write lock.
+	tx, err := c.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return s, err
+	}
+	defer tx.Rollback()
+
+	rows, err := tx.QueryContext(ctx, latestObjects+`SELECT status, count(*) FROM latest WHERE rn = 1 GROUP BY status`)
+	if err != nil {
+		return s, err
+	}
+	for rows.Next() {
+		var st string
+		var n int64
+		if err := rows.Scan(&st, &n); err != nil {
+			rows.Close()
+			return s, err
+		}
+		s.Objects[st] = n
+	}
+	if err := closeRows(rows); err != nil {
+		return s, err
+	}
+
+	if err := tx.QueryRowContext(ctx, `
+SELECT count(*), COALESCE(SUM(CASE WHEN status IN ('committed','published') THEN rejects END), 0) FROM loads`).
+		Scan(&s.Loads, &s.Rejects); err != nil {
+		return s, err
+	}
+
+	var l LoadSummary
+	var finished sql.NullInt64
+	var started int64
+	var sources string
+	err = tx.QueryRowContext(ctx, `
+SELECT load_id, status, started_at, finished_at, COALESCE(command, ''), COALESCE(host, ''), COALESCE(pid, 0),
+       COALESCE(sources, '[]'), objects, records, rejects, bytes, files, COALESCE(error, '')
+FROM loads ORDER BY started_at DESC, rowid DESC LIMIT 1`).Scan(&l.ID, &l.Status, &started, &finished, &l.Command,
+		&l.Host, &l.PID, &sources, &l.Objects, &l.Records, &l.Rejects, &l.Bytes, &l.Files, &l.Error)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+	case err != nil:
+		return s, err
+	default:
+		l.StartedAt = time.UnixMicro(started).UTC()
+		l.FinishedAt = fromMicros(finished)
+		if err := json.Unmarshal([]byte(sources), &l.Sources); err != nil {
+			return s, fmt.Errorf("load %s: sources column is not a JSON array: %w", l.ID, err)
+		}
+		s.LastLoad = &l
+	}
+
+	if err := tx.QueryRowContext(ctx, `
+SELECT count(*), COALESCE(SUM("rows"), 0), COALESCE(SUM(bytes), 0) FROM files WHERE status = 'live'`).
+		Scan(&s.Files, &s.Rows, &s.Bytes); err != nil {
+		return s, err
+	}
+
+	rows, err = tx.QueryContext(ctx, latestObjects+`
+SELECT source, "key", version, attempts, error, committed_at, load_id FROM latest
+WHERE rn = 1 AND status = 'failed' ORDER BY committed_at DESC, source, "key" LIMIT ?`, maxFailed)
+	if err != nil {
+		return s, err
+	}
+	for rows.Next() {
+		var f FailedObject
+		var at sql.NullInt64
+		if err := rows.Scan(&f.Source, &f.Key, &f.Version, &f.Attempts, &f.Error, &at, &f.LoadID); err != nil {
+			rows.Close()
+			return s, err
+		}
+		f.LastAttempt = fromMicros(at)
+		s.Failed = append(s.Failed, f)
+	}
+	if err := closeRows(rows); err != nil {
+		return s, err
+	}
+
+	rows, err = tx.QueryContext(ctx, `
+SELECT table_name, count(DISTINCT "partition"), count(*), COALESCE(SUM("rows"), 0), COALESCE(SUM(bytes), 0)
+FROM files WHERE status = 'live' GROUP BY table_name ORDER BY table_name`)
+	if err != nil {
+		return s, err
+	}
+	for rows.Next() {
+		var t TableSummary
+		if err := rows.Scan(&t.Table, &t.Partitions, &t.Files, &t.Rows, &t.Bytes); err != nil {
+			rows.Close()
+			return s, err
+		}
+		s.Tables = append(s.Tables, t)
+	}
+	if err := closeRows(rows); err != nil {
+		return s, err
+	}
+	return s, nil
+}
+
+// closeRows closes rows and reports any iteration error.
+func closeRows(rows *sql.Rows) error {
+	err := rows.Err()
+	if cerr := rows.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}

@@ -1,0 +1,140 @@
+package partitions
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"runtime"
+	"testing"
+)
+
+// manyPartitions writes rowsPer rows to each of nParts partitions in turn
+// through a writer with MaxOpenFiles 32, calling sample after every
+// partition. It returns the number of files written.
+func manyPartitions(tb testing.TB, lake string, nParts, rowsPer int, sample func(part int)) int {
+	tb.Helper()
+	stage, err := NewStage(lake, "L")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer stage.Remove()
+	w := NewEventWriter(stage, WriterOptions{MaxOpenFiles: 32})
+	r := rand.New(rand.NewPCG(21, 22))
+	batch := make([]EventRow, rowsPer)
+	for p := range nParts {
+		domain := fmt.Sprintf("domain-%04d", p)
+		for i := range batch {
+			batch[i] = pismoRow(r, p*rowsPer+i, domain, day0+int64(i))
+		}
+		if err := w.Write(batch); err != nil {
+			tb.Fatal(err)
+		}
+		sample(p)
+	}
+	files, err := w.Close()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return len(files)
+}
+
+// TestEventWriterMemoryBounded writes to 2,000 partitions with MaxOpenFiles
+// 32 and checks the live heap stays flat: it must not grow with the number of
+// partitions (beyond the small File list Close returns).
+func TestEventWriterMemoryBounded(t *testing.T) {
+	if testing.Short() {
+		t.Skip("writes 2,000 fsynced files")
+	}
+	const nParts, rowsPer = 2000, 5
+	live := func() int64 {
+		runtime.GC()
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		return int64(ms.HeapAlloc)
+	}
+	base := live()
+	var atWarm, peak int64
+	n := manyPartitions(t, t.TempDir(), nParts, rowsPer, func(p int) {
+		if p%100 != 99 {
+			return
+		}
+		h := live() - base
+		peak = max(peak, h)
+		if p == 199 {
+			atWarm = h
+		}
+	})
+	if n != nParts {
+		t.Errorf("%d files, want %d", n, nParts)
+	}
+	t.Logf("live heap above baseline: after 200 partitions %.1f MiB, peak %.1f MiB", float64(atWarm)/(1<<20), float64(peak)/(1<<20))
+	// Generous bounds: 32 open files with small row groups need a few MiB;
+	// growth from 200 to 2,000 partitions is only the finished-file list
+	// (~1,800 File values, well under 1 MiB).
+	const limit = 64 << 20
+	if peak > limit {
+		t.Errorf("peak live heap %d MiB above baseline, want < %d MiB", peak>>20, limit>>20)
+	}
+	if growth := peak - atWarm; growth > 8<<20 {
+		t.Errorf("live heap grew %.1f MiB between 200 and 2,000 partitions, want < 8 MiB", float64(growth)/(1<<20))
+	}
+}
+
+// BenchmarkEventWriterManyPartitions writes 2,000 partitions with
+// MaxOpenFiles 32 and reports the peak heap in use (sampled after every
+// partition, without forcing GC) as peak-heap-MiB.
+func BenchmarkEventWriterManyPartitions(b *testing.B) {
+	var peak uint64
+	var ms runtime.MemStats
+	for b.Loop() {
+		manyPartitions(b, b.TempDir(), 2000, 20, func(int) {
+			runtime.ReadMemStats(&ms)
+			peak = max(peak, ms.HeapInuse)
+		})
+	}
+	b.ReportMetric(float64(peak)/(1<<20), "peak-heap-MiB")
+}
+
+// BenchmarkEventWriter writes ~100k Pismo-like rows over 20 partitions
+// (4 domains × 5 days) in batches of 1,000, with default options.
+func BenchmarkEventWriter(b *testing.B) {
+	const nRows, batchSize = 100_000, 1000
+	r := rand.New(rand.NewPCG(31, 32))
+	domains := []string{"account", "authorization", "customer", "transaction"}
+	rows := make([]EventRow, nRows)
+	var size int64
+	d, dayN := 0, int64(0)
+	for i := range rows {
+		if r.IntN(20) == 0 {
+			d, dayN = r.IntN(len(domains)), int64(r.IntN(5))
+		}
+		rows[i] = pismoRow(r, i, domains[d], day0+dayN*day+r.Int64N(day))
+		size += rowBytes(&rows[i])
+	}
+	b.SetBytes(size)
+	b.ReportAllocs()
+	lake := b.TempDir()
+	n := 0
+	for b.Loop() {
+		stage, err := NewStage(lake, fmt.Sprint("L", n))
+		if err != nil {
+			b.Fatal(err)
+		}
+		n++
+		w := NewEventWriter(stage, WriterOptions{})
+		for i := 0; i < nRows; i += batchSize {
+			if err := w.Write(rows[i : i+batchSize]); err != nil {
+				b.Fatal(err)
+			}
+		}
+		files, err := w.Close()
+		if err != nil {
+			b.Fatal(err)
+		}
+		if len(files) != 20 {
+			b.Fatalf("%d files, want 20", len(files))
+		}
+		if err := stage.Remove(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -1,0 +1,40 @@
+package partitions
+
+// EventRow is one row of the events table as stored in Parquet. Partition
+// columns (domain, event_date) are not stored in the file: they live in the
+// directory names (Spark refuses a column that is both in the path and the
+// file). The writer routes each row by Domain and EventTime.
+type EventRow struct {
+	EventID       string  `parquet:"event_id"`
+	EventType     string  `parquet:"event_type,dict"`
+	SchemaVersion *int32  `parquet:"schema_version,optional"`
+	OrgID         *string `parquet:"org_id,optional,dict"`
+	CID           *string `parquet:"cid,optional"`
+	// EventTime is microseconds since the Unix epoch, UTC.
+	EventTime int64  `parquet:"event_time,timestamp(microsecond:utc)"`
+	Data      string `parquet:"data,json"`
+	Object    string `parquet:"_object,dict"`
+	Line      int64  `parquet:"_line"`
+	Offset    int64  `parquet:"_offset"`
+	LoadID    string `parquet:"_load_id,dict"`
+	// IngestedAt is microseconds since the Unix epoch, UTC: the start time of
+	// the load that wrote the row.
+	IngestedAt int64 `parquet:"_ingested_at,timestamp(microsecond:utc)"`
+
+	// Domain is the partition value; not written into the file.
+	Domain string `parquet:"-"`
+}
+
+// RejectRow is one quarantined record, stored under <lake>/_rejects/.
+type RejectRow struct {
+	Object string `parquet:"object,dict"`
+	Line   int64  `parquet:"line"`
+	Offset int64  `parquet:"offset"`
+	Reason string `parquet:"reason,dict"`
+	// Raw is the record text, truncated to a bounded length.
+	Raw        string `parquet:"raw"`
+	RawBytes   int64  `parquet:"raw_bytes"`
+	Profile    string `parquet:"profile,dict"`
+	LoadID     string `parquet:"_load_id,dict"`
+	IngestedAt int64  `parquet:"_ingested_at,timestamp(microsecond:utc)"`
+}

@@ -1,0 +1,452 @@
+package partitions
+
+import (
+	"cmp"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime/debug"
+	"slices"
+	"sync"
+
+	"github.com/parquet-go/parquet-go"
+	"github.com/parquet-go/parquet-go/compress/zstd"
+)
+
+// File describes one finished staged file.
+type File struct {
+	Table     string // "events", "_rejects", or a CSV table name
+	Partition string // relative partition dir, e.g. "domain=account/event_date=2024-01-02"
+	Path      string // relative path of the file under the lake (and under the staging root), '/'-separated
+	Rows      int64
+	Bytes     int64
+	// MinTime and MaxTime are the min/max event_time micros of the file's
+	// rows (0 when the table has no event time, e.g. _rejects).
+	MinTime, MaxTime int64
+}
+
+// WriterOptions configures a writer set (EventWriter, RejectWriter). Zero
+// values select the defaults.
+//
+// Memory: each open file holds at most one row group in memory (its encoded,
+// compressed pages plus one uncompressed page buffer per column), so a writer
+// needs roughly MaxOpenFiles × min(RowGroupBytes, RowGroupRows × row size)
+// whatever the number of partitions or rows written.
+type WriterOptions struct {
+	// MaxOpenFiles is the number of files a writer keeps open (default 32).
+	// When a row arrives for a partition that has no open file and the limit
+	// is reached, the least-recently-used file is finished; a later row for
+	// that partition starts a new part file.
+	MaxOpenFiles int
+	// RowGroupRows is the maximum number of rows per row group (default 65536).
+	RowGroupRows int64
+	// MaxFileRows rolls over to a new part file after this many rows
+	// (default 4_000_000).
+	MaxFileRows int64
+	// ZstdLevel selects the zstd codec level: 1 fastest (default), 2 default
+	// (≈ zstd level 3), 3 better compression (≈ zstd 7–8), 4 best compression.
+	// These are the four levels of the klauspost/compress encoder used by
+	// parquet-go; values above 4 are treated as 4, values below 1 as 1.
+	ZstdLevel int
+	// RowGroupBytes caps the memory one open file buffers for its current
+	// row group (encoded pages plus pending values, as estimated by
+	// parquet-go); when reached, the row group is flushed early even if it
+	// holds fewer than RowGroupRows rows. It protects memory against very
+	// large rows. Default 16 MiB.
+	RowGroupBytes int64
+}
+
+const (
+	defaultMaxOpenFiles  = 32
+	defaultRowGroupRows  = 65536
+	defaultMaxFileRows   = 4_000_000
+	defaultRowGroupBytes = 16 << 20
+
+	// pageBufferSize is the uncompressed page size per column. parquet-go
+	// keeps one such buffer per column of every open file, so it is kept
+	// well below the library's 256 KiB default; 64 KiB pages are still
+	// within the range readers handle efficiently.
+	pageBufferSize = 64 << 10
+	// dictionaryMaxBytes bounds each dictionary-encoded column's dictionary
+	// per row group; past it the column falls back to PLAIN encoding, so a
+	// high-cardinality "dict" column cannot grow memory unboundedly.
+	dictionaryMaxBytes = 1 << 20
+	// writeChunkRows is the largest slice handed to parquet-go at once, so
+	// the row-group byte budget is checked at a fine granularity (parquet-go
+	// itself works in slices of 64 rows, so this costs nothing).
+	writeChunkRows = 64
+
+	loadIDMetadataKey = "eventlake.load_id"
+	modulePath        = "github.com/eventlake/eventlake"
+)
+
+func (o WriterOptions) withDefaults() WriterOptions {
+	if o.MaxOpenFiles <= 0 {
+		o.MaxOpenFiles = defaultMaxOpenFiles
+	}
+	if o.RowGroupRows <= 0 {
+		o.RowGroupRows = defaultRowGroupRows
+	}
+	if o.MaxFileRows <= 0 {
+		o.MaxFileRows = defaultMaxFileRows
+	}
+	if o.RowGroupBytes <= 0 {
+		o.RowGroupBytes = defaultRowGroupBytes
+	}
+	o.ZstdLevel = min(max(o.ZstdLevel, 1), 4)
+	return o
+}
+
+// zstdCodecs are shared by all writers: a codec pools its encoders, so one
+// per level lets files reuse warm encoders instead of allocating new ones.
+var zstdCodecs = [...]*zstd.Codec{
+	1: {Level: zstd.SpeedFastest},
+	2: {Level: zstd.SpeedDefault},
+	3: {Level: zstd.SpeedBetterCompression},
+	4: {Level: zstd.SpeedBestCompression},
+}
+
+var buildVersion = sync.OnceValues(func() (version, build string) {
+	version, build = "devel", "unknown"
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return
+	}
+	if bi.Main.Path == modulePath && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		version = bi.Main.Version
+	} else {
+		for _, m := range bi.Deps {
+			if m.Path == modulePath && m.Version != "" {
+				version = m.Version
+			}
+		}
+	}
+	for _, s := range bi.Settings {
+		if s.Key == "vcs.revision" && s.Value != "" {
+			build = s.Value[:min(len(s.Value), 12)]
+		}
+	}
+	return
+})
+
+// writerOptions are the parquet-go options shared by every file of a set.
+//
+// Data pages are written in format version 1: every Parquet reader (older
+// Hive, Athena and Spark included) supports it, while v2 pages are still
+// mishandled by some.
+func writerOptions(s *Stage, o WriterOptions) []parquet.WriterOption {
+	version, build := buildVersion()
+	return []parquet.WriterOption{
+		parquet.Compression(zstdCodecs[o.ZstdLevel]),
+		parquet.MaxRowsPerRowGroup(o.RowGroupRows),
+		parquet.PageBufferSize(pageBufferSize),
+		parquet.DictionaryMaxBytes(dictionaryMaxBytes),
+		parquet.DataPageVersion(1),
+		parquet.KeyValueMetadata(loadIDMetadataKey, s.LoadID()),
+		parquet.CreatedBy("eventlake", version, build),
+	}
+}
+
+// rowWriter is the part of a parquet writer a set needs. It is satisfied by
+// *parquet.GenericWriter[T] for struct rows, and can be adapted for rows of a
+// dynamic parquet.Schema (e.g. CSV tables) by a small wrapper.
+type rowWriter[T any] interface {
+	Write(rows []T) (int, error)
+	Flush() error
+	Close() error
+	Size() int64
+}
+
+// structWriter returns a factory of parquet writers for struct rows of type T.
+func structWriter[T any](opts []parquet.WriterOption) func(io.Writer) rowWriter[T] {
+	return func(w io.Writer) rowWriter[T] { return parquet.NewGenericWriter[T](w, opts...) }
+}
+
+// set routes rows of type T to one Parquet part file per partition of one
+// table, keeping at most MaxOpenFiles files open (least recently used is
+// finished first) and rolling files over at MaxFileRows. It is the shared
+// engine of EventWriter and RejectWriter and is independent of the row type
+// and schema. Not safe for concurrent use.
+type set[T any] struct {
+	stage     *Stage
+	table     string
+	opts      WriterOptions
+	newWriter func(io.Writer) rowWriter[T]
+	timeOf    func(*T) int64 // nil: MinTime/MaxTime stay 0
+
+	open       map[string]*part[T]
+	head, tail *part[T] // LRU list of open parts, most recently used at head
+	done       []File
+	orphans    []string // absolute paths of created files that are not valid (failed to finish)
+	err        error    // sticky: first I/O or encoding error
+	closed     bool
+}
+
+// part is one open part file.
+type part[T any] struct {
+	partition string
+	rel, abs  string
+	f         *os.File
+	out       countingWriter
+	w         rowWriter[T]
+
+	rows     int64 // rows in the file
+	rgRows   int64 // rows in the current row group
+	rgBase   int64 // w.Size() when the current row group started
+	minT     int64
+	maxT     int64
+	hasTimes bool
+
+	prev, next *part[T]
+}
+
+// countingWriter counts the bytes written to the file.
+type countingWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countingWriter) Write(b []byte) (int, error) {
+	n, err := c.w.Write(b)
+	c.n += int64(n)
+	return n, err
+}
+
+func newSet[T any](s *Stage, table string, o WriterOptions, newWriter func([]parquet.WriterOption) func(io.Writer) rowWriter[T], timeOf func(*T) int64) *set[T] {
+	o = o.withDefaults()
+	return &set[T]{
+		stage:     s,
+		table:     table,
+		opts:      o,
+		newWriter: newWriter(writerOptions(s, o)),
+		timeOf:    timeOf,
+		open:      make(map[string]*part[T]),
+	}
+}
+
+func (s *set[T]) closedErr() error {
+	return fmt.Errorf("partitions: %s writer for load %s is closed", s.table, s.stage.LoadID())
+}
+
+// write appends rows, all belonging to partition, to that partition's open
+// part file (opening one if needed).
+func (s *set[T]) write(partition string, rows []T) error {
+	if s.closed {
+		return s.closedErr()
+	}
+	if s.err != nil {
+		return s.err
+	}
+	for len(rows) > 0 {
+		p, err := s.acquire(partition)
+		if err != nil {
+			s.err = err
+			return err
+		}
+		n := int(min(int64(len(rows)), s.opts.MaxFileRows-p.rows, s.opts.RowGroupRows-p.rgRows, writeChunkRows))
+		chunk := rows[:n]
+		if _, err := p.w.Write(chunk); err != nil {
+			return s.fail(p, err)
+		}
+		if s.timeOf != nil {
+			for i := range chunk {
+				t := s.timeOf(&chunk[i])
+				if !p.hasTimes {
+					p.minT, p.maxT, p.hasTimes = t, t, true
+				} else {
+					p.minT, p.maxT = min(p.minT, t), max(p.maxT, t)
+				}
+			}
+		}
+		p.rows += int64(n)
+		p.rgRows += int64(n)
+		if p.rgRows >= s.opts.RowGroupRows || p.w.Size()-p.rgBase >= s.opts.RowGroupBytes {
+			if err := p.w.Flush(); err != nil {
+				return s.fail(p, err)
+			}
+			p.rgRows = 0
+			p.rgBase = p.w.Size()
+		}
+		if p.rows >= s.opts.MaxFileRows {
+			if err := s.finish(p); err != nil {
+				return err
+			}
+		}
+		rows = rows[n:]
+	}
+	return nil
+}
+
+// acquire returns the open part of partition, marking it most recently used,
+// or opens a new one, finishing the least recently used part when
+// MaxOpenFiles are open.
+func (s *set[T]) acquire(partition string) (*part[T], error) {
+	if p := s.open[partition]; p != nil {
+		s.moveToFront(p)
+		return p, nil
+	}
+	for len(s.open) >= s.opts.MaxOpenFiles && s.tail != nil {
+		if err := s.finish(s.tail); err != nil {
+			return nil, err
+		}
+	}
+	rel := s.table + "/" + partition + "/" + s.stage.NextName()
+	f, abs, err := s.stage.create(rel)
+	if err != nil {
+		return nil, err
+	}
+	p := &part[T]{partition: partition, rel: rel, abs: abs, f: f}
+	p.out.w = f
+	p.w = s.newWriter(&p.out)
+	s.open[partition] = p
+	s.pushFront(p)
+	return p, nil
+}
+
+// finish completes p's Parquet footer, fsyncs and closes the file, and
+// records it as done.
+func (s *set[T]) finish(p *part[T]) error {
+	s.unlink(p)
+	err := p.w.Close()
+	if err == nil {
+		err = p.f.Sync()
+	}
+	if cerr := p.f.Close(); err == nil {
+		err = cerr
+	}
+	p.w = nil
+	if err != nil {
+		s.orphans = append(s.orphans, p.abs)
+		s.err = fmt.Errorf("partitions: finish %s: %w", p.rel, err)
+		return s.err
+	}
+	s.done = append(s.done, File{
+		Table:     s.table,
+		Partition: p.partition,
+		Path:      p.rel,
+		Rows:      p.rows,
+		Bytes:     p.out.n,
+		MinTime:   p.minT,
+		MaxTime:   p.maxT,
+	})
+	return nil
+}
+
+// fail records a write error on p: p's file can no longer be completed, so
+// it is closed and kept only for Abort to delete. The error is sticky.
+func (s *set[T]) fail(p *part[T], err error) error {
+	s.discard(p)
+	s.err = fmt.Errorf("partitions: write %s: %w", p.rel, err)
+	return s.err
+}
+
+// discard closes p's file without completing it and remembers it as an
+// orphan.
+func (s *set[T]) discard(p *part[T]) {
+	s.unlink(p)
+	_ = p.f.Close() // the file is invalid and will be deleted; its close error adds nothing
+	p.w = nil
+	s.orphans = append(s.orphans, p.abs)
+}
+
+// close finishes every open part and returns all files written, sorted by
+// path. After an error the returned slice is nil and the caller should call
+// abort to delete what was written.
+func (s *set[T]) close() ([]File, error) {
+	if s.closed {
+		return nil, s.closedErr()
+	}
+	s.closed = true
+	if s.err == nil {
+		// Finish in path order so the outcome does not depend on LRU order.
+		parts := make([]*part[T], 0, len(s.open))
+		for _, p := range s.open {
+			parts = append(parts, p)
+		}
+		slices.SortFunc(parts, func(a, b *part[T]) int { return cmp.Compare(a.rel, b.rel) })
+		for _, p := range parts {
+			if err := s.finish(p); err != nil {
+				break
+			}
+		}
+	}
+	if s.err != nil {
+		for s.head != nil {
+			s.discard(s.head)
+		}
+		return nil, s.err
+	}
+	files := slices.Clone(s.done)
+	slices.SortFunc(files, func(a, b File) int { return cmp.Compare(a.Path, b.Path) })
+	return files, nil
+}
+
+// abort closes every open file and deletes every file the set created, then
+// removes partition directories left empty.
+func (s *set[T]) abort() {
+	s.closed = true
+	for s.head != nil {
+		s.discard(s.head)
+	}
+	paths := s.orphans
+	for _, f := range s.done {
+		paths = append(paths, filepath.Join(s.stage.Root(), filepath.FromSlash(f.Path)))
+	}
+	dirs := make(map[string]struct{})
+	for _, p := range paths {
+		// Removal is best effort: Abort has no error to report to, and the
+		// caller removes the whole staging root afterwards anyway.
+		if err := os.Remove(p); err == nil || errors.Is(err, os.ErrNotExist) {
+			dirs[filepath.Dir(p)] = struct{}{}
+		}
+	}
+	for d := range dirs {
+		s.stage.removeEmptyDirs(d)
+	}
+	s.done, s.orphans = nil, nil
+	if s.err == nil {
+		s.err = fmt.Errorf("partitions: %s writer for load %s was aborted", s.table, s.stage.LoadID())
+	}
+}
+
+func (s *set[T]) pushFront(p *part[T]) {
+	p.prev, p.next = nil, s.head
+	if s.head != nil {
+		s.head.prev = p
+	}
+	s.head = p
+	if s.tail == nil {
+		s.tail = p
+	}
+}
+
+func (s *set[T]) moveToFront(p *part[T]) {
+	if s.head == p {
+		return
+	}
+	s.remove(p)
+	s.pushFront(p)
+}
+
+// remove takes p out of the LRU list.
+func (s *set[T]) remove(p *part[T]) {
+	if p.prev != nil {
+		p.prev.next = p.next
+	} else {
+		s.head = p.next
+	}
+	if p.next != nil {
+		p.next.prev = p.prev
+	} else {
+		s.tail = p.prev
+	}
+	p.prev, p.next = nil, nil
+}
+
+// unlink takes p out of the LRU list and the open map.
+func (s *set[T]) unlink(p *part[T]) {
+	s.remove(p)
+	delete(s.open, p.partition)
+}
