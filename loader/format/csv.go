@@ -1,0 +1,373 @@
+package format
+
+import (
+	"bytes"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+)
+
+// csvDelims are the delimiter candidates, in tie-break order.
+var csvDelims = [...]byte{',', ';', '\t', '|'}
+
+func isDelimCandidate(c byte) bool { return c == ',' || c == ';' || c == '\t' || c == '|' }
+
+// CSVRow is one row of a CSV file.
+type CSVRow struct {
+	Fields []string // the row's fields (nil after a parse error or for a too-large row; set for a ragged row)
+	Line   int64    // 1-based line where the row starts (embedded newlines count)
+	Offset int64    // 0-based byte offset of the row's first byte (a leading UTF-8 BOM counts as 3 bytes)
+	Raw    []byte   // the row's text without its line ending, truncated to MaxRawBytes when Err is set; valid until the next Next
+	Err    error    // non-nil: the row is bad (ragged, quote error, too large); reading continues with the next row
+}
+
+// CSV row-splitter states. They mirror encoding/csv's grammar (LazyQuotes off) so that each row handed to it is
+// exactly one record, including the rows it rejects.
+const (
+	csvFieldStart = iota
+	csvUnquoted
+	csvQuoted
+	csvQuote   // a '"' inside a quoted field: `""`, end of field, or an error
+	csvQuoteCR // `"\r`: fine before '\n' (CRLF), an error otherwise
+	csvBadLine // after a quote error: the row ends at the end of this line
+)
+
+// CSVReader reads a delimited file with a header row via encoding/csv (quoted fields, embedded newlines and
+// delimiters, CRLF, BOM). The delimiter is sniffed from the header line among , ; \t | (the most frequent outside
+// quotes that also occurs equally often in the second row, when there is one).
+//
+// Rows are first delimited by a quote-aware splitter (in bounded memory: a row longer than MaxRecordBytes is
+// skipped and reported with ErrTooLarge) and then parsed by encoding/csv, which gives exact Line, Offset and Raw
+// for every row, also the bad ones. Blank lines are skipped (but counted), as encoding/csv does.
+type CSVReader struct {
+	st     *stream
+	opts   Options
+	delim  byte
+	header []string
+
+	pos  int64 // stream offset of the next byte to examine
+	line int64 // line number at pos
+
+	inRow    bool
+	state    int
+	rowStart int64
+	rowLine  int64
+	skipping bool
+	raw      []byte
+
+	rowSrc bytes.Reader
+	cr     *csv.Reader
+	crOff  int64 // cr.InputOffset() after the previous row
+	resync int   // times the parser had to be replaced (splitter and parser disagreed); tests expect 0
+}
+
+// NewCSVReader sniffs the delimiter and reads the header row. It fails when the stream has no header row (empty
+// or blank), when the header row is malformed, or on read errors.
+func NewCSVReader(r io.Reader, opts Options) (*CSVReader, error) {
+	opts = opts.withDefaults()
+	return newCSVReader(newStream(r, opts.bufLimit()), opts)
+}
+
+// newCSVReader continues on a stream that is still at its first byte (possibly already peeked into).
+func newCSVReader(st *stream, opts Options) (*CSVReader, error) {
+	if err := st.peek(); err != nil {
+		return nil, err
+	}
+	c := &CSVReader{st: st, opts: opts, line: 1}
+	b := st.buf[:st.end]
+	if bytes.HasPrefix(b, utf8BOM) {
+		c.pos = int64(len(utf8BOM))
+	}
+	c.delim = sniffDelimiter(b[c.pos:], st.eof)
+	c.cr = c.newParser()
+	row, err := c.nextRow()
+	if err == io.EOF {
+		return nil, errors.New("format: CSV has no header row")
+	}
+	if err != nil {
+		return nil, err
+	}
+	if row.Err != nil {
+		return nil, fmt.Errorf("format: CSV header: %w", row.Err)
+	}
+	c.header = row.Fields
+	return c, nil
+}
+
+func (c *CSVReader) newParser() *csv.Reader {
+	cr := csv.NewReader(&c.rowSrc)
+	cr.Comma = rune(c.delim)
+	cr.FieldsPerRecord = -1 // ragged rows are reported by Next with the row's line
+	c.crOff = 0
+	return cr
+}
+
+// Header returns the header row's fields.
+func (c *CSVReader) Header() []string { return c.header }
+
+// Delimiter returns the sniffed delimiter.
+func (c *CSVReader) Delimiter() rune { return rune(c.delim) }
+
+// Next returns the next row. A ragged row (field count != header count), a quote error or a too-large row is
+// returned with Err set and reading continues; io.EOF at the end; read errors of the stream are returned as error.
+func (c *CSVReader) Next() (CSVRow, error) {
+	row, err := c.nextRow()
+	if err == nil && row.Err == nil && len(row.Fields) != len(c.header) {
+		row.Err = fmt.Errorf("CSV row at line %d has %d fields, the header has %d: %w", row.Line, len(row.Fields), len(c.header), csv.ErrFieldCount)
+		c.truncateRaw(&row)
+	}
+	return row, err
+}
+
+func (c *CSVReader) truncateRaw(row *CSVRow) {
+	if len(row.Raw) > c.opts.MaxRawBytes {
+		row.Raw = row.Raw[:c.opts.MaxRawBytes]
+	}
+}
+
+// nextRow splits off the next non-blank row and parses it.
+func (c *CSVReader) nextRow() (CSVRow, error) {
+	for {
+		b := c.st.buf[:c.st.end]
+		base := c.st.base
+		i := int(c.pos - base)
+		if !c.inRow && i < len(b) {
+			c.inRow = true
+			c.rowStart, c.rowLine, c.state, c.skipping = c.pos, c.line, csvFieldStart, false
+		}
+		if c.inRow {
+			j, done := c.scanRow(b, i)
+			c.pos = base + int64(j)
+			if done {
+				c.inRow = false
+				if row, ok := c.finishRow(c.pos-1, true); ok {
+					return row, nil
+				}
+				continue
+			}
+		}
+		keep := c.pos
+		if c.inRow && !c.skipping {
+			if c.pos-c.rowStart > int64(c.opts.MaxRecordBytes) {
+				from := int(c.rowStart - base)
+				n := int(min(int64(c.opts.MaxRawBytes), c.pos-c.rowStart))
+				c.raw = append(c.raw[:0], b[from:from+n]...)
+				c.skipping = true
+			} else {
+				keep = c.rowStart
+			}
+		}
+		if !c.st.fill(keep) {
+			if c.st.err != nil {
+				return CSVRow{}, c.st.err
+			}
+			if c.inRow {
+				c.inRow = false
+				if row, ok := c.finishRow(c.pos, false); ok {
+					return row, nil
+				}
+			}
+			return CSVRow{}, io.EOF
+		}
+	}
+}
+
+// scanRow advances the row splitter over b from i; done means the row ended with the '\n' before the returned
+// index.
+func (c *CSVReader) scanRow(b []byte, i int) (int, bool) {
+	d, st, n := c.delim, c.state, len(b)
+	for i < n {
+		ch := b[i]
+		switch st {
+		case csvFieldStart:
+			if ch == '"' {
+				st = csvQuoted
+				i++
+				continue
+			}
+			st = csvUnquoted
+			continue // the byte belongs to an unquoted field
+		case csvUnquoted:
+			switch ch {
+			case d:
+				st = csvFieldStart
+			case '\n':
+				c.line++
+				c.state = csvFieldStart
+				return i + 1, true
+			case '"':
+				st = csvBadLine // bare quote
+			}
+		case csvQuoted:
+			j := bytes.IndexByte(b[i:], '"')
+			if j < 0 {
+				c.line += int64(bytes.Count(b[i:], []byte{'\n'}))
+				i = n
+				continue
+			}
+			c.line += int64(bytes.Count(b[i:i+j], []byte{'\n'}))
+			i += j + 1
+			st = csvQuote
+			continue
+		case csvQuote:
+			switch ch {
+			case '"':
+				st = csvQuoted
+			case d:
+				st = csvFieldStart
+			case '\n':
+				c.line++
+				c.state = csvFieldStart
+				return i + 1, true
+			case '\r':
+				st = csvQuoteCR
+			default:
+				st = csvBadLine
+			}
+		case csvQuoteCR:
+			if ch == '\n' {
+				c.line++
+				c.state = csvFieldStart
+				return i + 1, true
+			}
+			st = csvBadLine
+		case csvBadLine:
+			j := bytes.IndexByte(b[i:], '\n')
+			if j < 0 {
+				i = n
+				continue
+			}
+			c.line++
+			c.state = csvFieldStart
+			return i + j + 1, true
+		}
+		i++
+	}
+	c.state = st
+	return i, false
+}
+
+// finishRow parses the row from rowStart to end (exclusive; the '\n' at end is part of the row when nl). It
+// reports false for a blank row, which encoding/csv skips.
+func (c *CSVReader) finishRow(end int64, nl bool) (CSVRow, bool) {
+	size := end - c.rowStart
+	row := CSVRow{Line: c.rowLine, Offset: c.rowStart}
+	if c.skipping {
+		row.Raw = c.raw
+		row.Err = fmt.Errorf("%w: CSV row at line %d has %d bytes, more than the %d-byte limit", ErrTooLarge, c.rowLine, size, c.opts.MaxRecordBytes)
+		return row, true
+	}
+	from := int(c.rowStart - c.st.base)
+	content := c.st.buf[from : from+int(size)]
+	text := bytes.TrimSuffix(content, []byte{'\r'})
+	if len(text) == 0 {
+		return row, false
+	}
+	row.Raw = text
+	if size > int64(c.opts.MaxRecordBytes) {
+		row.Err = fmt.Errorf("%w: CSV row at line %d has %d bytes, more than the %d-byte limit", ErrTooLarge, c.rowLine, size, c.opts.MaxRecordBytes)
+		c.truncateRaw(&row)
+		return row, true
+	}
+	feed := content
+	if nl {
+		feed = c.st.buf[from : from+int(size)+1]
+	}
+	c.rowSrc.Reset(feed)
+	fields, err := c.cr.Read()
+	if off := c.cr.InputOffset(); off-c.crOff != int64(len(feed)) {
+		// The splitter and encoding/csv disagree on the row's end: start a fresh parser so that no stale
+		// buffered bytes leak into the next row. (The fuzz test checks that this does not happen.)
+		c.cr = c.newParser()
+		c.resync++
+	} else {
+		c.crOff = off
+	}
+	if err != nil {
+		var pe *csv.ParseError
+		if errors.As(err, &pe) {
+			err = &csv.ParseError{StartLine: int(c.rowLine), Line: int(c.rowLine) + pe.Line - pe.StartLine, Column: pe.Column, Err: pe.Err}
+		} else {
+			err = fmt.Errorf("CSV row at line %d: %w", c.rowLine, err)
+		}
+		row.Err = err
+		c.truncateRaw(&row)
+		return row, true
+	}
+	row.Fields = fields
+	return row, true
+}
+
+// sniffDelimiter picks the candidate that occurs most often outside quotes in the header row and as often in the
+// second row (when a complete second row is in the peek); without a consistent one, the most frequent; ',' when the
+// header has none.
+func sniffDelimiter(b []byte, eof bool) byte {
+	header, rest, _ := splitCSVLine(b)
+	for len(rest) > 0 && (rest[0] == '\n' || rest[0] == '\r') {
+		rest = rest[1:]
+	}
+	second, _, complete := splitCSVLine(rest)
+	haveSecond := len(second) > 0 && (complete || eof)
+	var hc, sc [len(csvDelims)]int
+	countDelims(header, &hc)
+	countDelims(second, &sc)
+	best := -1
+	for k := range csvDelims {
+		if hc[k] == 0 {
+			continue
+		}
+		if best < 0 || hc[k] > hc[best] {
+			best = k
+		}
+	}
+	if best < 0 {
+		return ','
+	}
+	if haveSecond && sc[best] != hc[best] {
+		// Prefer the most frequent candidate that is consistent with the second row.
+		alt := -1
+		for k := range csvDelims {
+			if hc[k] > 0 && sc[k] == hc[k] && (alt < 0 || hc[k] > hc[alt]) {
+				alt = k
+			}
+		}
+		if alt >= 0 {
+			best = alt
+		}
+	}
+	return csvDelims[best]
+}
+
+// splitCSVLine returns the first row of b (quotes toggled on every '"', which is all counting needs), the bytes
+// after its '\n', and whether the '\n' was found.
+func splitCSVLine(b []byte) (row, rest []byte, complete bool) {
+	inQ := false
+	for i, c := range b {
+		switch {
+		case c == '"':
+			inQ = !inQ
+		case c == '\n' && !inQ:
+			return b[:i], b[i+1:], true
+		}
+	}
+	return b, nil, false
+}
+
+func countDelims(row []byte, counts *[len(csvDelims)]int) {
+	inQ := false
+	for _, c := range row {
+		if c == '"' {
+			inQ = !inQ
+			continue
+		}
+		if inQ {
+			continue
+		}
+		for k, d := range csvDelims {
+			if c == d {
+				counts[k]++
+			}
+		}
+	}
+}

@@ -1,0 +1,197 @@
+package format
+
+import (
+	"bytes"
+	"encoding/csv"
+	"errors"
+	"io"
+	"slices"
+	"testing"
+	"testing/iotest"
+
+	"github.com/klauspost/compress/gzip"
+)
+
+// splitSeeds are representative inputs for the JSON fuzz targets.
+var splitSeeds = []string{
+	"",
+	" \n",
+	seed002,
+	"{\"a\":1}\r\n\r\n{\"b\":\"}\\\"{\"}\n{\"c\":3}",
+	"\xef\xbb\xbf{\"a\":1}{\"b\":2} {\"c\":[{}]}",
+	"[\n  {\"a\": 1},\n  {\"b\": \"]\"},\n  7, \"s\", null\n]\n",
+	"[{\"a\":1} junk, {\"b\":2}",
+	"{\n\"a\": 1,\n{\n\"b\": \"x\ny\"\n}\nxyz\n{\"c\": 2}",
+	"{\n\"d\": {\n\"items\": [\n{\n\"x\": 1\n}\n]\n}\n}\n",
+	"id,name\n1,\"a\nb\"\n",
+	"\x00\x01binary\n{",
+	"[1,,2,]\n[\"\\\n",
+}
+
+func FuzzSplit(f *testing.F) {
+	for _, s := range splitSeeds {
+		f.Add([]byte(s), uint16(0))
+		f.Add([]byte(s), uint16(7))
+	}
+	f.Fuzz(func(t *testing.T, input []byte, maxRec uint16) {
+		opts := Options{MaxRawBytes: 16}
+		if maxRec != 0 {
+			opts.MaxRecordBytes = int(maxRec)
+		}
+		rd, err := NewReader(bytes.NewReader(input), opts)
+		if err != nil {
+			t.Fatalf("NewReader on a bytes.Reader: %v", err)
+		}
+		if rd.Shape() == CSV {
+			return
+		}
+		recs := readAll(t, rd)
+		checkInvariants(t, input, recs, opts.MaxRawBytes)
+		limit := opts.withDefaults().MaxRecordBytes
+		for i, r := range recs {
+			if r.Err == nil && len(r.Data) > limit {
+				t.Fatalf("record %d: good record of %d bytes over the %d-byte limit", i, len(r.Data), limit)
+			}
+			if r.Err == nil && len(r.Data) > 0 && (lastNonSpace(r.Data[:1]) < 0 || lastNonSpace(r.Data) != len(r.Data)-1) {
+				t.Fatalf("record %d: good record %q has surrounding whitespace", i, r.Data)
+			}
+		}
+		// Read boundaries must not change the result.
+		rd2, err := NewReader(iotest.OneByteReader(bytes.NewReader(input)), opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		recs2 := readAll(t, rd2)
+		if len(recs2) != len(recs) {
+			t.Fatalf("%d records through a one-byte reader, %d at once", len(recs2), len(recs))
+		}
+		for i := range recs {
+			a, b := recs[i], recs2[i]
+			if !bytes.Equal(a.Data, b.Data) || a.Line != b.Line || a.Offset != b.Offset || a.Size != b.Size || (a.Err == nil) != (b.Err == nil) {
+				t.Fatalf("record %d differs with one-byte reads: %+v vs %+v", i, a, b)
+			}
+		}
+	})
+}
+
+func FuzzSniff(f *testing.F) {
+	for _, s := range splitSeeds {
+		f.Add([]byte(s))
+	}
+	f.Add([]byte{0x1f, 0x8b, 0x08, 0, 0, 0, 0, 0, 0, 0xff, 0x03, 0})
+	f.Add([]byte{0x28, 0xb5, 0x2f, 0xfd, 0x20, 0x00, 0x01, 0x00, 0x00})
+	f.Fuzz(func(t *testing.T, input []byte) {
+		// Arbitrary bytes, possibly compressed garbage: no panic, and errors are clean.
+		if rd, _, closer, err := Sniff(bytes.NewReader(input), Options{MaxRawBytes: 16}); err == nil {
+			for {
+				if _, err := rd.Next(); err != nil {
+					break
+				}
+			}
+			closer.Close()
+		}
+		// The same bytes gzipped: identical shape and records.
+		var buf bytes.Buffer
+		w := gzip.NewWriter(&buf)
+		w.Write(input)
+		w.Close()
+		plain, err := NewReader(bytes.NewReader(input), Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		rd, c, closer, err := Sniff(&buf, Options{})
+		if err != nil {
+			t.Fatalf("Sniff of valid gzip: %v", err)
+		}
+		defer closer.Close()
+		if c != Gzip || rd.Shape() != plain.Shape() {
+			t.Fatalf("gzip: %v %v, plain shape %v", c, rd.Shape(), plain.Shape())
+		}
+		if plain.Shape() == CSV {
+			return
+		}
+		a, b := readAll(t, plain), readAll(t, rd)
+		if len(a) != len(b) {
+			t.Fatalf("%d records plain, %d gzipped", len(a), len(b))
+		}
+		for i := range a {
+			if !bytes.Equal(a[i].Data, b[i].Data) || a[i].Offset != b[i].Offset || a[i].Line != b[i].Line {
+				t.Fatalf("record %d differs: %+v vs %+v", i, a[i], b[i])
+			}
+		}
+	})
+}
+
+// FuzzCSV checks the CSV reader against encoding/csv reading the whole input: the same rows, fields, start lines
+// and parse errors, with the row splitter never disagreeing with the parser.
+func FuzzCSV(f *testing.F) {
+	for _, s := range []string{
+		jwoCSV,
+		"a;b\n1;2\n",
+		"\xef\xbb\xbfa\tb\r\n\"x\r\ny\"\t2\r\n",
+		"a,b\n\"unterminated,1\n2,3\n",
+		"a,b\n1,b\"ad\n\"q\"x,2\n\"ok\"\r\n",
+		"a|b\r\n\r\n\r1|2\r",
+		"a,b\n\"\"\"\",\"\n\"\n",
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, input []byte) {
+		cr, err := NewCSVReader(bytes.NewReader(input), Options{MaxRawBytes: 1 << 20})
+		ref := csv.NewReader(bytes.NewReader(bytes.TrimPrefix(input, utf8BOM)))
+		ref.FieldsPerRecord = -1
+		if err != nil {
+			// No header: the reference finds no first record either, or fails on it.
+			if rec, rerr := ref.Read(); rerr == nil {
+				t.Fatalf("NewCSVReader: %v, but encoding/csv reads header %q", err, rec)
+			}
+			return
+		}
+		ref.Comma = cr.Delimiter()
+		header, rerr := ref.Read()
+		if rerr != nil || !slices.Equal(header, cr.Header()) {
+			t.Fatalf("header %q, encoding/csv: %q %v", cr.Header(), header, rerr)
+		}
+		for n := 1; ; n++ {
+			want, werr := ref.Read()
+			got, gerr := cr.Next()
+			if gerr != nil && gerr != io.EOF {
+				t.Fatalf("row %d: stream error %v", n, gerr)
+			}
+			if werr == io.EOF || gerr == io.EOF {
+				if werr != gerr {
+					t.Fatalf("row %d: end mismatch: encoding/csv %v, CSVReader %v (%+v)", n, werr, gerr, got)
+				}
+				if cr.resync != 0 {
+					t.Fatalf("the row splitter disagreed with encoding/csv %d times", cr.resync)
+				}
+				return
+			}
+			if !bytes.HasPrefix(input[got.Offset:], got.Raw) {
+				t.Fatalf("row %d: raw %q is not the input at %d", n, got.Raw, got.Offset)
+			}
+			if line := int64(bytes.Count(input[:got.Offset], []byte{'\n'}) + 1); got.Line != line {
+				t.Fatalf("row %d: line %d, want %d", n, got.Line, line)
+			}
+			var pe *csv.ParseError
+			if werr != nil {
+				if !errors.As(werr, &pe) {
+					t.Fatalf("row %d: encoding/csv error %v", n, werr)
+				}
+				if !errors.Is(got.Err, pe.Err) || got.Line != int64(pe.StartLine) {
+					t.Fatalf("row %d: got %v at line %d, encoding/csv %v", n, got.Err, got.Line, werr)
+				}
+				continue
+			}
+			if !slices.Equal(got.Fields, want) {
+				t.Fatalf("row %d: fields %q, encoding/csv %q (err %v)", n, got.Fields, want, got.Err)
+			}
+			if line, _ := ref.FieldPos(0); int64(line) != got.Line {
+				t.Fatalf("row %d: line %d, encoding/csv %d", n, got.Line, line)
+			}
+			if ragged := len(want) != len(header); ragged != errors.Is(got.Err, csv.ErrFieldCount) {
+				t.Fatalf("row %d: %d fields vs header %d, err %v", n, len(want), len(header), got.Err)
+			}
+		}
+	})
+}
