@@ -1,0 +1,92 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"sort"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/eventlake/eventlake/catalog"
+	"github.com/eventlake/eventlake/loader"
+	"github.com/eventlake/eventlake/partitions"
+	"github.com/eventlake/eventlake/sql/ddl"
+)
+
+func init() { extraCommands = append(extraCommands, newDDLCmd) }
+
+// ddlOptions are the flags of `eventlake ddl`.
+type ddlOptions struct {
+	Lake, Catalog, Engine, Location, Database string
+}
+
+func newDDLCmd(io streams) *cobra.Command {
+	o := &ddlOptions{}
+	c := &cobra.Command{
+		Use:   "ddl --lake DIR --engine athena|spark|trino --location URL",
+		Short: "Print the DDL that lets Athena, Spark or Trino read the lake as it is",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runDDL(cmd.Context(), o, io)
+		},
+	}
+	f := c.Flags()
+	f.StringVar(&o.Lake, "lake", "", "lake folder (for the domains and date range)")
+	f.StringVar(&o.Catalog, "catalog", "", "catalog file (default <lake>/_eventlake/catalog.db)")
+	f.StringVar(&o.Engine, "engine", "", "athena, spark or trino")
+	f.StringVar(&o.Location, "location", "", "the lake's root as the engine sees it, e.g. s3://bucket/prefix/")
+	f.StringVar(&o.Database, "database", "eventlake", "database / schema name")
+	return c
+}
+
+func runDDL(ctx context.Context, o *ddlOptions, io streams) error {
+	if o.Engine == "" || o.Location == "" {
+		return usagef("--engine (%s) and --location are required", strings.Join(ddl.Engines, ", "))
+	}
+	opts := ddl.Options{Engine: o.Engine, Location: o.Location, Database: o.Database}
+	if o.Lake != "" {
+		path := first(o.Catalog, loader.CatalogPath(o.Lake))
+		if _, err := os.Stat(path); err != nil {
+			return fmt.Errorf("no catalog at %s", path)
+		}
+		cat, err := catalog.Open(path, catalog.Options{ReadOnly: true})
+		if err != nil {
+			return err
+		}
+		defer cat.Close()
+		files, err := cat.LiveFiles(ctx, "events")
+		if err != nil {
+			return err
+		}
+		seen := map[string]bool{}
+		for _, f := range files {
+			for _, kv := range strings.Split(f.Partition, "/") {
+				k, v, _ := strings.Cut(kv, "=")
+				val, err := partitions.Unescape(v)
+				if err != nil {
+					continue
+				}
+				switch k {
+				case "domain":
+					if !seen[val] {
+						seen[val] = true
+						opts.Domains = append(opts.Domains, val)
+					}
+				case "event_date":
+					if opts.FirstDate == "" || val < opts.FirstDate {
+						opts.FirstDate = val
+					}
+				}
+			}
+		}
+		sort.Strings(opts.Domains)
+	}
+	text, err := ddl.Generate(opts)
+	if err != nil {
+		return usageError{err}
+	}
+	fmt.Fprint(io.out, text)
+	return nil
+}

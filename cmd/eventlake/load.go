@@ -1,0 +1,203 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/eventlake/eventlake/config"
+	"github.com/eventlake/eventlake/loader"
+)
+
+// loadOptions are the flags of `eventlake load`.
+type loadOptions struct {
+	Lake, Catalog, Profile, ConfigPath string
+	JSON, Verbose, Quiet               bool
+	Workers, ZstdLevel, MaxRecordBytes int
+	OnChange                           string
+	LockWait                           time.Duration
+	Since, Until                       string
+	Sources                            []string
+}
+
+func newLoadCmd(io streams) *cobra.Command {
+	o := &loadOptions{}
+	c := &cobra.Command{
+		Use:   "load --lake DIR [flags] SOURCE...",
+		Short: "Load new objects from sources into the lake (incremental, atomic)",
+		Long: `Load lists each SOURCE, skips every object the catalog already holds, and
+loads the rest into event-time partitioned Parquet in one atomic commit.
+
+A SOURCE is a local file or folder, or a URL: s3://bucket/prefix/?…,
+gs://bucket/prefix/?…, sftp://user@host:22/path/?… (see README). With
+--config and no SOURCE, the config file's sources: are loaded.
+
+Exit status: 0 when every object committed, 1 when an object failed or was
+quarantined whole (or the load itself failed), 2 for usage errors.`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			o.Sources = args
+			return runLoad(cmd.Context(), o, io)
+		},
+	}
+	f := c.Flags()
+	f.StringVar(&o.Lake, "lake", "", "lake folder (created if missing)")
+	f.StringVar(&o.Catalog, "catalog", "", "catalog file (default <lake>/_eventlake/catalog.db)")
+	f.StringVar(&o.Profile, "profile", "", "record profile: auto, pismo, fulfillmenttools, generic, or a name from the config (default auto)")
+	f.StringVar(&o.ConfigPath, "config", "", "YAML config file")
+	f.BoolVar(&o.JSON, "json", false, "print one JSON summary object on stdout")
+	f.BoolVarP(&o.Verbose, "verbose", "v", false, "log every object decision")
+	f.BoolVarP(&o.Quiet, "quiet", "q", false, "no progress line")
+	f.IntVar(&o.Workers, "workers", 0, "objects processed in parallel (default: number of CPUs)")
+	f.IntVar(&o.ZstdLevel, "zstd-level", 0, "Parquet zstd level 1 (fastest) to 4 (smallest) (default 1)")
+	f.IntVar(&o.MaxRecordBytes, "max-record-bytes", 0, "records longer than this are quarantined (default 16777216)")
+	f.StringVar(&o.OnChange, "on-change", "", "a committed object whose version changed: reload or skip (default reload)")
+	f.DurationVar(&o.LockWait, "lock-wait", 0, "how long to wait for another load to finish (default 10s)")
+	f.StringVar(&o.Since, "since", "", "only objects whose key dates are on or after YYYY-MM-DD")
+	f.StringVar(&o.Until, "until", "", "only objects whose key dates are on or before YYYY-MM-DD")
+	return c
+}
+
+// resolve merges the config file under the flags and returns the load's
+// options and sources.
+func (o *loadOptions) resolve(io streams) (loader.Options, []loader.SourceSpec, error) {
+	cfg := &config.Config{}
+	if o.ConfigPath != "" {
+		var err error
+		if cfg, err = config.Load(o.ConfigPath); err != nil {
+			return loader.Options{}, nil, usageError{err}
+		}
+	}
+	lo := loader.Options{
+		Lake: first(o.Lake, cfg.Lake), CatalogPath: first(o.Catalog, cfg.Catalog), Profile: first(o.Profile, cfg.Profile),
+		Config: cfg, Workers: firstInt(o.Workers, cfg.Workers), ZstdLevel: firstInt(o.ZstdLevel, cfg.ZstdLevel),
+		MaxRecordBytes: firstInt(o.MaxRecordBytes, cfg.MaxRecordBytes), OnChange: first(o.OnChange, cfg.OnChange),
+		LockWait: o.LockWait, Command: "load",
+	}
+	if lo.LockWait == 0 {
+		lo.LockWait = time.Duration(cfg.LockWait)
+	}
+	if lo.Lake == "" {
+		return lo, nil, usagef("no lake: give --lake DIR (or lake: in the config file)")
+	}
+	switch lo.OnChange {
+	case "", "reload", "skip":
+	default:
+		return lo, nil, usagef("--on-change %q: want reload or skip", lo.OnChange)
+	}
+	if lo.ZstdLevel < 0 || lo.ZstdLevel > 4 {
+		return lo, nil, usagef("--zstd-level %d: want 1 to 4", lo.ZstdLevel)
+	}
+	since, until, err := dateRange(o.Since, o.Until)
+	if err != nil {
+		return lo, nil, err
+	}
+	var specs []loader.SourceSpec
+	for _, s := range o.Sources {
+		specs = append(specs, loader.SourceSpec{URL: s, Since: since, Until: until})
+	}
+	if len(specs) == 0 {
+		for _, s := range cfg.Sources {
+			sp := loader.SourceSpec{URL: s.URL, Profile: s.Profile, Since: since, Until: until}
+			if s.Since != "" && since.IsZero() {
+				sp.Since, _ = config.ParseDate(s.Since)
+			}
+			if s.Until != "" && until.IsZero() {
+				sp.Until, _ = config.ParseDate(s.Until)
+			}
+			specs = append(specs, sp)
+		}
+	}
+	if len(specs) == 0 {
+		return lo, nil, usagef("no source: give SOURCE arguments (or sources: in the config file)")
+	}
+	return lo, specs, nil
+}
+
+func dateRange(since, until string) (s, u time.Time, err error) {
+	if since != "" {
+		if s, err = config.ParseDate(since); err != nil {
+			return s, u, usagef("--since: %v", err)
+		}
+	}
+	if until != "" {
+		if u, err = config.ParseDate(until); err != nil {
+			return s, u, usagef("--until: %v", err)
+		}
+	}
+	if !s.IsZero() && !u.IsZero() && u.Before(s) {
+		return s, u, usagef("--until %s is before --since %s", until, since)
+	}
+	return s, u, nil
+}
+
+func runLoad(ctx context.Context, o *loadOptions, io streams) error {
+	lo, specs, err := o.resolve(io)
+	if err != nil {
+		return err
+	}
+	lo.Log = io.logger(o.Verbose)
+	if !o.Quiet {
+		lo.Progress = io.errOut
+		lo.ProgressTTY = io.isTerminal(io.errOut)
+	}
+	sum, err := loader.Run(ctx, lo, specs)
+	if err != nil {
+		return err
+	}
+	if o.JSON {
+		enc := json.NewEncoder(io.out)
+		if err := enc.Encode(sum); err != nil {
+			return err
+		}
+	} else {
+		printSummary(io, sum)
+	}
+	if !sum.OK() {
+		return exitError{exitFailed}
+	}
+	return nil
+}
+
+func printSummary(io streams, s *loader.Summary) {
+	if s.Recovered != "" {
+		fmt.Fprintf(io.out, "recovered: %s\n", s.Recovered)
+	}
+	if s.LoadID == "" {
+		fmt.Fprintf(io.out, "nothing new to load (%d objects already loaded)\n", s.Skipped)
+		return
+	}
+	mbps := 0.0
+	if s.Seconds > 0 {
+		mbps = float64(s.UncompressedBytes) / 1e6 / s.Seconds
+	}
+	fmt.Fprintf(io.out, "load %s: %d objects (%d committed, %d duplicates, %d failed, %d quarantined), %d skipped\n",
+		s.LoadID, s.Objects, s.Committed, s.Duplicates, s.Failed, s.Quarantined, s.Skipped)
+	fmt.Fprintf(io.out, "  %d records, %d rejects, %d files, %.1f MB read (%.1f MB uncompressed) in %.2fs (%.1f MB/s)\n",
+		s.Records, s.Rejects, s.Files, float64(s.Bytes)/1e6, float64(s.UncompressedBytes)/1e6, s.Seconds, mbps)
+	for _, e := range s.Errors {
+		fmt.Fprintf(io.out, "  %s %s: %s\n", e.Status, e.Object, e.Error)
+	}
+	if s.Failed > 0 {
+		fmt.Fprintln(io.out, "  failed objects are retried by the next run")
+	}
+	if s.Rejects > 0 {
+		fmt.Fprintln(io.out, "  rejected records are in <lake>/_rejects/ (eventlake sql: select * from eventlake.rejects)")
+	}
+}
+
+func first(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+func firstInt(a, b int) int {
+	if a != 0 {
+		return a
+	}
+	return b
+}

@@ -1,0 +1,148 @@
+// Command eventlake turns vendor event-export files into a queryable,
+// Hive-partitioned Parquet lake, and opens a SQL shell on it.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
+	_ "github.com/eventlake/eventlake/loader/source/gcs"
+	_ "github.com/eventlake/eventlake/loader/source/local"
+	_ "github.com/eventlake/eventlake/loader/source/s3"
+	_ "github.com/eventlake/eventlake/loader/source/sftp"
+)
+
+// Exit codes (the CLI contract).
+const (
+	exitOK      = 0
+	exitFailed  = 1 // an object failed or was quarantined whole, or the command failed
+	exitUsage   = 2
+	exitSignals = 130
+)
+
+// version is set by the linker (-X main.version=…).
+var version = "dev"
+
+// usageError marks errors in how the command was called (exit 2).
+type usageError struct{ err error }
+
+func (u usageError) Error() string { return u.err.Error() }
+func (u usageError) Unwrap() error { return u.err }
+
+func usagef(format string, a ...any) error { return usageError{fmt.Errorf(format, a...)} }
+
+// exitError carries an exit code without printing anything more.
+type exitError struct{ code int }
+
+func (e exitError) Error() string { return fmt.Sprintf("exit %d", e.code) }
+
+// streams are the command's standard streams, replaceable in tests.
+type streams struct {
+	in     io.Reader
+	out    io.Writer
+	errOut io.Writer
+}
+
+func (s streams) isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+// logger writes structured logs to stderr: text on a terminal, JSON otherwise.
+func (s streams) logger(verbose bool) *slog.Logger {
+	lvl := slog.LevelWarn
+	if verbose {
+		lvl = slog.LevelInfo
+	}
+	if os.Getenv("EVENTLAKE_DEBUG") != "" {
+		lvl = slog.LevelDebug
+	}
+	opts := &slog.HandlerOptions{Level: lvl}
+	if s.isTerminal(s.errOut) {
+		return slog.New(slog.NewTextHandler(s.errOut, opts))
+	}
+	return slog.New(slog.NewJSONHandler(s.errOut, opts))
+}
+
+func newRootCmd(io streams) *cobra.Command {
+	root := &cobra.Command{
+		Use:           "eventlake",
+		Short:         "Load vendor event-export files into a Parquet lake and query it with SQL",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		Version:       version,
+	}
+	root.SetIn(io.in)
+	root.SetOut(io.out)
+	root.SetErr(io.errOut)
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageError{err} })
+	root.AddCommand(newLoadCmd(io), newStatusCmd(io))
+	for _, extra := range extraCommands {
+		root.AddCommand(extra(io))
+	}
+	return root
+}
+
+// extraCommands are registered by the files of further commands.
+var extraCommands []func(streams) *cobra.Command
+
+// execute runs the CLI and returns the process exit code.
+func execute(ctx context.Context, args []string, io streams) int {
+	root := newRootCmd(io)
+	root.SetArgs(args)
+	err := root.ExecuteContext(ctx)
+	var ee exitError
+	var ue usageError
+	switch {
+	case err == nil:
+		return exitOK
+	case errors.As(err, &ee):
+		return ee.code
+	case errors.As(err, &ue) || isCobraUsage(err):
+		fmt.Fprintf(io.errOut, "eventlake: %v\nRun 'eventlake --help' for usage.\n", err)
+		return exitUsage
+	case errors.Is(err, context.Canceled):
+		fmt.Fprintln(io.errOut, "eventlake: interrupted")
+		return exitSignals
+	default:
+		fmt.Fprintf(io.errOut, "eventlake: %v\n", err)
+		return exitFailed
+	}
+}
+
+// isCobraUsage recognises cobra's own argument errors (unknown command,
+// wrong argument count), which are usage errors too.
+func isCobraUsage(err error) bool {
+	msg := err.Error()
+	for _, p := range []string{"unknown command", "unknown flag", "unknown shorthand", "accepts ", "requires at least", "invalid argument"} {
+		if len(msg) >= len(p) && contains(msg, p) {
+			return true
+		}
+	}
+	return false
+}
+
+func contains(s, sub string) bool {
+	for i := 0; i+len(sub) <= len(s); i++ {
+		if s[i:i+len(sub)] == sub {
+			return true
+		}
+	}
+	return false
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := execute(ctx, os.Args[1:], streams{in: os.Stdin, out: os.Stdout, errOut: os.Stderr})
+	stop()
+	os.Exit(code)
+}

@@ -1,0 +1,140 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/eventlake/eventlake/catalog"
+	"github.com/eventlake/eventlake/config"
+	"github.com/eventlake/eventlake/loader"
+)
+
+// statusOptions are the flags of `eventlake status`.
+type statusOptions struct {
+	Lake, Catalog, ConfigPath string
+	JSON                      bool
+	Sources                   []string
+}
+
+func newStatusCmd(io streams) *cobra.Command {
+	o := &statusOptions{}
+	c := &cobra.Command{
+		Use:   "status --lake DIR [--json] [SOURCE...]",
+		Short: "Show what the lake holds: objects loaded, failed and pending, the last load, rejects",
+		Long: `Status reads the catalog (without blocking a running load) and prints objects by
+outcome, the last load, the tables, and the objects that failed. Given SOURCEs
+(or --config with sources:), it also lists them and counts the objects not
+loaded yet (pending).`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			o.Sources = args
+			return runStatus(cmd.Context(), o, io)
+		},
+	}
+	f := c.Flags()
+	f.StringVar(&o.Lake, "lake", "", "lake folder")
+	f.StringVar(&o.Catalog, "catalog", "", "catalog file (default <lake>/_eventlake/catalog.db)")
+	f.StringVar(&o.ConfigPath, "config", "", "YAML config file (lake and sources)")
+	f.BoolVar(&o.JSON, "json", false, "print JSON")
+	return c
+}
+
+type statusReport struct {
+	catalog.Status
+	Pending map[string]int64 `json:"pending,omitempty"`
+}
+
+func runStatus(ctx context.Context, o *statusOptions, io streams) error {
+	cfg := &config.Config{}
+	if o.ConfigPath != "" {
+		var err error
+		if cfg, err = config.Load(o.ConfigPath); err != nil {
+			return usageError{err}
+		}
+	}
+	lake := first(o.Lake, cfg.Lake)
+	if lake == "" {
+		return usagef("no lake: give --lake DIR")
+	}
+	path := first(first(o.Catalog, cfg.Catalog), loader.CatalogPath(lake))
+	if _, err := os.Stat(path); err != nil {
+		return fmt.Errorf("no catalog at %s: nothing has been loaded into this lake yet", path)
+	}
+	cat, err := catalog.Open(path, catalog.Options{ReadOnly: true})
+	if err != nil {
+		return err
+	}
+	defer cat.Close()
+	st, err := cat.Status(ctx)
+	if err != nil {
+		return err
+	}
+	rep := statusReport{Status: st}
+	srcs := o.Sources
+	if len(srcs) == 0 {
+		for _, s := range cfg.Sources {
+			srcs = append(srcs, s.URL)
+		}
+	}
+	if len(srcs) > 0 {
+		rep.Pending = map[string]int64{}
+		for _, s := range srcs {
+			n, url, err := loader.Pending(ctx, cat, s, lake)
+			if err != nil {
+				return err
+			}
+			rep.Pending[url] = n
+		}
+	}
+	if o.JSON {
+		enc := json.NewEncoder(io.out)
+		enc.SetIndent("", "  ")
+		return enc.Encode(rep)
+	}
+	printStatus(io, lake, rep)
+	return nil
+}
+
+func printStatus(io streams, lake string, r statusReport) {
+	w := io.out
+	fmt.Fprintf(w, "lake %s\n", lake)
+	var parts []string
+	for _, k := range []string{"committed", "duplicate", "quarantined", "failed"} {
+		parts = append(parts, fmt.Sprintf("%d %s", r.Objects[k], k))
+	}
+	fmt.Fprintf(w, "objects: %s\n", strings.Join(parts, ", "))
+	if len(r.Pending) > 0 {
+		var keys []string
+		for k := range r.Pending {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			fmt.Fprintf(w, "pending: %d objects in %s\n", r.Pending[k], k)
+		}
+	}
+	fmt.Fprintf(w, "loads: %d\n", r.Loads)
+	if l := r.LastLoad; l != nil {
+		fmt.Fprintf(w, "last load: %s %s at %s (%s ago): %d objects, %d records, %d rejects, %d files\n",
+			l.ID, l.Status, l.StartedAt.UTC().Format(time.RFC3339), time.Since(l.StartedAt).Round(time.Second), l.Objects, l.Records, l.Rejects, l.Files)
+		if l.Error != "" {
+			fmt.Fprintf(w, "  error: %s\n", l.Error)
+		}
+	}
+	fmt.Fprintf(w, "files: %d live, %d rows, %.1f MB; rejects: %d\n", r.Files, r.Rows, float64(r.Bytes)/1e6, r.Rejects)
+	for _, t := range r.Tables {
+		fmt.Fprintf(w, "  table %-12s %6d partitions %6d files %10d rows %10.1f MB\n", t.Table, t.Partitions, t.Files, t.Rows, float64(t.Bytes)/1e6)
+	}
+	if len(r.Failed) > 0 {
+		fmt.Fprintf(w, "failed objects (retried by the next load):\n")
+		for _, f := range r.Failed {
+			fmt.Fprintf(w, "  %s%s (%d attempts): %s\n", f.Source, f.Key, f.Attempts, f.Error)
+		}
+	}
+}

@@ -1,0 +1,536 @@
+// Package loader is eventlake's load pipeline: list the sources, skip what
+// the catalog says is done, read each new object (sniffing compression and
+// shape from its content), map its records through a profile, and write
+// event-time partitioned Parquet that one catalog transaction commits.
+//
+//	source.List ─► plan ─► workers: Open ─► Decompress ─► split ─► profile.Map ─► object buffer
+//	                                                                              │ (object read to its end?)
+//	                 catalog.Commit ◄─ staged Parquet files ◄─ worker's writers ◄─┘ yes; no → object failed
+//	                       │
+//	                       └─► publish (rename) ─► loads.status = published
+//
+// An object's rows are held back until the object has been read to its end
+// (a truncated gzip must not load half a file); objects larger than the
+// buffer limit spill into files of their own that are discarded if the
+// object fails.
+package loader
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/eventlake/eventlake/catalog"
+	"github.com/eventlake/eventlake/config"
+	"github.com/eventlake/eventlake/loader/source"
+	"github.com/eventlake/eventlake/loader/source/dateprefix"
+	"github.com/eventlake/eventlake/partitions"
+)
+
+// Options configure a load.
+type Options struct {
+	Lake        string
+	CatalogPath string // default <lake>/_eventlake/catalog.db
+	// Profile is the default profile for sources that do not name one:
+	// auto (default), pismo, fulfillmenttools, generic, or a name from the
+	// config's profiles.
+	Profile        string
+	Config         *config.Config
+	Workers        int
+	ZstdLevel      int
+	MaxRecordBytes int
+	// OnChange decides what happens when an object committed earlier shows
+	// up with another version: "reload" (default) loads the new version too
+	// (the events view keeps one row per event_id), "skip" ignores it.
+	OnChange string
+	LockWait time.Duration
+	// BufferBytes bounds the rows an object may hold back before they spill
+	// into the object's own files (default 64 MiB).
+	BufferBytes int
+	Command     string
+	Log         *slog.Logger
+	// Progress receives a live progress line (TTY) or periodic log lines.
+	Progress    io.Writer
+	ProgressTTY bool
+	// Now is the clock (tests).
+	Now func() time.Time
+}
+
+// SourceSpec is one source of a load.
+type SourceSpec struct {
+	URL          string
+	Profile      string // "" → Options.Profile
+	Since, Until time.Time
+	// Keys, when set, are the only objects considered (no listing): a
+	// notification named them. A key that does not exist is reported in
+	// Summary.Outcomes with status "missing".
+	Keys []string
+}
+
+// Outcome is what happened to one object named by a listing or by Keys.
+type Outcome struct {
+	Source string // source URL
+	Key    string
+	// Status: committed, duplicate, quarantined, failed, vanished (gone
+	// between listing and reading), missing (a named key that does not
+	// exist), known (already in the catalog: nothing to do).
+	Status string
+}
+
+// ObjectError reports an object that failed or was quarantined.
+type ObjectError struct {
+	Object string `json:"object"`
+	Status string `json:"status"`
+	Error  string `json:"error"`
+}
+
+// Summary is what a load did; `load --json` prints it.
+type Summary struct {
+	LoadID            string        `json:"load_id"`
+	Objects           int64         `json:"objects"`
+	Committed         int64         `json:"committed"`
+	Failed            int64         `json:"failed"`
+	Quarantined       int64         `json:"quarantined"`
+	Duplicates        int64         `json:"duplicates"`
+	Skipped           int64         `json:"skipped"`
+	Vanished          int64         `json:"vanished"`
+	Records           int64         `json:"records"`
+	Rejects           int64         `json:"rejects"`
+	Bytes             int64         `json:"bytes"`
+	UncompressedBytes int64         `json:"uncompressed_bytes"`
+	Files             int           `json:"files"`
+	Seconds           float64       `json:"seconds"`
+	Recovered         string        `json:"recovered,omitempty"`
+	Errors            []ObjectError `json:"errors,omitempty"`
+	// Outcomes has one entry per object considered (not in --json output).
+	Outcomes []Outcome `json:"-"`
+}
+
+// OK reports whether every object committed (exit code 0).
+func (s *Summary) OK() bool { return s.Failed == 0 && s.Quarantined == 0 }
+
+func (o *Options) defaults() {
+	if o.Profile == "" {
+		o.Profile = "auto"
+	}
+	if o.Workers <= 0 {
+		o.Workers = runtime.GOMAXPROCS(0)
+	}
+	if o.ZstdLevel == 0 {
+		o.ZstdLevel = 1
+	}
+	if o.MaxRecordBytes <= 0 {
+		o.MaxRecordBytes = 16 << 20
+	}
+	if o.OnChange == "" {
+		o.OnChange = "reload"
+	}
+	if o.LockWait == 0 {
+		o.LockWait = 10 * time.Second
+	}
+	if o.BufferBytes <= 0 {
+		o.BufferBytes = 64 << 20
+	}
+	if o.Log == nil {
+		o.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.CatalogPath == "" {
+		o.CatalogPath = CatalogPath(o.Lake)
+	}
+	if o.Config == nil {
+		o.Config = &config.Config{}
+	}
+}
+
+// CatalogPath is the default catalog location of a lake.
+func CatalogPath(lake string) string { return filepath.Join(lake, "_eventlake", "catalog.db") }
+
+// NewLoadID returns a sortable, unique load id: UTC time + random suffix.
+func NewLoadID(now time.Time) string {
+	var b [3]byte
+	_, _ = rand.Read(b[:])
+	return now.UTC().Format("20060102T150405Z") + "-" + hex.EncodeToString(b[:])
+}
+
+// job is one object to load.
+type job struct {
+	src     source.Source
+	obj     source.Object
+	profile string
+	reason  string // why it is loaded again ("changed", "retry"), for logs
+}
+
+// Run performs one load of specs into the lake.
+func Run(ctx context.Context, o Options, specs []SourceSpec) (*Summary, error) {
+	o.defaults()
+	start := time.Now()
+	if o.Lake == "" {
+		return nil, errors.New("no lake given (--lake DIR)")
+	}
+	if len(specs) == 0 {
+		return nil, errors.New("no source given")
+	}
+	if err := os.MkdirAll(filepath.Join(o.Lake, "_eventlake"), 0o755); err != nil {
+		return nil, fmt.Errorf("lake %s: %w", o.Lake, err)
+	}
+	lock, err := catalog.AcquireLock(o.Lake, o.LockWait, o.Command)
+	if err != nil {
+		return nil, err
+	}
+	defer lock.Release()
+	cat, err := catalog.Open(o.CatalogPath, catalog.Options{})
+	if err != nil {
+		return nil, err
+	}
+	defer cat.Close()
+	sum := &Summary{}
+	rep, err := catalog.Recover(ctx, cat, o.Lake)
+	if err != nil {
+		return nil, fmt.Errorf("recovering interrupted loads: %w", err)
+	}
+	if rep.Aborted+rep.Completed+rep.StrayDirs > 0 {
+		sum.Recovered = fmt.Sprintf("%d interrupted load(s) discarded, %d committed load(s) published (%d files), %d stray staging dir(s) removed",
+			rep.Aborted, rep.Completed, rep.FilesPublished, rep.StrayDirs)
+		o.Log.Info("recovery", "aborted", rep.Aborted, "completed", rep.Completed, "files_published", rep.FilesPublished, "stray_dirs", rep.StrayDirs)
+	}
+
+	profiles, err := buildProfiles(o.Config)
+	if err != nil {
+		return nil, err
+	}
+	var sources []source.Source
+	defer func() {
+		for _, s := range sources {
+			s.Close()
+		}
+	}()
+	var jobs []job
+	for _, sp := range specs {
+		p := sp.Profile
+		if p == "" {
+			p = o.Profile
+		}
+		if _, err := profiles.resolve(p); err != nil {
+			return nil, err
+		}
+		src, err := openSource(ctx, sp.URL, o.Lake)
+		if err != nil {
+			return nil, err
+		}
+		sources = append(sources, src)
+		planned, skipped, err := plan(ctx, cat, src, sp, p, o, &sum.Outcomes)
+		if err != nil {
+			return nil, err
+		}
+		sum.Skipped += skipped
+		jobs = append(jobs, planned...)
+	}
+	if len(jobs) == 0 {
+		sum.Seconds = time.Since(start).Seconds()
+		o.Log.Info("nothing new to load", "skipped", sum.Skipped)
+		return sum, nil
+	}
+
+	now := o.Now()
+	sum.LoadID = NewLoadID(now)
+	var urls []string
+	for _, s := range sources {
+		urls = append(urls, s.URL())
+	}
+	host, _ := os.Hostname()
+	if err := cat.BeginLoad(ctx, catalog.LoadInfo{ID: sum.LoadID, StartedAt: now, Command: o.Command, Host: host, PID: os.Getpid(), Sources: urls}); err != nil {
+		return nil, err
+	}
+	crashPoint("after-begin")
+	stage, err := partitions.NewStage(o.Lake, sum.LoadID)
+	if err != nil {
+		_ = cat.FailLoad(context.Background(), sum.LoadID, err)
+		return nil, err
+	}
+	l := &load{opts: o, cat: cat, stage: stage, profiles: profiles, id: sum.LoadID, ingestedAt: now.UnixMicro(), hashes: map[string]string{}}
+	results, files, err := l.run(ctx, jobs)
+	if err != nil {
+		stage.Remove()
+		_ = cat.FailLoad(context.Background(), sum.LoadID, err)
+		return nil, err
+	}
+	crashPoint("before-commit")
+	cm := catalog.Commit{LoadID: sum.LoadID, FinishedAt: o.Now()}
+	for _, f := range files {
+		cm.Files = append(cm.Files, catalog.FileRecord{Path: f.Path, Table: f.Table, Partition: f.Partition, Rows: f.Rows, Bytes: f.Bytes, MinTime: f.MinTime, MaxTime: f.MaxTime})
+	}
+	for _, r := range results {
+		sum.Outcomes = append(sum.Outcomes, Outcome{Source: r.rec.Source, Key: r.rec.Key, Status: r.rec.Status})
+		sum.Objects++
+		switch r.rec.Status {
+		case "committed":
+			sum.Committed++
+		case "failed":
+			sum.Failed++
+		case "quarantined":
+			sum.Quarantined++
+		case "duplicate":
+			sum.Duplicates++
+		case "vanished":
+			sum.Vanished++
+			continue
+		}
+		if r.rec.Status == "failed" || r.rec.Status == "quarantined" {
+			sum.Errors = append(sum.Errors, ObjectError{Object: r.url, Status: r.rec.Status, Error: r.rec.Error})
+		}
+		if r.rec.Status != "failed" {
+			sum.Records += r.rec.Records
+			sum.Rejects += r.rec.Rejects
+		}
+		sum.Bytes += r.rec.Size
+		sum.UncompressedBytes += r.uncompressed
+		cm.Objects = append(cm.Objects, r.rec)
+	}
+	cm.Records, cm.Rejects, cm.Bytes = sum.Records, sum.Rejects, sum.Bytes
+	if cm.Schemas, err = l.schemas(ctx); err != nil {
+		stage.Remove()
+		_ = cat.FailLoad(context.Background(), sum.LoadID, err)
+		return nil, err
+	}
+	if err := cat.Commit(ctx, cm); err != nil {
+		stage.Remove()
+		_ = cat.FailLoad(context.Background(), sum.LoadID, err)
+		return nil, fmt.Errorf("commit: %w", err)
+	}
+	crashPoint("after-commit")
+	for i, f := range files {
+		if err := partitions.Publish(o.Lake, sum.LoadID, f.Path); err != nil {
+			// Committed: recovery at the next start finishes the publish.
+			return nil, fmt.Errorf("publishing %s (the next run finishes it): %w", f.Path, err)
+		}
+		if i == 0 {
+			crashPoint("during-publish")
+		}
+	}
+	crashPoint("after-publish")
+	if err := cat.MarkPublished(ctx, sum.LoadID); err != nil {
+		return nil, err
+	}
+	stage.Remove()
+	sum.Files = len(files)
+	sum.Seconds = time.Since(start).Seconds()
+	return sum, nil
+}
+
+// openSource opens a source; a local source never lists the lake itself.
+func openSource(ctx context.Context, raw, lake string) (source.Source, error) {
+	u, err := source.Parse(raw)
+	if err != nil {
+		return nil, err
+	}
+	if u.Scheme == "file" {
+		return openLocal(u.Path, lake, u.Query().Get("follow_symlinks") == "true")
+	}
+	return source.Open(ctx, raw)
+}
+
+// plan lists a source and returns the objects to load.
+func plan(ctx context.Context, cat *catalog.Catalog, src source.Source, sp SourceSpec, prof string, o Options, outcomes *[]Outcome) ([]job, int64, error) {
+	known, err := cat.Objects(ctx, src.URL())
+	if err != nil {
+		return nil, 0, err
+	}
+	var jobs []job
+	var skipped int64
+	filter := dateprefix.Filter{Since: sp.Since, Until: sp.Until}
+	dated := !sp.Since.IsZero() || !sp.Until.IsZero()
+	visit := func(obj source.Object) error {
+		if dated && !filter.Keep(obj.Key) {
+			return nil
+		}
+		st, seen := known[obj.Key]
+		switch {
+		case !seen:
+			jobs = append(jobs, job{src: src, obj: obj, profile: prof})
+		case st.Status == "failed":
+			jobs = append(jobs, job{src: src, obj: obj, profile: prof, reason: "retry"})
+		case st.Version == obj.Version:
+			skipped++
+			*outcomes = append(*outcomes, Outcome{Source: src.URL(), Key: obj.Key, Status: "known"})
+		case o.OnChange == "skip":
+			o.Log.Warn("object changed since it was loaded; skipping (on_change: skip)", "object", src.URL()+obj.Key, "loaded_version", st.Version, "version", obj.Version)
+			skipped++
+			*outcomes = append(*outcomes, Outcome{Source: src.URL(), Key: obj.Key, Status: "known"})
+		default:
+			o.Log.Info("object changed since it was loaded; loading the new version", "object", src.URL()+obj.Key, "loaded_version", st.Version, "version", obj.Version)
+			jobs = append(jobs, job{src: src, obj: obj, profile: prof, reason: "changed"})
+		}
+		return nil
+	}
+	if len(sp.Keys) > 0 {
+		for _, k := range sp.Keys {
+			obj, err := src.Stat(ctx, k)
+			if errors.Is(err, source.ErrNotFound) {
+				o.Log.Warn("named object does not exist", "object", src.URL()+k)
+				*outcomes = append(*outcomes, Outcome{Source: src.URL(), Key: k, Status: "missing"})
+				continue
+			}
+			if err != nil {
+				return nil, 0, fmt.Errorf("stat %s: %w", src.URL()+k, err)
+			}
+			if err := visit(obj); err != nil {
+				return nil, 0, err
+			}
+		}
+		return jobs, skipped, nil
+	}
+	var prefixes []string
+	if dated {
+		var first string
+		stop := errors.New("stop")
+		if err := src.List(ctx, source.ListOptions{}, func(ob source.Object) error { first = ob.Key; return stop }); err != nil && !errors.Is(err, stop) {
+			return nil, 0, fmt.Errorf("listing %s: %w", src.URL(), err)
+		}
+		prefixes = filter.Prefixes(first)
+	}
+	if prefixes == nil {
+		prefixes = []string{""}
+	}
+	for _, p := range prefixes {
+		if err := src.List(ctx, source.ListOptions{Prefix: p}, visit); err != nil {
+			return nil, 0, fmt.Errorf("listing %s: %w", src.URL(), err)
+		}
+	}
+	return jobs, skipped, nil
+}
+
+// crashPoint kills the process at a named point of the commit protocol when
+// EVENTLAKE_CRASH_AT names it. Tests use it to prove that a crash at each
+// step followed by a re-run gives exactly the rows of one clean run.
+func crashPoint(name string) {
+	if v := crashAt; v != "" && v == name {
+		_ = syscall.Kill(os.Getpid(), syscall.SIGKILL)
+		select {}
+	}
+}
+
+var crashAt = os.Getenv("EVENTLAKE_CRASH_AT")
+
+// load is the state of one running load.
+type load struct {
+	opts       Options
+	cat        *catalog.Catalog
+	stage      *partitions.Stage
+	profiles   *profileSet
+	id         string
+	ingestedAt int64
+
+	mu     sync.Mutex
+	hashes map[string]string // content hash → object URL, within this load
+	types  map[string]*observedType
+
+	objectsDone, bytesDone, recordsDone, rejectsDone atomic.Int64
+}
+
+// result is one object's outcome.
+type result struct {
+	url          string
+	rec          catalog.ObjectRecord
+	uncompressed int64
+}
+
+// run processes the jobs on the worker pool and closes the writers.
+func (l *load) run(ctx context.Context, jobs []job) ([]result, []partitions.File, error) {
+	n := l.opts.Workers
+	if n > len(jobs) {
+		n = len(jobs)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	stopProgress := l.progress(len(jobs))
+	defer stopProgress()
+
+	ch := make(chan int)
+	results := make([]result, len(jobs))
+	workers := make([]*worker, n)
+	var wg sync.WaitGroup
+	var fatalOnce sync.Once
+	var fatal error
+	for i := range workers {
+		w := newWorker(l)
+		workers[i] = w
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for idx := range ch {
+				r, err := w.process(ctx, jobs[idx])
+				if err != nil {
+					fatalOnce.Do(func() { fatal = err; cancel() })
+					continue
+				}
+				results[idx] = r
+				l.objectsDone.Add(1)
+			}
+		}()
+	}
+	go func() {
+		defer close(ch)
+		for i := range jobs {
+			select {
+			case ch <- i:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	wg.Wait()
+	if fatal == nil && ctx.Err() != nil {
+		fatal = fmt.Errorf("load interrupted: %w", context.Cause(ctx))
+	}
+	var files []partitions.File
+	for _, w := range workers {
+		if fatal != nil {
+			w.abort()
+			continue
+		}
+		f, err := w.close()
+		if err != nil {
+			fatal = err
+			for _, w := range workers {
+				w.abort()
+			}
+			break
+		}
+		files = append(files, f...)
+	}
+	if fatal != nil {
+		return nil, nil, fatal
+	}
+	l.mergeTypes(workers)
+	sort.Slice(files, func(i, j int) bool { return files[i].Path < files[j].Path })
+	return results, files, nil
+}
+
+// Pending lists a source and counts the objects a load would process now.
+// It returns the count and the source's URL.
+func Pending(ctx context.Context, cat *catalog.Catalog, raw, lake string) (int64, string, error) {
+	src, err := openSource(ctx, raw, lake)
+	if err != nil {
+		return 0, "", err
+	}
+	defer src.Close()
+	o := Options{OnChange: "reload", Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	var outcomes []Outcome
+	jobs, _, err := plan(ctx, cat, src, SourceSpec{URL: raw}, "auto", o, &outcomes)
+	return int64(len(jobs)), src.URL(), err
+}

@@ -1,0 +1,73 @@
+package loader
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/eventlake/eventlake/config"
+	"github.com/eventlake/eventlake/loader/profile"
+	"github.com/eventlake/eventlake/loader/source/local"
+)
+
+// profileSet resolves profile names: built-ins, the config's generic mapping
+// and its named profiles, and auto.
+type profileSet struct {
+	named map[string]profile.Profile
+	auto  []profile.Profile
+}
+
+func buildProfiles(c *config.Config) (*profileSet, error) {
+	ps := &profileSet{named: map[string]profile.Profile{}}
+	for _, n := range profile.Names() {
+		p, _ := profile.Builtin(n)
+		ps.named[n] = p
+	}
+	// auto tries the vendor envelopes first, then the user's mappings.
+	ps.auto = []profile.Profile{ps.named["pismo"], ps.named["fulfillmenttools"]}
+	var names []string
+	for n := range c.Profiles {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		g, err := profile.NewGeneric(n, c.Profiles[n])
+		if err != nil {
+			return nil, err
+		}
+		ps.named[n] = g
+		ps.auto = append(ps.auto, g)
+	}
+	if c.Generic != nil {
+		g, err := profile.NewGeneric("generic", *c.Generic)
+		if err != nil {
+			return nil, err
+		}
+		ps.named["generic"] = g
+		ps.auto = append(ps.auto, g)
+	}
+	return ps, nil
+}
+
+// resolve returns the profile named, or auto's candidates.
+func (ps *profileSet) resolve(name string) ([]profile.Profile, error) {
+	if name == "auto" {
+		return ps.auto, nil
+	}
+	if p, ok := ps.named[name]; ok {
+		return []profile.Profile{p}, nil
+	}
+	if name == "generic" {
+		return nil, fmt.Errorf("profile generic needs a mapping: add a generic: section (event_id, timestamp, …) to the config file")
+	}
+	var known []string
+	for n := range ps.named {
+		known = append(known, n)
+	}
+	sort.Strings(known)
+	return nil, fmt.Errorf("unknown profile %q (known: auto, %s)", name, strings.Join(known, ", "))
+}
+
+func openLocal(path, lake string, follow bool) (*local.Source, error) {
+	return local.New(path, local.Options{FollowSymlinks: follow, Exclude: []string{lake}})
+}

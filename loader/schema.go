@@ -1,0 +1,97 @@
+package loader
+
+import (
+	"context"
+	"sort"
+	"unsafe"
+
+	"github.com/eventlake/eventlake/catalog"
+	"github.com/eventlake/eventlake/loader/infer"
+)
+
+// Schemas of event data are inferred while loading: each worker widens one
+// type per (domain, event_type) with every record's data, the load merges
+// the workers' types with the catalog's, and the commit stores the ones
+// that changed. The SQL views read them back to type their columns.
+
+// schemaKey is the catalog key of an event type's schema.
+func schemaKey(domain, eventType string) string { return domain + "/" + eventType }
+
+// observedType is one worker's inferred type of an event type.
+type observedType struct {
+	t      *infer.Type
+	object string // first object of this load that had the event type
+}
+
+// observe widens the worker's type of (domain, eventType) by data.
+func (w *worker) observe(domain, eventType, data, object string) {
+	k := schemaKey(domain, eventType)
+	o, ok := w.types[k]
+	if !ok {
+		o = &observedType{t: &infer.Type{}, object: object}
+		w.types[k] = o
+	}
+	// data is valid JSON (the profile validated it); an error here would be
+	// a bug in one of the two, and must not fail the load.
+	_ = o.t.Observe(unsafe.Slice(unsafe.StringData(data), len(data)))
+}
+
+// mergeTypes folds the workers' types into the load (workers are done).
+func (l *load) mergeTypes(workers []*worker) {
+	l.types = map[string]*observedType{}
+	for _, w := range workers {
+		for k, o := range w.types {
+			if cur, ok := l.types[k]; ok {
+				cur.t.Merge(o.t)
+				if o.object < cur.object {
+					cur.object = o.object
+				}
+				continue
+			}
+			l.types[k] = o
+		}
+	}
+}
+
+// schemas returns the schema records whose type is new or wider than the
+// catalog's.
+func (l *load) schemas(ctx context.Context) ([]catalog.SchemaRecord, error) {
+	if len(l.types) == 0 {
+		return nil, nil
+	}
+	stored, err := l.cat.Schemas(ctx, "events")
+	if err != nil {
+		return nil, err
+	}
+	old := map[string]*infer.Type{}
+	for _, s := range stored {
+		t := &infer.Type{}
+		if err := t.UnmarshalJSON([]byte(s.JSON)); err == nil {
+			old[s.Key] = t
+		}
+	}
+	var keys []string
+	for k := range l.types {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var out []catalog.SchemaRecord
+	for _, k := range keys {
+		o := l.types[k]
+		t := o.t
+		if prev, ok := old[k]; ok {
+			merged := prev.Clone()
+			merged.Merge(t)
+			if merged.Equal(prev) {
+				continue
+			}
+			t = merged
+		}
+		js, err := t.MarshalJSON()
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, catalog.SchemaRecord{Table: "events", Key: k, JSON: string(js), Source: "inferred", ChangedByObject: o.object})
+	}
+	return out, nil
+}

@@ -1,0 +1,512 @@
+package loader
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"unicode/utf8"
+	"unsafe"
+
+	"github.com/eventlake/eventlake/catalog"
+	"github.com/eventlake/eventlake/loader/format"
+	"github.com/eventlake/eventlake/loader/profile"
+	"github.com/eventlake/eventlake/loader/source"
+	"github.com/eventlake/eventlake/partitions"
+)
+
+// maxRawReject is how much of a bad record's text _rejects keeps.
+const maxRawReject = 4096
+
+// pendingLimit is how many records auto-detection may look at before it
+// gives up on an object.
+const pendingLimit = 100
+
+// worker processes objects one at a time; each worker owns its writers, so
+// there is no locking on the hot path.
+type worker struct {
+	l       *load
+	events  *partitions.EventWriter
+	rejects *partitions.RejectWriter
+	ev      profile.Event
+	intern  map[string]string
+	buf     objectBuffer
+	extra   []partitions.File // files of spilled objects that committed
+	head    headCapture
+	types   map[string]*observedType
+}
+
+func newWorker(l *load) *worker {
+	return &worker{l: l, intern: map[string]string{}, types: map[string]*observedType{}}
+}
+
+func (w *worker) writerOptions() partitions.WriterOptions {
+	return partitions.WriterOptions{ZstdLevel: w.l.opts.ZstdLevel}
+}
+
+// objectBuffer holds one object's rows until the object has been read to its
+// end. Strings point into arena chunks (no allocation per field).
+type objectBuffer struct {
+	chunks       [][]byte
+	rows         []partitions.EventRow
+	rejects      []partitions.RejectRow
+	size         int
+	spillEvents  *partitions.EventWriter
+	spillRejects *partitions.RejectWriter
+}
+
+const chunkSize = 1 << 20
+
+// str copies b into the arena and returns a string over the copy.
+func (b *objectBuffer) str(p []byte) string {
+	if len(p) == 0 {
+		return ""
+	}
+	var c []byte
+	if n := len(b.chunks); n > 0 && cap(b.chunks[n-1])-len(b.chunks[n-1]) >= len(p) {
+		c = b.chunks[n-1]
+	} else {
+		size := chunkSize
+		if len(p) > size/4 {
+			size = len(p)
+		}
+		b.chunks = append(b.chunks, make([]byte, 0, size))
+		c = b.chunks[len(b.chunks)-1]
+	}
+	start := len(c)
+	c = append(c, p...)
+	b.chunks[len(b.chunks)-1] = c
+	b.size += len(p)
+	return unsafe.String(&c[start], len(p))
+}
+
+func (b *objectBuffer) reset() {
+	b.chunks = nil
+	clear(b.rows)
+	b.rows = b.rows[:0]
+	clear(b.rejects)
+	b.rejects = b.rejects[:0]
+	b.size = 0
+	b.spillEvents, b.spillRejects = nil, nil
+}
+
+// internStr returns a shared string for repetitive values (domain,
+// event_type, org_id) without allocating when it is already known.
+func (w *worker) internStr(p []byte) string {
+	if s, ok := w.intern[string(p)]; ok {
+		return s
+	}
+	if len(w.intern) > 50000 {
+		clear(w.intern)
+	}
+	s := string(p)
+	w.intern[s] = s
+	return s
+}
+
+func (w *worker) internPtr(p []byte) *string {
+	if p == nil {
+		return nil
+	}
+	s := w.internStr(p)
+	return &s
+}
+
+// headCapture keeps the first bytes of a decompressed stream, to show in the
+// reject of an object nobody can read.
+type headCapture struct {
+	r   io.Reader
+	buf []byte
+	n   int64
+}
+
+func (h *headCapture) Read(p []byte) (int, error) {
+	n, err := h.r.Read(p)
+	if room := maxRawReject - len(h.buf); room > 0 && n > 0 {
+		h.buf = append(h.buf, p[:min(n, room)]...)
+	}
+	h.n += int64(n)
+	return n, err
+}
+
+type countingReader struct {
+	r io.Reader
+	n int64
+	l *load
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	c.l.bytesDone.Add(int64(n))
+	return n, err
+}
+
+// process loads one object. The error return is reserved for failures of
+// the load itself (writing the lake); an object's own problems are its
+// result's status.
+func (w *worker) process(ctx context.Context, j job) (result, error) {
+	url := j.src.URL() + j.obj.Key
+	r := result{url: url, rec: catalog.ObjectRecord{
+		Source: j.src.URL(), Key: j.obj.Key, Version: j.obj.Version, Size: j.obj.Size, ModTime: j.obj.ModTime,
+	}}
+	fail := func(err error) (result, error) {
+		w.discard()
+		r.rec.Status, r.rec.Error = "failed", err.Error()
+		r.rec.Records, r.rec.Rejects = 0, 0
+		w.l.opts.Log.Error("object failed; it will be retried by the next run", "object", url, "error", err)
+		return r, nil
+	}
+	rc, got, err := j.src.Open(ctx, j.obj.Key)
+	if errors.Is(err, source.ErrNotFound) {
+		r.rec.Status = "vanished"
+		w.l.opts.Log.Warn("object disappeared between listing and reading; skipped", "object", url)
+		return r, nil
+	}
+	if err != nil {
+		return fail(err)
+	}
+	defer rc.Close()
+	if got.Version != "" {
+		r.rec.Version, r.rec.Size, r.rec.ModTime = got.Version, got.Size, got.ModTime
+	}
+	hash := sha256.New()
+	counted := &countingReader{r: rc, l: w.l}
+	raw := io.TeeReader(counted, hash)
+	dec, comp, err := format.Decompress(raw)
+	if err != nil {
+		return fail(err)
+	}
+	defer dec.Close()
+	r.rec.Compression = comp.String()
+	w.head = headCapture{r: dec, buf: w.head.buf[:0]}
+	rd, err := format.NewReader(&w.head, format.Options{MaxRecordBytes: w.l.opts.MaxRecordBytes, MaxRawBytes: maxRawReject})
+	if err != nil {
+		return fail(err)
+	}
+	r.rec.Shape = rd.Shape().String()
+
+	quarantine := ""
+	switch rd.Shape() {
+	case format.Unknown:
+		if _, err := io.Copy(io.Discard, &w.head); err != nil {
+			return fail(err)
+		}
+		if len(bytes.TrimSpace(bytes.TrimPrefix(w.head.buf, []byte("\xef\xbb\xbf")))) != 0 {
+			quarantine = "unrecognised content: neither JSON records nor CSV"
+		}
+	case format.CSV:
+		if _, err := io.Copy(io.Discard, &w.head); err != nil {
+			return fail(err)
+		}
+		quarantine = "CSV content: load it with a CSV table profile (--profile jwo-orders)"
+	default:
+		q, err := w.readRecords(ctx, rd, j, url, &r)
+		if err != nil {
+			if ctx.Err() != nil {
+				return r, ctx.Err()
+			}
+			if errors.Is(err, errWrite) {
+				return r, err
+			}
+			return fail(err)
+		}
+		quarantine = q
+	}
+	// Read what the decoder left (trailing bytes) so the hash covers the
+	// whole object and a truncated tail is noticed.
+	if _, err := io.Copy(io.Discard, raw); err != nil {
+		return fail(err)
+	}
+	r.uncompressed = w.head.n
+	r.rec.ContentHash = hex.EncodeToString(hash.Sum(nil))
+	r.rec.Size = counted.n
+
+	if quarantine != "" {
+		w.discard()
+		r.rec.Status, r.rec.Error, r.rec.Records = "quarantined", quarantine, 0
+		r.rec.Rejects = 1
+		w.buf.rejects = append(w.buf.rejects, w.rejectRow(url, 1, 0, r.uncompressed, quarantine, w.head.buf, r.rec.Profile))
+		w.l.opts.Log.Warn("object quarantined whole", "object", url, "reason", quarantine)
+		return r, w.flush()
+	}
+	if orig, dup, err := w.l.duplicateOf(ctx, r.rec.ContentHash, url); err != nil {
+		return r, err
+	} else if dup {
+		w.discard()
+		r.rec.Status, r.rec.DuplicateOf, r.rec.Records, r.rec.Rejects = "duplicate", orig, 0, 0
+		w.l.opts.Log.Info("object is a copy of one already loaded; no rows added", "object", url, "duplicate_of", orig)
+		return r, nil
+	}
+	r.rec.Status = "committed"
+	if r.rec.Records == 0 && r.rec.Rejects > 0 {
+		r.rec.Status = "quarantined"
+		r.rec.Error = fmt.Sprintf("all %d records rejected (first reason: %s)", r.rec.Rejects, w.buf.rejects[0].Reason)
+	}
+	return r, w.flush()
+}
+
+var errWrite = errors.New("writing the lake")
+
+// readRecords maps every record of the object into the buffer. It returns a
+// non-empty quarantine reason when the whole object must be quarantined.
+func (w *worker) readRecords(ctx context.Context, rd *format.Reader, j job, url string, r *result) (string, error) {
+	cands, err := w.l.profiles.resolve(j.profile)
+	if err != nil {
+		return "", err
+	}
+	var prof profile.Profile
+	if len(cands) == 1 {
+		prof = cands[0]
+		r.rec.Profile = prof.Name()
+	}
+	type pendingRec struct {
+		data         []byte
+		line, offset int64
+	}
+	var pending []pendingRec
+	n := 0
+	for {
+		rec, err := rd.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return "", err
+		}
+		if n++; n&1023 == 0 && ctx.Err() != nil {
+			return "", ctx.Err()
+		}
+		if rec.Err != nil {
+			w.reject(url, rec.Line, rec.Offset, rec.Size, rec.Err.Error(), rec.Data, r)
+			continue
+		}
+		if prof == nil {
+			prof = profile.Detect(rec.Data, cands)
+			if prof == nil {
+				pending = append(pending, pendingRec{append([]byte(nil), rec.Data...), rec.Line, rec.Offset})
+				if len(pending) >= pendingLimit {
+					return w.noProfile(cands, pending[0].data), nil
+				}
+				continue
+			}
+			r.rec.Profile = prof.Name()
+			w.l.opts.Log.Debug("profile chosen", "object", url, "profile", prof.Name())
+			for _, p := range pending {
+				if err := w.mapRecord(prof, p.data, url, p.line, p.offset, int64(len(p.data)), r); err != nil {
+					return "", err
+				}
+			}
+			pending = nil
+		}
+		if err := w.mapRecord(prof, rec.Data, url, rec.Line, rec.Offset, rec.Size, r); err != nil {
+			return "", err
+		}
+	}
+	if prof == nil && len(pending) > 0 {
+		return w.noProfile(cands, pending[0].data), nil
+	}
+	return "", nil
+}
+
+func (w *worker) noProfile(cands []profile.Profile, first []byte) string {
+	var names []string
+	for _, c := range cands {
+		names = append(names, c.Name())
+	}
+	return fmt.Sprintf("auto: no profile (%v) recognises the records (first: %s); choose one with --profile or map it with a generic profile",
+		names, clip(first, 120))
+}
+
+// mapRecord maps one good record and buffers its row or its reject.
+func (w *worker) mapRecord(p profile.Profile, data []byte, url string, line, offset, size int64, r *result) error {
+	ev := &w.ev
+	if err := p.Map(data, ev); err != nil {
+		w.reject(url, line, offset, size, err.Error(), data, r)
+		return nil
+	}
+	domain := w.internStr(ev.Domain)
+	if err := partitions.CheckValue(domain); err != nil {
+		w.reject(url, line, offset, size, "domain: "+err.Error(), data, r)
+		return nil
+	}
+	b := &w.buf
+	row := partitions.EventRow{
+		EventID:    b.str(ev.EventID),
+		EventType:  w.internStr(ev.EventType),
+		OrgID:      w.internPtr(ev.OrgID),
+		EventTime:  ev.EventTime,
+		Data:       b.str(ev.Data),
+		Object:     url,
+		Line:       line,
+		Offset:     offset,
+		LoadID:     w.l.id,
+		IngestedAt: w.l.ingestedAt,
+		Domain:     domain,
+	}
+	if ev.CID != nil {
+		s := b.str(ev.CID)
+		row.CID = &s
+	}
+	if ev.HasSchemaVersion {
+		v := ev.SchemaVersion
+		row.SchemaVersion = &v
+	}
+	b.rows = append(b.rows, row)
+	b.size += 160
+	r.rec.Records++
+	w.l.recordsDone.Add(1)
+	w.observe(row.Domain, row.EventType, row.Data, url)
+	if b.size > w.l.opts.BufferBytes {
+		return w.spill()
+	}
+	return nil
+}
+
+func (w *worker) rejectRow(url string, line, offset, size int64, reason string, raw []byte, prof string) partitions.RejectRow {
+	if len(raw) > maxRawReject {
+		raw = raw[:maxRawReject]
+		for len(raw) > 0 && !utf8.Valid(raw[len(raw)-3:]) && len(raw) > maxRawReject-3 {
+			raw = raw[:len(raw)-1]
+		}
+	}
+	return partitions.RejectRow{
+		Object: url, Line: line, Offset: offset, Reason: reason, Raw: string(bytes.ToValidUTF8(raw, []byte("\uFFFD"))),
+		RawBytes: size, Profile: prof, LoadID: w.l.id, IngestedAt: w.l.ingestedAt,
+	}
+}
+
+func (w *worker) reject(url string, line, offset, size int64, reason string, raw []byte, r *result) {
+	w.buf.rejects = append(w.buf.rejects, w.rejectRow(url, line, offset, size, reason, raw, r.rec.Profile))
+	w.buf.size += len(raw) + 200
+	r.rec.Rejects++
+	w.l.rejectsDone.Add(1)
+}
+
+// spill moves the buffered rows of a large object into files of its own.
+func (w *worker) spill() error {
+	b := &w.buf
+	if b.spillEvents == nil {
+		b.spillEvents = partitions.NewEventWriter(w.l.stage, partitions.WriterOptions{ZstdLevel: w.l.opts.ZstdLevel, MaxOpenFiles: 8})
+		b.spillRejects = partitions.NewRejectWriter(w.l.stage, partitions.WriterOptions{ZstdLevel: w.l.opts.ZstdLevel, MaxOpenFiles: 2})
+	}
+	if err := b.spillEvents.Write(b.rows); err != nil {
+		return fmt.Errorf("%w: %v", errWrite, err)
+	}
+	if err := b.spillRejects.Write(b.rejects); err != nil {
+		return fmt.Errorf("%w: %v", errWrite, err)
+	}
+	se, sr := b.spillEvents, b.spillRejects
+	b.reset()
+	b.spillEvents, b.spillRejects = se, sr
+	return nil
+}
+
+// flush hands a finished object's rows to the worker's writers.
+func (w *worker) flush() error {
+	b := &w.buf
+	defer b.reset()
+	if b.spillEvents != nil {
+		if err := w.spill(); err != nil {
+			return err
+		}
+		for _, wr := range []interface {
+			Close() ([]partitions.File, error)
+		}{b.spillEvents, b.spillRejects} {
+			files, err := wr.Close()
+			if err != nil {
+				return fmt.Errorf("%w: %v", errWrite, err)
+			}
+			w.extra = append(w.extra, files...)
+		}
+		return nil
+	}
+	if len(b.rows) > 0 {
+		if w.events == nil {
+			w.events = partitions.NewEventWriter(w.l.stage, w.writerOptions())
+		}
+		if err := w.events.Write(b.rows); err != nil {
+			return fmt.Errorf("%w: %v", errWrite, err)
+		}
+	}
+	if len(b.rejects) > 0 {
+		if w.rejects == nil {
+			w.rejects = partitions.NewRejectWriter(w.l.stage, w.writerOptions())
+		}
+		if err := w.rejects.Write(b.rejects); err != nil {
+			return fmt.Errorf("%w: %v", errWrite, err)
+		}
+	}
+	return nil
+}
+
+// discard drops a failed object's rows and spilled files.
+func (w *worker) discard() {
+	b := &w.buf
+	if b.spillEvents != nil {
+		b.spillEvents.Abort()
+		b.spillRejects.Abort()
+	}
+	b.reset()
+}
+
+func (w *worker) close() ([]partitions.File, error) {
+	files := w.extra
+	if w.events != nil {
+		f, err := w.events.Close()
+		if err != nil {
+			return nil, err
+		}
+		files = append(files, f...)
+	}
+	if w.rejects != nil {
+		f, err := w.rejects.Close()
+		if err != nil {
+			return nil, err
+		}
+		files = append(files, f...)
+	}
+	return files, nil
+}
+
+func (w *worker) abort() {
+	w.discard()
+	if w.events != nil {
+		w.events.Abort()
+	}
+	if w.rejects != nil {
+		w.rejects.Abort()
+	}
+}
+
+// duplicateOf reports whether content with this hash was committed before,
+// or by another object of this load.
+func (l *load) duplicateOf(ctx context.Context, hash, url string) (string, bool, error) {
+	l.mu.Lock()
+	if orig, ok := l.hashes[hash]; ok {
+		l.mu.Unlock()
+		return orig, true, nil
+	}
+	l.hashes[hash] = url
+	l.mu.Unlock()
+	src, key, ok, err := l.cat.FindContent(ctx, hash)
+	if err != nil {
+		return "", false, err
+	}
+	if ok {
+		// Also when src+key == url: the same bytes under a new version
+		// (a touched file) add nothing.
+		return src + key, true, nil
+	}
+	return "", false, nil
+}
+
+func clip(b []byte, n int) string {
+	if len(b) > n {
+		b = b[:n]
+	}
+	return string(bytes.ToValidUTF8(b, []byte("\uFFFD")))
+}

@@ -1,0 +1,315 @@
+// Package views creates the SQL surface of a lake in a DuckDB connection:
+//
+//	events_raw                every row as written (re-deliveries included), with domain and event_date
+//	events                    one row per event_id (latest _ingested_at, then _load_id)
+//	<domain>.<event_type>     one typed view per event type: envelope + data fields as columns,
+//	                          de-duplicated, or upserted by the key configured for it (latest wins)
+//	<domain>.<event_type>_history  every distinct event of the type, typed
+//	eventlake.loads, .objects, .files, .schemas, .schema_changes, .rejects   the catalog
+//
+// Names derived from data are sanitized (schemas, views) or quoted
+// (columns), so no value can inject SQL.
+package views
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/eventlake/eventlake/catalog"
+	"github.com/eventlake/eventlake/config"
+	"github.com/eventlake/eventlake/loader/infer"
+)
+
+// Options say what to expose.
+type Options struct {
+	Lake    string
+	Catalog *catalog.Catalog
+	Config  *config.Config
+	// SchemasDir holds JSON Schemas (<domain>/<event_type>.json, Pismo's
+	// layout); when a file exists for an event type its types win over the
+	// inferred ones.
+	SchemasDir string
+}
+
+// View describes one typed view.
+type View struct {
+	Schema, Name      string // SQL names
+	Domain, EventType string // raw values
+	Columns           int
+	TypesFrom         string // inferred | jsonschema | none
+	Key               []string
+}
+
+// Result lists what was created.
+type Result struct {
+	Views    []View
+	Warnings []string
+}
+
+// envelope columns of the events table in file order, then partitions.
+var envelope = []string{"event_id", "event_type", "schema_version", "org_id", "cid", "event_time", "data", "_object", "_line", "_offset", "_load_id", "_ingested_at"}
+
+const emptyEvents = `SELECT NULL::VARCHAR AS event_id, NULL::VARCHAR AS event_type, NULL::INTEGER AS schema_version,
+ NULL::VARCHAR AS org_id, NULL::VARCHAR AS cid, NULL::TIMESTAMPTZ AS event_time, NULL::JSON AS data,
+ NULL::VARCHAR AS _object, NULL::BIGINT AS _line, NULL::BIGINT AS _offset, NULL::VARCHAR AS _load_id,
+ NULL::TIMESTAMPTZ AS _ingested_at, NULL::VARCHAR AS domain, NULL::DATE AS event_date WHERE false`
+
+// Create creates every view in conn.
+func Create(ctx context.Context, conn *sql.Conn, o Options) (*Result, error) {
+	if o.Config == nil {
+		o.Config = &config.Config{}
+	}
+	res := &Result{}
+	exec := func(q string) error {
+		if _, err := conn.ExecContext(ctx, q); err != nil {
+			return fmt.Errorf("%w\nin: %s", err, clip(q, 300))
+		}
+		return nil
+	}
+	if err := exec("SET TimeZone = 'UTC'"); err != nil {
+		return nil, err
+	}
+	live, err := o.Catalog.LiveFiles(ctx, "events")
+	if err != nil {
+		return nil, err
+	}
+	raw := emptyEvents
+	if len(live) > 0 {
+		glob := filepath.ToSlash(filepath.Join(abs(o.Lake), "events", "*", "*", "*.parquet"))
+		raw = fmt.Sprintf("SELECT * FROM read_parquet(%s, hive_partitioning = true, hive_types = {'domain': VARCHAR, 'event_date': DATE})", Literal(glob))
+	}
+	if err := exec("CREATE OR REPLACE VIEW main.events_raw AS " + raw); err != nil {
+		return nil, err
+	}
+	if err := exec(`CREATE OR REPLACE VIEW main.events AS SELECT * FROM main.events_raw
+ QUALIFY row_number() OVER (PARTITION BY event_id ORDER BY _ingested_at DESC, _load_id DESC, _object, _line) = 1`); err != nil {
+		return nil, err
+	}
+	if err := createCatalog(ctx, conn, o); err != nil {
+		return nil, err
+	}
+	schemas, err := o.Catalog.Schemas(ctx, "events")
+	if err != nil {
+		return nil, err
+	}
+	types := map[string]*infer.Type{} // "domain/event_type" → type
+	var domains []string
+	seenDomain := map[string]bool{}
+	type pair struct{ domain, eventType string }
+	var pairs []pair
+	for _, s := range schemas {
+		d, et, ok := strings.Cut(s.Key, "/")
+		if !ok {
+			continue
+		}
+		t := &infer.Type{}
+		if err := t.UnmarshalJSON([]byte(s.JSON)); err != nil {
+			res.Warnings = append(res.Warnings, fmt.Sprintf("schema of %s is unreadable (%v); its view shows data as JSON", s.Key, err))
+			t = &infer.Type{}
+		}
+		types[s.Key] = t
+		pairs = append(pairs, pair{d, et})
+		if !seenDomain[d] {
+			seenDomain[d] = true
+			domains = append(domains, d)
+		}
+	}
+	schemaNames := Assign(domains)
+	byDomain := map[string][]string{}
+	for _, p := range pairs {
+		byDomain[p.domain] = append(byDomain[p.domain], p.eventType)
+	}
+	sort.Strings(domains)
+	for _, d := range domains {
+		sn := schemaNames[d]
+		if err := exec("CREATE SCHEMA IF NOT EXISTS " + Quote(sn)); err != nil {
+			return nil, err
+		}
+		ets := byDomain[d]
+		sort.Strings(ets)
+		// Leave room for the _history twin of each name.
+		viewNames := Assign(ets)
+		for _, et := range ets {
+			v := View{Schema: sn, Name: viewNames[et], Domain: d, EventType: et, TypesFrom: "inferred"}
+			t := types[d+"/"+et]
+			if o.SchemasDir != "" {
+				if js, err := readJSONSchema(o.SchemasDir, d, et); err != nil {
+					res.Warnings = append(res.Warnings, err.Error())
+				} else if js != nil {
+					t, v.TypesFrom = js, "jsonschema"
+				}
+			}
+			tc := tableConfig(o.Config, sn, v.Name, d, et)
+			q, cols, key, err := typedQuery(t, d, et, tc)
+			if err != nil {
+				res.Warnings = append(res.Warnings, fmt.Sprintf("view %s.%s: %v", sn, v.Name, err))
+				continue
+			}
+			v.Columns, v.Key = cols, key
+			if err := exec(fmt.Sprintf("CREATE OR REPLACE VIEW %s.%s AS %s", Quote(sn), Quote(v.Name), q.latest)); err != nil {
+				return nil, err
+			}
+			if err := exec(fmt.Sprintf("CREATE OR REPLACE VIEW %s.%s AS %s", Quote(sn), Quote(v.Name+"_history"), q.history)); err != nil {
+				return nil, err
+			}
+			res.Views = append(res.Views, v)
+		}
+	}
+	return res, nil
+}
+
+func tableConfig(c *config.Config, schema, view, domain, eventType string) config.Table {
+	for _, k := range []string{schema + "." + view, domain + "/" + eventType, domain + "." + eventType} {
+		if t, ok := c.Tables[k]; ok {
+			return t
+		}
+	}
+	return config.Table{}
+}
+
+type queries struct{ latest, history string }
+
+// typedQuery builds the SQL of a typed view and its history twin.
+func typedQuery(t *infer.Type, domain, eventType string, tc config.Table) (queries, int, []string, error) {
+	taken := map[string]bool{"domain": true, "event_date": true, "d": true}
+	for _, c := range envelope {
+		taken[c] = true
+	}
+	var fieldNames []string
+	var fields []*infer.Field
+	structure := "" // from_json structure of data's top-level fields
+	if t != nil && t.Kind == infer.Object && len(t.Fields) > 0 {
+		fields = t.Fields
+		for _, f := range fields {
+			fieldNames = append(fieldNames, f.Name)
+		}
+		structure = t.Structure()
+	}
+	cols := dedupe(prefixed(fieldNames, taken), taken)
+	var sel []string
+	sel = append(sel, "event_id", "event_type", "schema_version", "org_id", "cid", "event_time", "domain", "event_date")
+	for i, f := range fields {
+		sel = append(sel, fmt.Sprintf("d.%s AS %s", Quote(f.Name), Quote(cols[i])))
+	}
+	sel = append(sel, "data", "_object", "_line", "_offset", "_load_id", "_ingested_at")
+	dataExpr := "NULL"
+	if structure != "" {
+		dataExpr = fmt.Sprintf("from_json(data, %s)", Literal(structure))
+	}
+	base := fmt.Sprintf("SELECT *, %s AS d FROM main.events_raw WHERE domain = %s AND event_type = %s",
+		dataExpr, Literal(domain), Literal(eventType))
+	// events of this type, one row per event_id
+	dedup := "QUALIFY row_number() OVER (PARTITION BY event_id ORDER BY _ingested_at DESC, _load_id DESC, _object, _line) = 1"
+	history := fmt.Sprintf("SELECT %s FROM (%s %s)", strings.Join(sel, ", "), base, dedup)
+
+	key := tc.Key
+	if len(key) == 0 {
+		key = []string{"event_id"}
+	}
+	var keyExprs []string
+	for _, k := range key {
+		e, err := columnExpr(k, fields)
+		if err != nil {
+			return queries{}, 0, nil, fmt.Errorf("key %q: %w", k, err)
+		}
+		keyExprs = append(keyExprs, e)
+	}
+	order := tc.Order
+	if order == "" {
+		order = "event_time"
+	}
+	orderExpr, err := columnExpr(order, fields)
+	if err != nil {
+		return queries{}, 0, nil, fmt.Errorf("order %q: %w", order, err)
+	}
+	latest := history
+	if !(len(key) == 1 && key[0] == "event_id") || tc.Order != "" {
+		latest = fmt.Sprintf("SELECT %s FROM (%s %s) QUALIFY row_number() OVER (PARTITION BY %s ORDER BY %s DESC NULLS LAST, _ingested_at DESC, _load_id DESC, _object DESC, _line DESC) = 1",
+			strings.Join(sel, ", "), base, dedup, strings.Join(keyExprs, ", "), orderExpr)
+	}
+	return queries{latest: latest, history: history}, len(sel), key, nil
+}
+
+// columnExpr maps a configured key/order column to SQL over the base query:
+// an envelope column, or a data path ("data.account.id").
+func columnExpr(col string, fields []*infer.Field) (string, error) {
+	for _, c := range envelope {
+		if col == c {
+			return c, nil
+		}
+	}
+	if col == "domain" || col == "event_date" {
+		return col, nil
+	}
+	path, ok := strings.CutPrefix(col, "data.")
+	if !ok || path == "" {
+		return "", fmt.Errorf("not an envelope column or a data.<path>")
+	}
+	parts := strings.Split(path, ".")
+	// A typed top-level field: use the typed value (numbers order as numbers).
+	for _, f := range fields {
+		if f.Name == parts[0] {
+			e := "d"
+			for _, p := range parts {
+				e += "." + Quote(p)
+			}
+			return e, nil
+		}
+	}
+	jp := "$"
+	for _, p := range parts {
+		jp += "." + `"` + strings.ReplaceAll(p, `"`, `\"`) + `"`
+	}
+	return fmt.Sprintf("json_extract_string(data, %s)", Literal(jp)), nil
+}
+
+// prefixed renames data fields that collide with envelope columns.
+func prefixed(names []string, taken map[string]bool) []string {
+	out := make([]string, len(names))
+	for i, n := range names {
+		if taken[strings.ToLower(n)] {
+			n = "data_" + n
+		}
+		out[i] = n
+	}
+	return out
+}
+
+// readJSONSchema reads <dir>/<domain>/<event_type>.json if it exists.
+func readJSONSchema(dir, domain, eventType string) (*infer.Type, error) {
+	if strings.ContainsAny(domain+eventType, `/\`) || strings.Contains(domain+eventType, "..") {
+		return nil, nil
+	}
+	p := filepath.Join(dir, domain, eventType+".json")
+	b, err := os.ReadFile(p)
+	if os.IsNotExist(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("schema %s: %v", p, err)
+	}
+	t, err := infer.FromJSONSchema(b)
+	if err != nil {
+		return nil, fmt.Errorf("schema %s: %v (using inferred types)", p, err)
+	}
+	return t, nil
+}
+
+func abs(p string) string {
+	if a, err := filepath.Abs(p); err == nil {
+		return a
+	}
+	return p
+}
+
+func clip(s string, n int) string {
+	if len(s) > n {
+		return s[:n] + "…"
+	}
+	return s
+}

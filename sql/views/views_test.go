@@ -1,0 +1,246 @@
+package views_test
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"os"
+	"path/filepath"
+	"reflect"
+	"runtime"
+	"strings"
+	"testing"
+
+	"github.com/eventlake/eventlake/catalog"
+	"github.com/eventlake/eventlake/config"
+	"github.com/eventlake/eventlake/internal/laketest"
+	"github.com/eventlake/eventlake/loader"
+	"github.com/eventlake/eventlake/sql/views"
+)
+
+func testdata(parts ...string) string {
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Join(append([]string{filepath.Dir(file), "..", "..", "testdata"}, parts...)...)
+}
+
+func load(t *testing.T, lake string, srcs ...string) {
+	t.Helper()
+	var specs []loader.SourceSpec
+	for _, s := range srcs {
+		specs = append(specs, loader.SourceSpec{URL: s})
+	}
+	if _, err := loader.Run(context.Background(), loader.Options{Lake: lake, Workers: 2}, specs); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// open creates the views over lake and returns the connection's DB.
+func open(t *testing.T, lake string, o views.Options) (*sql.DB, *views.Result) {
+	t.Helper()
+	cat, err := catalog.Open(loader.CatalogPath(lake), catalog.Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cat.Close()
+	db := laketest.DuckDB(t)
+	db.SetMaxOpenConns(1) // one connection: the views live in it
+	conn, err := db.Conn(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	o.Lake, o.Catalog = lake, cat
+	res, err := views.Create(context.Background(), conn, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn.Close()
+	return db, res
+}
+
+func goodLake(t *testing.T) string {
+	lake := t.TempDir()
+	load(t, lake, testdata("pismo"), testdata("subscriber"), testdata("fulfillmenttools"))
+	return lake
+}
+
+func columns(t *testing.T, db *sql.DB, view string) map[string]string {
+	got := map[string]string{}
+	for _, r := range laketest.Rows(t, db, "select column_name, column_type from (describe "+view+")") {
+		got[r[0]] = r[1]
+	}
+	return got
+}
+
+func TestViewsOverTestdata(t *testing.T) {
+	lake := goodLake(t)
+	db, res := open(t, lake, views.Options{})
+	if len(res.Warnings) != 0 {
+		t.Errorf("warnings: %q", res.Warnings)
+	}
+	for view, want := range map[string]int{
+		"events_raw": 32, "events": 29, "cards.card_blocked_1": 8, "cards.card_blocked_1_history": 8,
+		"account.customer_creation_1": 3, "onboarding.succeeded": 4, `"order".order_created_event_v1`: 4,
+		"eventlake.objects": 8, "eventlake.loads": 1, "eventlake.rejects": 0,
+	} {
+		if got := laketest.One(t, db, "select count(*) from "+view); got != fmt.Sprint(want) {
+			t.Errorf("count(%s) = %s, want %d", view, got, want)
+		}
+	}
+	// Typed columns from the data fields.
+	cols := columns(t, db, "cards.card_blocked_1")
+	for name, typ := range map[string]string{
+		"card_id": "BIGINT", "account_id": "BIGINT", "reason": "VARCHAR", "blocked_at": "TIMESTAMP WITH TIME ZONE",
+		"event_time": "TIMESTAMP WITH TIME ZONE", "org_id": "VARCHAR", "event_date": "DATE", "domain": "VARCHAR",
+		"data": "JSON", "note": "VARCHAR",
+	} {
+		if cols[name] != typ {
+			t.Errorf("cards.card_blocked_1.%s is %q, want %s (all: %v)", name, cols[name], typ, cols)
+		}
+	}
+	// Widening: amount.value was a number in one event and a string in
+	// another: the column becomes JSON and keeps both values as written.
+	cols = columns(t, db, `"authorization".authorization_created_2`)
+	if want := `STRUCT("value" JSON, currency VARCHAR)`; cols["amount"] != want {
+		t.Errorf("widened amount = %q, want %q", cols["amount"], want)
+	}
+	got := laketest.Rows(t, db, `select amount.value from "authorization".authorization_created_2 order by authorization_id`)
+	if !reflect.DeepEqual(got, [][]string{{"12.34"}, {"99.90"}}) {
+		t.Errorf("widened values = %v", got)
+	}
+	// The question of the issue: card-blocked events per org per day, de-duplicated.
+	got = laketest.Rows(t, db, "select org_id, event_date::varchar, count(*) from cards.card_blocked_1 group by all order by all")
+	want := [][]string{
+		{"TN-376a4170-3c93-4676-b294-ec0b4241c7ab", "2024-02-01", "2"},
+		{"TN-376a4170-3c93-4676-b294-ec0b4241c7ab", "2024-02-02", "3"},
+		{"TN-a1db4e4e-315f-4a67-9036-ecacd370b561", "2019-07-20", "1"},
+		{"TN-a1db4e4e-315f-4a67-9036-ecacd370b561", "2024-02-01", "2"},
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("blocked per org per day:\n%s\nwant:\n%s", laketest.Table(got), laketest.Table(want))
+	}
+	// Catalog tables answer "what was loaded when, from where, what failed".
+	if n := laketest.One(t, db, "select count(*) from eventlake.objects o join eventlake.loads l using (load_id) where o.status = 'committed' and l.status = 'published'"); n != "8" {
+		t.Errorf("joined catalog rows = %s", n)
+	}
+	if n := laketest.One(t, db, "select count(*) from eventlake.schemas"); n == "0" {
+		t.Errorf("no schemas in eventlake.schemas")
+	}
+}
+
+// writeFile writes data under dir.
+func writeFile(t *testing.T, dir, name, data string) {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(p, []byte(data), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestUpsertLatestWins(t *testing.T) {
+	src := t.TempDir()
+	lake := t.TempDir()
+	ev := func(id, ts string, order int, status string, version any) string {
+		return fmt.Sprintf(`{"event_id":"%s","domain":"shop","event_type":"order-state-1","org_id":"o","timestamp":"%s","data":{"order_id":%d,"status":"%s","version":%v}}`+"\n", id, ts, order, status, version)
+	}
+	// Order 1: three states; the latest by data.version is DELIVERED even
+	// though its event_time is older. Order 2: a tie on version — the event
+	// ingested later (second load) wins.
+	writeFile(t, src, "a/1", ev("e1", "2024-03-01T10:00:00Z", 1, "NEW", 1)+ev("e2", "2024-03-01T12:00:00Z", 1, "PAID", 2)+ev("e4", "2024-03-01T09:00:00Z", 2, "NEW", 1))
+	load(t, lake, src)
+	writeFile(t, src, "b/2", ev("e3", "2024-03-01T11:00:00Z", 1, "DELIVERED", 3)+ev("e5", "2024-03-01T08:00:00Z", 2, "CANCELLED", 1))
+	load(t, lake, src)
+	cfg := &config.Config{Tables: map[string]config.Table{"shop.order_state_1": {Key: []string{"data.order_id"}, Order: "data.version"}}}
+	db, res := open(t, lake, views.Options{Config: cfg})
+	if len(res.Warnings) > 0 {
+		t.Fatal(res.Warnings)
+	}
+	got := laketest.Rows(t, db, "select order_id, status from shop.order_state_1 order by order_id")
+	want := [][]string{{"1", "DELIVERED"}, {"2", "CANCELLED"}}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("latest per key = %v, want %v", got, want)
+	}
+	if n := laketest.One(t, db, "select count(*) from shop.order_state_1_history"); n != "5" {
+		t.Errorf("history rows = %s, want 5", n)
+	}
+	// Without configuration the key is event_id: every event is a row.
+	db2, _ := open(t, lake, views.Options{})
+	if n := laketest.One(t, db2, "select count(*) from shop.order_state_1"); n != "5" {
+		t.Errorf("default key rows = %s, want 5", n)
+	}
+}
+
+func TestHostileNames(t *testing.T) {
+	src := t.TempDir()
+	lake := t.TempDir()
+	hostile := `x\"; drop table y; --`
+	writeFile(t, src, "h", `{"event_id":"1","domain":"`+hostile+`","event_type":"`+hostile+`","timestamp":"2024-01-01T00:00:00Z","data":{"`+hostile+`":1,"Event_ID":2,"a.b":3,"A.B":4}}`+"\n"+
+		`{"event_id":"2","domain":"X'; drop","event_type":"e","timestamp":"2024-01-01T00:00:00Z","data":{}}`+"\n"+
+		`{"event_id":"3","domain":"main","event_type":"events","timestamp":"2024-01-01T00:00:00Z","data":{}}`+"\n")
+	load(t, lake, src)
+	db, res := open(t, lake, views.Options{})
+	names := map[string]bool{}
+	for _, v := range res.Views {
+		names[v.Schema+"."+v.Name] = true
+		if strings.ContainsAny(v.Schema+v.Name, `"'; -`) {
+			t.Errorf("unsanitized name %s.%s", v.Schema, v.Name)
+		}
+		if n := laketest.One(t, db, fmt.Sprintf("select count(*) from %s.%s", views.Quote(v.Schema), views.Quote(v.Name))); n != "1" {
+			t.Errorf("%s.%s has %s rows", v.Schema, v.Name, n)
+		}
+	}
+	if len(res.Views) != 3 {
+		t.Fatalf("views = %v", names)
+	}
+	// The data field names survive as quoted columns; the one colliding with
+	// an envelope column is prefixed. (Fields differing only in case are one
+	// column: DuckDB identifiers are case-blind; the value stays in data.)
+	for _, v := range res.Views {
+		if v.EventType != `x"; drop table y; --` {
+			continue
+		}
+		cols := columns(t, db, views.Quote(v.Schema)+"."+views.Quote(v.Name))
+		for _, c := range []string{`x"; drop table y; --`, "data_Event_ID", "a.b"} {
+			if _, ok := cols[c]; !ok {
+				t.Errorf("column %q missing: %v", c, cols)
+			}
+		}
+	}
+	if n := laketest.One(t, db, "select count(*) from events"); n != "3" {
+		t.Errorf("events = %s", n)
+	}
+}
+
+func TestJSONSchemaTypes(t *testing.T) {
+	lake := goodLake(t)
+	dir := t.TempDir()
+	writeFile(t, dir, "cards/card-blocked-1.json", `{"$schema":"http://json-schema.org/draft-07/schema#","type":"object",
+		"properties":{"card_id":{"type":"string"},"reason":{"type":"string"},"blocked_at":{"type":"string","format":"date-time"}}}`)
+	db, res := open(t, lake, views.Options{SchemasDir: dir})
+	cols := columns(t, db, "cards.card_blocked_1")
+	if cols["card_id"] != "VARCHAR" || cols["blocked_at"] != "TIMESTAMP WITH TIME ZONE" {
+		t.Errorf("JSON Schema types not used: %v", cols)
+	}
+	if _, ok := cols["account_id"]; ok {
+		t.Errorf("field outside the JSON Schema present: %v", cols)
+	}
+	for _, v := range res.Views {
+		if v.Schema == "cards" && v.TypesFrom != "jsonschema" {
+			t.Errorf("TypesFrom = %s", v.TypesFrom)
+		}
+	}
+}
+
+func TestEmptyLake(t *testing.T) {
+	lake := t.TempDir()
+	writeFile(t, lake, "src/empty", "")
+	load(t, lake, filepath.Join(lake, "src"))
+	db, _ := open(t, lake, views.Options{})
+	for _, v := range []string{"events", "events_raw", "eventlake.rejects", "eventlake.files"} {
+		if n := laketest.One(t, db, "select count(*) from "+v); n != "0" {
+			t.Errorf("%s has %s rows", v, n)
+		}
+	}
+}
