@@ -9,15 +9,15 @@ package profile
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"sort"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/buger/jsonparser"
+
+	"github.com/eventlake/eventlake/loader/infer"
 )
 
 // Event is what a profile extracts from a record. Byte slices point into the
@@ -62,26 +62,18 @@ var (
 	ErrDuplicateField = errors.New("duplicate envelope field")
 )
 
-// validate checks what every profile needs: valid UTF-8, valid JSON, an
-// object at the top.
+// validate checks what every profile needs: one valid JSON value, valid
+// UTF-8 in its strings, an object at the top. (infer.Validate runs at
+// ~1.5 GB/s; encoding/json.Valid at a fraction of that.)
 func validate(rec []byte) error {
-	if !utf8.Valid(rec) {
-		i := 0
-		for i < len(rec) {
-			r, n := utf8.DecodeRune(rec[i:])
-			if r == utf8.RuneError && n <= 1 {
-				break
-			}
-			i += n
+	if err := infer.Validate(rec); err != nil {
+		var se *infer.SyntaxError
+		if errors.As(err, &se) && strings.Contains(se.Msg, "UTF-8") {
+			return fmt.Errorf("%w at byte %d of the record", ErrInvalidUTF8, se.Offset)
 		}
-		return fmt.Errorf("%w at byte %d of the record", ErrInvalidUTF8, i)
-	}
-	if !json.Valid(rec) {
-		var v any
-		err := json.Unmarshal(rec, &v)
 		return fmt.Errorf("%w: %v", ErrInvalidJSON, err)
 	}
-	if len(rec) == 0 || rec[0] != '{' {
+	if rec[0] != '{' {
 		return ErrNotObject
 	}
 	return nil
