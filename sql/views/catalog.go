@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"database/sql/driver"
 	"fmt"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -36,18 +35,23 @@ func createCatalog(ctx context.Context, conn *sql.Conn, o Options) error {
 			return fmt.Errorf("catalog table %s: %w", t, err)
 		}
 	}
-	rejects := `SELECT NULL::VARCHAR AS object, NULL::BIGINT AS line, NULL::BIGINT AS "offset", NULL::VARCHAR AS reason,
+	return createRejects(ctx, conn, o)
+}
+
+const emptyRejects = `SELECT NULL::VARCHAR AS object, NULL::BIGINT AS line, NULL::BIGINT AS "offset", NULL::VARCHAR AS reason,
  NULL::VARCHAR AS raw, NULL::BIGINT AS raw_bytes, NULL::VARCHAR AS profile, NULL::VARCHAR AS _load_id,
  NULL::TIMESTAMPTZ AS _ingested_at, NULL::DATE AS load_date WHERE false`
+
+func createRejects(ctx context.Context, conn *sql.Conn, o Options) error {
+	q := emptyRejects
 	live, err := o.Catalog.LiveFiles(ctx, "_rejects")
 	if err != nil {
 		return err
 	}
 	if len(live) > 0 {
-		glob := filepath.ToSlash(filepath.Join(abs(o.Lake), "_rejects", "*", "*.parquet"))
-		rejects = fmt.Sprintf("SELECT * FROM read_parquet(%s, hive_partitioning = true, hive_types = {'load_date': DATE})", Literal(glob))
+		q = "SELECT * FROM read_parquet(" + fileList(o.Lake, live) + ", hive_partitioning = true, hive_types = {'load_date': DATE})"
 	}
-	_, err = conn.ExecContext(ctx, "CREATE OR REPLACE VIEW eventlake.rejects AS "+rejects)
+	_, err = conn.ExecContext(ctx, "CREATE OR REPLACE VIEW eventlake.rejects AS "+q)
 	return err
 }
 

@@ -74,14 +74,9 @@ func Create(ctx context.Context, conn *sql.Conn, o Options) (*Result, error) {
 	if err := exec("SET TimeZone = 'UTC'"); err != nil {
 		return nil, err
 	}
-	live, err := o.Catalog.LiveFiles(ctx, "events")
+	raw, err := eventsRawQuery(ctx, o)
 	if err != nil {
 		return nil, err
-	}
-	raw := emptyEvents
-	if len(live) > 0 {
-		glob := filepath.ToSlash(filepath.Join(abs(o.Lake), "events", "*", "*", "*.parquet"))
-		raw = fmt.Sprintf("SELECT * FROM read_parquet(%s, hive_partitioning = true, hive_types = {'domain': VARCHAR, 'event_date': DATE})", Literal(glob))
 	}
 	if err := exec("CREATE OR REPLACE VIEW main.events_raw AS " + raw); err != nil {
 		return nil, err
@@ -161,6 +156,49 @@ func Create(ctx context.Context, conn *sql.Conn, o Options) (*Result, error) {
 		}
 	}
 	return res, nil
+}
+
+// eventsRawQuery reads exactly the live files of published loads, as the
+// catalog lists them, rather than globbing the folder: a shell sees whole
+// loads and whole compactions, never a half-published one.
+func eventsRawQuery(ctx context.Context, o Options) (string, error) {
+	live, err := o.Catalog.LiveFiles(ctx, "events")
+	if err != nil {
+		return "", err
+	}
+	if len(live) == 0 {
+		return emptyEvents, nil
+	}
+	return "SELECT * FROM read_parquet(" + fileList(o.Lake, live) + ", hive_partitioning = true, hive_types = {'domain': VARCHAR, 'event_date': DATE})", nil
+}
+
+// fileList is a DuckDB list literal of the files' absolute paths.
+func fileList(lake string, files []catalog.FileRecord) string {
+	root := abs(lake)
+	var b strings.Builder
+	b.WriteByte('[')
+	for i, f := range files {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(Literal(filepath.ToSlash(filepath.Join(root, filepath.FromSlash(f.Path)))))
+	}
+	b.WriteByte(']')
+	return b.String()
+}
+
+// Refresh re-points events_raw and eventlake.rejects at the catalog's
+// current live files (after a load or a compaction committed), keeping
+// every other view: they read through events_raw.
+func Refresh(ctx context.Context, conn *sql.Conn, o Options) error {
+	raw, err := eventsRawQuery(ctx, o)
+	if err != nil {
+		return err
+	}
+	if _, err := conn.ExecContext(ctx, "CREATE OR REPLACE VIEW main.events_raw AS "+raw); err != nil {
+		return err
+	}
+	return createRejects(ctx, conn, o)
 }
 
 func tableConfig(c *config.Config, schema, view, domain, eventType string) config.Table {
