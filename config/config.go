@@ -19,6 +19,8 @@
 //	  - url: s3://bucket/main_stream/?region=us-east-1
 //	    profile: pismo
 //	    since: 2024-02-01
+//	csv_profiles:                 # delimited files → a table (jwo-orders is built in)
+//	  store-sales: {table: sales, key: [sale_id], order: updated_at, partition_column: sale_date}
 //	tables:                       # upsert keys for typed views (see README)
 //	  account.customer_creation_1: {key: [data.customer_id], order: event_time}
 package config
@@ -48,6 +50,7 @@ type Config struct {
 	LockWait       Duration                   `yaml:"lock_wait"`
 	Generic        *profile.Mapping           `yaml:"generic"`
 	Profiles       map[string]profile.Mapping `yaml:"profiles"`
+	CSVProfiles    map[string]CSVProfile      `yaml:"csv_profiles"`
 	Sources        []Source                   `yaml:"sources"`
 	Tables         map[string]Table           `yaml:"tables"`
 	Schemas        string                     `yaml:"schemas"`
@@ -62,6 +65,23 @@ type Source struct {
 	Profile string `yaml:"profile"`
 	Since   string `yaml:"since"`
 	Until   string `yaml:"until"`
+}
+
+// CSVProfile maps delimited files (CSV, TSV, …) with a header row onto a
+// table (a generic-csv profile; jwo-orders is the built-in one).
+type CSVProfile struct {
+	// Table is the table (and view) name; default the profile name.
+	Table string `yaml:"table"`
+	// Key lists the upsert key columns (header names); the table view shows
+	// the latest row per key.
+	Key []string `yaml:"key"`
+	// Order names the column that tells which row is newest (e.g.
+	// updated_at); without it, the report time from the object key, then
+	// the line, decide.
+	Order string `yaml:"order"`
+	// PartitionColumn is a date or timestamp column to partition by; without
+	// it the date in the object key (…/YYYY-MM-DD/…) is used.
+	PartitionColumn string `yaml:"partition_column"`
 }
 
 // Table configures the typed view of an event type (key "domain.event_type"
@@ -153,6 +173,11 @@ func (c *Config) Validate() error {
 		}
 		if _, builtin := profile.Builtin(name); builtin || name == "auto" || name == "generic" {
 			return fmt.Errorf("profiles: %q is a built-in profile name", name)
+		}
+	}
+	for name, p := range c.CSVProfiles {
+		if len(p.Key) == 0 {
+			return fmt.Errorf("csv_profiles.%s: key is missing (the upsert key columns)", name)
 		}
 	}
 	if c.Generic != nil {

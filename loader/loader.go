@@ -225,8 +225,10 @@ func Run(ctx context.Context, o Options, specs []SourceSpec) (*Summary, error) {
 		if p == "" {
 			p = o.Profile
 		}
-		if _, err := profiles.resolve(p); err != nil {
-			return nil, err
+		if _, csv := csvProfilesFrom(o.Config)[p]; !csv {
+			if _, err := profiles.resolve(p); err != nil {
+				return nil, err
+			}
 		}
 		src, err := openSource(ctx, sp.URL, o.Lake)
 		if err != nil {
@@ -262,7 +264,8 @@ func Run(ctx context.Context, o Options, specs []SourceSpec) (*Summary, error) {
 		_ = cat.FailLoad(context.Background(), sum.LoadID, err)
 		return nil, err
 	}
-	l := &load{opts: o, cat: cat, stage: stage, profiles: profiles, id: sum.LoadID, ingestedAt: now.UnixMicro(), hashes: map[string]string{}}
+	l := &load{opts: o, cat: cat, stage: stage, profiles: profiles, csvProfiles: csvProfilesFrom(o.Config),
+		id: sum.LoadID, ingestedAt: now.UnixMicro(), hashes: map[string]string{}}
 	results, files, err := l.run(ctx, jobs)
 	if err != nil {
 		stage.Remove()
@@ -302,7 +305,7 @@ func Run(ctx context.Context, o Options, specs []SourceSpec) (*Summary, error) {
 		cm.Objects = append(cm.Objects, r.rec)
 	}
 	cm.Records, cm.Rejects, cm.Bytes = sum.Records, sum.Rejects, sum.Bytes
-	if cm.Schemas, err = l.schemas(ctx); err != nil {
+	if cm.Schemas, err = l.schemas(ctx, results); err != nil {
 		stage.Remove()
 		_ = cat.FailLoad(context.Background(), sum.LoadID, err)
 		return nil, err
@@ -428,10 +431,11 @@ var crashAt = os.Getenv("EVENTLAKE_CRASH_AT")
 
 // load is the state of one running load.
 type load struct {
-	opts       Options
-	cat        *catalog.Catalog
-	stage      *partitions.Stage
-	profiles   *profileSet
+	opts        Options
+	cat         *catalog.Catalog
+	stage       *partitions.Stage
+	profiles    *profileSet
+	csvProfiles map[string]*csvProfile
 	id         string
 	ingestedAt int64
 
@@ -447,6 +451,7 @@ type result struct {
 	url          string
 	rec          catalog.ObjectRecord
 	uncompressed int64
+	tableTypes   *columnTypes // column types of a CSV object
 }
 
 // run processes the jobs on the worker pool and closes the writers.

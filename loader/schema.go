@@ -53,18 +53,22 @@ func (l *load) mergeTypes(workers []*worker) {
 	}
 }
 
-// schemas returns the schema records whose type is new or wider than the
-// catalog's.
-func (l *load) schemas(ctx context.Context) ([]catalog.SchemaRecord, error) {
-	if len(l.types) == 0 {
-		return nil, nil
+// schemas returns the schema records (event data types, CSV table columns)
+// that are new or wider than the catalog's.
+func (l *load) schemas(ctx context.Context, results []result) ([]catalog.SchemaRecord, error) {
+	stored, err := l.cat.Schemas(ctx, "")
+	if err != nil {
+		return nil, err
 	}
-	stored, err := l.cat.Schemas(ctx, "events")
+	out, err := l.tableSchemas(stored, results)
 	if err != nil {
 		return nil, err
 	}
 	old := map[string]*infer.Type{}
 	for _, s := range stored {
+		if s.Table != "events" {
+			continue
+		}
 		t := &infer.Type{}
 		if err := t.UnmarshalJSON([]byte(s.JSON)); err == nil {
 			old[s.Key] = t
@@ -75,7 +79,6 @@ func (l *load) schemas(ctx context.Context) ([]catalog.SchemaRecord, error) {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
-	var out []catalog.SchemaRecord
 	for _, k := range keys {
 		o := l.types[k]
 		t := o.t

@@ -56,6 +56,12 @@ type objectBuffer struct {
 	size         int
 	spillEvents  *partitions.EventWriter
 	spillRejects *partitions.RejectWriter
+
+	// A delimited (CSV) object's rows, for its table.
+	table     string
+	columns   []string
+	profile   *csvProfile
+	tableRows []tableRow
 }
 
 const chunkSize = 1 << 20
@@ -91,6 +97,9 @@ func (b *objectBuffer) reset() {
 	b.rejects = b.rejects[:0]
 	b.size = 0
 	b.spillEvents, b.spillRejects = nil, nil
+	b.table, b.columns, b.profile = "", nil, nil
+	clear(b.tableRows)
+	b.tableRows = b.tableRows[:0]
 }
 
 // internStr returns a shared string for repetitive values (domain,
@@ -199,10 +208,14 @@ func (w *worker) process(ctx context.Context, j job) (result, error) {
 			quarantine = "unrecognised content: neither JSON records nor CSV"
 		}
 	case format.CSV:
-		if _, err := io.Copy(io.Discard, &w.head); err != nil {
+		q, err := w.readCSV(rd, j, url, &r)
+		if err != nil {
+			if ctx.Err() != nil {
+				return r, ctx.Err()
+			}
 			return fail(err)
 		}
-		quarantine = "CSV content: load it with a CSV table profile (--profile jwo-orders)"
+		quarantine = q
 	default:
 		q, err := w.readRecords(ctx, rd, j, url, &r)
 		if err != nil {
@@ -254,6 +267,9 @@ var errWrite = errors.New("writing the lake")
 // readRecords maps every record of the object into the buffer. It returns a
 // non-empty quarantine reason when the whole object must be quarantined.
 func (w *worker) readRecords(ctx context.Context, rd *format.Reader, j job, url string, r *result) (string, error) {
+	if p := w.l.csvProfiles[j.profile]; p != nil {
+		return fmt.Sprintf("JSON records, but profile %s reads delimited (CSV) files", p.name), nil
+	}
 	cands, err := w.l.profiles.resolve(j.profile)
 	if err != nil {
 		return "", err
@@ -409,6 +425,11 @@ func (w *worker) spill() error {
 func (w *worker) flush() error {
 	b := &w.buf
 	defer b.reset()
+	if b.table != "" && len(b.tableRows) > 0 {
+		if err := w.flushTable(); err != nil {
+			return err
+		}
+	}
 	if b.spillEvents != nil {
 		if err := w.spill(); err != nil {
 			return err

@@ -47,7 +47,9 @@ type View struct {
 
 // Result lists what was created.
 type Result struct {
-	Views    []View
+	Views []View
+	// Tables are the delimited (CSV) tables' views, e.g. orders.
+	Tables   []string
 	Warnings []string
 }
 
@@ -88,9 +90,18 @@ func Create(ctx context.Context, conn *sql.Conn, o Options) (*Result, error) {
 	if err := createCatalog(ctx, conn, o); err != nil {
 		return nil, err
 	}
-	schemas, err := o.Catalog.Schemas(ctx, "events")
+	all, err := o.Catalog.Schemas(ctx, "")
 	if err != nil {
 		return nil, err
+	}
+	if err := createTables(ctx, conn, o, all, res); err != nil {
+		return nil, err
+	}
+	var schemas []catalog.SchemaRecord
+	for _, s := range all {
+		if s.Table == "events" {
+			schemas = append(schemas, s)
+		}
 	}
 	types := map[string]*infer.Type{} // "domain/event_type" → type
 	var domains []string

@@ -252,3 +252,8 @@ func TestEmptyLake(t *testing.T) {
 		}
 	}
 }
+
+func readFile(p string) (string, error) {
+	b, err := os.ReadFile(p)
+	return string(b), err
+}
