@@ -436,8 +436,8 @@ type load struct {
 	stage       *partitions.Stage
 	profiles    *profileSet
 	csvProfiles map[string]*csvProfile
-	id         string
-	ingestedAt int64
+	id          string
+	ingestedAt  int64
 
 	mu     sync.Mutex
 	hashes map[string]string // content hash → object URL, within this load

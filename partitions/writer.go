@@ -32,10 +32,10 @@ type File struct {
 //
 // Memory: each open file holds at most one row group in memory (its encoded,
 // compressed pages plus one uncompressed page buffer per column), so a writer
-// needs roughly MaxOpenFiles × min(RowGroupBytes, RowGroupRows × row size)
-// whatever the number of partitions or rows written.
+// needs roughly MemoryBytes plus a small fixed cost per open file (page
+// buffers), whatever the number of partitions or rows written.
 type WriterOptions struct {
-	// MaxOpenFiles is the number of files a writer keeps open (default 32).
+	// MaxOpenFiles is the number of files a writer keeps open (default 128).
 	// When a row arrives for a partition that has no open file and the limit
 	// is reached, the least-recently-used file is finished; a later row for
 	// that partition starts a new part file.
@@ -45,6 +45,12 @@ type WriterOptions struct {
 	// MaxFileRows rolls over to a new part file after this many rows
 	// (default 4_000_000).
 	MaxFileRows int64
+	// MaxFileBytes, when positive, also rolls over to a new part file once
+	// the current one reaches this size: bytes written plus the row group
+	// being buffered, as parquet-go estimates it (checked every few dozen
+	// rows, so a file ends within one small chunk of rows of the limit).
+	// Zero means no byte limit. Compaction uses it for its target file size.
+	MaxFileBytes int64
 	// ZstdLevel selects the zstd codec level: 1 fastest (default), 2 default
 	// (≈ zstd level 3), 3 better compression (≈ zstd 7–8), 4 best compression.
 	// These are the four levels of the klauspost/compress encoder used by
@@ -56,10 +62,16 @@ type WriterOptions struct {
 	// holds fewer than RowGroupRows rows. It protects memory against very
 	// large rows. Default 16 MiB.
 	RowGroupBytes int64
+	// MemoryBytes caps what all open files of the set buffer together:
+	// when the sum of their pending row groups passes it, the largest one is
+	// flushed (the file stays open). Many partitions then cost smaller row
+	// groups, not more files or more memory. Default 48 MiB.
+	MemoryBytes int64
 }
 
 const (
-	defaultMaxOpenFiles  = 32
+	defaultMaxOpenFiles  = 128
+	defaultMemoryBytes   = 48 << 20
 	defaultRowGroupRows  = 65536
 	defaultMaxFileRows   = 4_000_000
 	defaultRowGroupBytes = 16 << 20
@@ -94,6 +106,9 @@ func (o WriterOptions) withDefaults() WriterOptions {
 	}
 	if o.RowGroupBytes <= 0 {
 		o.RowGroupBytes = defaultRowGroupBytes
+	}
+	if o.MemoryBytes <= 0 {
+		o.MemoryBytes = defaultMemoryBytes
 	}
 	o.ZstdLevel = min(max(o.ZstdLevel, 1), 4)
 	return o
@@ -178,6 +193,7 @@ type set[T any] struct {
 
 	open       map[string]*part[T]
 	head, tail *part[T] // LRU list of open parts, most recently used at head
+	pending    int64    // bytes buffered by all open parts' current row groups
 	done       []File
 	orphans    []string // absolute paths of created files that are not valid (failed to finish)
 	err        error    // sticky: first I/O or encoding error
@@ -195,6 +211,7 @@ type part[T any] struct {
 	rows     int64 // rows in the file
 	rgRows   int64 // rows in the current row group
 	rgBase   int64 // w.Size() when the current row group started
+	pending  int64 // w.Size() - rgBase as last accounted in set.pending
 	minT     int64
 	maxT     int64
 	hasTimes bool
@@ -262,14 +279,22 @@ func (s *set[T]) write(partition string, rows []T) error {
 		}
 		p.rows += int64(n)
 		p.rgRows += int64(n)
-		if p.rgRows >= s.opts.RowGroupRows || p.w.Size()-p.rgBase >= s.opts.RowGroupBytes {
-			if err := p.w.Flush(); err != nil {
-				return s.fail(p, err)
+		s.account(p)
+		if p.rgRows >= s.opts.RowGroupRows || p.pending >= s.opts.RowGroupBytes {
+			if err := s.flush(p); err != nil {
+				return err
 			}
-			p.rgRows = 0
-			p.rgBase = p.w.Size()
 		}
-		if p.rows >= s.opts.MaxFileRows {
+		for s.pending > s.opts.MemoryBytes {
+			big := s.largest()
+			if big == nil || big.pending == 0 {
+				break
+			}
+			if err := s.flush(big); err != nil {
+				return err
+			}
+		}
+		if p.rows >= s.opts.MaxFileRows || (s.opts.MaxFileBytes > 0 && p.w.Size() >= s.opts.MaxFileBytes) {
 			if err := s.finish(p); err != nil {
 				return err
 			}
@@ -277,6 +302,36 @@ func (s *set[T]) write(partition string, rows []T) error {
 		rows = rows[n:]
 	}
 	return nil
+}
+
+// account updates the set's pending bytes with p's current row group.
+func (s *set[T]) account(p *part[T]) {
+	now := p.w.Size() - p.rgBase
+	s.pending += now - p.pending
+	p.pending = now
+}
+
+// flush writes p's current row group out (the file stays open).
+func (s *set[T]) flush(p *part[T]) error {
+	if err := p.w.Flush(); err != nil {
+		return s.fail(p, err)
+	}
+	p.rgRows = 0
+	p.rgBase = p.w.Size()
+	s.pending -= p.pending
+	p.pending = 0
+	return nil
+}
+
+// largest returns the open part buffering the most.
+func (s *set[T]) largest() *part[T] {
+	var best *part[T]
+	for p := s.head; p != nil; p = p.next {
+		if best == nil || p.pending > best.pending {
+			best = p
+		}
+	}
+	return best
 }
 
 // acquire returns the open part of partition, marking it most recently used,
@@ -309,6 +364,8 @@ func (s *set[T]) acquire(partition string) (*part[T], error) {
 // records it as done.
 func (s *set[T]) finish(p *part[T]) error {
 	s.unlink(p)
+	s.pending -= p.pending
+	p.pending = 0
 	err := p.w.Close()
 	if err == nil {
 		err = p.f.Sync()
@@ -346,6 +403,8 @@ func (s *set[T]) fail(p *part[T], err error) error {
 // orphan.
 func (s *set[T]) discard(p *part[T]) {
 	s.unlink(p)
+	s.pending -= p.pending
+	p.pending = 0
 	_ = p.f.Close() // the file is invalid and will be deleted; its close error adds nothing
 	p.w = nil
 	s.orphans = append(s.orphans, p.abs)

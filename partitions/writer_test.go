@@ -585,7 +585,7 @@ func TestWriterErrorIsSticky(t *testing.T) {
 
 func TestWriterOptionsDefaults(t *testing.T) {
 	got := WriterOptions{ZstdLevel: 9}.withDefaults()
-	want := WriterOptions{MaxOpenFiles: 32, RowGroupRows: 65536, MaxFileRows: 4_000_000, ZstdLevel: 4, RowGroupBytes: 16 << 20}
+	want := WriterOptions{MaxOpenFiles: 128, RowGroupRows: 65536, MaxFileRows: 4_000_000, ZstdLevel: 4, RowGroupBytes: 16 << 20, MemoryBytes: 48 << 20}
 	if got != want {
 		t.Errorf("withDefaults = %+v, want %+v", got, want)
 	}
@@ -678,5 +678,62 @@ func TestEventWriterRejectsBadDomain(t *testing.T) {
 	}
 	if len(files) != 1 || files[0].Rows != 2 {
 		t.Errorf("files = %+v, want one file with 2 rows", files)
+	}
+}
+
+// TestMemoryBudgetFlushesInsteadOfClosing: many partitions under a small
+// budget produce smaller row groups, never more files than partitions.
+func TestMemoryBudgetFlushesInsteadOfClosing(t *testing.T) {
+	lake := t.TempDir()
+	st, err := NewStage(lake, "20240101T000000Z-budget")
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := NewEventWriter(st, WriterOptions{MemoryBytes: 256 << 10})
+	const parts = 40
+	var rows []EventRow
+	for i := 0; i < 20000; i++ {
+		rows = append(rows, EventRow{
+			EventID: fmt.Sprintf("e%06d", i), EventType: "t", Domain: fmt.Sprintf("d%02d", i%parts),
+			EventTime: int64(i%3) * 86400e6, Data: fmt.Sprintf(`{"n":%d,"pad":"%0200d"}`, i, i), Object: "o", LoadID: "l",
+		})
+	}
+	for i := 0; i < len(rows); i += 100 {
+		if err := w.Write(rows[i : i+100]); err != nil {
+			t.Fatal(err)
+		}
+		if w.set.pending > 256<<10+64<<10 {
+			t.Fatalf("pending %d bytes, budget 256 KiB", w.set.pending)
+		}
+	}
+	files, err := w.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(files) != parts*3 {
+		t.Errorf("%d files for %d partitions", len(files), parts*3)
+	}
+	var n int64
+	groups := 0
+	for _, f := range files {
+		n += f.Rows
+		pf, err := os.Open(filepath.Join(st.Root(), filepath.FromSlash(f.Path)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		info, _ := pf.Stat()
+		file, err := parquet.OpenFile(pf, info.Size())
+		if err != nil {
+			t.Fatal(err)
+		}
+		groups += len(file.RowGroups())
+		pf.Close()
+	}
+	if n != int64(len(rows)) {
+		t.Errorf("%d rows written, want %d", n, len(rows))
+	}
+	// The budget was enforced by flushing row groups early.
+	if groups <= len(files) {
+		t.Errorf("%d row groups in %d files: the budget never flushed", groups, len(files))
 	}
 }

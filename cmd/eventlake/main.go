@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -141,8 +142,23 @@ func contains(s, sub string) bool {
 }
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := execute(ctx, os.Args[1:], streams{in: os.Stdin, out: os.Stdout, errOut: os.Stderr})
-	stop()
+	// EVENTLAKE_CPUPROFILE=FILE writes a pprof CPU profile of the run (see
+	// README, "Where the time goes").
+	profiling := false
+	if path := os.Getenv("EVENTLAKE_CPUPROFILE"); path != "" {
+		if f, err := os.Create(path); err == nil {
+			profiling = pprof.StartCPUProfile(f) == nil
+		}
+	}
+	code := run()
+	if profiling {
+		pprof.StopCPUProfile()
+	}
 	os.Exit(code)
+}
+
+func run() int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	return execute(ctx, os.Args[1:], streams{in: os.Stdin, out: os.Stdout, errOut: os.Stderr})
 }
