@@ -178,12 +178,16 @@ func (p *parser) object(t *Type, depth int) error {
 			}
 		}
 		var f *Field
-		if next < len(t.Fields) && t.Fields[next].Name == string(key) {
+		if next < len(t.Fields) && t.Fields[next] != nil && t.Fields[next].Name == string(key) {
 			f = t.Fields[next]
 			next++
 		} else if j := t.findField(key); j >= 0 {
 			f = t.Fields[j]
 			next = j + 1
+		} else if !utf8.Valid(key) {
+			// Checked here, off the hot path, so that field names are always
+			// valid UTF-8 and encode losslessly.
+			return synErr(ks, "invalid UTF-8 in object key")
 		} else if t.representable(key) {
 			if len(t.Fields) >= MaxFields {
 				// Too many distinct keys: a map, not a record. Re-walk the

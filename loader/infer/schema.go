@@ -43,7 +43,9 @@ func FromJSONSchema(doc []byte) (*Type, error) {
 	if root.kind != nodeObject && root.kind != nodeBool {
 		return nil, errors.New("json schema: the document is not a schema object")
 	}
-	c := schemaConv{root: root, active: map[*node]bool{}}
+	// The root counts as being expanded, so a "#" self-reference closes the
+	// cycle at once.
+	c := schemaConv{root: root, active: map[*node]bool{root: true}}
 	t, err := c.convert(root, 1, "#")
 	if err != nil {
 		return nil, fmt.Errorf("json schema: %w", err)

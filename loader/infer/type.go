@@ -2,6 +2,7 @@ package infer
 
 import (
 	"bytes"
+	"strconv"
 	"strings"
 )
 
@@ -40,29 +41,7 @@ func (k Kind) String() string {
 	if int(k) < len(kindNames) {
 		return kindNames[k]
 	}
-	return "Kind(" + itoa(int(k)) + ")"
-}
-
-func itoa(i int) string {
-	var buf [20]byte
-	n := len(buf)
-	neg := i < 0
-	if neg {
-		i = -i
-	}
-	for {
-		n--
-		buf[n] = byte('0' + i%10)
-		i /= 10
-		if i == 0 {
-			break
-		}
-	}
-	if neg {
-		n--
-		buf[n] = '-'
-	}
-	return string(buf[n:])
+	return "Kind(" + strconv.Itoa(int(k)) + ")"
 }
 
 const (
@@ -82,7 +61,9 @@ const (
 //
 // A Type is not safe for concurrent use: each worker observes into its own
 // Type and the results are combined with Merge. Fields and Elem should be
-// changed only through this package (the field index is derived from them).
+// changed only through this package's methods (a field index is derived
+// from them); types built by hand work everywhere but may hold names that
+// the SQL renderings then skip.
 type Type struct {
 	Kind   Kind
 	Fields []*Field // Object: in order of first appearance
@@ -138,7 +119,7 @@ func (t *Type) findField(key []byte) int {
 		return -1
 	}
 	for j, f := range t.Fields {
-		if f.Name == string(key) {
+		if f != nil && f.Name == string(key) {
 			return j
 		}
 	}
@@ -148,7 +129,9 @@ func (t *Type) findField(key []byte) int {
 func (t *Type) rebuildIndex() {
 	t.index = make(map[string]int, len(t.Fields))
 	for j, f := range t.Fields {
-		t.index[f.Name] = j
+		if f != nil {
+			t.index[f.Name] = j
+		}
 	}
 }
 
@@ -163,7 +146,7 @@ func (t *Type) representable(name []byte) bool {
 		return false
 	}
 	for _, f := range t.Fields {
-		if equalFold(f.Name, name) {
+		if f != nil && equalFold(f.Name, name) {
 			return false
 		}
 	}

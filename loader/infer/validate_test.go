@@ -60,9 +60,9 @@ func TestValidate(t *testing.T) {
 		{"\"\t\"", "control character 0x09"},
 		{"\"\x00\"", "control character 0x00"},
 		{"\"\xff\"", "at byte 1: invalid UTF-8 byte 0xff"},
-		{"\"\xc3\"", "invalid UTF-8"},           // truncated
-		{"\"\xc0\x80\"", "invalid UTF-8"},       // overlong
-		{"\"\xed\xa0\x80\"", "invalid UTF-8"},   // UTF-8-encoded surrogate
+		{"\"\xc3\"", "invalid UTF-8"},             // truncated
+		{"\"\xc0\x80\"", "invalid UTF-8"},         // overlong
+		{"\"\xed\xa0\x80\"", "invalid UTF-8"},     // UTF-8-encoded surrogate
 		{"\"\xf4\x90\x80\x80\"", "invalid UTF-8"}, // beyond U+10FFFF
 		{"\"abcdefghijkl\xe9mnop\"", "at byte 13: invalid UTF-8"},
 		{`{"a" 1}`, "at byte 5: unexpected '1' in object, want ':'"},
