@@ -26,15 +26,18 @@ build: deps
 demo: build
 	rm -rf $(DEMO)
 	$(BIN) load --lake $(DEMO) testdata/pismo testdata/subscriber testdata/fulfillmenttools
+	$(BIN) load --lake $(DEMO) --profile jwo-orders testdata/jwo
 	@echo
 	@echo "== a second run loads nothing new =="
 	$(BIN) load --lake $(DEMO) testdata/pismo testdata/subscriber testdata/fulfillmenttools
 	@echo
 	$(BIN) status --lake $(DEMO)
-	@if $(BIN) sql --help >/dev/null 2>&1; then \
-		echo; echo "== card-blocked events per org per day, de-duplicated =="; \
-		$(BIN) sql --lake $(DEMO) -c "select org_id, event_date, count(*) as blocked from cards.card_blocked_1 group by all order by all"; \
-	fi
+	@echo
+	@echo "== card-blocked events per org per day, de-duplicated =="
+	$(BIN) sql --lake $(DEMO) -c "select org_id, event_date, count(*) as blocked from cards.card_blocked_1 group by all order by all"
+	@echo "== latest state of each JWO order =="
+	$(BIN) sql --lake $(DEMO) -c "select order_id, order_status, order_total, updated_at from orders order by order_id"
+	@echo "Explore: $(BIN) sql --lake $(DEMO)    (try .tables)"
 
 vet:
 	$(GO) vet $(PKGS)

@@ -56,6 +56,7 @@ func (w *worker) writerOptions() partitions.WriterOptions {
 // end. Strings point into arena chunks (no allocation per field).
 type objectBuffer struct {
 	chunks       [][]byte
+	spare        [][]byte // emptied chunks kept for the next object (no page faults, no GC)
 	rows         []partitions.EventRow
 	rejects      []partitions.RejectRow
 	size         int
@@ -84,7 +85,12 @@ func (b *objectBuffer) str(p []byte) string {
 		if len(p) > size/4 {
 			size = len(p)
 		}
-		b.chunks = append(b.chunks, make([]byte, 0, size))
+		if n := len(b.spare); n > 0 && size == chunkSize {
+			b.chunks = append(b.chunks, b.spare[n-1][:0])
+			b.spare = b.spare[:n-1]
+		} else {
+			b.chunks = append(b.chunks, make([]byte, 0, size))
+		}
 		c = b.chunks[len(b.chunks)-1]
 	}
 	start := len(c)
@@ -94,7 +100,15 @@ func (b *objectBuffer) str(p []byte) string {
 	return unsafe.String(&c[start], len(p))
 }
 
+// reset empties the buffer. The writers copy every value they are given,
+// so the arena's chunks can be reused once the rows were written or dropped;
+// at most 16 MiB of them are kept.
 func (b *objectBuffer) reset() {
+	for _, c := range b.chunks {
+		if cap(c) == chunkSize && len(b.spare) < 16 {
+			b.spare = append(b.spare, c)
+		}
+	}
 	b.chunks = nil
 	clear(b.rows)
 	b.rows = b.rows[:0]

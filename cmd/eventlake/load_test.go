@@ -17,7 +17,7 @@ func testdata(parts ...string) string {
 }
 
 // run executes the CLI in-process and returns exit code, stdout, stderr.
-func run(t *testing.T, args ...string) (int, string, string) {
+func runCLI(t *testing.T, args ...string) (int, string, string) {
 	t.Helper()
 	var out, errOut bytes.Buffer
 	code := execute(context.Background(), args, streams{in: strings.NewReader(""), out: &out, errOut: &errOut})
@@ -26,7 +26,7 @@ func run(t *testing.T, args ...string) (int, string, string) {
 
 func TestLoadJSONContract(t *testing.T) {
 	lake := t.TempDir()
-	code, out, errOut := run(t, "load", "--lake", lake, "--json", "-q", testdata("pismo"), testdata("fulfillmenttools"))
+	code, out, errOut := runCLI(t, "load", "--lake", lake, "--json", "-q", testdata("pismo"), testdata("fulfillmenttools"))
 	if code != 0 {
 		t.Fatalf("exit %d, stderr:\n%s", code, errOut)
 	}
@@ -43,7 +43,7 @@ func TestLoadJSONContract(t *testing.T) {
 		t.Errorf("summary = %s, want 6 objects, 26 records, 0 rejects", out)
 	}
 	// A second run loads nothing, still exit 0.
-	code, out, _ = run(t, "load", "--lake", lake, "--json", "-q", testdata("pismo"), testdata("fulfillmenttools"))
+	code, out, _ = runCLI(t, "load", "--lake", lake, "--json", "-q", testdata("pismo"), testdata("fulfillmenttools"))
 	if code != 0 || !strings.Contains(out, `"objects":0`) || !strings.Contains(out, `"load_id":""`) {
 		t.Errorf("re-run: exit %d, %s", code, out)
 	}
@@ -72,7 +72,7 @@ func TestLoadExitCodes(t *testing.T) {
 			for i, a := range c.args {
 				args[i] = strings.ReplaceAll(a, "LAKE", lake)
 			}
-			code, out, errOut := run(t, args...)
+			code, out, errOut := runCLI(t, args...)
 			if code != c.code {
 				t.Errorf("exit %d, want %d\nstdout: %s\nstderr: %s", code, c.code, out, errOut)
 			}
@@ -91,11 +91,11 @@ func TestConfigSources(t *testing.T) {
 	if err := os.WriteFile(cfg, []byte(yaml), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	code, out, errOut := run(t, "load", "--config", cfg, "--json", "-q")
+	code, out, errOut := runCLI(t, "load", "--config", cfg, "--json", "-q")
 	if code != 0 || !strings.Contains(out, `"records":10`) {
 		t.Fatalf("exit %d\n%s\n%s", code, out, errOut)
 	}
-	code, out, _ = run(t, "status", "--config", cfg, "--json")
+	code, out, _ = runCLI(t, "status", "--config", cfg, "--json")
 	if code != 0 || !strings.Contains(out, `"committed": 4`) || !strings.Contains(out, `"pending"`) {
 		t.Errorf("status: exit %d\n%s", code, out)
 	}
@@ -103,7 +103,7 @@ func TestConfigSources(t *testing.T) {
 	if err := os.WriteFile(cfg, []byte("lake: x\nworkrs: 3\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	code, _, errOut = run(t, "load", "--config", cfg, testdata("pismo"))
+	code, _, errOut = runCLI(t, "load", "--config", cfg, testdata("pismo"))
 	if code != 2 || !strings.Contains(errOut, "workrs") {
 		t.Errorf("typo: exit %d, %s", code, errOut)
 	}
@@ -111,7 +111,7 @@ func TestConfigSources(t *testing.T) {
 
 func TestSecondWriterWaitsThenExplains(t *testing.T) {
 	lake := t.TempDir()
-	if code, _, errOut := run(t, "load", "--lake", lake, "-q", testdata("pismo")); code != 0 {
+	if code, _, errOut := runCLI(t, "load", "--lake", lake, "-q", testdata("pismo")); code != 0 {
 		t.Fatal(errOut)
 	}
 	// Hold the lock as another process would.
@@ -120,7 +120,7 @@ func TestSecondWriterWaitsThenExplains(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer l.Release()
-	code, _, errOut := run(t, "load", "--lake", lake, "--lock-wait", "200ms", "-q", testdata("subscriber"))
+	code, _, errOut := runCLI(t, "load", "--lake", lake, "--lock-wait", "200ms", "-q", testdata("subscriber"))
 	if code != 1 || !strings.Contains(errOut, "locked") || !strings.Contains(errOut, "pid") {
 		t.Errorf("second writer: exit %d, stderr %q", code, errOut)
 	}

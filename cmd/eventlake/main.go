@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"runtime/pprof"
 	"syscall"
 
@@ -150,11 +151,25 @@ func main() {
 			profiling = pprof.StartCPUProfile(f) == nil
 		}
 	}
+	tuneGC()
 	code := run()
 	if profiling {
 		pprof.StopCPUProfile()
 	}
 	os.Exit(code)
+}
+
+// tuneGC trades a little memory for much less garbage collection: the
+// loader's garbage is short-lived buffers, and a soft memory limit keeps the
+// heap bounded whatever GOGC does. GOGC and GOMEMLIMIT in the environment
+// win.
+func tuneGC() {
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(400)
+	}
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(192 << 20)
+	}
 }
 
 func run() int {

@@ -4,7 +4,7 @@ import (
 	"bytes"
 	"fmt"
 
-	"github.com/buger/jsonparser"
+	"github.com/eventlake/eventlake/loader/infer"
 )
 
 // Fulfillmenttools maps the fulfillmenttools public event export (seed 004):
@@ -36,13 +36,11 @@ const (
 // Map implements Profile.
 func (Fulfillmenttools) Map(rec []byte, ev *Event) error {
 	ev.reset()
-	if err := validate(rec); err != nil {
-		return err
-	}
 	var seen int
-	var ferr error
-	err := jsonparser.ObjectEach(rec, func(key, v []byte, t jsonparser.ValueType, end int) error {
+	err := infer.Members(rec, func(key, raw []byte) error {
 		var bit int
+		var ferr error
+		v, t := value(raw)
 		switch string(key) {
 		case "id":
 			bit = fID
@@ -52,7 +50,7 @@ func (Fulfillmenttools) Map(rec []byte, ev *Event) error {
 			ev.EventType, ferr = ev.str("eventName", v, t)
 		case "payload":
 			bit = fPayload
-			ev.Data = rawValue(rec, v, t, end)
+			ev.Data = raw
 		case "created":
 			bit = fCreated
 			ferr = ev.timestamp("created", v, t)
@@ -66,7 +64,7 @@ func (Fulfillmenttools) Map(rec []byte, ev *Event) error {
 		return ferr
 	})
 	if err != nil {
-		return err
+		return recordError(err)
 	}
 	if len(ev.EventID) == 0 {
 		return fmt.Errorf("%w id", ErrMissingField)

@@ -4,6 +4,8 @@ import (
 	"fmt"
 
 	"github.com/buger/jsonparser"
+
+	"github.com/eventlake/eventlake/loader/infer"
 )
 
 // Pismo maps the Pismo event envelope (seed 001):
@@ -33,16 +35,15 @@ const (
 	pData
 )
 
-// Map implements Profile.
+// Map implements Profile. One pass validates the record and visits its
+// top-level members (infer.Members).
 func (Pismo) Map(rec []byte, ev *Event) error {
 	ev.reset()
-	if err := validate(rec); err != nil {
-		return err
-	}
 	var seen int
-	var ferr error
-	err := jsonparser.ObjectEach(rec, func(key, v []byte, t jsonparser.ValueType, end int) error {
+	err := infer.Members(rec, func(key, raw []byte) error {
 		var bit int
+		var ferr error
+		v, t := value(raw)
 		switch string(key) {
 		case "event_id":
 			bit = pEventID
@@ -67,7 +68,7 @@ func (Pismo) Map(rec []byte, ev *Event) error {
 			ferr = ev.timestamp("timestamp", v, t)
 		case "data":
 			bit = pData
-			ev.Data = rawValue(rec, v, t, end)
+			ev.Data = raw
 		default:
 			return nil
 		}
@@ -78,7 +79,7 @@ func (Pismo) Map(rec []byte, ev *Event) error {
 		return ferr
 	})
 	if err != nil {
-		return err
+		return recordError(err)
 	}
 	if len(ev.EventID) == 0 {
 		return fmt.Errorf("%w event_id", ErrMissingField)
@@ -97,12 +98,23 @@ func (Pismo) Map(rec []byte, ev *Event) error {
 
 var nullJSON = []byte("null")
 
-// rawValue returns a value's raw JSON text. jsonparser strips the quotes of
-// strings; end is the offset just past the value in rec (as ObjectEach
-// reports it), so the quoted text is rec[end-len(v)-2:end].
-func rawValue(rec, v []byte, t jsonparser.ValueType, end int) []byte {
-	if t == jsonparser.String {
-		return rec[end-len(v)-2 : end]
+// value classifies a raw JSON value (as infer.Members hands it over) the
+// way the field helpers expect: strings without their quotes.
+func value(raw []byte) ([]byte, jsonparser.ValueType) {
+	if len(raw) == 0 {
+		return raw, jsonparser.NotExist
 	}
-	return v
+	switch raw[0] {
+	case '"':
+		return raw[1 : len(raw)-1], jsonparser.String
+	case '{':
+		return raw, jsonparser.Object
+	case '[':
+		return raw, jsonparser.Array
+	case 't', 'f':
+		return raw, jsonparser.Boolean
+	case 'n':
+		return raw, jsonparser.Null
+	}
+	return raw, jsonparser.Number
 }

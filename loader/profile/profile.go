@@ -79,6 +79,22 @@ func validate(rec []byte) error {
 	return nil
 }
 
+// recordError maps a validation error of infer.Members to a reject reason;
+// errors from the field callbacks pass through.
+func recordError(err error) error {
+	var se *infer.SyntaxError
+	switch {
+	case errors.Is(err, infer.ErrNotObject):
+		return ErrNotObject
+	case errors.As(err, &se):
+		if strings.Contains(se.Msg, "UTF-8") {
+			return fmt.Errorf("%w at byte %d of the record", ErrInvalidUTF8, se.Offset)
+		}
+		return fmt.Errorf("%w: %v", ErrInvalidJSON, err)
+	}
+	return err
+}
+
 // str returns a JSON string value unescaped, using ev's scratch when the
 // value has escapes. Numbers are accepted as their text (ids are sometimes
 // numeric in the wild).

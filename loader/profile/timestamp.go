@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"unicode/utf8"
 )
 
 // ParseTimestamp parses an ISO-8601 / RFC 3339 timestamp into microseconds
@@ -15,9 +16,10 @@ import (
 //	2024-02-01T09:20:39 / 2024-02-01T09:20  no zone: taken as UTC (documented)
 //	2024-02-01                           a date: midnight UTC
 //
-// Years 0001–9999 only; every field is range-checked (minute 69 is an error,
-// February 30 is an error). A leap second (:60) is accepted and lands on the
-// next second, as most engines do.
+// Years 0001–9999 only, also in UTC once the offset is applied
+// ("9999-12-31T23:30:00-01:00" is an error); every field is range-checked
+// (minute 69 is an error, February 30 is an error). A leap second (:60) is
+// accepted and lands on the next second, as most engines do.
 func ParseTimestamp(b []byte) (int64, error) {
 	us, err := parseTS(b)
 	if err != nil {
@@ -145,7 +147,13 @@ func parseTS(b []byte) (int64, error) {
 	}
 	days := daysFromCivil(year, month, day)
 	secs := days*86400 + int64(hour*3600+min*60+sec) - int64(offset)
-	return secs*1e6 + int64(frac), nil
+	us := secs*1e6 + int64(frac)
+	// The zone offset (or 24:00) can carry a date at either end of the
+	// range into year 0000 or 10000, which has no YYYY-MM-DD event_date.
+	if us < minMicros || us > maxMicros {
+		return 0, tsErr("outside years 0001-9999 in UTC")
+	}
+	return us, nil
 }
 
 func daysIn(y, m int) int {
@@ -210,9 +218,14 @@ func EpochToMicros(f float64) (int64, error) {
 	return v, nil
 }
 
+// clip shortens b to at most n bytes for an error message, cutting at a
+// UTF-8 character boundary.
 func clip(b []byte, n int) string {
-	if len(b) > n {
-		return string(b[:n]) + "…"
+	if len(b) <= n {
+		return string(b)
 	}
-	return string(b)
+	for n > 0 && !utf8.RuneStart(b[n]) {
+		n--
+	}
+	return string(b[:n]) + "…"
 }

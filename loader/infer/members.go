@@ -1,0 +1,72 @@
+package infer
+
+// Members validates b exactly as Validate does and, for a top-level object,
+// calls fn with each member's raw key (the bytes between the quotes, escapes
+// not decoded) and raw value (its JSON text: strings keep their quotes). It
+// is one pass over the record: profiles extract the envelope from the same
+// scan that validates it. A top-level value that is not an object is
+// validated, and fn is not called; the return is then ErrNotObject if valid.
+// An error returned by fn stops the scan and is returned.
+func Members(b []byte, fn func(key, value []byte) error) error {
+	i := skipWS(b, 0)
+	if i >= len(b) {
+		return Validate(b)
+	}
+	if b[i] != '{' {
+		if err := Validate(b); err != nil {
+			return err
+		}
+		return ErrNotObject
+	}
+	i = skipWS(b, i+1)
+	if i < len(b) && b[i] == '}' {
+		i++
+	} else {
+		for {
+			kStart := i + 1
+			vStart, err := validKey(b, i)
+			if err != nil {
+				return err
+			}
+			// validKey returns the offset after ':' and whitespace; the key
+			// ends at the last quote before the colon.
+			kEnd := vStart - 1
+			for kEnd > kStart && b[kEnd] != '"' {
+				kEnd--
+			}
+			if vStart >= len(b) {
+				return synErr(vStart, "unexpected end of input in object, want a value")
+			}
+			end, err := validValue(b, vStart)
+			if err != nil {
+				return err
+			}
+			if err := fn(b[kStart:kEnd], b[vStart:end]); err != nil {
+				return err
+			}
+			i = skipWS(b, end)
+			if i >= len(b) {
+				return synErr(i, "unexpected end of input in object, want ',' or '}'")
+			}
+			if b[i] == '}' {
+				i++
+				break
+			}
+			if b[i] != ',' {
+				return synErr(i, "unexpected %s in object, want ',' or '}'", describe(b[i]))
+			}
+			i = skipWS(b, i+1)
+		}
+	}
+	if i = skipWS(b, i); i < len(b) {
+		return synErr(i, "unexpected %s after top-level value", describe(b[i]))
+	}
+	return nil
+}
+
+// ErrNotObject is returned by Members for valid JSON that is not an object.
+var ErrNotObject = errNotObject{}
+
+type errNotObject struct{}
+
+func (errNotObject) Error() string { return "record is not a JSON object" }
