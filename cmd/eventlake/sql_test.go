@@ -1,0 +1,76 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func sqlLake(t *testing.T) string {
+	t.Helper()
+	lake := t.TempDir()
+	if code, _, errOut := runCLI(t, "load", "--lake", lake, "-q", testdata("pismo"), testdata("subscriber")); code != 0 {
+		t.Fatal(errOut)
+	}
+	return lake
+}
+
+func TestSQLCommand(t *testing.T) {
+	lake := sqlLake(t)
+	code, out, errOut := runCLI(t, "sql", "--lake", lake, "--format", "csv", "-c",
+		"select org_id, count(*) as n from cards.card_blocked_1 group by all order by all; select count(*) as events from events")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	want := "org_id,n\nTN-376a4170-3c93-4676-b294-ec0b4241c7ab,5\nTN-a1db4e4e-315f-4a67-9036-ecacd370b561,3\nevents\n19\n"
+	if out != want {
+		t.Errorf("csv output:\n%s\nwant:\n%s", out, want)
+	}
+	// A script file, JSON output.
+	script := filepath.Join(t.TempDir(), "report.sql")
+	if err := os.WriteFile(script, []byte("-- per domain\nselect domain, count(*) as n\nfrom events\ngroup by all\norder by all;\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut = runCLI(t, "sql", "--lake", lake, "--format", "json", "-f", script)
+	if code != 0 || !strings.Contains(out, `{"domain":"account","n":4}`) {
+		t.Errorf("json from -f: exit %d\n%s\n%s", code, out, errOut)
+	}
+	// Parquet output to a file, read back through the shell.
+	pq := filepath.Join(t.TempDir(), "out.parquet")
+	if code, _, errOut := runCLI(t, "sql", "--lake", lake, "--format", "parquet", "--output", pq, "-c", "select * from events"); code != 0 {
+		t.Fatalf("parquet: %s", errOut)
+	}
+	code, out, _ = runCLI(t, "sql", "--lake", lake, "--format", "csv", "-c", "select count(*) as n from '"+pq+"'")
+	if code != 0 || out != "n\n19\n" {
+		t.Errorf("parquet read back: %q", out)
+	}
+	// Errors: stderr, exit 1; usage: exit 2.
+	code, _, errOut = runCLI(t, "sql", "--lake", lake, "-c", "select * from no_such_table")
+	if code != 1 || !strings.Contains(errOut, "no_such_table") {
+		t.Errorf("bad query: exit %d, stderr %q", code, errOut)
+	}
+	if code, _, _ := runCLI(t, "sql", "--lake", lake, "--format", "parquet", "-c", "select 1"); code != 2 {
+		t.Errorf("parquet without --output: exit %d, want 2", code)
+	}
+	if code, _, _ := runCLI(t, "sql", "--lake", t.TempDir(), "-c", "select 1"); code != 1 {
+		t.Errorf("lake without catalog: exit %d, want 1", code)
+	}
+}
+
+func TestDDLCommand(t *testing.T) {
+	lake := sqlLake(t)
+	code, out, errOut := runCLI(t, "ddl", "--lake", lake, "--engine", "athena", "--location", "s3://b/lake/")
+	if code != 0 {
+		t.Fatal(errOut)
+	}
+	for _, want := range []string{"'projection.domain.values' = 'account,authorization,cards,dataplatform,onboarding'",
+		"'projection.event_date.range' = '2019-07-20,NOW'", "LOCATION 's3://b/lake/events/'"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("athena DDL lacks %s:\n%s", want, out)
+		}
+	}
+	if code, _, _ := runCLI(t, "ddl", "--lake", lake, "--engine", "oracle", "--location", "s3://b/"); code != 2 {
+		t.Errorf("unknown engine: exit %d, want 2", code)
+	}
+}
