@@ -257,3 +257,10 @@ func readFile(p string) (string, error) {
 	b, err := os.ReadFile(p)
 	return string(b), err
 }
+
+func writeFileB(b *testing.B, dir, name, data string) {
+	b.Helper()
+	if err := os.WriteFile(filepath.Join(dir, name), []byte(data), 0o644); err != nil {
+		b.Fatal(err)
+	}
+}
