@@ -61,47 +61,77 @@ shell sees the lake as of its start.`,
 	return c
 }
 
+// lakeSession is an open lake: the catalog (read-only) and a DuckDB
+// connection with every view created.
+type lakeSession struct {
+	db      *dbsql.DB
+	conn    *dbsql.Conn
+	cat     *catalog.Catalog
+	opts    views.Options
+	res     *views.Result
+	version string
+}
+
+func (s *lakeSession) Close() {
+	s.conn.Close()
+	s.db.Close()
+	s.cat.Close()
+}
+
+// refresh follows loads and compactions that committed since the views were
+// made: the shell never reads a file that compaction removed.
+func (s *lakeSession) refresh(ctx context.Context, conn *dbsql.Conn) error {
+	v, err := views.Version(ctx, s.cat)
+	if err != nil || v == s.version {
+		return err
+	}
+	if err := views.Refresh(ctx, conn, s.opts); err != nil {
+		return fmt.Errorf("following the catalog: %w", err)
+	}
+	s.version = v
+	return nil
+}
+
 // openLake opens the lake's catalog read-only and a DuckDB connection with
 // every view created.
-func openLake(ctx context.Context, lake, catPath, configPath, schemasDir string) (*dbsql.DB, *dbsql.Conn, *views.Result, func(), error) {
+func openLake(ctx context.Context, lake, catPath, configPath, schemasDir string) (*lakeSession, error) {
 	cfg := &config.Config{}
 	if configPath != "" {
 		var err error
 		if cfg, err = config.Load(configPath); err != nil {
-			return nil, nil, nil, nil, usageError{err}
+			return nil, usageError{err}
 		}
 	}
 	lake = first(lake, cfg.Lake)
 	if lake == "" {
-		return nil, nil, nil, nil, usagef("no lake: give --lake DIR")
+		return nil, usagef("no lake: give --lake DIR")
 	}
 	catPath = first(first(catPath, cfg.Catalog), loader.CatalogPath(lake))
 	if _, err := os.Stat(catPath); err != nil {
-		return nil, nil, nil, nil, fmt.Errorf("no catalog at %s: load something first (eventlake load --lake %s SOURCE)", catPath, lake)
+		return nil, fmt.Errorf("no catalog at %s: load something first (eventlake load --lake %s SOURCE)", catPath, lake)
 	}
 	cat, err := catalog.Open(catPath, catalog.Options{ReadOnly: true})
 	if err != nil {
-		return nil, nil, nil, nil, err
+		return nil, err
 	}
-	db, err := dbsql.Open("duckdb", "")
-	if err != nil {
+	s := &lakeSession{cat: cat, opts: views.Options{Lake: lake, Catalog: cat, Config: cfg, SchemasDir: first(schemasDir, cfg.Schemas)}}
+	if s.db, err = dbsql.Open("duckdb", ""); err != nil {
 		cat.Close()
-		return nil, nil, nil, nil, err
+		return nil, err
 	}
-	conn, err := db.Conn(ctx)
-	if err != nil {
+	if s.conn, err = s.db.Conn(ctx); err != nil {
 		cat.Close()
-		db.Close()
-		return nil, nil, nil, nil, err
+		s.db.Close()
+		return nil, err
 	}
-	res, err := views.Create(ctx, conn, views.Options{Lake: lake, Catalog: cat, Config: cfg, SchemasDir: first(schemasDir, cfg.Schemas)})
-	cat.Close()
-	closer := func() { conn.Close(); db.Close() }
+	if s.version, err = views.Version(ctx, cat); err == nil {
+		s.res, err = views.Create(ctx, s.conn, s.opts)
+	}
 	if err != nil {
-		closer()
-		return nil, nil, nil, nil, fmt.Errorf("creating views: %w", err)
+		s.Close()
+		return nil, fmt.Errorf("creating views: %w", err)
 	}
-	return db, conn, res, closer, nil
+	return s, nil
 }
 
 func runSQL(ctx context.Context, o *sqlOptions, io streams) error {
@@ -116,15 +146,17 @@ func runSQL(ctx context.Context, o *sqlOptions, io streams) error {
 	if o.Command != "" && o.File != "" {
 		return usagef("give -c or -f, not both")
 	}
-	_, conn, res, closer, err := openLake(ctx, o.Lake, o.Catalog, o.ConfigPath, o.SchemasDir)
+	ls, err := openLake(ctx, o.Lake, o.Catalog, o.ConfigPath, o.SchemasDir)
 	if err != nil {
 		return err
 	}
-	defer closer()
+	defer ls.Close()
+	res := ls.res
 	for _, w := range res.Warnings {
 		fmt.Fprintf(io.errOut, "warning: %s\n", w)
 	}
-	so := shell.Options{Conn: conn, In: io.in, Out: io.out, Err: io.errOut, Format: o.Format, Output: o.Output}
+	so := shell.Options{Conn: ls.conn, In: io.in, Out: io.out, Err: io.errOut, Format: o.Format, Output: o.Output,
+		BeforeStatement: ls.refresh}
 	script := o.Command
 	if o.File != "" {
 		b, err := os.ReadFile(o.File)

@@ -74,3 +74,38 @@ func TestDDLCommand(t *testing.T) {
 		t.Errorf("unknown engine: exit %d, want 2", code)
 	}
 }
+
+// TestShellFollowsLoads: a shell opened before a load sees the load's rows
+// at its next statement (and never reads files a compaction removed).
+func TestShellFollowsLoads(t *testing.T) {
+	lake := sqlLake(t)
+	ctx := t.Context()
+	ls, err := openLake(ctx, lake, "", "", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ls.Close()
+	count := func() string {
+		if err := ls.refresh(ctx, ls.conn); err != nil {
+			t.Fatal(err)
+		}
+		var n string
+		if err := ls.conn.QueryRowContext(ctx, "select count(*)::varchar from events_raw").Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	if n := count(); n != "22" {
+		t.Fatalf("events_raw = %s, want 22", n)
+	}
+	if code, _, errOut := runCLI(t, "load", "--lake", lake, "-q", testdata("fulfillmenttools")); code != 0 {
+		t.Fatal(errOut)
+	}
+	if n := count(); n != "32" {
+		t.Errorf("after a load, events_raw = %s, want 32", n)
+	}
+	var objs string
+	if err := ls.conn.QueryRowContext(ctx, "select count(*)::varchar from eventlake.objects").Scan(&objs); err != nil || objs != "8" {
+		t.Errorf("eventlake.objects = %s (%v), want 8", objs, err)
+	}
+}

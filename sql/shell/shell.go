@@ -52,6 +52,10 @@ type Options struct {
 	Width func() int
 	// Banner is printed when an interactive session on a terminal starts.
 	Banner string
+	// BeforeStatement, when set, runs before each SQL statement (the CLI
+	// uses it to follow loads and compactions that committed meanwhile).
+	// Its error is reported as the statement's.
+	BeforeStatement func(ctx context.Context, conn *sql.Conn) error
 }
 
 // Prompts of the interactive shell.
@@ -140,6 +144,7 @@ type session struct {
 	maxRows   int
 	width     func() int
 	stmts     int // statements run so far
+	before    func(ctx context.Context, conn *sql.Conn) error
 	parquetBy int // number of the statement whose result is in the parquet output file; 0: none yet
 }
 
@@ -181,6 +186,7 @@ func newSession(o Options, interactive bool) (*session, error) {
 		timer:   o.Timer,
 		maxRows: o.MaxRows,
 		width:   o.Width,
+		before:  o.BeforeStatement,
 	}
 	if s.stdout == nil {
 		s.stdout = io.Discard
@@ -314,6 +320,11 @@ func Run(ctx context.Context, o Options, script string) (err error) {
 // exec runs one SQL statement and renders its result.
 func (s *session) exec(ctx context.Context, text string) error {
 	start := time.Now()
+	if s.before != nil {
+		if err := s.before(ctx, s.conn); err != nil {
+			return err
+		}
+	}
 	err := s.conn.Raw(func(dc any) error {
 		c, ok := dc.(*duckdb.Conn)
 		if !ok {

@@ -207,8 +207,10 @@ func fileList(lake string, files []catalog.FileRecord) string {
 }
 
 // Refresh re-points events_raw and eventlake.rejects at the catalog's
-// current live files (after a load or a compaction committed), keeping
-// every other view: they read through events_raw.
+// current live files (after a load or a compaction committed) and copies
+// the catalog tables again, keeping every other view: they read through
+// events_raw. (Views of event types that appeared since Create need a new
+// session.)
 func Refresh(ctx context.Context, conn *sql.Conn, o Options) error {
 	raw, err := eventsRawQuery(ctx, o)
 	if err != nil {
@@ -217,7 +219,16 @@ func Refresh(ctx context.Context, conn *sql.Conn, o Options) error {
 	if _, err := conn.ExecContext(ctx, "CREATE OR REPLACE VIEW main.events_raw AS "+raw); err != nil {
 		return err
 	}
-	return createRejects(ctx, conn, o)
+	return createCatalog(ctx, conn, o)
+}
+
+// Version is a cheap fingerprint of what the catalog holds: it changes when
+// a load or compaction commits, so a shell knows when to Refresh.
+func Version(ctx context.Context, cat *catalog.Catalog) (string, error) {
+	var loads, live, removed int64
+	err := cat.DB().QueryRowContext(ctx, `SELECT (SELECT count(*) FROM loads WHERE status = 'published'),
+ (SELECT count(*) FROM files WHERE status = 'live'), (SELECT count(*) FROM files WHERE status = 'removed')`).Scan(&loads, &live, &removed)
+	return fmt.Sprintf("%d/%d/%d", loads, live, removed), err
 }
 
 func tableConfig(c *config.Config, schema, view, domain, eventType string) config.Table {
