@@ -7,6 +7,7 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/eventlake/eventlake/internal/laketest"
 	"github.com/eventlake/eventlake/loader"
@@ -184,5 +185,23 @@ func TestBadFiles(t *testing.T) {
 	sum2 := load(t, lake, testdata("bad"))
 	if sum2.Objects != 1 || sum2.Failed != 1 || sum2.Skipped != 3 {
 		t.Errorf("second run = %+v, want only the failed object retried", sum2)
+	}
+}
+
+func TestSinceUntilPrunesListing(t *testing.T) {
+	lake := t.TempDir()
+	day := func(s string) time.Time {
+		d, _ := time.Parse("2006-01-02", s)
+		return d
+	}
+	sum, err := loader.Run(context.Background(), loader.Options{Lake: lake}, []loader.SourceSpec{
+		{URL: testdata("fulfillmenttools"), Since: day("2024-02-02")},
+		{URL: testdata("pismo"), Until: day("2024-01-31")},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.Objects != 2 || sum.Records != 4 {
+		t.Errorf("since/until: %d objects, %d records; want 2 objects (the 2024-02-02 folder), 4 records", sum.Objects, sum.Records)
 	}
 }
