@@ -108,6 +108,12 @@ type Commit struct {
 	Files      []FileRecord
 	Objects    []ObjectRecord
 	Schemas    []SchemaRecord
+	// Replaces lists files (paths) that this load's Files replace: only a
+	// compaction (a load begun with CompactCommand) may set it. Each must be
+	// a live file of a published load not claimed by another load, else the
+	// whole commit fails. The files stay visible until MarkPublished, which
+	// marks them 'removed' as the load's own files appear (see compact.go).
+	Replaces []string
 	// Totals for the loads row (objects and files are counted from the slices).
 	Records, Rejects, Bytes int64
 }
@@ -153,6 +159,9 @@ func (c *Catalog) commit(ctx context.Context, cm Commit) error {
 		if o.Source == "" || o.Key == "" {
 			return fmt.Errorf("object %q %q: empty source or key", o.Source, o.Key)
 		}
+	}
+	if err := checkReplaces(cm); err != nil {
+		return err
 	}
 	for _, s := range cm.Schemas {
 		if s.Table == "" || s.Key == "" {
@@ -251,6 +260,12 @@ WHERE objects.status = 'failed'`)
 		}
 	}
 
+	if len(cm.Replaces) > 0 {
+		if err := claimReplaced(ctx, tx, cm.LoadID, cm.Replaces); err != nil {
+			return err
+		}
+	}
+
 	for _, s := range cm.Schemas {
 		if err := upsertSchema(ctx, tx, cm.LoadID, at, s); err != nil {
 			return fmt.Errorf("schema %s %s: %w", s.Table, s.Key, err)
@@ -301,9 +316,10 @@ ON CONFLICT (table_name, schema_key) DO UPDATE SET
 }
 
 // MarkPublished records that every file of a committed load has been renamed
-// into the lake. Marking an already published load again is a no-op.
+// into the lake. Marking an already published load again is a no-op. For a
+// compaction, the same transaction marks the files it replaces 'removed'.
 func (c *Catalog) MarkPublished(ctx context.Context, loadID string) error {
-	if err := c.setStatus(ctx, loadID, "published", []string{"committed"}, "published", nil); err != nil {
+	if err := c.setStatus(ctx, loadID, "published", []string{"committed"}, "published", nil, retireReplaced); err != nil {
 		return fmt.Errorf("catalog: mark load %s published: %w", loadID, err)
 	}
 	return nil
@@ -316,7 +332,7 @@ func (c *Catalog) FailLoad(ctx context.Context, loadID string, err error) error 
 	if err != nil {
 		msg = err.Error()
 	}
-	if serr := c.setStatus(ctx, loadID, "failed", []string{"running"}, "", &msg); serr != nil {
+	if serr := c.setStatus(ctx, loadID, "failed", []string{"running"}, "", &msg, nil); serr != nil {
 		return fmt.Errorf("catalog: mark load %s failed: %w", loadID, serr)
 	}
 	return nil
@@ -324,8 +340,10 @@ func (c *Catalog) FailLoad(ctx context.Context, loadID string, err error) error 
 
 // setStatus moves a load from one of the from statuses to to. If the load is
 // already in status same (when non-empty), it succeeds without change. When
-// errMsg is non-nil the error column and finished_at are set too.
-func (c *Catalog) setStatus(ctx context.Context, loadID, to string, from []string, same string, errMsg *string) error {
+// errMsg is non-nil the error column and finished_at are set too. then, when
+// non-nil, runs in the same transaction after the status change.
+func (c *Catalog) setStatus(ctx context.Context, loadID, to string, from []string, same string, errMsg *string,
+	then func(ctx context.Context, tx *sql.Tx, loadID string) error) error {
 	tx, err := c.db.BeginTx(ctx, nil)
 	if err != nil {
 		return err
@@ -357,6 +375,11 @@ func (c *Catalog) setStatus(ctx context.Context, loadID, to string, from []strin
 	}
 	if err != nil {
 		return err
+	}
+	if then != nil {
+		if err := then(ctx, tx, loadID); err != nil {
+			return err
+		}
 	}
 	return tx.Commit()
 }

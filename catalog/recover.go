@@ -21,6 +21,9 @@ type RecoveryReport struct {
 	Completed      int // committed loads published
 	FilesPublished int // staged files moved into the lake
 	StrayDirs      int // leftover staging entries removed (no load row, or a finished load)
+	// ReplacedDeleted counts files replaced by a compaction that were still
+	// on disk and have been deleted.
+	ReplacedDeleted int
 }
 
 // Recover must be called with the lock held.
@@ -30,7 +33,10 @@ type RecoveryReport struct {
 // becomes 'aborted'; a 'committed' load (the writer died while publishing)
 // has each live file published (idempotent) and becomes 'published'. Then
 // every remaining entry of the staging area is removed: directories of
-// unknown, aborted, failed or published loads are never needed again. Each
+// unknown, aborted, failed or published loads are never needed again —
+// except that a compaction keeps its staging directory until the files it
+// replaced are deleted from disk, so before removing the directory of a
+// published compaction Recover deletes whatever of those files is left. Each
 // step is idempotent, so a crash during Recover is repaired by the next one.
 func Recover(ctx context.Context, c *Catalog, lakeDir string) (RecoveryReport, error) {
 	var rep RecoveryReport
@@ -82,13 +88,18 @@ func Recover(ctx context.Context, c *Catalog, lakeDir string) (RecoveryReport, e
 		if err := c.MarkPublished(ctx, id); err != nil {
 			return rep, fmt.Errorf("catalog: recover: %w", err)
 		}
+		n, err := c.deleteReplaced(ctx, lakeDir, id)
+		rep.ReplacedDeleted += n
+		if err != nil {
+			return rep, fmt.Errorf("catalog: recover: %w", err)
+		}
 		if err := os.RemoveAll(staging); err != nil {
 			return rep, fmt.Errorf("catalog: recover: remove staging of load %s: %w", id, err)
 		}
 		rep.Completed++
 	}
 
-	n, err := c.removeStrays(ctx, lakeDir)
+	n, err := c.removeStrays(ctx, lakeDir, &rep)
 	rep.StrayDirs = n
 	if err != nil {
 		return rep, fmt.Errorf("catalog: recover: %w", err)
@@ -99,8 +110,9 @@ func Recover(ctx context.Context, c *Catalog, lakeDir string) (RecoveryReport, e
 // removeStrays deletes every staging entry that does not belong to a running
 // or committed load. Under the lock and after the two recovery passes there
 // are none of those left, so this empties the staging area; the status check
-// is a guard against a caller that forgot the lock.
-func (c *Catalog) removeStrays(ctx context.Context, lakeDir string) (int, error) {
+// is a guard against a caller that forgot the lock. The directory of a
+// published compaction is only removed once the files it replaced are gone.
+func (c *Catalog) removeStrays(ctx context.Context, lakeDir string, rep *RecoveryReport) (int, error) {
 	root := filepath.Dir(partitions.StagingDir(lakeDir, "x"))
 	entries, err := os.ReadDir(root)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -115,6 +127,13 @@ func (c *Catalog) removeStrays(ctx context.Context, lakeDir string) (int, error)
 		err := c.db.QueryRowContext(ctx, `SELECT status FROM loads WHERE load_id = ?`, e.Name()).Scan(&status)
 		if err == nil && (status == "running" || status == "committed") {
 			continue
+		}
+		if err == nil && status == "published" {
+			n, err := c.deleteReplaced(ctx, lakeDir, e.Name())
+			rep.ReplacedDeleted += n
+			if err != nil {
+				return removed, err
+			}
 		}
 		if err := os.RemoveAll(filepath.Join(root, e.Name())); err != nil {
 			return removed, fmt.Errorf("remove stray staging %s: %w", filepath.Join(root, e.Name()), err)

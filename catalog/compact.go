@@ -1,0 +1,271 @@
+package catalog
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+)
+
+// CompactCommand is the command recorded for loads begun by `eventlake
+// compact`. Only such loads may replace files (Commit.Replaces).
+const CompactCommand = "compact"
+
+// The swap of a compaction is split over the two transactions every load
+// already makes, so that readers following LiveFiles (live files of
+// published loads) switch from the old file set to the new one in a single
+// instant and never see both or neither:
+//
+//   - Commit inserts the new files (invisible: the load is only 'committed')
+//     and claims each replaced file by setting its removed_by, leaving it
+//     'live' (still visible: its own load is published);
+//   - MarkPublished, after the new files have been renamed into the lake,
+//     sets the claimed files to 'removed' and the load to 'published' in one
+//     transaction: the old set disappears exactly when the new one appears.
+//
+// The replaced files are deleted from disk only after that. The compaction's
+// staging directory is removed last, so a staging directory left behind by
+// a published compaction means "replaced files may still be on disk", and
+// Recover deletes them (see deleteReplaced).
+
+// LiveFile is a live file of a published load together with the load that
+// wrote it.
+type LiveFile struct {
+	FileRecord
+	LoadID string
+	// Command is the writing load's command (CompactCommand for files
+	// written by a compaction).
+	Command string
+}
+
+// LiveFilesWithLoads lists the live files of table that readers see (those
+// of published loads, as LiveFiles does) with the load that wrote each,
+// ordered by partition and path. Compaction uses the load to recognise a
+// partition it has already compacted.
+func (c *Catalog) LiveFilesWithLoads(ctx context.Context, table string) ([]LiveFile, error) {
+	rows, err := c.db.QueryContext(ctx, `
+SELECT f.path, f.table_name, f."partition", f."rows", f.bytes, COALESCE(f.min_time, 0), COALESCE(f.max_time, 0),
+       f.load_id, COALESCE(l.command, '')
+FROM files f JOIN loads l ON l.load_id = f.load_id
+WHERE f.status = 'live' AND l.status = 'published' AND f.table_name = ?
+ORDER BY f."partition", f.path`, table)
+	if err != nil {
+		return nil, fmt.Errorf("catalog: live files of %q: %w", table, err)
+	}
+	defer rows.Close()
+	var out []LiveFile
+	for rows.Next() {
+		var f LiveFile
+		if err := rows.Scan(&f.Path, &f.Table, &f.Partition, &f.Rows, &f.Bytes, &f.MinTime, &f.MaxTime, &f.LoadID, &f.Command); err != nil {
+			return nil, fmt.Errorf("catalog: live files of %q: %w", table, err)
+		}
+		out = append(out, f)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("catalog: live files of %q: %w", table, err)
+	}
+	return out, nil
+}
+
+// ReplacedFiles lists the paths of the files that load replaced (claimed by
+// its Commit), sorted. Before the load is published they are still live;
+// afterwards they are 'removed'.
+func (c *Catalog) ReplacedFiles(ctx context.Context, loadID string) ([]string, error) {
+	paths, err := replacedPaths(ctx, c.db, loadID)
+	if err != nil {
+		return nil, fmt.Errorf("catalog: files replaced by load %s: %w", loadID, err)
+	}
+	return paths, nil
+}
+
+func replacedPaths(ctx context.Context, q queryer, loadID string) ([]string, error) {
+	rows, err := q.QueryContext(ctx, `SELECT path FROM files WHERE removed_by = ? ORDER BY path`, loadID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var paths []string
+	for rows.Next() {
+		var p string
+		if err := rows.Scan(&p); err != nil {
+			return nil, err
+		}
+		paths = append(paths, p)
+	}
+	return paths, rows.Err()
+}
+
+// checkReplaces validates Commit.Replaces before the transaction starts.
+func checkReplaces(cm Commit) error {
+	seen := make(map[string]bool, len(cm.Replaces))
+	for _, f := range cm.Files {
+		seen[f.Path] = true
+	}
+	for _, p := range cm.Replaces {
+		if err := checkRelPath(p); err != nil {
+			return fmt.Errorf("replaced %w", err)
+		}
+		if seen[p] {
+			return fmt.Errorf("replaced file %s: listed twice or also a new file of the load", p)
+		}
+		seen[p] = true
+	}
+	return nil
+}
+
+// claimReplaced runs inside Commit's transaction: it marks every file of
+// paths as replaced by loadID (removed_by), failing the whole transaction if
+// the load is not a compaction or a file is not a live file of a published
+// load that no other load has claimed.
+func claimReplaced(ctx context.Context, tx *sql.Tx, loadID string, paths []string) error {
+	var command sql.NullString
+	if err := tx.QueryRowContext(ctx, `SELECT command FROM loads WHERE load_id = ?`, loadID).Scan(&command); err != nil {
+		return err
+	}
+	if command.String != CompactCommand {
+		return fmt.Errorf("only a load begun with command %q may replace files (this one has %q)", CompactCommand, command.String)
+	}
+	st, err := tx.PrepareContext(ctx,
+		`UPDATE files SET removed_by = ?1
+		 WHERE path = ?2 AND status = 'live' AND removed_by IS NULL
+		   AND load_id IN (SELECT load_id FROM loads WHERE status = 'published')`)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	for _, p := range paths {
+		res, err := st.ExecContext(ctx, loadID, p)
+		if err != nil {
+			return fmt.Errorf("replaced file %s: %w", p, err)
+		}
+		if n, err := res.RowsAffected(); err != nil || n == 1 {
+			if err != nil {
+				return fmt.Errorf("replaced file %s: %w", p, err)
+			}
+			continue
+		}
+		return fmt.Errorf("replaced file %s: %s", p, whyNotReplaceable(ctx, tx, p))
+	}
+	return nil
+}
+
+// whyNotReplaceable explains why claimReplaced could not claim path.
+func whyNotReplaceable(ctx context.Context, tx *sql.Tx, path string) string {
+	var status, owner, loadStatus string
+	var removedBy sql.NullString
+	err := tx.QueryRowContext(ctx,
+		`SELECT f.status, f.load_id, f.removed_by, l.status FROM files f JOIN loads l ON l.load_id = f.load_id WHERE f.path = ?`,
+		path).Scan(&status, &owner, &removedBy, &loadStatus)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return "not recorded in the catalog"
+	case err != nil:
+		return err.Error()
+	case status != "live":
+		return fmt.Sprintf("already removed (by load %s)", removedBy.String)
+	case removedBy.Valid:
+		return fmt.Sprintf("already being replaced by load %s", removedBy.String)
+	case loadStatus != "published":
+		return fmt.Sprintf("its load %s is %s, not published", owner, loadStatus)
+	}
+	return "not replaceable"
+}
+
+// retireReplaced runs inside MarkPublished's transaction: the files claimed
+// by a compaction become 'removed' in the same instant its own files become
+// visible. Other loads replace nothing; for them it costs one primary-key
+// lookup (the files table has no index on removed_by, so the update is only
+// run for compactions).
+func retireReplaced(ctx context.Context, tx *sql.Tx, loadID string) error {
+	var command sql.NullString
+	if err := tx.QueryRowContext(ctx, `SELECT command FROM loads WHERE load_id = ?`, loadID).Scan(&command); err != nil {
+		return err
+	}
+	if command.String != CompactCommand {
+		return nil
+	}
+	_, err := tx.ExecContext(ctx, `UPDATE files SET status = 'removed' WHERE removed_by = ? AND status = 'live'`, loadID)
+	return err
+}
+
+// deleteReplaced deletes from disk the files a published compaction
+// replaced, then fsyncs their directories. Files already gone are skipped,
+// so it is idempotent. It returns the number of files it deleted. It never
+// touches a path the catalog holds as live: a path is the files table's
+// primary key, so a removed file's path can never be reused by a live file.
+func (c *Catalog) deleteReplaced(ctx context.Context, lakeDir, loadID string) (int, error) {
+	var command sql.NullString
+	err := c.db.QueryRowContext(ctx, `SELECT command FROM loads WHERE load_id = ?`, loadID).Scan(&command)
+	if errors.Is(err, sql.ErrNoRows) || (err == nil && command.String != CompactCommand) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("files replaced by load %s: %w", loadID, err)
+	}
+	rows, err := c.db.QueryContext(ctx, `SELECT path FROM files WHERE removed_by = ? AND status = 'removed' ORDER BY path`, loadID)
+	if err != nil {
+		return 0, fmt.Errorf("files replaced by load %s: %w", loadID, err)
+	}
+	var paths []string
+	for rows.Next() {
+		var p string
+		if err := rows.Scan(&p); err != nil {
+			rows.Close()
+			return 0, fmt.Errorf("files replaced by load %s: %w", loadID, err)
+		}
+		paths = append(paths, p)
+	}
+	err = rows.Err()
+	rows.Close()
+	if err != nil {
+		return 0, fmt.Errorf("files replaced by load %s: %w", loadID, err)
+	}
+	return DeleteFiles(ctx, lakeDir, paths, nil)
+}
+
+// DeleteFiles deletes the lake files at paths (relative, '/'-separated),
+// skipping files that are already gone, then fsyncs each directory it
+// deleted from so the deletions survive a crash. It refuses paths that do
+// not stay inside the lake's table area. after, when non-nil, is called
+// after each deletion (compaction's crash-test hook). It returns the number
+// of files deleted.
+func DeleteFiles(ctx context.Context, lakeDir string, paths []string, after func(path string)) (int, error) {
+	deleted := 0
+	dirs := make(map[string]bool)
+	for _, p := range paths {
+		if err := ctx.Err(); err != nil {
+			return deleted, err
+		}
+		if err := checkRelPath(p); err != nil {
+			return deleted, fmt.Errorf("delete replaced file: %w", err)
+		}
+		abs := filepath.Join(lakeDir, filepath.FromSlash(p))
+		err := os.Remove(abs)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return deleted, fmt.Errorf("delete replaced file %s: %w", p, err)
+		}
+		deleted++
+		dirs[filepath.Dir(abs)] = true
+		if after != nil {
+			after(p)
+		}
+	}
+	sorted := make([]string, 0, len(dirs))
+	for d := range dirs {
+		sorted = append(sorted, d)
+	}
+	sort.Strings(sorted)
+	for _, d := range sorted {
+		if err := syncDir(d); err != nil {
+			return deleted, fmt.Errorf("delete replaced files: sync directory %s: %w", d, err)
+		}
+	}
+	return deleted, nil
+}

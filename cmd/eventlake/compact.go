@@ -1,0 +1,153 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/eventlake/eventlake/config"
+	"github.com/eventlake/eventlake/partitions/compact"
+)
+
+func init() { extraCommands = append(extraCommands, newCompactCmd) }
+
+// compactOptions are the flags of `eventlake compact`.
+type compactOptions struct {
+	Lake, Catalog, ConfigPath string
+	Partitions                []string
+	MinFiles                  int
+	TargetSize, SortBuffer    string
+	ZstdLevel                 int
+	DryRun, JSON, Verbose     bool
+	LockWait                  time.Duration
+}
+
+func newCompactCmd(io streams) *cobra.Command {
+	o := &compactOptions{}
+	c := &cobra.Command{
+		Use:   "compact --lake DIR [--partition domain=D/event_date=YYYY-MM-DD]... [flags]",
+		Short: "Merge the small files of event partitions and drop duplicate event_ids, atomically",
+		Long: `Compact rewrites each events partition that has --min-files live files or more
+(or fewer files holding duplicate event_ids) into files of about --target-size,
+keeping one row per event_id (the row the events view shows) and writing rows
+in event_time order. The new files replace the old ones in one catalog
+transaction: readers see either the old files or the new ones, never both or
+neither. Like a load it takes the lake's writer lock, and a compaction that is
+interrupted (even by kill -9) is finished or undone by the next compact or load.
+
+A partition whose files were all written by one compaction is left alone.
+
+Exit status: 0 on success (also when there is nothing to compact), 1 when the
+compaction failed, 2 for usage errors.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runCompact(cmd.Context(), o, io)
+		},
+	}
+	f := c.Flags()
+	f.StringVar(&o.Lake, "lake", "", "lake folder")
+	f.StringVar(&o.Catalog, "catalog", "", "catalog file (default <lake>/_eventlake/catalog.db)")
+	f.StringVar(&o.ConfigPath, "config", "", "YAML config file (lake, catalog, lock_wait, zstd_level)")
+	f.StringArrayVar(&o.Partitions, "partition", nil, "only this partition, e.g. 'domain=cards/event_date=2024-02-01' (repeatable)")
+	f.IntVar(&o.MinFiles, "min-files", compact.DefaultMinFiles, "compact a partition with at least this many live files")
+	f.StringVar(&o.TargetSize, "target-size", "128MiB", "size of the files written (KB/MB/GB or KiB/MiB/GiB)")
+	f.StringVar(&o.SortBuffer, "sort-buffer", "256MiB", "memory for sorting a partition's rows by event_time")
+	f.IntVar(&o.ZstdLevel, "zstd-level", 0, "Parquet zstd level 1 (fastest) to 4 (smallest) (default 2)")
+	f.BoolVar(&o.DryRun, "dry-run", false, "only print which partitions would be compacted")
+	f.BoolVar(&o.JSON, "json", false, "print one JSON summary object on stdout")
+	f.BoolVarP(&o.Verbose, "verbose", "v", false, "log every partition")
+	f.DurationVar(&o.LockWait, "lock-wait", 0, "how long to wait for a running load (default 10s)")
+	return c
+}
+
+// resolve checks the flags and merges the config file under them.
+func (o *compactOptions) resolve() (compact.Options, error) {
+	cfg := &config.Config{}
+	if o.ConfigPath != "" {
+		var err error
+		if cfg, err = config.Load(o.ConfigPath); err != nil {
+			return compact.Options{}, usageError{err}
+		}
+	}
+	co := compact.Options{
+		Lake: first(o.Lake, cfg.Lake), CatalogPath: first(o.Catalog, cfg.Catalog),
+		MinFiles: o.MinFiles, ZstdLevel: firstInt(o.ZstdLevel, cfg.ZstdLevel), DryRun: o.DryRun, LockWait: o.LockWait,
+	}
+	if co.LockWait == 0 {
+		co.LockWait = time.Duration(cfg.LockWait)
+	}
+	if co.Lake == "" {
+		return co, usagef("no lake: give --lake DIR (or lake: in the config file)")
+	}
+	if co.MinFiles < 1 {
+		return co, usagef("--min-files %d: want at least 1", co.MinFiles)
+	}
+	if co.ZstdLevel < 0 || co.ZstdLevel > 4 {
+		return co, usagef("--zstd-level %d: want 1 to 4", co.ZstdLevel)
+	}
+	var err error
+	if co.TargetBytes, err = compact.ParseSize(o.TargetSize); err != nil || co.TargetBytes <= 0 {
+		return co, usagef("--target-size %q: want a positive size such as 128MiB or 256MB", o.TargetSize)
+	}
+	if co.SortBufferBytes, err = compact.ParseSize(o.SortBuffer); err != nil || co.SortBufferBytes <= 0 {
+		return co, usagef("--sort-buffer %q: want a positive size such as 256MiB", o.SortBuffer)
+	}
+	for _, p := range o.Partitions {
+		n, err := compact.NormalizePartition(p)
+		if err != nil {
+			return co, usagef("--partition: %v", err)
+		}
+		co.Partitions = append(co.Partitions, n)
+	}
+	return co, nil
+}
+
+func runCompact(ctx context.Context, o *compactOptions, io streams) error {
+	co, err := o.resolve()
+	if err != nil {
+		return err
+	}
+	co.Log = io.logger(o.Verbose)
+	sum, err := compact.Run(ctx, co)
+	if err != nil {
+		return err
+	}
+	if o.JSON {
+		return json.NewEncoder(io.out).Encode(sum)
+	}
+	printCompactSummary(io, sum)
+	return nil
+}
+
+func printCompactSummary(io streams, s *compact.Summary) {
+	w := io.out
+	if s.Recovered != "" {
+		fmt.Fprintf(w, "recovered: %s\n", s.Recovered)
+	}
+	mb := func(b int64) string { return fmt.Sprintf("%.1f MB", float64(b)/1e6) }
+	switch {
+	case s.DryRun && s.Partitions == 0:
+		fmt.Fprintf(w, "dry run: nothing to compact (%d partitions need nothing)\n", s.Skipped)
+		return
+	case s.DryRun:
+		fmt.Fprintf(w, "dry run: would compact %d partitions (%d files, %d rows, %s); %d partitions need nothing\n",
+			s.Partitions, s.FilesBefore, s.RowsBefore, mb(s.BytesBefore), s.Skipped)
+		for _, p := range s.Details {
+			fmt.Fprintf(w, "  %s: %d files, %d rows, %s (%s)\n", p.Partition, p.FilesBefore, p.RowsBefore, mb(p.BytesBefore), p.Reason)
+		}
+		return
+	case s.LoadID == "":
+		fmt.Fprintf(w, "nothing to compact (%d partitions need nothing)\n", s.Skipped)
+		return
+	}
+	fmt.Fprintf(w, "compact %s: %d partitions, %d files -> %d, %d rows -> %d (%d duplicates dropped), %s -> %s in %.2fs\n",
+		s.LoadID, s.Partitions, s.FilesBefore, s.FilesAfter, s.RowsBefore, s.RowsAfter, s.Duplicates,
+		mb(s.BytesBefore), mb(s.BytesAfter), s.Seconds)
+	for _, p := range s.Details {
+		fmt.Fprintf(w, "  %s: %d files -> %d, %d rows -> %d (%d duplicates), %s -> %s\n",
+			p.Partition, p.FilesBefore, p.FilesAfter, p.RowsBefore, p.RowsAfter, p.Duplicates, mb(p.BytesBefore), mb(p.BytesAfter))
+	}
+}

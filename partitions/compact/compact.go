@@ -1,0 +1,608 @@
+// Package compact implements `eventlake compact`: it merges the files of an
+// events partition into files of a target size, drops duplicate event_ids
+// within the partition (keeping exactly the row the events view keeps), and
+// swaps the new files for the old ones atomically through the catalog.
+//
+// A compaction is a load of its own and follows the loader's commit
+// protocol, so a kill -9 at any instant followed by another run (of compact
+// or load: both recover first) leaves the lake as one clean compaction
+// would:
+//
+//	AcquireLock → Recover → BeginLoad(command "compact") → merge into staging
+//	  → Commit: new files inserted, replaced files claimed (one transaction)
+//	  → Publish the new files (rename) → MarkPublished: replaced files become
+//	    'removed' as the new ones become visible (one transaction)
+//	  → delete the replaced files → remove the staging directory
+//
+// Readers that follow the catalog (live files of published loads) switch
+// from the old set to the new one in the MarkPublished transaction: before
+// it they see the old files, which all still exist; after it the new ones,
+// which are all in place. The staging directory is removed last: while it
+// exists, recovery knows the replaced files may still be on disk.
+//
+// For crash tests, EVENTLAKE_CRASH_AT kills the process (SIGKILL) at a named
+// step, as it does for the loader: compact-after-begin, compact-during-merge
+// (after the first partition is staged), compact-before-commit,
+// compact-after-commit, compact-during-publish (after the first rename),
+// compact-after-publish, compact-after-swap (MarkPublished done),
+// compact-during-delete (after the first deletion) and compact-after-delete
+// (before the staging directory is removed).
+//
+// Only events partitions are compacted (not _rejects). A partition is a
+// candidate when it has at least MinFiles live files, or fewer files holding
+// duplicate event_ids; a partition whose files were all written by one
+// compaction is already compacted and is skipped without being read. A
+// partition is always rewritten whole: de-duplication needs all of it.
+package compact
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/eventlake/eventlake/catalog"
+	"github.com/eventlake/eventlake/partitions"
+)
+
+const (
+	// DefaultTargetBytes is the default size of a compacted file, in the
+	// middle of the 64–256 MB range of the lake contract.
+	DefaultTargetBytes = 128 << 20
+	// DefaultMinFiles is the default number of live files that makes a
+	// partition a candidate.
+	DefaultMinFiles = 2
+	// DefaultSortBufferBytes is the default bound of the in-memory buffer
+	// in which rows are sorted by event_time before they are written.
+	DefaultSortBufferBytes = 256 << 20
+	// DefaultZstdLevel is the default zstd level of compacted files (see
+	// partitions.WriterOptions): one step above the loader's fastest level,
+	// since a file is compacted once and read many times.
+	DefaultZstdLevel = 2
+)
+
+// Reasons a partition is compacted.
+const (
+	ReasonFiles      = "files"      // at least MinFiles live files
+	ReasonDuplicates = "duplicates" // fewer files, but duplicate event_ids
+)
+
+// Options configure a compaction.
+type Options struct {
+	Lake        string
+	CatalogPath string // default <lake>/_eventlake/catalog.db
+	// Partitions restricts the compaction to these partitions of table
+	// events, as directory paths ("domain=cards/event_date=2024-02-01",
+	// Hive-escaped as on disk; an "events/" prefix is accepted). Empty means
+	// every partition. A partition without live files is an error.
+	Partitions []string
+	// MinFiles is the number of live files that makes a partition a
+	// candidate (default 2); a partition with fewer files is compacted only
+	// when it holds duplicate event_ids.
+	MinFiles int
+	// TargetBytes is the size of the files written: a file is finished and
+	// the next one started when it reaches it (default 128 MiB).
+	TargetBytes int64
+	// SortBufferBytes bounds the rows held in memory to sort them by
+	// event_time (default 256 MiB, estimated from the rows' sizes in
+	// memory). A partition whose surviving rows fit is written in event_time
+	// order; a larger one is written as consecutive sorted runs of that
+	// size, each in event_time order, in file order otherwise.
+	SortBufferBytes int64
+	// ZstdLevel is the zstd level of the files written, 1 to 4 (default 2).
+	ZstdLevel int
+	// DryRun only plans: it prints what would be compacted, reading the
+	// catalog read-only and taking no lock.
+	DryRun   bool
+	LockWait time.Duration // how long to wait for a running load (default 10s)
+	Log      *slog.Logger
+	// Now is the clock (tests).
+	Now func() time.Time
+
+	// hook, when set (tests), is called at each step of the commit
+	// protocol, with the names used by EVENTLAKE_CRASH_AT minus "compact-".
+	hook func(step string)
+}
+
+// Partition is what compaction did (or, in a dry run, would do) to one
+// partition. In a dry run only Partition, Reason, FilesBefore, RowsBefore
+// and BytesBefore are set.
+type Partition struct {
+	Partition   string `json:"partition"`
+	Reason      string `json:"reason"`
+	FilesBefore int    `json:"files_before"`
+	FilesAfter  int    `json:"files_after"`
+	RowsBefore  int64  `json:"rows_before"`
+	RowsAfter   int64  `json:"rows_after"`
+	Duplicates  int64  `json:"duplicates"`
+	BytesBefore int64  `json:"bytes_before"`
+	BytesAfter  int64  `json:"bytes_after"`
+	// Sorted reports that the partition's rows were written in event_time
+	// order (they fitted in the sort buffer).
+	Sorted bool `json:"sorted"`
+}
+
+// Summary is what a compaction did; `compact --json` prints it. LoadID is
+// empty when nothing needed compacting (and in a dry run).
+type Summary struct {
+	LoadID    string `json:"load_id"`
+	DryRun    bool   `json:"dry_run"`
+	Recovered string `json:"recovered,omitempty"`
+	// Partitions counts the partitions compacted (or planned); Skipped the
+	// partitions of the selection left as they are.
+	Partitions  int         `json:"partitions"`
+	Skipped     int         `json:"skipped"`
+	FilesBefore int         `json:"files_before"`
+	FilesAfter  int         `json:"files_after"`
+	RowsBefore  int64       `json:"rows_before"`
+	RowsAfter   int64       `json:"rows_after"`
+	Duplicates  int64       `json:"duplicates"`
+	BytesBefore int64       `json:"bytes_before"`
+	BytesAfter  int64       `json:"bytes_after"`
+	Seconds     float64     `json:"seconds"`
+	Details     []Partition `json:"details"`
+}
+
+func (o *Options) defaults() error {
+	if o.Lake == "" {
+		return errors.New("no lake given (--lake DIR)")
+	}
+	if o.CatalogPath == "" {
+		o.CatalogPath = filepath.Join(o.Lake, "_eventlake", "catalog.db")
+	}
+	switch {
+	case o.MinFiles < 0:
+		return fmt.Errorf("min files %d: want at least 1", o.MinFiles)
+	case o.MinFiles == 0:
+		o.MinFiles = DefaultMinFiles
+	}
+	switch {
+	case o.TargetBytes < 0:
+		return fmt.Errorf("target size %d: want a positive size", o.TargetBytes)
+	case o.TargetBytes == 0:
+		o.TargetBytes = DefaultTargetBytes
+	}
+	switch {
+	case o.SortBufferBytes < 0:
+		return fmt.Errorf("sort buffer %d: want a positive size", o.SortBufferBytes)
+	case o.SortBufferBytes == 0:
+		o.SortBufferBytes = DefaultSortBufferBytes
+	}
+	switch {
+	case o.ZstdLevel < 0 || o.ZstdLevel > 4:
+		return fmt.Errorf("zstd level %d: want 1 to 4", o.ZstdLevel)
+	case o.ZstdLevel == 0:
+		o.ZstdLevel = DefaultZstdLevel
+	}
+	if o.LockWait == 0 {
+		o.LockWait = 10 * time.Second
+	}
+	if o.Log == nil {
+		o.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	return nil
+}
+
+// NormalizePartition checks a --partition value and returns it in the
+// catalog's form: "domain=<escaped>/event_date=<YYYY-MM-DD>" without an
+// "events/" prefix or trailing slash.
+func NormalizePartition(p string) (string, error) {
+	n := strings.TrimSuffix(strings.TrimPrefix(strings.TrimSpace(p), partitions.EventsTable+"/"), "/")
+	if _, _, err := parsePartition(n); err != nil {
+		return "", err
+	}
+	return n, nil
+}
+
+// parsePartition splits "domain=<escaped>/event_date=<date>" into the raw
+// domain and the date.
+func parsePartition(p string) (domain, date string, err error) {
+	d, e, ok := strings.Cut(p, "/")
+	dv, okD := strings.CutPrefix(d, "domain=")
+	ev, okE := strings.CutPrefix(e, "event_date=")
+	if !ok || !okD || !okE || strings.Contains(e, "/") || ev == "" || dv == "" {
+		return "", "", fmt.Errorf("partition %q: want domain=<domain>/event_date=<YYYY-MM-DD> (as the directory is named under events/)", p)
+	}
+	if domain, err = partitions.Unescape(dv); err != nil {
+		return "", "", fmt.Errorf("partition %q: %w", p, err)
+	}
+	if partitions.Dir("domain", domain) != d {
+		return "", "", fmt.Errorf("partition %q: domain is not escaped the way eventlake names directories (%s)", p, partitions.Dir("domain", domain))
+	}
+	return domain, ev, nil
+}
+
+// candidate is a partition to compact.
+type candidate struct {
+	partition string
+	reason    string
+	files     []catalog.LiveFile
+}
+
+// Run compacts the lake (or, with DryRun, only plans).
+func Run(ctx context.Context, o Options) (*Summary, error) {
+	start := time.Now()
+	if err := o.defaults(); err != nil {
+		return nil, err
+	}
+	var only map[string]bool
+	if len(o.Partitions) > 0 {
+		only = make(map[string]bool)
+		for _, p := range o.Partitions {
+			n, err := NormalizePartition(p)
+			if err != nil {
+				return nil, err
+			}
+			only[n] = true
+		}
+	}
+	if _, err := os.Stat(o.CatalogPath); err != nil {
+		return nil, fmt.Errorf("no catalog at %s: nothing has been loaded into this lake yet", o.CatalogPath)
+	}
+	sum := &Summary{DryRun: o.DryRun, Details: []Partition{}}
+	if o.DryRun {
+		// Read-only: no lock (a dry run never blocks or waits for a load)
+		// and no recovery (that writes).
+		cat, err := catalog.Open(o.CatalogPath, catalog.Options{ReadOnly: true})
+		if err != nil {
+			return nil, err
+		}
+		defer cat.Close()
+		cands, skipped, err := plan(ctx, cat, o, only)
+		if err != nil {
+			return nil, err
+		}
+		sum.Skipped = skipped
+		for _, c := range cands {
+			p := Partition{Partition: c.partition, Reason: c.reason, FilesBefore: len(c.files)}
+			for _, f := range c.files {
+				p.RowsBefore += f.Rows
+				p.BytesBefore += f.Bytes
+			}
+			sum.add(p)
+		}
+		sum.Seconds = time.Since(start).Seconds()
+		return sum, nil
+	}
+
+	lock, err := catalog.AcquireLock(o.Lake, o.LockWait, catalog.CompactCommand)
+	if err != nil {
+		return nil, err
+	}
+	defer lock.Release()
+	cat, err := catalog.Open(o.CatalogPath, catalog.Options{})
+	if err != nil {
+		return nil, err
+	}
+	defer cat.Close()
+	rep, err := catalog.Recover(ctx, cat, o.Lake)
+	if err != nil {
+		return nil, fmt.Errorf("recovering interrupted loads: %w", err)
+	}
+	if rep.Aborted+rep.Completed+rep.StrayDirs+rep.ReplacedDeleted > 0 {
+		sum.Recovered = fmt.Sprintf("%d interrupted load(s) discarded, %d committed load(s) published (%d files), %d stray staging dir(s) removed, %d replaced file(s) deleted",
+			rep.Aborted, rep.Completed, rep.FilesPublished, rep.StrayDirs, rep.ReplacedDeleted)
+		o.Log.Info("recovery", "aborted", rep.Aborted, "completed", rep.Completed, "files_published", rep.FilesPublished,
+			"stray_dirs", rep.StrayDirs, "replaced_deleted", rep.ReplacedDeleted)
+	}
+	cands, skipped, err := plan(ctx, cat, o, only)
+	if err != nil {
+		return nil, err
+	}
+	sum.Skipped = skipped
+	if len(cands) == 0 {
+		o.Log.Info("nothing to compact", "skipped", skipped)
+		sum.Seconds = time.Since(start).Seconds()
+		return sum, nil
+	}
+	if err := compact(ctx, cat, o, cands, sum); err != nil {
+		return nil, err
+	}
+	sum.Seconds = time.Since(start).Seconds()
+	return sum, nil
+}
+
+// add appends p to the summary's details and totals.
+func (s *Summary) add(p Partition) {
+	s.Details = append(s.Details, p)
+	s.Partitions++
+	s.FilesBefore += p.FilesBefore
+	s.FilesAfter += p.FilesAfter
+	s.RowsBefore += p.RowsBefore
+	s.RowsAfter += p.RowsAfter
+	s.Duplicates += p.Duplicates
+	s.BytesBefore += p.BytesBefore
+	s.BytesAfter += p.BytesAfter
+}
+
+// plan lists the live events files and picks the partitions to compact. It
+// returns them in partition order, and the number of selected partitions
+// skipped.
+func plan(ctx context.Context, cat *catalog.Catalog, o Options, only map[string]bool) ([]candidate, int, error) {
+	files, err := cat.LiveFilesWithLoads(ctx, partitions.EventsTable)
+	if err != nil {
+		return nil, 0, err
+	}
+	byPartition := make(map[string][]catalog.LiveFile)
+	var names []string
+	for _, f := range files {
+		if only != nil && !only[f.Partition] {
+			continue
+		}
+		if _, ok := byPartition[f.Partition]; !ok {
+			names = append(names, f.Partition)
+		}
+		byPartition[f.Partition] = append(byPartition[f.Partition], f)
+	}
+	var missing []string
+	for p := range only {
+		if _, ok := byPartition[p]; !ok {
+			missing = append(missing, p)
+		}
+	}
+	if len(missing) > 0 {
+		sort.Strings(missing)
+		return nil, 0, fmt.Errorf("no live files in table events for partition %s", strings.Join(missing, ", "))
+	}
+	sort.Strings(names)
+	var cands []candidate
+	skipped := 0
+	for _, p := range names {
+		group := byPartition[p]
+		if _, _, err := parsePartition(p); err != nil {
+			o.Log.Warn("skipping a partition eventlake cannot have written", "partition", p, "error", err)
+			skipped++
+			continue
+		}
+		switch {
+		case compacted(group):
+			skipped++
+		case len(group) >= o.MinFiles:
+			cands = append(cands, candidate{partition: p, reason: ReasonFiles, files: group})
+		default:
+			dup, err := hasDuplicates(ctx, o.Lake, group)
+			if err != nil {
+				return nil, 0, fmt.Errorf("partition %s: %w", p, err)
+			}
+			if dup {
+				cands = append(cands, candidate{partition: p, reason: ReasonDuplicates, files: group})
+			} else {
+				skipped++
+			}
+		}
+	}
+	return cands, skipped, nil
+}
+
+// compacted reports whether every file of a partition was written by one
+// compaction: such a set holds no duplicates and is already at the target
+// size, so it is left alone without being read.
+func compacted(group []catalog.LiveFile) bool {
+	for _, f := range group {
+		if f.Command != catalog.CompactCommand || f.LoadID != group[0].LoadID {
+			return false
+		}
+	}
+	return len(group) > 0
+}
+
+// compact runs the commit protocol over the candidates.
+func compact(ctx context.Context, cat *catalog.Catalog, o Options, cands []candidate, sum *Summary) error {
+	now := o.Now()
+	id := newLoadID(now)
+	host, _ := os.Hostname()
+	if err := cat.BeginLoad(ctx, catalog.LoadInfo{ID: id, StartedAt: now, Command: catalog.CompactCommand, Host: host, PID: os.Getpid()}); err != nil {
+		return err
+	}
+	o.step("after-begin")
+	stage, err := partitions.NewStage(o.Lake, id)
+	if err == nil {
+		// The staging directory marks unfinished work to recovery: make its
+		// entry durable before anything depends on it.
+		err = syncParents(stage.Root(), o.Lake)
+	}
+	fail := func(err error) error {
+		// A fresh context: the failure may be a cancelled ctx.
+		if ferr := cat.FailLoad(context.Background(), id, err); ferr != nil {
+			// The load is no longer running (a commit that reported an
+			// error may still have happened) or the catalog is unreachable:
+			// leave the staging directory to recovery, which knows which.
+			return fmt.Errorf("%w (recording the failure also failed: %v)", err, ferr)
+		}
+		if stage != nil {
+			_ = stage.Remove() // best effort: recovery removes it anyway
+		}
+		return err
+	}
+	if err != nil {
+		return fail(err)
+	}
+
+	var newFiles []partitions.File
+	var replaced []string
+	for i, c := range cands {
+		res, err := mergePartition(ctx, o, stage, c)
+		if err != nil {
+			return fail(fmt.Errorf("compacting partition %s: %w", c.partition, err))
+		}
+		newFiles = append(newFiles, res.files...)
+		for _, f := range c.files {
+			replaced = append(replaced, f.Path)
+		}
+		sum.add(res.Partition)
+		o.Log.Info("partition compacted", "partition", c.partition, "reason", c.reason, "files_before", res.FilesBefore,
+			"files_after", res.FilesAfter, "rows_before", res.RowsBefore, "rows_after", res.RowsAfter, "duplicates", res.Duplicates)
+		if i == 0 {
+			o.step("during-merge")
+		}
+	}
+	sum.LoadID = id
+
+	o.step("before-commit")
+	cm := catalog.Commit{LoadID: id, FinishedAt: o.Now(), Replaces: replaced, Records: sum.RowsAfter, Bytes: sum.BytesBefore}
+	for _, f := range newFiles {
+		cm.Files = append(cm.Files, catalog.FileRecord{Path: f.Path, Table: f.Table, Partition: f.Partition,
+			Rows: f.Rows, Bytes: f.Bytes, MinTime: f.MinTime, MaxTime: f.MaxTime})
+	}
+	if err := cat.Commit(ctx, cm); err != nil {
+		return fail(fmt.Errorf("commit: %w", err))
+	}
+	o.step("after-commit")
+	for i, f := range newFiles {
+		if err := partitions.Publish(o.Lake, id, f.Path); err != nil {
+			// Committed: recovery at the next start finishes the publish.
+			return fmt.Errorf("publishing %s (the next run of compact or load finishes it): %w", f.Path, err)
+		}
+		if i == 0 {
+			o.step("during-publish")
+		}
+	}
+	o.step("after-publish")
+	if err := cat.MarkPublished(ctx, id); err != nil {
+		return fmt.Errorf("%w (the next run of compact or load finishes it)", err)
+	}
+	o.step("after-swap")
+	first := true
+	if _, err := catalog.DeleteFiles(ctx, o.Lake, replaced, func(string) {
+		if first {
+			first = false
+			o.step("during-delete")
+		}
+	}); err != nil {
+		return fmt.Errorf("compaction %s is complete, but deleting the replaced files failed (the next run of compact or load retries): %w", id, err)
+	}
+	o.step("after-delete")
+	if err := stage.Remove(); err != nil {
+		return fmt.Errorf("compaction %s is complete: %w", id, err)
+	}
+	return nil
+}
+
+// step runs the test hook and the crash point of a protocol step.
+func (o *Options) step(name string) {
+	if o.hook != nil {
+		o.hook(name)
+	}
+	crashPoint("compact-" + name)
+}
+
+// crashPoint kills the process at a named step when EVENTLAKE_CRASH_AT names
+// it (as the loader's does). Crash tests use it to prove that a crash at
+// each step followed by a re-run leaves a correctly compacted lake.
+func crashPoint(name string) {
+	if crashAt != "" && crashAt == name {
+		_ = syscall.Kill(os.Getpid(), syscall.SIGKILL)
+		select {}
+	}
+}
+
+var crashAt = os.Getenv("EVENTLAKE_CRASH_AT")
+
+// newLoadID returns a sortable, unique load id in the loader's format (UTC
+// time + random suffix). The loader's own function is not imported: it would
+// link every source backend into this package.
+func newLoadID(now time.Time) string {
+	var b [3]byte
+	_, _ = rand.Read(b[:])
+	return now.UTC().Format("20060102T150405Z") + "-" + hex.EncodeToString(b[:])
+}
+
+// syncParents fsyncs the parent of dir and each further ancestor up to and
+// including lake's _eventlake directory, so freshly created directory
+// entries survive a crash.
+func syncParents(dir, lake string) error {
+	stop, err := filepath.Abs(filepath.Join(lake, "_eventlake"))
+	if err != nil {
+		return err
+	}
+	for d := filepath.Dir(dir); ; d = filepath.Dir(d) {
+		if err := syncDir(d); err != nil {
+			return fmt.Errorf("sync %s: %w", d, err)
+		}
+		if d == stop || filepath.Dir(d) == d || !strings.HasPrefix(d, stop) {
+			return nil
+		}
+	}
+}
+
+// syncDir fsyncs a directory; file systems that cannot are tolerated.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	err = d.Sync()
+	if errors.Is(err, syscall.EINVAL) || errors.Is(err, errors.ErrUnsupported) {
+		err = nil
+	}
+	if cerr := d.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// ParseSize parses a size such as "128MB", "64MiB", "1GB" or "134217728"
+// (bytes). KB, MB and GB are powers of 1000, KiB, MiB and GiB powers of
+// 1024; units are case-insensitive and may follow a space.
+func ParseSize(s string) (int64, error) {
+	t := strings.TrimSpace(s)
+	i := 0
+	for i < len(t) && t[i] >= '0' && t[i] <= '9' {
+		i++
+	}
+	if i == 0 {
+		return 0, fmt.Errorf("size %q: want a number of bytes with an optional unit (KB, MB, GB, KiB, MiB, GiB)", s)
+	}
+	var n int64
+	for _, c := range t[:i] {
+		if n > (1<<62)/10 {
+			return 0, fmt.Errorf("size %q is too large", s)
+		}
+		n = n*10 + int64(c-'0')
+	}
+	mult := int64(0)
+	switch strings.ToLower(strings.TrimSpace(t[i:])) {
+	case "", "b":
+		mult = 1
+	case "kb", "k":
+		mult = 1000
+	case "mb", "m":
+		mult = 1000 * 1000
+	case "gb", "g":
+		mult = 1000 * 1000 * 1000
+	case "kib":
+		mult = 1 << 10
+	case "mib":
+		mult = 1 << 20
+	case "gib":
+		mult = 1 << 30
+	default:
+		return 0, fmt.Errorf("size %q: unknown unit %q (want KB, MB, GB, KiB, MiB or GiB)", s, strings.TrimSpace(t[i:]))
+	}
+	if n > (1<<62)/mult {
+		return 0, fmt.Errorf("size %q is too large", s)
+	}
+	return n * mult, nil
+}
+
+// openError names a lake file in an error, and says so plainly when the
+// catalog lists a file that is not on disk.
+func openError(rel string, err error) error {
+	if errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("file %s is live in the catalog but missing on disk", rel)
+	}
+	return fmt.Errorf("file %s: %w", rel, err)
+}
