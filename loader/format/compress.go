@@ -107,8 +107,9 @@ type decompressor struct {
 }
 
 // Decompress sniffs the compression from the magic bytes (gzip 1f 8b, zstd 28 b5 2f fd), never from a file name,
-// and returns a reader of the decompressed bytes. Concatenated gzip members are read as one stream; bytes after a
-// gzip member that do not start another member are an error wrapping ErrTrailingGarbage; a truncated gzip/zstd
+// and returns a reader of the decompressed bytes. Concatenated gzip members are read as one stream; zero bytes after
+// the last member are padding and ignored (as GNU gzip does); other bytes after a gzip member that do not start
+// another member are an error wrapping ErrTrailingGarbage; a truncated gzip/zstd
 // stream yields an error wrapping ErrTruncated; undecodable data an error naming gzip/zstd and wrapping
 // ErrCorrupt. Errors of r itself are returned unchanged. Close releases the decoder for reuse; it does not close r.
 func Decompress(r io.Reader) (io.ReadCloser, Compression, error) {
@@ -203,18 +204,47 @@ func (d *decompressor) nextMember() error {
 		}
 		return err
 	}
+	if b[0] == 0 {
+		return d.skipZeroPadding()
+	}
 	if len(b) < len(gzipMagic) || b[0] != gzipMagic[0] || b[1] != gzipMagic[1] {
 		if err != nil && err != io.EOF {
 			return err
 		}
-		at := d.src.n - int64(d.br.Buffered())
-		return fmt.Errorf("gzip: %w: bytes at compressed offset %d do not start a gzip member", ErrTrailingGarbage, at)
+		return d.trailingGarbage()
 	}
 	if err := d.gz.Reset(d.br); err != nil {
 		return d.gzipErr(err)
 	}
 	d.gz.Multistream(false)
 	return nil
+}
+
+func (d *decompressor) trailingGarbage() error {
+	at := d.src.n - int64(d.br.Buffered())
+	return fmt.Errorf("gzip: %w: bytes at compressed offset %d do not start a gzip member", ErrTrailingGarbage, at)
+}
+
+// skipZeroPadding consumes NUL bytes after the last gzip member up to the end of the stream: io.EOF when only
+// zeros follow (padding that tape, block-device and some upload tools add; GNU gzip and Python ignore it too),
+// ErrTrailingGarbage at the first byte that is not zero.
+func (d *decompressor) skipZeroPadding() error {
+	for {
+		b, err := d.br.Peek(max(d.br.Buffered(), 1))
+		for i, c := range b {
+			if c != 0 {
+				_, _ = d.br.Discard(i)
+				return d.trailingGarbage()
+			}
+		}
+		_, _ = d.br.Discard(len(b))
+		if err == io.EOF {
+			return io.EOF
+		}
+		if err != nil {
+			return err
+		}
+	}
 }
 
 func (d *decompressor) gzipErr(err error) error { return d.codecErr("gzip", err) }

@@ -90,7 +90,12 @@ func TestDecompress(t *testing.T) {
 		{name: "gzip bad header", input: badHeader, comp: Gzip, errIs: []error{ErrCorrupt, gzip.ErrHeader}, errText: "gzip"},
 		{name: "corrupt zstd", input: corruptZ, comp: Zstd, errIs: []error{ErrCorrupt}, errText: "zstd"},
 		{name: "gzip trailing garbage", input: append(bytes.Clone(g), "garbage"...), comp: Gzip, errIs: []error{ErrTrailingGarbage}, errText: "compressed offset " + strconv.Itoa(len(g))},
-		{name: "gzip trailing byte", input: append(bytes.Clone(g), 0), comp: Gzip, errIs: []error{ErrTrailingGarbage}, errText: "gzip"},
+		{name: "gzip trailing byte", input: append(bytes.Clone(g), 1), comp: Gzip, errIs: []error{ErrTrailingGarbage}, errText: "gzip"},
+		// Zero padding after the last member is ignored, as GNU gzip does (testdata/hostile/gzip-trailing-zeros).
+		{name: "gzip zero padding", input: append(bytes.Clone(g), make([]byte, 100_000)...), comp: Gzip, want: payload},
+		{name: "gzip one zero byte", input: append(bytes.Clone(g), 0), comp: Gzip, want: payload},
+		{name: "gzip zeros then garbage", input: append(append(bytes.Clone(g), 0, 0, 0, 0), "x"...), comp: Gzip, errIs: []error{ErrTrailingGarbage}, errText: "compressed offset " + strconv.Itoa(len(g)+4)},
+		{name: "gzip zeros then member", input: append(append(bytes.Clone(g), 0, 0), g...), comp: Gzip, errIs: []error{ErrTrailingGarbage}, errText: "compressed offset " + strconv.Itoa(len(g)+2)},
 		{name: "zstd trailing garbage", input: append(bytes.Clone(z), "garbage!"...), comp: Zstd, errIs: []error{ErrCorrupt}, errText: "zstd"},
 	}
 	for _, tt := range tests {

@@ -8,6 +8,10 @@ import (
 	"io"
 )
 
+// ErrBadHeader is wrapped by the error of NewCSVReader and Reader.CSV when the header row is missing or malformed
+// (a read error of the stream is returned as itself).
+var ErrBadHeader = errors.New("bad CSV header")
+
 // csvDelims are the delimiter candidates, in tie-break order.
 var csvDelims = [...]byte{',', ';', '\t', '|'}
 
@@ -19,6 +23,7 @@ type CSVRow struct {
 	Line   int64    // 1-based line where the row starts (embedded newlines count)
 	Offset int64    // 0-based byte offset of the row's first byte (a leading UTF-8 BOM counts as 3 bytes)
 	Raw    []byte   // the row's text without its line ending, truncated to MaxRawBytes when Err is set; valid until the next Next
+	Size   int64    // the row's full length in bytes without its line ending (> len(Raw) when Raw is truncated)
 	Err    error    // non-nil: the row is bad (ragged, quote error, too large); reading continues with the next row
 }
 
@@ -40,6 +45,10 @@ const (
 // Rows are first delimited by a quote-aware splitter (in bounded memory: a row longer than MaxRecordBytes is
 // skipped and reported with ErrTooLarge) and then parsed by encoding/csv, which gives exact Line, Offset and Raw
 // for every row, also the bad ones. Blank lines are skipped (but counted), as encoding/csv does.
+//
+// Unlike encoding/csv, a quote error in a row that spans several lines (a stray or unbalanced '"' opens a quoted
+// field that swallows the following lines) rejects only the row's first line; reading goes on at the next line, so
+// the good rows after one bad quote are still read. Well-formed multi-line quoted fields are unaffected.
 type CSVReader struct {
 	st     *stream
 	opts   Options
@@ -60,10 +69,13 @@ type CSVReader struct {
 	cr     *csv.Reader
 	crOff  int64 // cr.InputOffset() after the previous row
 	resync int   // times the parser had to be replaced (splitter and parser disagreed); tests expect 0
+	// resumeAt is the stream offset where reading went on after the last row returned, when that row had a quote
+	// error across lines and was cut at its first line (tests compare with encoding/csv from there); else -1.
+	resumeAt int64
 }
 
-// NewCSVReader sniffs the delimiter and reads the header row. It fails when the stream has no header row (empty
-// or blank), when the header row is malformed, or on read errors.
+// NewCSVReader sniffs the delimiter and reads the header row. It fails with an error wrapping ErrBadHeader when the
+// stream has no header row (empty or blank) or the header row is malformed, and with the read error of r otherwise.
 func NewCSVReader(r io.Reader, opts Options) (*CSVReader, error) {
 	opts = opts.withDefaults()
 	return newCSVReader(newStream(r, opts.bufLimit()), opts)
@@ -83,13 +95,13 @@ func newCSVReader(st *stream, opts Options) (*CSVReader, error) {
 	c.cr = c.newParser()
 	row, err := c.nextRow()
 	if err == io.EOF {
-		return nil, errors.New("format: CSV has no header row")
+		return nil, fmt.Errorf("format: %w: the CSV has no header row", ErrBadHeader)
 	}
 	if err != nil {
 		return nil, err
 	}
 	if row.Err != nil {
-		return nil, fmt.Errorf("format: CSV header: %w", row.Err)
+		return nil, fmt.Errorf("format: %w: %w", ErrBadHeader, row.Err)
 	}
 	c.header = row.Fields
 	return c, nil
@@ -128,6 +140,7 @@ func (c *CSVReader) truncateRaw(row *CSVRow) {
 
 // nextRow splits off the next non-blank row and parses it.
 func (c *CSVReader) nextRow() (CSVRow, error) {
+	c.resumeAt = -1
 	for {
 		b := c.st.buf[:c.st.end]
 		base := c.st.base
@@ -254,7 +267,10 @@ func (c *CSVReader) finishRow(end int64, nl bool) (CSVRow, bool) {
 	size := end - c.rowStart
 	row := CSVRow{Line: c.rowLine, Offset: c.rowStart}
 	if c.skipping {
-		row.Raw = c.raw
+		row.Raw, row.Size = c.raw, size
+		if k := end - 1 - c.st.base; k >= 0 && k < int64(c.st.end) && c.st.buf[k] == '\r' {
+			row.Size--
+		}
 		row.Err = fmt.Errorf("%w: CSV row at line %d has %d bytes, more than the %d-byte limit", ErrTooLarge, c.rowLine, size, c.opts.MaxRecordBytes)
 		return row, true
 	}
@@ -264,7 +280,7 @@ func (c *CSVReader) finishRow(end int64, nl bool) (CSVRow, bool) {
 	if len(text) == 0 {
 		return row, false
 	}
-	row.Raw = text
+	row.Raw, row.Size = text, int64(len(text))
 	if size > int64(c.opts.MaxRecordBytes) {
 		row.Err = fmt.Errorf("%w: CSV row at line %d has %d bytes, more than the %d-byte limit", ErrTooLarge, c.rowLine, size, c.opts.MaxRecordBytes)
 		c.truncateRaw(&row)
@@ -288,6 +304,18 @@ func (c *CSVReader) finishRow(end int64, nl bool) (CSVRow, bool) {
 		var pe *csv.ParseError
 		if errors.As(err, &pe) {
 			err = &csv.ParseError{StartLine: int(c.rowLine), Line: int(c.rowLine) + pe.Line - pe.StartLine, Column: pe.Column, Err: pe.Err}
+			if nl := bytes.IndexByte(text, '\n'); nl >= 0 {
+				// A quote error in a row that spans lines: most likely one stray or unbalanced quote, which would make
+				// the rows after it part of this one. Only the first line is rejected; reading goes on at the next.
+				err = fmt.Errorf("CSV row at line %d: a quoted field is not closed properly (%w); the row is taken to end at its line, reading goes on at line %d",
+					c.rowLine, err, c.rowLine+1)
+				row.Raw = bytes.TrimSuffix(text[:nl], []byte{'\r'})
+				row.Size = int64(len(row.Raw))
+				c.pos = c.rowStart + int64(nl) + 1
+				c.line = c.rowLine + 1
+				c.resumeAt = c.pos
+				c.cr = c.newParser() // it has consumed the whole row
+			}
 		} else {
 			err = fmt.Errorf("CSV row at line %d: %w", c.rowLine, err)
 		}

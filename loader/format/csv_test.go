@@ -109,7 +109,7 @@ func TestCSVBadRows(t *testing.T) {
 		"4,b\"ad,5\n" + // bare quote, line 6
 		"5,\"x\"y,6\n" + // quote error, line 7
 		"6,ok,7\n" +
-		"7,\"never closed,8\n9,z,9\n" // unbalanced quote to EOF, line 9
+		"7,\"never closed,8\n9,z,9\n" // unbalanced quote to EOF, line 9: only line 9 is rejected
 	cr, err := NewCSVReader(strings.NewReader(input), Options{MaxRawBytes: 8})
 	if err != nil {
 		t.Fatal(err)
@@ -128,6 +128,7 @@ func TestCSVBadRows(t *testing.T) {
 		{7, csv.ErrQuote, "5,\"x\"y,6"},
 		{8, nil, "6,ok,7"},
 		{9, csv.ErrQuote, "7,\"never"},
+		{10, nil, "9,z,9"},
 	}
 	if len(rows) != len(wants) {
 		t.Fatalf("got %d rows, want %d: %+v", len(rows), len(wants), rows)

@@ -33,6 +33,9 @@ func FuzzSplit(f *testing.F) {
 		f.Add([]byte(s), uint16(0))
 		f.Add([]byte(s), uint16(7))
 	}
+	for _, b := range hostileSeeds(f) {
+		f.Add(b, uint16(0))
+	}
 	f.Fuzz(func(t *testing.T, input []byte, maxRec uint16) {
 		opts := Options{MaxRawBytes: 16}
 		if maxRec != 0 {
@@ -80,6 +83,9 @@ func FuzzSniff(f *testing.F) {
 	}
 	f.Add([]byte{0x1f, 0x8b, 0x08, 0, 0, 0, 0, 0, 0, 0xff, 0x03, 0})
 	f.Add([]byte{0x28, 0xb5, 0x2f, 0xfd, 0x20, 0x00, 0x01, 0x00, 0x00})
+	for _, b := range hostileSeeds(f) {
+		f.Add(b)
+	}
 	f.Fuzz(func(t *testing.T, input []byte) {
 		// Arbitrary bytes, possibly compressed garbage: no panic, and errors are clean.
 		if rd, _, closer, err := Sniff(bytes.NewReader(input), Options{MaxRawBytes: 16}); err == nil {
@@ -133,8 +139,14 @@ func FuzzCSV(f *testing.F) {
 		"a,b\n1,b\"ad\n\"q\"x,2\n\"ok\"\r\n",
 		"a|b\r\n\r\n\r1|2\r",
 		"a,b\n\"\"\"\",\"\n\"\n",
+		"order_id,store,total\n1,\"Main St,10.50\n2,North,3.00\n3,\"South\",4.00\n",
+		"a,b\n1,\"x\ny\"z\n2,3\n",
+		"0\n\"\n",
 	} {
 		f.Add([]byte(s))
+	}
+	for _, b := range hostileSeeds(f) {
+		f.Add(b)
 	}
 	f.Fuzz(func(t *testing.T, input []byte) {
 		cr, err := NewCSVReader(bytes.NewReader(input), Options{MaxRawBytes: 1 << 20})
@@ -148,6 +160,9 @@ func FuzzCSV(f *testing.F) {
 			return
 		}
 		ref.Comma = cr.Delimiter()
+		// After a row with a quote error across lines the CSVReader goes on at the row's second line (encoding/csv
+		// would read on to the next quote): the reference restarts there, its line numbers shifted by lineBase.
+		var lineBase int64
 		header, rerr := ref.Read()
 		if rerr != nil || !slices.Equal(header, cr.Header()) {
 			t.Fatalf("header %q, encoding/csv: %q %v", cr.Header(), header, rerr)
@@ -170,6 +185,10 @@ func FuzzCSV(f *testing.F) {
 			if !bytes.HasPrefix(input[got.Offset:], got.Raw) {
 				t.Fatalf("row %d: raw %q is not the input at %d", n, got.Raw, got.Offset)
 			}
+			if end := got.Offset + got.Size; got.Size < int64(len(got.Raw)) || got.Err == nil && got.Size != int64(len(got.Raw)) ||
+				end > int64(len(input)) || end < int64(len(input)) && input[end] != '\n' && input[end] != '\r' {
+				t.Fatalf("row %d: size %d does not end the row at a line end (raw %q)", n, got.Size, got.Raw)
+			}
 			if line := int64(bytes.Count(input[:got.Offset], []byte{'\n'}) + 1); got.Line != line {
 				t.Fatalf("row %d: line %d, want %d", n, got.Line, line)
 			}
@@ -178,15 +197,23 @@ func FuzzCSV(f *testing.F) {
 				if !errors.As(werr, &pe) {
 					t.Fatalf("row %d: encoding/csv error %v", n, werr)
 				}
-				if !errors.Is(got.Err, pe.Err) || got.Line != int64(pe.StartLine) {
+				if !errors.Is(got.Err, pe.Err) || got.Line != int64(pe.StartLine)+lineBase {
 					t.Fatalf("row %d: got %v at line %d, encoding/csv %v", n, got.Err, got.Line, werr)
+				}
+				if cr.resumeAt >= 0 {
+					if next := input[got.Offset+int64(len(got.Raw)):]; !bytes.HasPrefix(next, []byte("\n")) && !bytes.HasPrefix(next, []byte("\r\n")) {
+						t.Fatalf("row %d: cut at line %d, but raw %q is not the whole line", n, got.Line, got.Raw)
+					}
+					ref = csv.NewReader(bytes.NewReader(input[cr.resumeAt:]))
+					ref.Comma, ref.FieldsPerRecord = cr.Delimiter(), -1
+					lineBase = got.Line
 				}
 				continue
 			}
 			if !slices.Equal(got.Fields, want) {
 				t.Fatalf("row %d: fields %q, encoding/csv %q (err %v)", n, got.Fields, want, got.Err)
 			}
-			if line, _ := ref.FieldPos(0); int64(line) != got.Line {
+			if line, _ := ref.FieldPos(0); int64(line)+lineBase != got.Line {
 				t.Fatalf("row %d: line %d, encoding/csv %d", n, got.Line, line)
 			}
 			if ragged := len(want) != len(header); ragged != errors.Is(got.Err, csv.ErrFieldCount) {

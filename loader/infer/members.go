@@ -37,7 +37,9 @@ func Members(b []byte, fn func(key, value []byte) error) error {
 			if vStart >= len(b) {
 				return synErr(vStart, "unexpected end of input in object, want a value")
 			}
-			end, err := validValue(b, vStart)
+			// The record's own object is one level: values may nest one
+			// level less for the record to stay within MaxDepth.
+			end, err := validValueMax(b, vStart, MaxDepth-1)
 			if err != nil {
 				return err
 			}

@@ -83,9 +83,15 @@ func skipWS(b []byte, i int) int {
 // validValue validates the single value starting at b[i] (which must not be
 // whitespace) and returns the offset just after it.
 func validValue(b []byte, i int) (int, error) {
+	return validValueMax(b, i, MaxDepth)
+}
+
+// validValueMax is validValue for a value that may nest at most maxDepth
+// levels (less than MaxDepth when it sits inside containers already).
+func validValueMax(b []byte, i, maxDepth int) (int, error) {
 	switch c := b[i]; c {
 	case '{', '[':
-		return validContainer(b, i)
+		return validContainer(b, i, maxDepth)
 	case '"':
 		return scanString(b, i+1)
 	case 't':
@@ -105,8 +111,8 @@ func validValue(b []byte, i int) (int, error) {
 // validContainer validates the array or object starting at b[i]. Open
 // containers are kept in a bit stack (1 = object, 0 = array): the first 256
 // levels live in a fixed array on the goroutine stack, deeper documents
-// grow it on the heap up to MaxDepth.
-func validContainer(b []byte, i int) (int, error) {
+// grow it on the heap up to maxDepth.
+func validContainer(b []byte, i, maxDepth int) (int, error) {
 	var small [4]uint64
 	stack := small[:]
 	depth := 0
@@ -119,7 +125,7 @@ func validContainer(b []byte, i int) (int, error) {
 		}
 		switch c := b[i]; c {
 		case '{', '[':
-			if depth >= MaxDepth {
+			if depth >= maxDepth {
 				return 0, synErr(i, "nesting deeper than %d", MaxDepth)
 			}
 			if depth>>6 >= len(stack) {

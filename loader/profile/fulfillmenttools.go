@@ -77,7 +77,7 @@ func (Fulfillmenttools) Map(rec []byte, ev *Event) error {
 	if ev.Data == nil {
 		ev.Data = nullJSON
 	}
-	return nil
+	return checkData(ev.Data)
 }
 
 // ftDomain derives the domain from the event name (see Fulfillmenttools).

@@ -170,5 +170,5 @@ func (g *Generic) Map(rec []byte, ev *Event) error {
 	default:
 		ev.Data = nullJSON
 	}
-	return nil
+	return checkData(ev.Data)
 }

@@ -2,8 +2,10 @@ package profile
 
 import (
 	"errors"
+	"math"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -155,4 +157,86 @@ func FuzzPismoMap(f *testing.F) {
 			}
 		}
 	})
+}
+
+// Regression (testdata/hostile/timestamp-epoch): integer epochs convert
+// exactly; a 19-digit nanosecond epoch does not go through a float64.
+func TestEpochIntegerExact(t *testing.T) {
+	cases := []struct {
+		rec, want string
+	}{
+		{`1706778000123456789`, "2024-02-01T09:00:00.123456Z"},
+		{`1706778000123456999`, "2024-02-01T09:00:00.123456Z"},
+		{`1706778000123456`, "2024-02-01T09:00:00.123456Z"},
+		{`1706778000123`, "2024-02-01T09:00:00.123Z"},
+		{`1706778000`, "2024-02-01T09:00:00Z"},
+		{`-1`, "1969-12-31T23:59:59Z"},
+		{`-1000000000000000001`, "1938-04-24T22:13:19.999999Z"}, // nanoseconds before 1970 truncate towards the past
+		{`1706778000.5`, "2024-02-01T09:00:00.5Z"},
+	}
+	for _, c := range cases {
+		var ev Event
+		if err := (Pismo{}).Map([]byte(`{"event_id":"a","timestamp":`+c.rec+`}`), &ev); err != nil {
+			t.Errorf("timestamp %s: %v", c.rec, err)
+			continue
+		}
+		if want := micros(c.want); ev.EventTime != want {
+			t.Errorf("timestamp %s = %s, want %s", c.rec, time.UnixMicro(ev.EventTime).UTC().Format(time.RFC3339Nano), c.want)
+		}
+	}
+	// The int64 extremes are nanoseconds: years 1677 and 2262.
+	for _, n := range []int64{math.MaxInt64, math.MinInt64} {
+		var ev Event
+		if err := (Pismo{}).Map([]byte(`{"event_id":"a","timestamp":`+strconv.FormatInt(n, 10)+`}`), &ev); err != nil {
+			t.Errorf("timestamp %d: %v", n, err)
+			continue
+		}
+		// time.Unix(0, n) is exact; UnixMicro floors.
+		if want := time.Unix(0, n).UnixMicro(); ev.EventTime != want {
+			t.Errorf("timestamp %d = %s, want %s", n, time.UnixMicro(ev.EventTime).UTC(), time.UnixMicro(want).UTC())
+		}
+	}
+	for _, rec := range []string{`-62135596801`, `-99999999999`, `-1e20`, `1e400`, `-1e400`} {
+		var ev Event
+		err := (Pismo{}).Map([]byte(`{"event_id":"a","timestamp":`+rec+`}`), &ev)
+		if !errors.Is(err, errTimestamp) {
+			t.Errorf("timestamp %s: error %v, want an unparseable timestamp", rec, err)
+		}
+	}
+}
+
+// Regression (testdata/hostile/escapes-envelope): a lone surrogate escape
+// in data is a reject; DuckDB refuses to read a JSON column holding one.
+func TestLoneSurrogateInData(t *testing.T) {
+	g, err := NewGeneric("g", Mapping{EventID: "id", Timestamp: "ts"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := `"2024-02-01T09:00:00Z"`
+	cases := []struct {
+		p    Profile
+		rec  string
+		lone bool
+	}{
+		{Pismo{}, `{"event_id":"a","timestamp":` + ts + `,"data":{"s":"\udc00"}}`, true},
+		{Pismo{}, `{"event_id":"a","timestamp":` + ts + `,"data":{"s":"x\ud800"}}`, true},
+		{Pismo{}, `{"event_id":"a","timestamp":` + ts + `,"data":{"s":"\ud800\u0041"}}`, true},
+		{Pismo{}, `{"event_id":"a","timestamp":` + ts + `,"data":{"s":"\ud800\\udc00"}}`, true},
+		{Pismo{}, `{"event_id":"a","timestamp":` + ts + `,"data":"\ud800"}`, true},
+		{Pismo{}, `{"event_id":"a","timestamp":` + ts + `,"data":{"s":"\ud83d\ude00","t":"\uD83D\uDE00"}}`, false},
+		{Pismo{}, `{"event_id":"a","timestamp":` + ts + `,"data":{"s":"\\ud800 is text","\\\\":"\\\udbff\udfff"}}`, false},
+		{Pismo{}, `{"event_id":"lone-\ud800","timestamp":` + ts + `,"data":{}}`, false}, // envelope text: decoded to U+FFFD
+		{Fulfillmenttools{}, `{"id":"a","eventName":"x","created":` + ts + `,"payload":["\udfff"]}`, true},
+		{g, `{"id":"a","ts":` + ts + `,"note":"\udfff"}`, true},
+	}
+	for _, c := range cases {
+		var ev Event
+		err := c.p.Map([]byte(c.rec), &ev)
+		if c.lone != errors.Is(err, ErrLoneSurrogate) || !c.lone && err != nil {
+			t.Errorf("%s %s: error %v, want lone surrogate %v", c.p.Name(), c.rec, err, c.lone)
+		}
+		if c.lone && err != nil && !strings.Contains(err.Error(), "of data") {
+			t.Errorf("%s %s: error %q does not say where", c.p.Name(), c.rec, err)
+		}
+	}
 }

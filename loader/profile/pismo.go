@@ -93,7 +93,7 @@ func (Pismo) Map(rec []byte, ev *Event) error {
 	if ev.Data == nil {
 		ev.Data = nullJSON
 	}
-	return nil
+	return checkData(ev.Data)
 }
 
 var nullJSON = []byte("null")

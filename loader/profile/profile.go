@@ -60,7 +60,60 @@ var (
 	ErrMissingField   = errors.New("missing required field")
 	ErrBadField       = errors.New("bad field")
 	ErrDuplicateField = errors.New("duplicate envelope field")
+	// ErrLoneSurrogate: data holds a \uD800-\uDFFF escape that is not half
+	// of a surrogate pair. RFC 8259 lets it pass as JSON syntax, but it is
+	// no Unicode text, and JSON readers (DuckDB among them) refuse the
+	// whole Parquet column when one value has it.
+	ErrLoneSurrogate = errors.New("lone UTF-16 surrogate escape")
 )
+
+// checkData returns an ErrLoneSurrogate error when the (valid JSON) data
+// has a lone surrogate escape. Backslashes occur only inside strings, each
+// starting an escape, so a scan from backslash to backslash is exact.
+func checkData(data []byte) error {
+	for i := bytes.IndexByte(data, '\\'); i >= 0 && i+1 < len(data); {
+		next := i + 2
+		if data[i+1] == 'u' && i+6 <= len(data) {
+			next = i + 6
+			switch r := hex4(data[i+2 : i+6]); {
+			case r >= 0xD800 && r <= 0xDBFF:
+				if i+12 <= len(data) && data[i+6] == '\\' && data[i+7] == 'u' {
+					if r2 := hex4(data[i+8 : i+12]); r2 >= 0xDC00 && r2 <= 0xDFFF {
+						next = i + 12
+						break
+					}
+				}
+				fallthrough
+			case r >= 0xDC00 && r <= 0xDFFF:
+				return fmt.Errorf("%w %s at byte %d of data: not Unicode text, and JSON readers such as DuckDB refuse it", ErrLoneSurrogate, data[i:i+6], i)
+			}
+		}
+		j := bytes.IndexByte(data[next:], '\\')
+		if j < 0 {
+			break
+		}
+		i = next + j
+	}
+	return nil
+}
+
+// hex4 decodes four hex digits (-1 if they are not).
+func hex4(b []byte) int {
+	v := 0
+	for _, c := range b {
+		switch {
+		case c >= '0' && c <= '9':
+			v = v<<4 | int(c-'0')
+		case c >= 'a' && c <= 'f':
+			v = v<<4 | int(c-'a'+10)
+		case c >= 'A' && c <= 'F':
+			v = v<<4 | int(c-'A'+10)
+		default:
+			return -1
+		}
+	}
+	return v
+}
 
 // validate checks what every profile needs: one valid JSON value, valid
 // UTF-8 in its strings, an object at the top. (infer.Validate runs at
@@ -135,11 +188,19 @@ func (ev *Event) timestamp(field string, v []byte, t jsonparser.ValueType) error
 		ev.EventTime = us
 		return nil
 	case jsonparser.Number:
-		f, err := strconv.ParseFloat(string(v), 64)
-		if err != nil {
-			return fmt.Errorf("%s: %w: %s", field, errTimestamp, v)
+		var us int64
+		var err error
+		if n, ierr := strconv.ParseInt(string(v), 10, 64); ierr == nil {
+			// Integers exactly: a nanosecond epoch has 19 digits, more
+			// than a float64 holds.
+			us, err = epochIntToMicros(n)
+		} else {
+			f, ferr := strconv.ParseFloat(string(v), 64)
+			if ferr != nil {
+				return fmt.Errorf("%s: %w: %s", field, errTimestamp, clip(v, 40))
+			}
+			us, err = EpochToMicros(f)
 		}
-		us, err := EpochToMicros(f)
 		if err != nil {
 			return fmt.Errorf("%s: %w", field, err)
 		}

@@ -218,6 +218,34 @@ func EpochToMicros(f float64) (int64, error) {
 	return v, nil
 }
 
+// epochIntToMicros is EpochToMicros for an integer epoch, in exact integer
+// arithmetic (nanoseconds are truncated towards the past, like fractional
+// digits beyond micros in ParseTimestamp).
+func epochIntToMicros(n int64) (int64, error) {
+	a := n
+	if a < 0 {
+		a = -a // MinInt64 stays negative and lands in the nanosecond case
+	}
+	var us int64
+	switch {
+	case a >= 0 && a < 1e11:
+		us = n * 1e6
+	case a >= 0 && a < 1e14:
+		us = n * 1e3
+	case a >= 0 && a < 1e17:
+		us = n
+	default:
+		us = n / 1e3
+		if n%1e3 < 0 {
+			us--
+		}
+	}
+	if us < minMicros || us > maxMicros {
+		return 0, fmt.Errorf("%w: epoch %d is outside years 0001-9999", errTimestamp, n)
+	}
+	return us, nil
+}
+
 // clip shortens b to at most n bytes for an error message, cutting at a
 // UTF-8 character boundary.
 func clip(b []byte, n int) string {
