@@ -185,11 +185,11 @@ var hostileCases = []hostileCase{
 		objects: []wantObject{{"bom.json", "committed", ""}},
 	},
 	{
-		// One worker: with several, which of two identical objects counts
-		// as the original depends on which is read first.
+		// Copies (equal sizes) are read by one worker in key order, so the
+		// first by key is the original whatever the number of workers.
 		name:    "duplicate-object",
 		input:   "two objects with the same bytes",
-		workers: 1,
+		workers: 4,
 		objects: []wantObject{{"a.ndjson", "committed", ""}, {"b-copy.ndjson", "duplicate", ""}},
 		events:  []string{`a.ndjson:1 "dup-1"`, `a.ndjson:2 "dup-2"`},
 	},
@@ -211,9 +211,6 @@ var hostileCases = []hostileCase{
 		objects: []wantObject{{"batch", "committed", ""}},
 		events:  []string{`2 "gtj-1"`, `3 "gtj-2"`},
 		rejects: []string{`1 garbage between JSON values`},
-		knownBug: "an object whose first line is not JSON is sniffed Unknown and quarantined whole, so its good records are not loaded; " +
-			"loader/worker.go should read Unknown streams with rd.Next (format splits them like concatenated JSON, the leading text " +
-			"becoming one ErrGarbage record) and quarantine whole only when no record maps",
 	},
 	{
 		name:    "nul-bytes",
@@ -643,8 +640,6 @@ var hostileCases = []hostileCase{
 		input:   "JWO CSV whose header has an unbalanced quote",
 		objects: []wantObject{{"ALL01.csv000", "quarantined", "bad CSV header"}},
 		rejects: []string{`1 bad CSV header`},
-		knownBug: "a malformed CSV header fails the object, so every run retries it and exits non-zero; loader/csvtable.go readCSV " +
-			"should turn an rd.CSV() error wrapping format.ErrBadHeader into a quarantine reason (the content will not change)",
 	},
 	{
 		name:    "csv-unknown-header",
@@ -916,10 +911,7 @@ is committed, quarantined whole with a reason, or failed and retried by the next
 
 // knownBugNow says what the load does today for the classes marked
 // knownBug (the table's outcome is the one wanted).
-var knownBugNow = map[string]string{
-	"garbage-then-json": "quarantined whole (`unrecognised content`), the 2 good records not loaded; exit 1",
-	"csv-bad-header":    "failed (`bad CSV header`), retried and failing on every run; exit 1",
-}
+var knownBugNow = map[string]string{}
 
 func runHostile(t *testing.T, db *sql.DB, c hostileCase) {
 	dir := testdata("hostile", c.name)

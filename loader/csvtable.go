@@ -136,6 +136,13 @@ func reportTime(key string) (date string, micros int64) {
 // a quarantine reason when the whole object cannot be taken.
 func (w *worker) readCSV(rd *format.Reader, j job, url string, r *result) (string, error) {
 	cr, err := rd.CSV()
+	if errors.Is(err, format.ErrBadHeader) {
+		// The content will not change: quarantine, do not retry forever.
+		if _, err := io.Copy(io.Discard, &w.head); err != nil {
+			return "", err
+		}
+		return err.Error(), nil
+	}
 	if err != nil {
 		return "", err
 	}
@@ -182,13 +189,13 @@ func (w *worker) readCSV(rd *format.Reader, j job, url string, r *result) (strin
 			if errors.Is(row.Err, errRagged) || strings.Contains(reason, "wrong number of fields") {
 				reason = fmt.Sprintf("ragged row: %d fields, header has %d", len(row.Fields), len(cols))
 			}
-			w.reject(url, row.Line, row.Offset, int64(len(row.Raw)), reason, row.Raw, r)
+			w.reject(url, row.Line, row.Offset, row.Size, reason, row.Raw, r)
 			continue
 		}
 		bad := false
 		for _, f := range row.Fields {
 			if !utf8.ValidString(f) {
-				w.reject(url, row.Line, row.Offset, int64(len(row.Raw)), "invalid UTF-8 in a field", row.Raw, r)
+				w.reject(url, row.Line, row.Offset, row.Size, "invalid UTF-8 in a field", row.Raw, r)
 				bad = true
 				break
 			}
@@ -210,7 +217,7 @@ func (w *worker) readCSV(rd *format.Reader, j job, url string, r *result) (strin
 			}
 		}
 		if err := partitions.CheckValue(part); err != nil {
-			w.reject(url, row.Line, row.Offset, int64(len(row.Raw)), "partition value: "+err.Error(), row.Raw, r)
+			w.reject(url, row.Line, row.Offset, row.Size, "partition value: "+err.Error(), row.Raw, r)
 			continue
 		}
 		b.tableRows = append(b.tableRows, tableRow{part: part, row: partitions.TableRow{

@@ -417,6 +417,28 @@ func plan(ctx context.Context, cat *catalog.Catalog, src source.Source, sp Sourc
 	return jobs, skipped, nil
 }
 
+// sizeGroups groups job indexes by object size (the listing order within a
+// group is by source URL and key), keeping the order of first appearance.
+func sizeGroups(jobs []job) [][]int {
+	var groups [][]int
+	bySize := map[int64]int{}
+	for i, j := range jobs {
+		if g, ok := bySize[j.obj.Size]; ok {
+			groups[g] = append(groups[g], i)
+			continue
+		}
+		bySize[j.obj.Size] = len(groups)
+		groups = append(groups, []int{i})
+	}
+	for _, g := range groups {
+		sort.SliceStable(g, func(a, b int) bool {
+			ja, jb := jobs[g[a]], jobs[g[b]]
+			return ja.src.URL()+ja.obj.Key < jb.src.URL()+jb.obj.Key
+		})
+	}
+	return groups
+}
+
 // crashPoint kills the process at a named point of the commit protocol when
 // EVENTLAKE_CRASH_AT names it. Tests use it to prove that a crash at each
 // step followed by a re-run gives exactly the rows of one clean run.
@@ -465,7 +487,11 @@ func (l *load) run(ctx context.Context, jobs []job) ([]result, []partitions.File
 	stopProgress := l.progress(len(jobs))
 	defer stopProgress()
 
-	ch := make(chan int)
+	// Objects of equal size may be copies of each other. Each such group
+	// goes to one worker, in key order, so the first copy by key is the one
+	// loaded and the others are its duplicates, whatever the timing.
+	groups := sizeGroups(jobs)
+	ch := make(chan []int)
 	results := make([]result, len(jobs))
 	workers := make([]*worker, n)
 	var wg sync.WaitGroup
@@ -477,22 +503,27 @@ func (l *load) run(ctx context.Context, jobs []job) ([]result, []partitions.File
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for idx := range ch {
-				r, err := w.process(ctx, jobs[idx])
-				if err != nil {
-					fatalOnce.Do(func() { fatal = err; cancel() })
-					continue
+			for group := range ch {
+				for _, idx := range group {
+					if ctx.Err() != nil {
+						break
+					}
+					r, err := w.process(ctx, jobs[idx])
+					if err != nil {
+						fatalOnce.Do(func() { fatal = err; cancel() })
+						break
+					}
+					results[idx] = r
+					l.objectsDone.Add(1)
 				}
-				results[idx] = r
-				l.objectsDone.Add(1)
 			}
 		}()
 	}
 	go func() {
 		defer close(ch)
-		for i := range jobs {
+		for _, g := range groups {
 			select {
-			case ch <- i:
+			case ch <- g:
 			case <-ctx.Done():
 				return
 			}

@@ -224,13 +224,6 @@ func (w *worker) process(ctx context.Context, j job) (result, error) {
 
 	quarantine := ""
 	switch rd.Shape() {
-	case format.Unknown:
-		if _, err := io.Copy(io.Discard, &w.head); err != nil {
-			return fail(err)
-		}
-		if len(bytes.TrimSpace(bytes.TrimPrefix(w.head.buf, []byte("\xef\xbb\xbf")))) != 0 {
-			quarantine = "unrecognised content: neither JSON records nor CSV"
-		}
 	case format.CSV:
 		q, err := w.readCSV(rd, j, url, &r)
 		if err != nil {
@@ -241,6 +234,8 @@ func (w *worker) process(ctx context.Context, j job) (result, error) {
 		}
 		quarantine = q
 	default:
+		// Unknown content is split like concatenated JSON too: a log line
+		// in front of good records costs one reject, not the object.
 		q, err := w.readRecords(ctx, rd, j, url, &r)
 		if err != nil {
 			if ctx.Err() != nil {
@@ -252,6 +247,12 @@ func (w *worker) process(ctx context.Context, j job) (result, error) {
 			return fail(err)
 		}
 		quarantine = q
+		if rd.Shape() == format.Unknown && r.rec.Records == 0 {
+			quarantine = ""
+			if len(bytes.TrimSpace(bytes.TrimPrefix(w.head.buf, []byte("\xef\xbb\xbf")))) != 0 {
+				quarantine = "unrecognised content: neither JSON records nor CSV"
+			}
+		}
 	}
 	// Read what the decoder left (trailing bytes) so the hash covers the
 	// whole object and a truncated tail is noticed.
@@ -263,6 +264,7 @@ func (w *worker) process(ctx context.Context, j job) (result, error) {
 	r.rec.Size = counted.n
 
 	if quarantine != "" {
+		w.l.rejectsDone.Add(1 - r.rec.Rejects)
 		w.discard()
 		r.rec.Status, r.rec.Error, r.rec.Records = "quarantined", quarantine, 0
 		r.rec.Rejects = 1
@@ -414,7 +416,7 @@ func (w *worker) rejectRow(url string, line, offset, size int64, reason string, 
 		}
 	}
 	return partitions.RejectRow{
-		Object: url, Line: line, Offset: offset, Reason: reason, Raw: string(bytes.ToValidUTF8(raw, []byte("\uFFFD"))),
+		Object: url, Line: line, Offset: offset, Reason: strings.ToValidUTF8(reason, "\uFFFD"), Raw: string(bytes.ToValidUTF8(raw, []byte("\uFFFD"))),
 		RawBytes: size, Profile: prof, LoadID: w.l.id, IngestedAt: w.l.ingestedAt,
 	}
 }
