@@ -40,7 +40,7 @@ import (
 // lake.
 
 var (
-	regenHostile = flag.Bool("hostile.regen", false, "rewrite the compressed objects of testdata/hostile and loader/testdata_bad.md (the tests are skipped)")
+	regenHostile = flag.Bool("hostile.regen", false, "rewrite the compressed objects of testdata/hostile and the README's reliability table (the tests are skipped)")
 	runKnownBugs = flag.Bool("hostile.knownbugs", false, "also run the classes marked knownBug (to see whether they are fixed)")
 )
 
@@ -794,20 +794,26 @@ func TestHostileCorpusComplete(t *testing.T) {
 // TestHostileDoc keeps loader/testdata_bad.md (the README's Reliability
 // table) in step with hostileCases; -hostile.regen rewrites it.
 func TestHostileDoc(t *testing.T) {
-	path := filepath.Join(filepath.Dir(testdata()), "loader", "testdata_bad.md")
-	want := hostileDoc()
-	if *regenHostile {
-		if err := os.WriteFile(path, []byte(want), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		t.Skip("rewrote " + path)
-	}
-	got, err := os.ReadFile(path)
+	path := filepath.Join(filepath.Dir(testdata()), "README.md")
+	const start, end = "<!-- reliability:start -->\n", "<!-- reliability:end -->"
+	readme, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if string(got) != want {
-		t.Errorf("%s is out of date: go test ./loader -run 'TestHostile' -hostile.regen", path)
+	i, j := strings.Index(string(readme), start), strings.Index(string(readme), end)
+	if i < 0 || j < i {
+		t.Fatalf("%s has no reliability markers", path)
+	}
+	want := hostileDoc()
+	if *regenHostile {
+		out := string(readme[:i+len(start)]) + want + string(readme[j:])
+		if err := os.WriteFile(path, []byte(out), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		t.Skip("rewrote the reliability table of " + path)
+	}
+	if got := string(readme[i+len(start) : j]); got != want {
+		t.Errorf("the README's reliability table is out of date: go test ./loader -run 'TestHostile' -hostile.regen")
 	}
 }
 
