@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -24,7 +25,7 @@ func TestOpenCreatesSchemaAndReopens(t *testing.T) {
 	if err := c.DB().QueryRow(`SELECT value FROM meta WHERE key = 'schema_version'`).Scan(&v); err != nil {
 		t.Fatal(err)
 	}
-	if want := "1"; v != want {
+	if want := strconv.Itoa(currentVersion); v != want {
 		t.Errorf("schema_version = %q, want %q", v, want)
 	}
 	if err := c.DB().QueryRow(`PRAGMA journal_mode`).Scan(&mode); err != nil {

@@ -103,6 +103,37 @@ CREATE TABLE schema_changes (
 );
 CREATE INDEX schema_changes_key ON schema_changes (table_name, schema_key);
 `,
+	// Version 2: continuous loading (eventlake watch). Watchers record a
+	// heartbeat; notifications remember which objects a queue message named
+	// and when, so status can show lags and objects that only a listing found.
+	`
+CREATE TABLE watchers (
+	name               TEXT PRIMARY KEY,
+	mode               TEXT NOT NULL CHECK (mode IN ('listing','notification')),
+	queue              TEXT,                 -- SQS queue URL (notification mode)
+	host               TEXT,
+	pid                INTEGER,
+	started_at         INTEGER NOT NULL,     -- unix micros
+	heartbeat_at       INTEGER NOT NULL,     -- unix micros
+	heartbeat_interval INTEGER NOT NULL,     -- micros between heartbeats (tells a stale watcher)
+	stopped_at         INTEGER,              -- unix micros of a clean stop; NULL while running
+	last_load_at       INTEGER,              -- unix micros of the last successful load
+	last_error         TEXT,
+	last_error_at      INTEGER               -- unix micros
+);
+
+CREATE TABLE notifications (
+	source            TEXT NOT NULL,         -- source URL, as in objects.source
+	"key"             TEXT NOT NULL,
+	first_notified_at INTEGER NOT NULL,      -- unix micros: a watcher first received a message naming the object
+	last_notified_at  INTEGER NOT NULL,      -- unix micros
+	event_time        INTEGER,               -- unix micros: the storage event's own time (S3 eventTime, ...)
+	message_id        TEXT,                  -- queue message ID of the first notification
+	notifications     INTEGER NOT NULL DEFAULT 1, -- messages that named it, duplicates included
+	PRIMARY KEY (source, "key")
+) WITHOUT ROWID;
+CREATE INDEX notifications_first ON notifications (first_notified_at);
+`,
 }
 
 // currentVersion is the schema version this build writes and understands.

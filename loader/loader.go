@@ -87,6 +87,7 @@ type Outcome struct {
 	// between listing and reading), missing (a named key that does not
 	// exist), known (already in the catalog: nothing to do).
 	Status string
+	Error  string // for failed
 }
 
 // ObjectError reports an object that failed or was quarantined.
@@ -316,6 +317,9 @@ func Run(ctx context.Context, o Options, specs []SourceSpec) (*Summary, error) {
 		return nil, fmt.Errorf("commit: %w", err)
 	}
 	crashPoint("after-commit")
+	// Committed: finish the publish even if the caller is cancelling now
+	// (recovery would finish it, but a clean stop is better).
+	ctx = context.WithoutCancel(ctx)
 	for i, f := range files {
 		if err := partitions.Publish(o.Lake, sum.LoadID, f.Path); err != nil {
 			// Committed: recovery at the next start finishes the publish.
@@ -389,7 +393,10 @@ func plan(ctx context.Context, cat *catalog.Catalog, src source.Source, sp Sourc
 				continue
 			}
 			if err != nil {
-				return nil, 0, fmt.Errorf("stat %s: %w", src.URL()+k, err)
+				// One unreadable object (access denied, …) fails alone.
+				o.Log.Error("cannot stat a named object; it stays pending", "object", src.URL()+k, "error", err)
+				*outcomes = append(*outcomes, Outcome{Source: src.URL(), Key: k, Status: "failed", Error: err.Error()})
+				continue
 			}
 			if err := visit(obj); err != nil {
 				return nil, 0, err

@@ -47,7 +47,8 @@ loaded yet (pending).`,
 
 type statusReport struct {
 	catalog.Status
-	Pending map[string]int64 `json:"pending,omitempty"`
+	Watch   *catalog.WatchStatus `json:"watch"`
+	Pending map[string]int64     `json:"pending,omitempty"`
 }
 
 func runStatus(ctx context.Context, o *statusOptions, io streams) error {
@@ -75,7 +76,11 @@ func runStatus(ctx context.Context, o *statusOptions, io streams) error {
 	if err != nil {
 		return err
 	}
-	rep := statusReport{Status: st}
+	ws, err := cat.WatchStatus(ctx)
+	if err != nil {
+		return err
+	}
+	rep := statusReport{Status: st, Watch: &ws}
 	srcs := o.Sources
 	if len(srcs) == 0 {
 		for _, s := range cfg.Sources {
@@ -137,4 +142,5 @@ func printStatus(io streams, lake string, r statusReport) {
 			fmt.Fprintf(w, "  %s%s (%d attempts): %s\n", f.Source, f.Key, f.Attempts, f.Error)
 		}
 	}
+	printWatchStatus(w, r.Watch)
 }

@@ -492,6 +492,7 @@ type objRef struct {
 	key   string // relative to the source root
 }
 
+// String is the object's URL, as the loader's outcomes name it.
 func (r objRef) String() string { return r.route.url + r.key }
 
 // pending is a message in a batch.

@@ -244,6 +244,7 @@ type apiError struct {
 	msg    string
 }
 
+// Error implements error.
 func (e *apiError) Error() string { return e.code + ": " + e.msg }
 
 func badRequest(code, format string, a ...any) *apiError {
