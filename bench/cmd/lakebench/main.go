@@ -1,0 +1,303 @@
+// Command lakebench benchmarks `eventlake load` against DuckDB's own
+// partitioned COPY (bench/cmd/duckcopy) on the same generated corpus, in the
+// same run, alternating which goes first, over several rounds, and checks the
+// issue's targets. `make bench` runs it after building bin/eventlake.
+//
+// Every figure comes from the OS's accounting of each finished child
+// process (wall clock around the child; user+sys CPU and peak RSS from
+// wait4's rusage), so neither tool measures itself. Row counts are verified
+// exactly: the rows in the Parquet footers of each partition must equal what
+// the corpus generator wrote there.
+//
+// Optional sub-benchmarks (-rss, -noop, -shell, -query, or -all) cover the
+// issue's other targets: peak RSS flatness across input sizes and partition
+// counts, a no-op re-run over 10,000 catalogued objects, shell start-up with
+// 300 event-type views, and an analyst query over a compacted lake against a
+// native DuckDB table (bench/cmd/duckquery).
+//
+// Output is Markdown (paste into bench/README.md) or, with -json, JSON.
+// Progress goes to stderr. The exit status is 1 when a run failed or a row
+// count did not verify; with -strict also when a target is missed.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"syscall"
+
+	"github.com/eventlake/eventlake/bench/corpus"
+)
+
+// config is everything the flags set.
+type config struct {
+	spec      corpus.Spec
+	corpusDir string // reuse (or keep) the main corpus here
+
+	rounds    int
+	workers   int // eventlake --workers (0: its default)
+	threads   int // DuckDB threads
+	zstdLevel int // eventlake --zstd-level (0: its default)
+
+	eventlake string
+	duckcopy  string // prebuilt binaries; empty: built into the work folder
+	duckquery string
+	moduleDir string // where `go build ./bench/cmd/...` runs
+
+	work string
+	keep bool
+
+	jsonOut bool
+	strict  bool
+
+	main, rss, noop, shell, query, full bool
+
+	noopObjects  int
+	queryRuns    int
+	analystQuery string // {domain} is replaced by the corpus's first domain
+}
+
+func main() {
+	log.SetFlags(0)
+	log.SetPrefix("lakebench: ")
+	cfg, err := parseFlags(os.Args[1:], os.Stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		os.Exit(0)
+	}
+	if err != nil {
+		log.Print(err)
+		os.Exit(2)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	rep, err := run(ctx, cfg)
+	if rep != nil {
+		rep.Machine.LoadAvgEnd = loadAvg()
+		if cfg.jsonOut {
+			enc := json.NewEncoder(os.Stdout)
+			enc.SetIndent("", "  ")
+			if werr := enc.Encode(rep); werr != nil {
+				log.Print(werr)
+			}
+		} else {
+			renderMarkdown(os.Stdout, rep)
+		}
+	}
+	switch {
+	case err != nil:
+		log.Print(err)
+		os.Exit(1)
+	case len(rep.Problems) > 0:
+		log.Printf("%d problem(s); see the report", len(rep.Problems))
+		os.Exit(1)
+	case cfg.strict && rep.missedTarget():
+		log.Print("a target was missed (-strict)")
+		os.Exit(1)
+	}
+}
+
+func parseFlags(args []string, stderr io.Writer) (*config, error) {
+	d := corpus.DefaultSpec()
+	cfg := &config{spec: d}
+	fs := flag.NewFlagSet("lakebench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	objectMB := fs.Float64("object-mb", float64(d.ObjectBytes)/1e6, "corpus: uncompressed MB (10^6 bytes) per object")
+	fs.IntVar(&cfg.spec.Objects, "objects", d.Objects, "corpus: number of objects")
+	fs.IntVar(&cfg.spec.Domains, "domains", d.Domains, "corpus: domains")
+	fs.IntVar(&cfg.spec.EventTypesPerDomain, "event-types", d.EventTypesPerDomain, "corpus: event types per domain")
+	fs.IntVar(&cfg.spec.Orgs, "orgs", d.Orgs, "corpus: org_ids")
+	fs.IntVar(&cfg.spec.Days, "days", d.Days, "corpus: days of event time (partitions = domains × days)")
+	fs.Float64Var(&cfg.spec.DuplicateRate, "dup-rate", d.DuplicateRate, "corpus: fraction of lines re-delivering an earlier event")
+	fs.BoolVar(&cfg.spec.Gzip, "gzip", d.Gzip, "corpus: gzip the objects")
+	fs.Int64Var(&cfg.spec.Seed, "seed", d.Seed, "corpus: seed")
+	fs.StringVar(&cfg.corpusDir, "corpus", "", "corpus folder: reused when it holds a corpus of the same spec, generated (and kept) when missing or empty")
+
+	fs.IntVar(&cfg.rounds, "rounds", 5, "rounds of the main comparison (each runs both tools, alternating order)")
+	fs.IntVar(&cfg.workers, "workers", 0, "eventlake load --workers (0: eventlake's default, one per CPU)")
+	fs.IntVar(&cfg.threads, "threads", runtime.NumCPU(), "DuckDB threads")
+	fs.IntVar(&cfg.zstdLevel, "zstd-level", 0, "eventlake load --zstd-level (0: eventlake's default)")
+
+	fs.StringVar(&cfg.eventlake, "eventlake", "bin/eventlake", "eventlake binary")
+	fs.StringVar(&cfg.duckcopy, "duckcopy", "", "prebuilt bench/cmd/duckcopy binary (default: built into the work folder)")
+	fs.StringVar(&cfg.duckquery, "duckquery", "", "prebuilt bench/cmd/duckquery binary (default: built when -query runs)")
+	fs.StringVar(&cfg.work, "work", "", "work folder for corpora, lakes and binaries (default: a new temporary folder)")
+	fs.BoolVar(&cfg.keep, "keep", false, "keep the work folder")
+
+	fs.BoolVar(&cfg.jsonOut, "json", false, "print the report as JSON instead of Markdown")
+	fs.BoolVar(&cfg.strict, "strict", false, "exit 1 when a target is missed")
+
+	fs.BoolVar(&cfg.main, "main", true, "run the main eventlake vs DuckDB COPY comparison")
+	fs.BoolVar(&cfg.rss, "rss", false, "sub-benchmark: eventlake peak RSS on 200 MB vs 1 GB input and 10 vs 2,000 partitions")
+	fs.BoolVar(&cfg.full, "full", false, "with -rss: also 2 GB of input")
+	fs.BoolVar(&cfg.noop, "noop", false, "sub-benchmark: re-run with nothing new over -noop-objects catalogued objects")
+	fs.BoolVar(&cfg.shell, "shell", false, "sub-benchmark: `eventlake sql` start-up with 300 event-type views")
+	fs.BoolVar(&cfg.query, "query", false, "sub-benchmark: analyst query over a compacted lake vs a DuckDB table")
+	all := fs.Bool("all", false, "run every sub-benchmark")
+	fs.IntVar(&cfg.noopObjects, "noop-objects", 10_000, "objects in the catalog for -noop")
+	fs.IntVar(&cfg.queryRuns, "query-runs", 5, "timed runs per side for -shell and -query")
+	fs.StringVar(&cfg.analystQuery, "analyst-query",
+		"select org_id, event_date, count(*) as n from events where domain = '{domain}' group by all order by all",
+		"query for -query; {domain} becomes the corpus's first domain; the last column should be numeric")
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("unexpected argument %q (all settings are flags; see -h)", fs.Arg(0))
+	}
+	if *all {
+		cfg.rss, cfg.noop, cfg.shell, cfg.query = true, true, true, true
+	}
+	cfg.spec.ObjectBytes = int64(*objectMB * 1e6)
+	cfg.spec.Layout = "pismo"
+	if err := cfg.spec.Validate(); err != nil {
+		return nil, err
+	}
+	switch {
+	case cfg.rounds < 1:
+		return nil, fmt.Errorf("-rounds %d: want at least 1", cfg.rounds)
+	case cfg.threads < 1:
+		return nil, fmt.Errorf("-threads %d: want at least 1", cfg.threads)
+	case cfg.workers < 0 || cfg.zstdLevel < 0:
+		return nil, errors.New("-workers and -zstd-level must not be negative")
+	case cfg.noopObjects < 1 || cfg.queryRuns < 1:
+		return nil, errors.New("-noop-objects and -query-runs must be at least 1")
+	case !cfg.main && !cfg.rss && !cfg.noop && !cfg.shell && !cfg.query:
+		return nil, errors.New("nothing to run: -main=false and no sub-benchmark selected")
+	}
+	return cfg, nil
+}
+
+// run does everything the config asks and returns the report; the report is
+// returned (partially filled) even with an error.
+func run(ctx context.Context, cfg *config) (*report, error) {
+	rep := newReport(cfg)
+	if err := prepare(ctx, cfg, rep); err != nil {
+		return rep, err
+	}
+	if !cfg.keep {
+		defer os.RemoveAll(cfg.work)
+	}
+	if cfg.main {
+		if err := runMain(ctx, cfg, rep); err != nil {
+			return rep, err
+		}
+	}
+	subs := []struct {
+		on   bool
+		name string
+		run  func(context.Context, *config, *report) error
+	}{
+		{cfg.rss, "peak RSS across input sizes and partitions", runRSS},
+		{cfg.noop, "re-run with nothing new", runNoop},
+		{cfg.shell, "shell start", runShell},
+		{cfg.query, "analyst query", runQuery},
+	}
+	for _, s := range subs {
+		if !s.on {
+			continue
+		}
+		if err := s.run(ctx, cfg, rep); err != nil {
+			if ctx.Err() != nil {
+				return rep, err
+			}
+			// One broken sub-benchmark does not hide the others.
+			rep.problem("%v", err)
+			rep.Checks = append(rep.Checks, check{Figure: s.name, Eventlake: "error (see Problems)", Status: statusError})
+		}
+	}
+	if cfg.keep {
+		rep.note("work folder kept: %s", cfg.work)
+	}
+	return rep, nil
+}
+
+// prepare resolves paths, makes the work folder, checks for eventlake and
+// records the machine.
+func prepare(ctx context.Context, cfg *config, rep *report) error {
+	var err error
+	if cfg.work == "" {
+		if cfg.work, err = os.MkdirTemp("", "lakebench-"); err != nil {
+			return err
+		}
+	} else if err := os.MkdirAll(cfg.work, 0o755); err != nil {
+		return err
+	}
+	if cfg.work, err = filepath.Abs(cfg.work); err != nil {
+		return err
+	}
+	if cfg.corpusDir != "" {
+		if cfg.corpusDir, err = filepath.Abs(cfg.corpusDir); err != nil {
+			return err
+		}
+	}
+	if cfg.eventlake, err = filepath.Abs(cfg.eventlake); err != nil {
+		return err
+	}
+	if _, err := os.Stat(cfg.eventlake); err != nil {
+		rep.EventlakeMissing = true
+		rep.note("eventlake binary %s not found (build it with `make build`): eventlake's figures are pending", cfg.eventlake)
+	} else if m, err := runChild(ctx, "", cfg.eventlake, "--version"); err == nil {
+		rep.Machine.Eventlake = strings.TrimSpace(string(m.Stdout))
+	}
+	if out, err := exec.CommandContext(ctx, "go", "env", "GOMOD").Output(); err == nil {
+		if mod := strings.TrimSpace(string(out)); mod != "" && mod != os.DevNull {
+			cfg.moduleDir = filepath.Dir(mod)
+		}
+	}
+	return nil
+}
+
+// buildTool returns the path of a bench/cmd tool, building it into the work
+// folder unless a prebuilt binary was given. Building links DuckDB (cgo).
+func buildTool(ctx context.Context, cfg *config, given *string, name string) (string, error) {
+	if *given != "" {
+		p, err := filepath.Abs(*given)
+		if err != nil {
+			return "", err
+		}
+		*given = p
+		return p, nil
+	}
+	if cfg.moduleDir == "" {
+		return "", fmt.Errorf("cannot build %s: run lakebench inside the eventlake module or pass -%s", name, name)
+	}
+	out := filepath.Join(cfg.work, "bin", name)
+	log.Printf("building %s (links DuckDB; cached after the first time)", name)
+	cmd := exec.CommandContext(ctx, "go", "build", "-o", out, "./bench/cmd/"+name)
+	cmd.Dir = cfg.moduleDir
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=1")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("go build ./bench/cmd/%s: %v\n%s", name, err, b)
+	}
+	*given = out
+	return out, nil
+}
+
+// ensureCorpus generates s into dir, or reuses the corpus already there when
+// its manifest holds the same spec.
+func ensureCorpus(dir string, s corpus.Spec) (corpus.Stats, float64, error) {
+	if have, st, err := corpus.ReadManifest(dir); err == nil {
+		if have != s {
+			return st, 0, fmt.Errorf("corpus %s was generated with a different spec (%+v); use another -corpus folder", dir, have)
+		}
+		log.Printf("reusing corpus %s", dir)
+		return st, 0, nil
+	}
+	log.Printf("generating %d × %.1f MB objects into %s", s.Objects, float64(s.ObjectBytes)/1e6, dir)
+	t := startTimer()
+	st, err := corpus.Generate(dir, s)
+	if err != nil {
+		return st, 0, err
+	}
+	return st, t(), nil
+}
