@@ -102,10 +102,10 @@ func (b *objectBuffer) str(p []byte) string {
 
 // reset empties the buffer. The writers copy every value they are given,
 // so the arena's chunks can be reused once the rows were written or dropped;
-// at most 16 MiB of them are kept.
+// at most 8 MiB of them are kept.
 func (b *objectBuffer) reset() {
 	for _, c := range b.chunks {
-		if cap(c) == chunkSize && len(b.spare) < 16 {
+		if cap(c) == chunkSize && len(b.spare) < 8 {
 			b.spare = append(b.spare, c)
 		}
 	}

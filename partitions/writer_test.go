@@ -585,7 +585,7 @@ func TestWriterErrorIsSticky(t *testing.T) {
 
 func TestWriterOptionsDefaults(t *testing.T) {
 	got := WriterOptions{ZstdLevel: 9}.withDefaults()
-	want := WriterOptions{MaxOpenFiles: 128, RowGroupRows: 65536, MaxFileRows: 4_000_000, ZstdLevel: 4, RowGroupBytes: 16 << 20, MemoryBytes: 48 << 20}
+	want := WriterOptions{MaxOpenFiles: 128, RowGroupRows: 65536, MaxFileRows: 4_000_000, ZstdLevel: 4, RowGroupBytes: 16 << 20, MemoryBytes: 24 << 20}
 	if got != want {
 		t.Errorf("withDefaults = %+v, want %+v", got, want)
 	}
