@@ -91,6 +91,8 @@ const (
 	// the row-group byte budget is checked at a fine granularity (parquet-go
 	// itself works in slices of 64 rows, so this costs nothing).
 	writeChunkRows = 64
+	// maxRowGroups rolls a part file over after this many row groups.
+	maxRowGroups = 64
 
 	loadIDMetadataKey = "eventlake.load_id"
 	modulePath        = "github.com/eventlake/eventlake"
@@ -221,6 +223,7 @@ type part[T any] struct {
 	rgRows   int64 // rows in the current row group
 	rgBase   int64 // w.Size() when the current row group started
 	pending  int64 // w.Size() - rgBase as last accounted in set.pending
+	groups   int   // row groups flushed into the file
 	minT     int64
 	maxT     int64
 	hasTimes bool
@@ -303,7 +306,7 @@ func (s *set[T]) write(partition string, rows []T) error {
 				return err
 			}
 		}
-		if p.rows >= s.opts.MaxFileRows || (s.opts.MaxFileBytes > 0 && p.w.Size() >= s.opts.MaxFileBytes) {
+		if p.w != nil && (p.rows >= s.opts.MaxFileRows || (s.opts.MaxFileBytes > 0 && p.w.Size() >= s.opts.MaxFileBytes)) {
 			if err := s.finish(p); err != nil {
 				return err
 			}
@@ -320,7 +323,10 @@ func (s *set[T]) account(p *part[T]) {
 	p.pending = now
 }
 
-// flush writes p's current row group out (the file stays open).
+// flush writes p's current row group out. The file stays open unless it
+// reached maxRowGroups: a writer keeps every row group's metadata until the
+// file is closed, so files are rolled over rather than let that grow with
+// the input.
 func (s *set[T]) flush(p *part[T]) error {
 	if err := p.w.Flush(); err != nil {
 		return s.fail(p, err)
@@ -329,6 +335,9 @@ func (s *set[T]) flush(p *part[T]) error {
 	p.rgBase = p.w.Size()
 	s.pending -= p.pending
 	p.pending = 0
+	if p.groups++; p.groups >= maxRowGroups {
+		return s.finish(p)
+	}
 	return nil
 }
 

@@ -737,3 +737,27 @@ func TestMemoryBudgetFlushesInsteadOfClosing(t *testing.T) {
 		t.Errorf("%d row groups in %d files: the budget never flushed", groups, len(files))
 	}
 }
+
+// TestRowGroupCapRollsFiles: a file is rolled over after maxRowGroups row
+// groups, so per-file metadata held in memory stays bounded.
+func TestRowGroupCapRollsFiles(t *testing.T) {
+	st, err := NewStage(t.TempDir(), "20240101T000000Z-rgcap")
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := NewEventWriter(st, WriterOptions{RowGroupRows: 10})
+	var rows []EventRow
+	for i := 0; i < 10*maxRowGroups*2+5; i++ {
+		rows = append(rows, EventRow{EventID: fmt.Sprint(i), Domain: "d", Data: "{}", Object: "o", LoadID: "l"})
+	}
+	if err := w.Write(rows); err != nil {
+		t.Fatal(err)
+	}
+	files, err := w.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(files) != 3 || files[0].Rows != 10*maxRowGroups || files[2].Rows != 5 {
+		t.Errorf("files = %+v, want 2 full files and one of 5 rows", files)
+	}
+}
