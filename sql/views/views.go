@@ -81,7 +81,7 @@ func Create(ctx context.Context, conn *sql.Conn, o Options) (*Result, error) {
 	// created against an empty stand-in with the same columns, and
 	// events_raw is pointed at the files at the end: DuckDB resolves a
 	// view's references by name at query time.
-	if err := exec("CREATE OR REPLACE VIEW main.events_raw AS " + emptyEvents); err != nil {
+	if err := exec("DROP VIEW IF EXISTS main.events_raw; CREATE OR REPLACE TABLE main.events_raw AS " + emptyEvents); err != nil {
 		return nil, err
 	}
 	// One row per event_id. The window is partitioned by the partition
@@ -175,7 +175,7 @@ func Create(ctx context.Context, conn *sql.Conn, o Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := exec("CREATE OR REPLACE VIEW main.events_raw AS " + raw); err != nil {
+	if err := exec("DROP TABLE main.events_raw; CREATE VIEW main.events_raw AS " + raw); err != nil {
 		return nil, err
 	}
 	return res, nil
