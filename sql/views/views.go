@@ -84,14 +84,6 @@ func Create(ctx context.Context, conn *sql.Conn, o Options) (*Result, error) {
 	if err := exec("DROP VIEW IF EXISTS main.events_raw; CREATE OR REPLACE TABLE main.events_raw AS " + emptyEvents); err != nil {
 		return nil, err
 	}
-	// One row per event_id. The window is partitioned by the partition
-	// columns too: re-deliveries share their timestamp, so their partition,
-	// and a filter on domain or event_date can then prune files below the
-	// de-duplication (5x faster on the benchmark's analyst query).
-	if err := exec(`CREATE OR REPLACE VIEW main.events AS SELECT * FROM main.events_raw
- QUALIFY row_number() OVER (PARTITION BY domain, event_date, event_id ORDER BY _ingested_at DESC, _load_id DESC, _object, _line) = 1`); err != nil {
-		return nil, err
-	}
 	if err := createCatalog(ctx, conn, o); err != nil {
 		return nil, err
 	}
@@ -171,28 +163,71 @@ func Create(ctx context.Context, conn *sql.Conn, o Options) (*Result, error) {
 			res.Views = append(res.Views, v)
 		}
 	}
-	raw, err := eventsRawQuery(ctx, o)
+	raw, events, err := eventsQueries(ctx, o)
 	if err != nil {
 		return nil, err
 	}
 	if err := exec("DROP TABLE main.events_raw; CREATE VIEW main.events_raw AS " + raw); err != nil {
 		return nil, err
 	}
+	if err := exec("CREATE OR REPLACE VIEW main.events AS " + events); err != nil {
+		return nil, err
+	}
 	return res, nil
 }
 
-// eventsRawQuery reads exactly the live files of published loads, as the
-// catalog lists them, rather than globbing the folder: a shell sees whole
-// loads and whole compactions, never a half-published one.
-func eventsRawQuery(ctx context.Context, o Options) (string, error) {
-	live, err := o.Catalog.LiveFiles(ctx, "events")
+// eventsQueries returns the SQL of events_raw and events. Both read exactly
+// the live files of published loads, as the catalog lists them, rather than
+// globbing the folder: a shell sees whole loads and whole compactions, never
+// a half-published one.
+//
+// events keeps one row per event_id. The window is partitioned by the
+// partition columns too: re-deliveries share their timestamp, so their
+// partition, and a filter on domain or event_date then prunes files below
+// the de-duplication. A partition whose files all come from one compaction
+// holds no duplicates (compaction dropped them), so its files are read
+// without the window at all.
+func eventsQueries(ctx context.Context, o Options) (raw, events string, err error) {
+	live, err := o.Catalog.LiveFilesWithLoads(ctx, "events")
 	if err != nil {
-		return "", err
+		return "", "", err
 	}
 	if len(live) == 0 {
-		return emptyEvents, nil
+		return emptyEvents, emptyEvents, nil
 	}
-	return "SELECT * FROM read_parquet(" + fileList(o.Lake, live) + ", hive_partitioning = true, hive_types = {'domain': VARCHAR, 'event_date': DATE})", nil
+	// Partitions compacted and untouched since.
+	loadOf := map[string]string{}
+	clean := map[string]bool{}
+	for _, f := range live {
+		first, seen := loadOf[f.Partition]
+		if !seen {
+			loadOf[f.Partition] = f.LoadID
+			clean[f.Partition] = f.Command == catalog.CompactCommand
+			continue
+		}
+		if f.LoadID != first || f.Command != catalog.CompactCommand {
+			clean[f.Partition] = false
+		}
+	}
+	var done, rest []catalog.FileRecord
+	for _, f := range live {
+		if clean[f.Partition] {
+			done = append(done, f.FileRecord)
+		} else {
+			rest = append(rest, f.FileRecord)
+		}
+	}
+	read := func(files []catalog.FileRecord) string {
+		return "SELECT * FROM read_parquet(" + fileList(o.Lake, files) + ", hive_partitioning = true, hive_types = {'domain': VARCHAR, 'event_date': DATE})"
+	}
+	dedup := " QUALIFY row_number() OVER (PARTITION BY domain, event_date, event_id ORDER BY _ingested_at DESC, _load_id DESC, _object, _line) = 1"
+	switch {
+	case len(done) == 0:
+		return read(rest), "SELECT * FROM main.events_raw" + dedup, nil
+	case len(rest) == 0:
+		return read(done), "SELECT * FROM main.events_raw", nil
+	}
+	return read(done) + " UNION ALL BY NAME " + read(rest), read(done) + " UNION ALL BY NAME (" + read(rest) + dedup + ")", nil
 }
 
 // fileList is a DuckDB list literal of the files' absolute paths.
@@ -216,11 +251,11 @@ func fileList(lake string, files []catalog.FileRecord) string {
 // events_raw. (Views of event types that appeared since Create need a new
 // session.)
 func Refresh(ctx context.Context, conn *sql.Conn, o Options) error {
-	raw, err := eventsRawQuery(ctx, o)
+	raw, events, err := eventsQueries(ctx, o)
 	if err != nil {
 		return err
 	}
-	if _, err := conn.ExecContext(ctx, "CREATE OR REPLACE VIEW main.events_raw AS "+raw); err != nil {
+	if _, err := conn.ExecContext(ctx, "CREATE OR REPLACE VIEW main.events_raw AS "+raw+"; CREATE OR REPLACE VIEW main.events AS "+events); err != nil {
 		return err
 	}
 	return createCatalog(ctx, conn, o)

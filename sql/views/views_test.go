@@ -15,6 +15,7 @@ import (
 	"github.com/eventlake/eventlake/config"
 	"github.com/eventlake/eventlake/internal/laketest"
 	"github.com/eventlake/eventlake/loader"
+	"github.com/eventlake/eventlake/partitions/compact"
 	"github.com/eventlake/eventlake/sql/views"
 )
 
@@ -262,5 +263,39 @@ func writeFileB(b *testing.B, dir, name, data string) {
 	b.Helper()
 	if err := os.WriteFile(filepath.Join(dir, name), []byte(data), 0o644); err != nil {
 		b.Fatal(err)
+	}
+}
+
+// TestEventsAfterCompaction: compacted partitions are read without the
+// window, partitions with newer files are still de-duplicated, and the
+// rows are the same as before compaction.
+func TestEventsAfterCompaction(t *testing.T) {
+	lake := goodLake(t)
+	q := "select event_id, domain, event_date::varchar, _object, _line from events order by all"
+	db, _ := open(t, lake, views.Options{})
+	before := laketest.Rows(t, db, q)
+	if _, err := compact.Run(context.Background(), compact.Options{Lake: lake, MinFiles: 1}); err != nil {
+		t.Fatal(err)
+	}
+	db2, _ := open(t, lake, views.Options{})
+	if got := laketest.Rows(t, db2, q); !reflect.DeepEqual(got, before) {
+		t.Errorf("events after compaction differ:\n%s\nwant:\n%s", laketest.Table(got), laketest.Table(before))
+	}
+	// Re-deliver a Pismo object under a new name: its partitions are no
+	// longer clean, and events still shows each event once.
+	src := t.TempDir()
+	files := laketest.Files(t, testdata("pismo"))
+	data, err := os.ReadFile(filepath.Join(testdata("pismo"), files[0]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, src, "again", string(data)+"\n")
+	load(t, lake, src)
+	db3, _ := open(t, lake, views.Options{})
+	if n := laketest.One(t, db3, "select count(*) from events"); n != fmt.Sprint(len(before)) {
+		t.Errorf("events after a re-delivery into compacted partitions = %s, want %d", n, len(before))
+	}
+	if n := laketest.One(t, db3, "select count(*) from events_raw"); n != fmt.Sprint(len(before)+9) {
+		t.Errorf("events_raw = %s, want %d", n, len(before)+9)
 	}
 }
