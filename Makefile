@@ -54,9 +54,11 @@ test: deps fmt vet
 test-race: deps
 	CGO_ENABLED=1 $(GO) test -race -count=1 -timeout 45m $(PKGS)
 
-# Many SIGKILL trials at random instants (see loader/crash_test.go).
+# SIGKILL at every step of the commit protocol and at 50 random instants, for
+# loads (during writing, commit and publish) and compactions (loader/crash_test.go,
+# partitions/compact/crash_test.go).
 test-crash: deps
-	EVENTLAKE_CRASH_TRIALS=50 CGO_ENABLED=1 $(GO) test -count=1 -timeout 60m -run 'Crash' -v ./loader/ ./cmd/eventlake/
+	EVENTLAKE_CRASH_TRIALS=50 CGO_ENABLED=1 $(GO) test -count=1 -timeout 60m -run 'Crash' -v ./loader/ ./partitions/compact/
 
 FUZZTIME ?= 20s
 fuzz: deps

@@ -166,10 +166,18 @@ func TestCrashAtRandomInstants(t *testing.T) {
 	clean := time.Since(start)
 	want := lakeRows(t, ref)
 	r := rand.New(rand.NewSource(time.Now().UnixNano()))
+	// The child's start-up (exec, DuckDB-free but still a test binary)
+	// comes before its load: measure it so the kills spread over the load.
+	probe := runChild(t, t.TempDir(), src)
+	pstart := time.Now()
+	if out, err := probe.CombinedOutput(); err != nil {
+		t.Fatalf("child load: %v\n%s", err, out)
+	}
+	childTotal := time.Since(pstart)
+	phases := map[string]int{}
 	for i := 0; i < trials; i++ {
 		lake := t.TempDir()
-		// Kill somewhere between start-up and a little after a clean run's end.
-		delay := time.Duration(r.Int63n(int64(clean)*3/2 + 1))
+		delay := time.Duration(r.Int63n(int64(childTotal) + 1))
 		cmd := runChild(t, lake, src)
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
@@ -177,11 +185,34 @@ func TestCrashAtRandomInstants(t *testing.T) {
 		time.Sleep(delay)
 		_ = cmd.Process.Kill()
 		_ = cmd.Wait()
+		phases[killedIn(t, lake)]++
 		load(t, lake, src)
 		if got := lakeRows(t, lake); !reflect.DeepEqual(got, want) {
-			t.Fatalf("trial %d (kill after %v of a %v load): %d rows after re-run, want %d", i, delay, clean, len(got), len(want))
+			t.Fatalf("trial %d (kill after %v of a %v child run): %d rows after re-run, want %d", i, delay, childTotal, len(got), len(want))
 		}
 		checkPublished(t, lake)
 	}
-	t.Logf("%d trials; a clean load takes %v", trials, clean)
+	t.Logf("%d trials (a clean load takes %v in-process, %v as a child); killed: %v", trials, clean, childTotal, phases)
+	if trials >= 20 && phases["writing"] == 0 {
+		t.Errorf("no kill landed while the load was writing: %v", phases)
+	}
+}
+
+// killedIn tells from the catalog where a killed load was: before its load
+// row, writing (running), publishing (committed), or done (published).
+func killedIn(t *testing.T, lake string) string {
+	path := loader.CatalogPath(lake)
+	if _, err := os.Stat(path); err != nil {
+		return "starting"
+	}
+	cat, err := catalog.Open(path, catalog.Options{ReadOnly: true})
+	if err != nil {
+		return "starting"
+	}
+	defer cat.Close()
+	var status string
+	if err := cat.DB().QueryRow("SELECT status FROM loads ORDER BY started_at DESC LIMIT 1").Scan(&status); err != nil {
+		return "starting"
+	}
+	return map[string]string{"running": "writing", "committed": "publishing", "published": "done"}[status]
 }
