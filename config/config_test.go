@@ -1,0 +1,59 @@
+package config
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestParseFull(t *testing.T) {
+	c, err := Parse(strings.NewReader(`
+lake: ./lake
+profile: pismo
+workers: 3
+zstd_level: 2
+lock_wait: 30s
+on_change: skip
+generic: {event_id: id, timestamp: meta.ts, domain: "=shop"}
+profiles:
+  acme: {event_id: uuid, timestamp: ts}
+csv_profiles:
+  sales: {table: sales, key: [sale_id], order: updated_at}
+sources:
+  - url: s3://b/main_stream/
+    profile: pismo
+    since: 2024-02-01
+tables:
+  cards.card_blocked_1: {key: [data.card_id], order: event_time}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Lake != "./lake" || c.Workers != 3 || time.Duration(c.LockWait) != 30*time.Second || c.OnChange != "skip" ||
+		c.Generic.Domain != "=shop" || c.Profiles["acme"].EventID != "uuid" || c.CSVProfiles["sales"].Key[0] != "sale_id" ||
+		c.Sources[0].Since != "2024-02-01" || c.Tables["cards.card_blocked_1"].Key[0] != "data.card_id" {
+		t.Errorf("parsed %+v", c)
+	}
+}
+
+func TestParseErrors(t *testing.T) {
+	cases := map[string]string{
+		"workrs: 2":                                      "workrs",
+		"on_change: maybe":                               "on_change",
+		"zstd_level: 9":                                  "zstd_level",
+		"lock_wait: soon":                                "duration",
+		"sources: [{profile: pismo}]":                    "url is missing",
+		"sources: [{url: x, since: yesterday}]":          "not a date",
+		"generic: {event_id: id}":                        "timestamp",
+		"profiles: {pismo: {event_id: a, timestamp: b}}": "built-in",
+		"csv_profiles: {x: {table: t}}":                  "key is missing",
+	}
+	for in, want := range cases {
+		if _, err := Parse(strings.NewReader(in)); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("Parse(%q) error %v, want one mentioning %q", in, err, want)
+		}
+	}
+	if c, err := Parse(strings.NewReader("")); err != nil || c == nil {
+		t.Errorf("empty config: %v", err)
+	}
+}
