@@ -21,11 +21,12 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"time"
 
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/eventlake/eventlake/partitions"
 )
 
 const (
@@ -228,7 +229,7 @@ func create(ctx context.Context, path string) error {
 			return fmt.Errorf("catalog: create %s: %w", path, rerr)
 		}
 	}
-	return syncDir(dir)
+	return partitions.SyncDir(dir)
 }
 
 // validate checks the catalog file through a read-only connection: SQLite
@@ -383,23 +384,6 @@ func ensureDir(dir string) error {
 		return err
 	}
 	return os.Chmod(dir, dirPerm)
-}
-
-// syncDir fsyncs a directory so a new entry in it survives a crash. File
-// systems that cannot fsync directories are tolerated.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	err = d.Sync()
-	if errors.Is(err, syscall.EINVAL) || errors.Is(err, errors.ErrUnsupported) {
-		err = nil
-	}
-	if cerr := d.Close(); err == nil {
-		err = cerr
-	}
-	return err
 }
 
 // micros converts t to unix microseconds; the zero time becomes NULL.

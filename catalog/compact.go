@@ -9,6 +9,8 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+
+	"github.com/eventlake/eventlake/partitions"
 )
 
 // CompactCommand is the command recorded for loads begun by `eventlake
@@ -263,7 +265,7 @@ func DeleteFiles(ctx context.Context, lakeDir string, paths []string, after func
 	}
 	sort.Strings(sorted)
 	for _, d := range sorted {
-		if err := syncDir(d); err != nil {
+		if err := partitions.SyncDir(d); err != nil {
 			return deleted, fmt.Errorf("delete replaced files: sync directory %s: %w", d, err)
 		}
 	}

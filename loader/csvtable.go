@@ -60,8 +60,10 @@ func csvProfilesFrom(c *config.Config) map[string]*csvProfile {
 	return out
 }
 
-// norm makes header names comparable: "Order ID", "orderId", "order_id" → "orderid".
-func norm(s string) string {
+// NormColumn makes column names comparable, case- and punctuation-blind:
+// "Order ID", "orderId", "order_id" → "orderid". Keys and order columns of
+// CSV tables are matched this way, here and by the SQL views.
+func NormColumn(s string) string {
 	var b strings.Builder
 	for _, r := range strings.ToLower(s) {
 		if (r >= 'a' && r <= 'z') || (r >= '0' && r <= '9') {
@@ -94,9 +96,9 @@ func tableColumns(header []string) []string {
 }
 
 func findColumn(cols []string, want string) int {
-	w := norm(want)
+	w := NormColumn(want)
 	for i, c := range cols {
-		if norm(c) == w {
+		if NormColumn(c) == w {
 			return i
 		}
 	}
@@ -296,10 +298,13 @@ var kindSQL = map[colKind]string{kNull: "VARCHAR", kBool: "BOOLEAN", kInt: "BIGI
 // colType is one column's inferred type.
 type colType struct {
 	Name  string `json:"name"`
-	Kind  string `json:"type"`
+	Kind  string `json:"type"` // the DuckDB type the views cast to
 	Scale int    `json:"scale,omitempty"`
 	kind  colKind
 }
+
+// ColumnType is one column of a stored TableSchema.
+type ColumnType = colType
 
 // TableSchema is what the catalog stores for a delimited table: its columns
 // with types, and the upsert key and order the views apply.

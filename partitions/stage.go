@@ -215,7 +215,7 @@ func Publish(lakeDir, loadID, relPath string) error {
 	if err := os.Rename(src, dst); err != nil {
 		return fmt.Errorf("partitions: publish %s for load %s: %w", relPath, loadID, err)
 	}
-	if err := syncDir(dstDir); err != nil {
+	if err := SyncDir(dstDir); err != nil {
 		return fmt.Errorf("partitions: publish %s for load %s: sync directory: %w", relPath, loadID, err)
 	}
 	return nil
@@ -247,18 +247,19 @@ func mkdirAllSync(dir string) error {
 		}
 		return err
 	}
-	return syncDir(parent)
+	return SyncDir(parent)
 }
 
-// syncDir fsyncs a directory. File systems that do not support fsync on a
-// directory (EINVAL) are tolerated: there is nothing more we can do there.
-func syncDir(dir string) error {
+// SyncDir fsyncs a directory so that entries just created or renamed in it
+// survive a crash. File systems that cannot fsync a directory (EINVAL,
+// unsupported) are tolerated: there is nothing more to do there.
+func SyncDir(dir string) error {
 	d, err := os.Open(dir)
 	if err != nil {
 		return err
 	}
 	err = d.Sync()
-	if errors.Is(err, syscall.EINVAL) {
+	if errors.Is(err, syscall.EINVAL) || errors.Is(err, errors.ErrUnsupported) {
 		err = nil
 	}
 	if cerr := d.Close(); err == nil {

@@ -529,29 +529,13 @@ func syncParents(dir, lake string) error {
 		return err
 	}
 	for d := filepath.Dir(dir); ; d = filepath.Dir(d) {
-		if err := syncDir(d); err != nil {
+		if err := partitions.SyncDir(d); err != nil {
 			return fmt.Errorf("sync %s: %w", d, err)
 		}
 		if d == stop || filepath.Dir(d) == d || !strings.HasPrefix(d, stop) {
 			return nil
 		}
 	}
-}
-
-// syncDir fsyncs a directory; file systems that cannot are tolerated.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	err = d.Sync()
-	if errors.Is(err, syscall.EINVAL) || errors.Is(err, errors.ErrUnsupported) {
-		err = nil
-	}
-	if cerr := d.Close(); err == nil {
-		err = cerr
-	}
-	return err
 }
 
 // ParseSize parses a size such as "128MB", "64MiB", "1GB" or "134217728"

@@ -8,18 +8,8 @@ import (
 	"strings"
 
 	"github.com/eventlake/eventlake/catalog"
+	"github.com/eventlake/eventlake/loader"
 )
-
-// tableSchema mirrors what the loader stores for a delimited (CSV) table.
-type tableSchema struct {
-	Columns []struct {
-		Name string `json:"name"`
-		Type string `json:"type"`
-	} `json:"columns"`
-	Key             []string `json:"key"`
-	Order           []string `json:"order"`
-	PartitionColumn string   `json:"partition_column"`
-}
 
 // createTables creates, for each delimited table, <table>_history (every
 // row, typed) and <table> (the latest row per key).
@@ -35,7 +25,7 @@ func createTables(ctx context.Context, conn *sql.Conn, o Options, schemas []cata
 		if s.Table == "events" {
 			continue
 		}
-		var ts tableSchema
+		var ts loader.TableSchema
 		if err := json.Unmarshal([]byte(s.JSON), &ts); err != nil {
 			res.Warnings = append(res.Warnings, fmt.Sprintf("table %s: unreadable schema: %v", s.Table, err))
 			continue
@@ -53,11 +43,11 @@ func createTables(ctx context.Context, conn *sql.Conn, o Options, schemas []cata
 		have := map[string]string{} // lower name → SQL expression
 		for _, c := range ts.Columns {
 			expr := Quote(c.Name)
-			if c.Type != "VARCHAR" {
-				expr = fmt.Sprintf("TRY_CAST(%s AS %s)", Quote(c.Name), c.Type)
+			if c.Kind != "VARCHAR" {
+				expr = fmt.Sprintf("TRY_CAST(%s AS %s)", Quote(c.Name), c.Kind)
 			}
 			cols = append(cols, fmt.Sprintf("%s AS %s", expr, Quote(c.Name)))
-			have[norm(c.Name)] = Quote(c.Name)
+			have[loader.NormColumn(c.Name)] = Quote(c.Name)
 		}
 		if len(files) == 0 {
 			continue // only quarantined or duplicate objects so far
@@ -70,7 +60,7 @@ func createTables(ctx context.Context, conn *sql.Conn, o Options, schemas []cata
 		}
 		var keys []string
 		for _, k := range ts.Key {
-			if e, ok := have[norm(k)]; ok {
+			if e, ok := have[loader.NormColumn(k)]; ok {
 				keys = append(keys, e)
 			}
 		}
@@ -80,7 +70,7 @@ func createTables(ctx context.Context, conn *sql.Conn, o Options, schemas []cata
 		}
 		order := ""
 		for _, oc := range ts.Order {
-			if e, ok := have[norm(oc)]; ok {
+			if e, ok := have[loader.NormColumn(oc)]; ok {
 				order = e + " DESC NULLS LAST, "
 				break
 			}
@@ -93,15 +83,4 @@ func createTables(ctx context.Context, conn *sql.Conn, o Options, schemas []cata
 		res.Tables = append(res.Tables, name)
 	}
 	return nil
-}
-
-// norm makes column names comparable: "Order ID", "orderId", "order_id" → "orderid".
-func norm(s string) string {
-	var b strings.Builder
-	for _, r := range strings.ToLower(s) {
-		if (r >= 'a' && r <= 'z') || (r >= '0' && r <= '9') {
-			b.WriteRune(r)
-		}
-	}
-	return b.String()
 }
