@@ -189,21 +189,13 @@ func Run(ctx context.Context, o Options, specs []SourceSpec) (*Summary, error) {
 	if err := os.MkdirAll(filepath.Join(o.Lake, "_eventlake"), 0o755); err != nil {
 		return nil, fmt.Errorf("lake %s: %w", o.Lake, err)
 	}
-	lock, err := catalog.AcquireLock(o.Lake, o.LockWait, o.Command)
+	w, rep, err := catalog.OpenWriter(ctx, o.Lake, o.CatalogPath, o.LockWait, o.Command)
 	if err != nil {
 		return nil, err
 	}
-	defer lock.Release()
-	cat, err := catalog.Open(o.CatalogPath, catalog.Options{})
-	if err != nil {
-		return nil, err
-	}
-	defer cat.Close()
+	defer w.Close()
+	cat := w.Catalog
 	sum := &Summary{}
-	rep, err := catalog.Recover(ctx, cat, o.Lake)
-	if err != nil {
-		return nil, fmt.Errorf("recovering interrupted loads: %w", err)
-	}
 	if rep.Aborted+rep.Completed+rep.StrayDirs > 0 {
 		sum.Recovered = fmt.Sprintf("%d interrupted load(s) discarded, %d committed load(s) published (%d files), %d stray staging dir(s) removed",
 			rep.Aborted, rep.Completed, rep.FilesPublished, rep.StrayDirs)

@@ -278,20 +278,12 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 		return sum, nil
 	}
 
-	lock, err := catalog.AcquireLock(o.Lake, o.LockWait, catalog.CompactCommand)
+	w, rep, err := catalog.OpenWriter(ctx, o.Lake, o.CatalogPath, o.LockWait, catalog.CompactCommand)
 	if err != nil {
 		return nil, err
 	}
-	defer lock.Release()
-	cat, err := catalog.Open(o.CatalogPath, catalog.Options{})
-	if err != nil {
-		return nil, err
-	}
-	defer cat.Close()
-	rep, err := catalog.Recover(ctx, cat, o.Lake)
-	if err != nil {
-		return nil, fmt.Errorf("recovering interrupted loads: %w", err)
-	}
+	defer w.Close()
+	cat := w.Catalog
 	if rep.Aborted+rep.Completed+rep.StrayDirs+rep.ReplacedDeleted > 0 {
 		sum.Recovered = fmt.Sprintf("%d interrupted load(s) discarded, %d committed load(s) published (%d files), %d stray staging dir(s) removed, %d replaced file(s) deleted",
 			rep.Aborted, rep.Completed, rep.FilesPublished, rep.StrayDirs, rep.ReplacedDeleted)
