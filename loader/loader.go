@@ -532,24 +532,34 @@ func (l *load) run(ctx context.Context, jobs []job) ([]result, []partitions.File
 	if fatal == nil && ctx.Err() != nil {
 		fatal = fmt.Errorf("load interrupted: %w", context.Cause(ctx))
 	}
-	var files []partitions.File
-	for _, w := range workers {
-		if fatal != nil {
+	if fatal != nil {
+		for _, w := range workers {
 			w.abort()
-			continue
 		}
-		f, err := w.close()
-		if err != nil {
-			fatal = err
+		return nil, nil, fatal
+	}
+	// Closing flushes and compresses every open file's last row group:
+	// the workers do it in parallel.
+	closed := make([][]partitions.File, len(workers))
+	errs := make([]error, len(workers))
+	var cwg sync.WaitGroup
+	for i, w := range workers {
+		cwg.Add(1)
+		go func() {
+			defer cwg.Done()
+			closed[i], errs[i] = w.close()
+		}()
+	}
+	cwg.Wait()
+	var files []partitions.File
+	for i := range workers {
+		if errs[i] != nil {
 			for _, w := range workers {
 				w.abort()
 			}
-			break
+			return nil, nil, errs[i]
 		}
-		files = append(files, f...)
-	}
-	if fatal != nil {
-		return nil, nil, fatal
+		files = append(files, closed[i]...)
 	}
 	l.mergeTypes(workers)
 	sort.Slice(files, func(i, j int) bool { return files[i].Path < files[j].Path })
