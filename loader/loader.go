@@ -259,7 +259,9 @@ func Run(ctx context.Context, o Options, specs []SourceSpec) (*Summary, error) {
 	}
 	l := &load{opts: o, cat: cat, stage: stage, profiles: profiles, csvProfiles: csvProfilesFrom(o.Config),
 		id: sum.LoadID, ingestedAt: now.UnixMicro(), hashes: map[string]string{}}
+	tRun := time.Now()
 	results, files, err := l.run(ctx, jobs)
+	o.Log.Debug("objects read and files written", "seconds", time.Since(tRun).Seconds())
 	if err != nil {
 		stage.Remove()
 		_ = cat.FailLoad(context.Background(), sum.LoadID, err)
@@ -308,6 +310,7 @@ func Run(ctx context.Context, o Options, specs []SourceSpec) (*Summary, error) {
 		_ = cat.FailLoad(context.Background(), sum.LoadID, err)
 		return nil, fmt.Errorf("commit: %w", err)
 	}
+	o.Log.Debug("committed", "seconds_since_start", time.Since(start).Seconds())
 	crashPoint("after-commit")
 	// Committed: finish the publish even if the caller is cancelling now
 	// (recovery would finish it, but a clean stop is better).
@@ -321,6 +324,7 @@ func Run(ctx context.Context, o Options, specs []SourceSpec) (*Summary, error) {
 			crashPoint("during-publish")
 		}
 	}
+	o.Log.Debug("published", "files", len(files), "seconds_since_start", time.Since(start).Seconds())
 	crashPoint("after-publish")
 	if err := cat.MarkPublished(ctx, sum.LoadID); err != nil {
 		return nil, err
