@@ -300,8 +300,17 @@ func typedQuery(t *infer.Type, domain, eventType string, tc config.Table) (queri
 	cols := dedupe(prefixed(fieldNames, taken), taken)
 	var sel []string
 	sel = append(sel, "event_id", "event_type", "schema_version", "org_id", "cid", "event_time", "domain", "event_date")
+	renamed := false
 	for i, f := range fields {
-		sel = append(sel, fmt.Sprintf("d.%s AS %s", Quote(f.Name), Quote(cols[i])))
+		renamed = renamed || cols[i] != f.Name
+	}
+	if renamed {
+		for i, f := range fields {
+			sel = append(sel, fmt.Sprintf("d.%s AS %s", Quote(f.Name), Quote(cols[i])))
+		}
+	} else if len(fields) > 0 {
+		// One expression instead of one per field: cheaper to bind.
+		sel = append(sel, "unnest(d)")
 	}
 	sel = append(sel, "data", "_object", "_line", "_offset", "_load_id", "_ingested_at")
 	dataExpr := "NULL"
@@ -339,7 +348,7 @@ func typedQuery(t *infer.Type, domain, eventType string, tc config.Table) (queri
 		latest = fmt.Sprintf("SELECT %s FROM (%s %s) QUALIFY row_number() OVER (PARTITION BY %s ORDER BY %s DESC NULLS LAST, _ingested_at DESC, _load_id DESC, _object DESC, _line DESC) = 1",
 			strings.Join(sel, ", "), base, dedup, strings.Join(keyExprs, ", "), orderExpr)
 	}
-	return queries{latest: latest, history: history}, len(sel), key, nil
+	return queries{latest: latest, history: history}, 14 + len(fields), key, nil
 }
 
 // columnExpr maps a configured key/order column to SQL over the base query:
