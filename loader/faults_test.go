@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -172,5 +173,46 @@ func TestDiskFullAndReadOnly(t *testing.T) {
 	_, err = loader.Run(context.Background(), loader.Options{Lake: ro}, []loader.SourceSpec{{URL: small}})
 	if err == nil || !strings.Contains(err.Error(), "read-only file system") {
 		t.Errorf("load into a read-only lake: %v", err)
+	}
+}
+
+// TestSpilledObjects: objects bigger than the buffer spill into files of
+// their own; the rows are the same, and a spilled object that then fails
+// leaves nothing behind.
+func TestSpilledObjects(t *testing.T) {
+	src := crashCorpus(t, 4, 500)
+	ref := t.TempDir()
+	load(t, ref, src)
+	lake := t.TempDir()
+	if _, err := loader.Run(context.Background(), loader.Options{Lake: lake, BufferBytes: 16 << 10}, []loader.SourceSpec{{URL: src}}); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := lakeRows(t, lake), lakeRows(t, ref); !reflect.DeepEqual(got, want) {
+		t.Errorf("spilled load: %d rows, want %d", len(got), len(want))
+	}
+	// A big object that breaks off half-way, and one whose records are all bad.
+	dir := t.TempDir()
+	var good, bad strings.Builder
+	for i := 0; i < 400; i++ {
+		good.WriteString(faultLine(fmt.Sprintf("ioerr-%d", i)))
+		bad.WriteString(`{"event_id":"x","timestamp":"never"}` + "\n")
+	}
+	os.WriteFile(filepath.Join(dir, "ioerr-big"), []byte(good.String()), 0o644)
+	os.WriteFile(filepath.Join(dir, "allbad"), []byte(bad.String()), 0o644)
+	lake2 := t.TempDir()
+	sum, err := loader.Run(context.Background(), loader.Options{Lake: lake2, BufferBytes: 8 << 10}, []loader.SourceSpec{{URL: faultySource(t, dir)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.Failed != 1 || sum.Quarantined != 1 || sum.Rejects != 400 {
+		t.Errorf("summary %+v", sum)
+	}
+	if files := laketest.Files(t, filepath.Join(lake2, "events")); len(files) != 0 {
+		t.Errorf("files of a failed spilled object are visible: %q", files)
+	}
+	for _, e := range sum.Errors {
+		if e.Status == "quarantined" && !strings.Contains(e.Error, "all 400 records rejected (first reason:") {
+			t.Errorf("quarantine reason %q", e.Error)
+		}
 	}
 }

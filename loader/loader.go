@@ -477,6 +477,7 @@ type result struct {
 	rec          catalog.ObjectRecord
 	uncompressed int64
 	tableTypes   *columnTypes // column types of a CSV object
+	firstReject  string       // reason of the object's first reject
 }
 
 // run processes the jobs on the worker pool and closes the writers.

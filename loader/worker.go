@@ -247,8 +247,9 @@ func (w *worker) process(ctx context.Context, j job) (result, error) {
 			return fail(err)
 		}
 		quarantine = q
-		if rd.Shape() == format.Unknown && r.rec.Records == 0 {
-			quarantine = ""
+		if rd.Shape() == format.Unknown && r.rec.Records == 0 && q == "" {
+			// Nothing but unreadable bytes: one reject for the object,
+			// not one per fragment (blank content is simply empty).
 			if len(bytes.TrimSpace(bytes.TrimPrefix(w.head.buf, []byte("\xef\xbb\xbf")))) != 0 {
 				quarantine = "unrecognised content: neither JSON records nor CSV"
 			}
@@ -283,7 +284,7 @@ func (w *worker) process(ctx context.Context, j job) (result, error) {
 	r.rec.Status = "committed"
 	if r.rec.Records == 0 && r.rec.Rejects > 0 {
 		r.rec.Status = "quarantined"
-		r.rec.Error = fmt.Sprintf("all %d records rejected (first reason: %s)", r.rec.Rejects, w.buf.rejects[0].Reason)
+		r.rec.Error = fmt.Sprintf("all %d records rejected (first reason: %s)", r.rec.Rejects, r.firstReject)
 	}
 	return r, w.flush()
 }
@@ -422,6 +423,9 @@ func (w *worker) rejectRow(url string, line, offset, size int64, reason string, 
 }
 
 func (w *worker) reject(url string, line, offset, size int64, reason string, raw []byte, r *result) {
+	if r.firstReject == "" {
+		r.firstReject = reason
+	}
 	w.buf.rejects = append(w.buf.rejects, w.rejectRow(url, line, offset, size, reason, raw, r.rec.Profile))
 	w.buf.size += len(raw) + 200
 	r.rec.Rejects++
