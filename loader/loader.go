@@ -235,6 +235,12 @@ func Run(ctx context.Context, o Options, specs []SourceSpec) (*Summary, error) {
 		sum.Skipped += skipped
 		jobs = append(jobs, planned...)
 	}
+	for _, oc := range sum.Outcomes {
+		if oc.Status == "failed" { // a named object that could not be looked at
+			sum.Failed++
+			sum.Errors = append(sum.Errors, ObjectError{Object: oc.Source + oc.Key, Status: oc.Status, Error: oc.Error})
+		}
+	}
 	if len(jobs) == 0 {
 		sum.Seconds = time.Since(start).Seconds()
 		o.Log.Info("nothing new to load", "skipped", sum.Skipped)
