@@ -85,20 +85,7 @@ func (c *Catalog) ReplacedFiles(ctx context.Context, loadID string) ([]string, e
 }
 
 func replacedPaths(ctx context.Context, q queryer, loadID string) ([]string, error) {
-	rows, err := q.QueryContext(ctx, `SELECT path FROM files WHERE removed_by = ? ORDER BY path`, loadID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var paths []string
-	for rows.Next() {
-		var p string
-		if err := rows.Scan(&p); err != nil {
-			return nil, err
-		}
-		paths = append(paths, p)
-	}
-	return paths, rows.Err()
+	return queryStrings(ctx, q, `SELECT path FROM files WHERE removed_by = ? ORDER BY path`, loadID)
 }
 
 // checkReplaces validates Commit.Replaces before the transaction starts.

@@ -144,35 +144,31 @@ func (c *Catalog) removeStrays(ctx context.Context, lakeDir string, rep *Recover
 }
 
 func (c *Catalog) loadsWithStatus(ctx context.Context, status string) ([]string, error) {
-	rows, err := c.db.QueryContext(ctx, `SELECT load_id FROM loads WHERE status = ? ORDER BY started_at, load_id`, status)
+	ids, err := queryStrings(ctx, c.db, `SELECT load_id FROM loads WHERE status = ? ORDER BY started_at, load_id`, status)
 	if err != nil {
 		return nil, fmt.Errorf("list %s loads: %w", status, err)
 	}
-	defer rows.Close()
-	var ids []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
-		ids = append(ids, id)
-	}
-	return ids, rows.Err()
+	return ids, nil
 }
 
 func (c *Catalog) loadFiles(ctx context.Context, loadID string) ([]string, error) {
-	rows, err := c.db.QueryContext(ctx, `SELECT path FROM files WHERE load_id = ? AND status = 'live' ORDER BY path`, loadID)
+	return queryStrings(ctx, c.db, `SELECT path FROM files WHERE load_id = ? AND status = 'live' ORDER BY path`, loadID)
+}
+
+// queryStrings runs a query returning one text column and collects it.
+func queryStrings(ctx context.Context, q queryer, query string, args ...any) ([]string, error) {
+	rows, err := q.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var paths []string
+	var out []string
 	for rows.Next() {
-		var p string
-		if err := rows.Scan(&p); err != nil {
+		var v string
+		if err := rows.Scan(&v); err != nil {
 			return nil, err
 		}
-		paths = append(paths, p)
+		out = append(out, v)
 	}
-	return paths, rows.Err()
+	return out, rows.Err()
 }
