@@ -8,7 +8,7 @@ import (
 )
 
 // pismoSchemaChange is the json_schema_change example event from the Pismo
-// documentation (/work/shared/seeds/001_*.txt), verbatim.
+// "Understanding data events" documentation, verbatim.
 const pismoSchemaChange = `{
     "event_id": "8004c09f-9480-42a3-9211-6fa62e026806",
     "cid": "1acb8e5f-f242-423e-be32-593650d81d9e",
