@@ -175,8 +175,8 @@ func printSummary(io streams, s *loader.Summary) {
 	}
 	fmt.Fprintf(io.out, "load %s: %d objects (%d committed, %d duplicates, %d failed, %d quarantined), %d skipped\n",
 		s.LoadID, s.Objects, s.Committed, s.Duplicates, s.Failed, s.Quarantined, s.Skipped)
-	fmt.Fprintf(io.out, "  %d records, %d rejects, %d files, %.1f MB read (%.1f MB uncompressed) in %.2fs (%.1f MB/s)\n",
-		s.Records, s.Rejects, s.Files, float64(s.Bytes)/1e6, float64(s.UncompressedBytes)/1e6, s.Seconds, mbps)
+	fmt.Fprintf(io.out, "  %d records, %d rejects, %d files, %s read (%s uncompressed) in %.2fs (%.1f MB/s)\n",
+		s.Records, s.Rejects, s.Files, humanBytes(s.Bytes), humanBytes(s.UncompressedBytes), s.Seconds, mbps)
 	for _, e := range s.Errors {
 		fmt.Fprintf(io.out, "  %s %s: %s\n", e.Status, e.Object, e.Error)
 	}
@@ -186,6 +186,19 @@ func printSummary(io streams, s *loader.Summary) {
 	if s.Rejects > 0 {
 		fmt.Fprintln(io.out, "  rejected records are in <lake>/_rejects/ (eventlake sql: select * from eventlake.rejects)")
 	}
+}
+
+// humanBytes formats a byte count in decimal units (kB, MB, GB).
+func humanBytes(n int64) string {
+	switch {
+	case n < 1000:
+		return fmt.Sprintf("%d B", n)
+	case n < 1_000_000:
+		return fmt.Sprintf("%.1f kB", float64(n)/1e3)
+	case n < 1_000_000_000:
+		return fmt.Sprintf("%.1f MB", float64(n)/1e6)
+	}
+	return fmt.Sprintf("%.2f GB", float64(n)/1e9)
 }
 
 func first(a, b string) string {

@@ -132,9 +132,9 @@ func printStatus(io streams, lake string, r statusReport) {
 			fmt.Fprintf(w, "  error: %s\n", l.Error)
 		}
 	}
-	fmt.Fprintf(w, "files: %d live, %d rows, %.1f MB; rejects: %d\n", r.Files, r.Rows, float64(r.Bytes)/1e6, r.Rejects)
+	fmt.Fprintf(w, "files: %d live, %d rows, %s; rejects: %d\n", r.Files, r.Rows, humanBytes(r.Bytes), r.Rejects)
 	for _, t := range r.Tables {
-		fmt.Fprintf(w, "  table %-12s %6d partitions %6d files %10d rows %10.1f MB\n", t.Table, t.Partitions, t.Files, t.Rows, float64(t.Bytes)/1e6)
+		fmt.Fprintf(w, "  table %-12s %6d partitions %6d files %10d rows %10s\n", t.Table, t.Partitions, t.Files, t.Rows, humanBytes(t.Bytes))
 	}
 	if len(r.Failed) > 0 {
 		fmt.Fprintf(w, "failed objects (retried by the next load):\n")
