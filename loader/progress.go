@@ -22,7 +22,7 @@ func (l *load) progress(total int) func() {
 		secs := time.Since(start).Seconds()
 		rec := l.recordsDone.Load()
 		mb := float64(l.bytesDone.Load()) / 1e6
-		return fmt.Sprintf("%d/%d objects  %.1f MB  %d records  %d rejects  %.0f records/s  %.1f MB/s",
+		return fmt.Sprintf("%d/%d objects  %.1f MB read  %d records  %d rejects  %.0f records/s  %.1f MB/s read",
 			l.objectsDone.Load(), total, mb, rec, l.rejectsDone.Load(), float64(rec)/max(secs, 1e-3), mb/max(secs, 1e-3))
 	}
 	done := make(chan struct{})
