@@ -23,9 +23,13 @@ type observedType struct {
 	object string // first object of this load that had the event type
 }
 
+// typeKey identifies an event type within a worker (no string building on
+// the hot path; schemaKey makes the catalog key once, at merge).
+type typeKey struct{ domain, eventType string }
+
 // observe widens the worker's type of (domain, eventType) by data.
 func (w *worker) observe(domain, eventType, data, object string) {
-	k := schemaKey(domain, eventType)
+	k := typeKey{domain, eventType}
 	o, ok := w.types[k]
 	if !ok {
 		o = &observedType{t: &infer.Type{}, object: object}
@@ -40,7 +44,8 @@ func (w *worker) observe(domain, eventType, data, object string) {
 func (l *load) mergeTypes(workers []*worker) {
 	l.types = map[string]*observedType{}
 	for _, w := range workers {
-		for k, o := range w.types {
+		for tk, o := range w.types {
+			k := schemaKey(tk.domain, tk.eventType)
 			if cur, ok := l.types[k]; ok {
 				cur.t.Merge(o.t)
 				if o.object < cur.object {

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime"
 	"runtime/debug"
 	"runtime/pprof"
 	"syscall"
@@ -152,9 +153,19 @@ func main() {
 		}
 	}
 	tuneGC()
+	if os.Getenv("EVENTLAKE_MEMPROFILE") != "" {
+		runtime.MemProfileRate = 64 << 10
+	}
 	code := run()
 	if profiling {
 		pprof.StopCPUProfile()
+	}
+	// EVENTLAKE_MEMPROFILE=FILE writes the allocation profile of the run.
+	if path := os.Getenv("EVENTLAKE_MEMPROFILE"); path != "" {
+		if f, err := os.Create(path); err == nil {
+			_ = pprof.Lookup("allocs").WriteTo(f, 0)
+			f.Close()
+		}
 	}
 	os.Exit(code)
 }
