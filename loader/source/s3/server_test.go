@@ -8,8 +8,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -17,6 +15,8 @@ import (
 
 	"github.com/johannesboyne/gofakes3"
 	"github.com/johannesboyne/gofakes3/backend/s3mem"
+
+	"github.com/eventlake/eventlake/internal/testservers"
 )
 
 // The tests speak the real S3 protocol to gofakes3 (in memory) behind an
@@ -24,36 +24,13 @@ import (
 // records who signed them and injects faults on a deterministic schedule.
 
 const (
-	baseKeyID  = "AKIDTESTBASE"
-	baseSecret = "base-secret-not-to-be-printed"
+	baseKeyID  = testservers.AWSAccessKeyID
+	baseSecret = testservers.AWSSecretAccessKey
 )
 
 // setEnv gives the SDK static credentials and keeps it away from the
 // machine's AWS configuration, instance metadata and endpoint overrides.
-func setEnv(t testing.TB) {
-	t.Helper()
-	dir := t.TempDir()
-	for k, v := range map[string]string{
-		"AWS_ACCESS_KEY_ID":           baseKeyID,
-		"AWS_SECRET_ACCESS_KEY":       baseSecret,
-		"AWS_REGION":                  "us-east-1",
-		"AWS_CONFIG_FILE":             filepath.Join(dir, "config"),
-		"AWS_SHARED_CREDENTIALS_FILE": filepath.Join(dir, "credentials"),
-		"AWS_EC2_METADATA_DISABLED":   "true",
-	} {
-		t.Setenv(k, v)
-	}
-	for _, k := range []string{
-		"AWS_SESSION_TOKEN", "AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_DEFAULT_REGION",
-		"AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL_STS", "AWS_CA_BUNDLE",
-		"AWS_MAX_ATTEMPTS", "AWS_RETRY_MODE", "AWS_ROLE_ARN", "AWS_WEB_IDENTITY_TOKEN_FILE",
-		"AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "AWS_CONTAINER_CREDENTIALS_FULL_URI",
-		"AWS_NEW_RETRIES_2026", "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS",
-	} {
-		t.Setenv(k, "") // restores the old value after the test
-		os.Unsetenv(k)
-	}
-}
+func setEnv(t testing.TB) { testservers.AWSEnv(t) }
 
 type fault int
 
