@@ -25,8 +25,9 @@ type STSServer struct {
 	URL  string
 	deny bool
 
-	mu    sync.Mutex
-	calls []url.Values
+	mu      sync.Mutex
+	calls   []url.Values
+	signers []string // access key ids that signed the calls
 }
 
 // STS starts a fake STS. With deny, every AssumeRole is refused with 403
@@ -48,13 +49,23 @@ func (s *STSServer) Calls() []url.Values {
 	return append([]url.Values(nil), s.calls...)
 }
 
+// Signers returns the access key id that signed each call, in order.
+func (s *STSServer) Signers() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.signers...)
+}
+
 func (s *STSServer) serve(w http.ResponseWriter, r *http.Request) {
 	if err := r.ParseForm(); err != nil {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
+	_, cred, _ := strings.Cut(r.Header.Get("Authorization"), "Credential=")
+	id, _, _ := strings.Cut(cred, "/")
 	s.mu.Lock()
 	s.calls = append(s.calls, r.PostForm)
+	s.signers = append(s.signers, id)
 	s.mu.Unlock()
 	w.Header().Set("Content-Type", "text/xml")
 	esc := func(v string) string {

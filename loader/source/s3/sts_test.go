@@ -4,75 +4,22 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
-	"time"
 
+	"github.com/eventlake/eventlake/internal/testservers"
 	"github.com/eventlake/eventlake/loader/source"
 )
 
 const (
-	roleKeyID  = "ASIAROLEKEYTEST"
-	roleSecret = "role-secret-not-to-be-printed"
-	roleToken  = "role-session-token"
+	roleKeyID  = testservers.RoleAccessKeyID
+	roleSecret = testservers.RoleSecretAccessKey
+	roleToken  = testservers.RoleSessionToken
 	roleARN    = "arn:aws:iam::123456789012:role/dataplatform-consumer-tn-376a"
 )
 
-// fakeSTS answers the AssumeRole query API like STS does.
-type fakeSTS struct {
-	URL    string
-	deny   bool
-	mu     sync.Mutex
-	calls  []url.Values
-	signer []string // access key ids that signed the calls
-}
-
-func newFakeSTS(t *testing.T, deny bool) *fakeSTS {
-	f := &fakeSTS{deny: deny}
-	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if err := r.ParseForm(); err != nil {
-			http.Error(w, err.Error(), http.StatusBadRequest)
-			return
-		}
-		_, cred, _ := strings.Cut(r.Header.Get("Authorization"), "Credential=")
-		id, _, _ := strings.Cut(cred, "/")
-		f.mu.Lock()
-		f.calls = append(f.calls, r.PostForm)
-		f.signer = append(f.signer, id)
-		f.mu.Unlock()
-		w.Header().Set("Content-Type", "text/xml")
-		if f.deny || r.PostForm.Get("Action") != "AssumeRole" {
-			w.WriteHeader(http.StatusForbidden)
-			fmt.Fprintf(w, `<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><Error><Type>Sender</Type><Code>AccessDenied</Code>`+
-				`<Message>User: arn:aws:iam::999:user/loader is not authorized to perform: sts:AssumeRole on resource: %s</Message></Error>`+
-				`<RequestId>sts-req-1</RequestId></ErrorResponse>`, r.PostForm.Get("RoleArn"))
-			return
-		}
-		fmt.Fprintf(w, `<AssumeRoleResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">
-  <AssumeRoleResult>
-    <AssumedRoleUser>
-      <Arn>arn:aws:sts::123456789012:assumed-role/x/%s</Arn>
-      <AssumedRoleId>AROAEXAMPLE:%s</AssumedRoleId>
-    </AssumedRoleUser>
-    <Credentials>
-      <AccessKeyId>%s</AccessKeyId>
-      <SecretAccessKey>%s</SecretAccessKey>
-      <SessionToken>%s</SessionToken>
-      <Expiration>%s</Expiration>
-    </Credentials>
-  </AssumeRoleResult>
-  <ResponseMetadata><RequestId>sts-req-1</RequestId></ResponseMetadata>
-</AssumeRoleResponse>`, r.PostForm.Get("RoleSessionName"), r.PostForm.Get("RoleSessionName"),
-			roleKeyID, roleSecret, roleToken, time.Now().Add(time.Hour).UTC().Format(time.RFC3339))
-	}))
-	t.Cleanup(ts.Close)
-	f.URL = ts.URL
-	return f
-}
+func newFakeSTS(t *testing.T, deny bool) *testservers.STSServer { return testservers.STS(t, deny) }
 
 func TestAssumeRole(t *testing.T) {
 	for _, sessionName := range []string{"", "nightly-load"} {
@@ -120,12 +67,10 @@ func TestAssumeRole(t *testing.T) {
 			if st.tokens[roleToken] != st.requests {
 				t.Errorf("S3 requests carried session tokens %v, want the role's on all %d", st.tokens, st.requests)
 			}
-			sts.mu.Lock()
-			defer sts.mu.Unlock()
-			if len(sts.calls) != 1 {
-				t.Fatalf("%d AssumeRole calls, want 1 (credentials are cached)", len(sts.calls))
+			if len(sts.Calls()) != 1 {
+				t.Fatalf("%d AssumeRole calls, want 1 (credentials are cached)", len(sts.Calls()))
 			}
-			call := sts.calls[0]
+			call := sts.Calls()[0]
 			wantName := sessionName
 			if wantName == "" {
 				wantName = DefaultSessionName
@@ -135,8 +80,8 @@ func TestAssumeRole(t *testing.T) {
 					t.Errorf("AssumeRole %s = %q, want %q", k, got, want)
 				}
 			}
-			if sts.signer[0] != baseKeyID {
-				t.Errorf("AssumeRole signed by %q, want the base credentials %q", sts.signer[0], baseKeyID)
+			if sts.Signers()[0] != baseKeyID {
+				t.Errorf("AssumeRole signed by %q, want the base credentials %q", sts.Signers()[0], baseKeyID)
 			}
 		})
 	}
