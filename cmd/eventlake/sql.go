@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"os"
 
+	"strings"
+
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
@@ -94,7 +96,7 @@ func (s *lakeSession) refresh(ctx context.Context, conn *dbsql.Conn) error {
 
 // openLake opens the lake's catalog read-only and a DuckDB connection with
 // every view created.
-func openLake(ctx context.Context, lake, catPath, configPath, schemasDir string) (*lakeSession, error) {
+func openLake(ctx context.Context, lake, catPath, configPath, schemasDir string, only func(string) bool) (*lakeSession, error) {
 	cfg := &config.Config{}
 	if configPath != "" {
 		var err error
@@ -114,7 +116,7 @@ func openLake(ctx context.Context, lake, catPath, configPath, schemasDir string)
 	if err != nil {
 		return nil, err
 	}
-	s := &lakeSession{cat: cat, opts: views.Options{Lake: lake, Catalog: cat, Config: cfg, SchemasDir: first(schemasDir, cfg.Schemas)}}
+	s := &lakeSession{cat: cat, opts: views.Options{Lake: lake, Catalog: cat, Config: cfg, SchemasDir: first(schemasDir, cfg.Schemas), Schemas: only}}
 	if s.db, err = dbsql.Open("duckdb", ""); err != nil {
 		cat.Close()
 		return nil, err
@@ -146,7 +148,19 @@ func runSQL(ctx context.Context, o *sqlOptions, io streams) error {
 	if o.Command != "" && o.File != "" {
 		return usagef("give -c or -f, not both")
 	}
-	ls, err := openLake(ctx, o.Lake, o.Catalog, o.ConfigPath, o.SchemasDir)
+	script := o.Command
+	if o.File != "" {
+		b, err := os.ReadFile(o.File)
+		if err != nil {
+			return usageError{err}
+		}
+		script = string(b)
+	}
+	var only func(string) bool
+	if script != "" {
+		only = mentionedSchemas(script)
+	}
+	ls, err := openLake(ctx, o.Lake, o.Catalog, o.ConfigPath, o.SchemasDir, only)
 	if err != nil {
 		return err
 	}
@@ -157,14 +171,6 @@ func runSQL(ctx context.Context, o *sqlOptions, io streams) error {
 	}
 	so := shell.Options{Conn: ls.conn, In: io.in, Out: io.out, Err: io.errOut, Format: o.Format, Output: o.Output,
 		BeforeStatement: ls.refresh}
-	script := o.Command
-	if o.File != "" {
-		b, err := os.ReadFile(o.File)
-		if err != nil {
-			return usageError{err}
-		}
-		script = string(b)
-	}
 	if o.Command != "" || o.File != "" {
 		if err := shell.Run(ctx, so, script); err != nil {
 			fmt.Fprintf(io.errOut, "Error: %v\n", err)
@@ -189,4 +195,25 @@ func runSQL(ctx context.Context, o *sqlOptions, io streams) error {
 	so.Banner = fmt.Sprintf("eventlake SQL on %s: events, events_raw, %d typed views in %d domain schemas, eventlake.* catalog tables.\nEnter \".help\" for usage hints; statements end with ';'.",
 		first(o.Lake, "the lake"), len(res.Views), len(domains))
 	return shell.Interactive(ctx, so)
+}
+
+// mentionedSchemas decides, for a -c/-f script, which domain schemas need
+// their typed views: those whose name appears in the script as a word. A
+// script that lists or inspects the catalog (.tables, .schema, SHOW,
+// information_schema, duckdb_views(), …) gets them all. Naming a schema the
+// script does not use costs only time, so the test is generous.
+func mentionedSchemas(script string) func(string) bool {
+	lower := strings.ToLower(script)
+	for _, all := range []string{".tables", ".schema", "show", "information_schema", "duckdb_", "pragma", "describe", "summarize"} {
+		if strings.Contains(lower, all) {
+			return nil
+		}
+	}
+	words := map[string]bool{}
+	for _, w := range strings.FieldsFunc(lower, func(r rune) bool {
+		return !(r == '_' || (r >= 'a' && r <= 'z') || (r >= '0' && r <= '9'))
+	}) {
+		words[w] = true
+	}
+	return func(schema string) bool { return words[strings.ToLower(schema)] }
 }

@@ -80,7 +80,7 @@ func TestDDLCommand(t *testing.T) {
 func TestShellFollowsLoads(t *testing.T) {
 	lake := sqlLake(t)
 	ctx := t.Context()
-	ls, err := openLake(ctx, lake, "", "", "")
+	ls, err := openLake(ctx, lake, "", "", "", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -107,5 +107,39 @@ func TestShellFollowsLoads(t *testing.T) {
 	var objs string
 	if err := ls.conn.QueryRowContext(ctx, "select count(*)::varchar from eventlake.objects").Scan(&objs); err != nil || objs != "8" {
 		t.Errorf("eventlake.objects = %s (%v), want 8", objs, err)
+	}
+}
+
+func TestMentionedSchemas(t *testing.T) {
+	cases := []struct {
+		script string
+		want   map[string]bool // schema → created; nil: every schema
+	}{
+		{"select 1", map[string]bool{"cards": false, "account": false}},
+		{"select * from cards.card_blocked_1", map[string]bool{"cards": true, "account": false}},
+		{`select * from "Cards".x join account.y using (event_id)`, map[string]bool{"cards": true, "account": true}},
+		{".tables", nil},
+		{"select * from information_schema.tables", nil},
+		{"SHOW ALL TABLES", nil},
+	}
+	for _, c := range cases {
+		f := mentionedSchemas(c.script)
+		if c.want == nil {
+			if f != nil {
+				t.Errorf("%q: want every schema", c.script)
+			}
+			continue
+		}
+		for schema, want := range c.want {
+			if got := f(schema); got != want {
+				t.Errorf("%q: schema %s created = %v, want %v", c.script, schema, got, want)
+			}
+		}
+	}
+	// End to end: a script naming one domain sees its typed view.
+	lake := sqlLake(t)
+	code, out, errOut := runCLI(t, "sql", "--lake", lake, "--format", "csv", "-c", "select count(*) as n from cards.card_blocked_1")
+	if code != 0 || out != "n\n8\n" {
+		t.Errorf("exit %d, %q, %s", code, out, errOut)
 	}
 }

@@ -34,6 +34,10 @@ type Options struct {
 	// layout); when a file exists for an event type its types win over the
 	// inferred ones.
 	SchemasDir string
+	// Schemas, when set, limits the typed views to the domain schemas it
+	// accepts (by SQL name): a script that names none of a domain's
+	// schema does not pay for binding its views. Nil creates them all.
+	Schemas func(schema string) bool
 }
 
 // View describes one typed view.
@@ -130,12 +134,14 @@ func Create(ctx context.Context, conn *sql.Conn, o Options) (*Result, error) {
 	sort.Strings(domains)
 	for _, d := range domains {
 		sn := schemaNames[d]
+		if o.Schemas != nil && !o.Schemas(sn) {
+			continue
+		}
 		if err := exec("CREATE SCHEMA IF NOT EXISTS " + Quote(sn)); err != nil {
 			return nil, err
 		}
 		ets := byDomain[d]
 		sort.Strings(ets)
-		// Leave room for the _history twin of each name.
 		viewNames := Assign(ets)
 		for _, et := range ets {
 			v := View{Schema: sn, Name: viewNames[et], Domain: d, EventType: et, TypesFrom: "inferred"}
