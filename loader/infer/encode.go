@@ -6,7 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"unicode/utf8"
+
+	"github.com/eventlake/eventlake/internal/jsonstr"
 )
 
 // MarshalJSON encodes t compactly and deterministically for the catalog:
@@ -48,7 +49,7 @@ func (t *Type) appendJSON(dst []byte, depth int) ([]byte, error) {
 				dst = append(dst, ',')
 			}
 			dst = append(dst, `{"name":`...)
-			dst = appendJSONString(dst, f.Name)
+			dst = jsonstr.Append(dst, f.Name)
 			dst = append(dst, `,"type":`...)
 			if dst, err = f.Type.appendJSON(dst, depth+1); err != nil {
 				return nil, err
@@ -66,42 +67,6 @@ func (t *Type) appendJSON(dst []byte, depth int) ([]byte, error) {
 		}
 	}
 	return append(dst, '}'), nil
-}
-
-// appendJSONString appends s as a JSON string. Invalid UTF-8 becomes U+FFFD
-// (field names made by this package are always valid UTF-8).
-func appendJSONString(dst []byte, s string) []byte {
-	const hex = "0123456789abcdef"
-	dst = append(dst, '"')
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			switch {
-			case c == '"' || c == '\\':
-				dst = append(dst, '\\', c)
-			case c == '\n':
-				dst = append(dst, '\\', 'n')
-			case c == '\r':
-				dst = append(dst, '\\', 'r')
-			case c == '\t':
-				dst = append(dst, '\\', 't')
-			case c < 0x20 || c == 0x7f:
-				dst = append(dst, '\\', 'u', '0', '0', hex[c>>4], hex[c&15])
-			default:
-				dst = append(dst, c)
-			}
-			i++
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			dst = append(dst, `\ufffd`...)
-		} else {
-			dst = append(dst, s[i:i+size]...)
-		}
-		i += size
-	}
-	return append(dst, '"')
 }
 
 // wireType is the catalog encoding, decoded strictly.
@@ -175,7 +140,7 @@ func fromWire(w *wireType, depth int, path string) (*Type, error) {
 				return nil, fmt.Errorf("infer: decoding type: %s.fields[%d]: missing \"name\"", path, j)
 			}
 			name := *wf.Name
-			fpath := path + "." + string(appendJSONString(nil, name))
+			fpath := path + "." + string(jsonstr.Append(nil, name))
 			if !t.representable([]byte(name)) {
 				return nil, fmt.Errorf("infer: decoding type: %s: field name is empty, contains NUL or repeats another ignoring case", fpath)
 			}

@@ -2,6 +2,8 @@ package infer
 
 import (
 	"strings"
+
+	"github.com/eventlake/eventlake/internal/jsonstr"
 )
 
 // The SQL renderings below treat nodes the views cannot type as JSON:
@@ -79,7 +81,7 @@ func (t *Type) appendStructure(dst []byte, depth int) []byte {
 			if j > 0 {
 				dst = append(dst, ',')
 			}
-			dst = appendJSONString(dst, f.Name)
+			dst = jsonstr.Append(dst, f.Name)
 			dst = append(dst, ':')
 			dst = f.Type.appendStructure(dst, depth+1)
 		}

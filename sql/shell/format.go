@@ -11,9 +11,10 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/duckdb/duckdb-go/v2"
+
+	"github.com/eventlake/eventlake/internal/jsonstr"
 )
 
 // Values are scanned generically (database/sql style `any`) and rendered here. Text renderings (table, csv,
@@ -525,20 +526,20 @@ func appendJSON(b []byte, v any, t *typeInfo) []byte {
 				return append(b, buf.Bytes()...)
 			}
 		}
-		return appendJSONString(b, x)
+		return jsonstr.Append(b, x)
 	case time.Time:
-		return appendJSONString(b, timeJSON(x, t))
+		return jsonstr.Append(b, timeJSON(x, t))
 	case duckdb.Interval:
-		return appendJSONString(b, intervalText(x))
+		return jsonstr.Append(b, intervalText(x))
 	case []byte:
-		return appendJSONString(b, bytesText(x, t))
+		return jsonstr.Append(b, bytesText(x, t))
 	case duckdb.UUID:
-		return appendJSONString(b, uuidText(x[:]))
+		return jsonstr.Append(b, uuidText(x[:]))
 	case *duckdb.UUID:
 		if x == nil {
 			return append(b, "null"...)
 		}
-		return appendJSONString(b, uuidText(x[:]))
+		return jsonstr.Append(b, uuidText(x[:]))
 	case map[string]any:
 		var keys []string
 		if t.is("STRUCT") {
@@ -555,7 +556,7 @@ func appendJSON(b []byte, v any, t *typeInfo) []byte {
 			if i > 0 {
 				b = append(b, ',')
 			}
-			b = appendJSONString(b, k)
+			b = jsonstr.Append(b, k)
 			b = append(b, ':')
 			ft := jsonType
 			if t.is("STRUCT") {
@@ -585,12 +586,12 @@ func appendJSON(b []byte, v any, t *typeInfo) []byte {
 	case duckdb.Union:
 		return appendJSON(b, x.Value, t.field(x.Tag))
 	case fmt.Stringer:
-		return appendJSONString(b, x.String())
+		return jsonstr.Append(b, x.String())
 	default:
 		if enc, err := json.Marshal(x); err == nil {
 			return append(b, enc...)
 		}
-		return appendJSONString(b, fmt.Sprint(x))
+		return jsonstr.Append(b, fmt.Sprint(x))
 	}
 }
 
@@ -607,7 +608,7 @@ func appendMapJSON(b []byte, keys, vals []any, t *typeInfo) []byte {
 		}
 		var kb strings.Builder
 		writeText(&kb, keys[i], kt, false)
-		b = appendJSONString(b, kb.String())
+		b = jsonstr.Append(b, kb.String())
 		b = append(b, ':')
 		b = appendJSON(b, vals[i], vt)
 	}
@@ -618,7 +619,7 @@ func appendMapJSON(b []byte, keys, vals []any, t *typeInfo) []byte {
 // JSON documents keep encoding/json's style. NaN and ±Inf have no JSON number and become strings.
 func appendFloatJSON(b []byte, f float64, bits int, jsonStyle bool) []byte {
 	if math.IsNaN(f) || math.IsInf(f, 0) {
-		return appendJSONString(b, formatFloat(f, bits))
+		return jsonstr.Append(b, formatFloat(f, bits))
 	}
 	if jsonStyle {
 		enc, err := json.Marshal(f)
@@ -627,42 +628,4 @@ func appendFloatJSON(b []byte, f float64, bits int, jsonStyle bool) []byte {
 		}
 	}
 	return append(b, formatFloat(f, bits)...)
-}
-
-// appendJSONString appends s as a JSON string. Unlike encoding/json it does not escape <, > and &, which would
-// only make the output harder to read; invalid UTF-8 becomes U+FFFD.
-func appendJSONString(b []byte, s string) []byte {
-	const hexDigits = "0123456789abcdef"
-	b = append(b, '"')
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			switch {
-			case c == '"' || c == '\\':
-				b = append(b, '\\', c)
-			case c == '\n':
-				b = append(b, '\\', 'n')
-			case c == '\r':
-				b = append(b, '\\', 'r')
-			case c == '\t':
-				b = append(b, '\\', 't')
-			case c < 0x20 || c == 0x7f:
-				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
-			default:
-				b = append(b, c)
-			}
-			i++
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			b = append(b, `\ufffd`...)
-		} else if r == '\u2028' || r == '\u2029' {
-			b = append(b, fmt.Sprintf(`\u%04x`, r)...)
-		} else {
-			b = append(b, s[i:i+size]...)
-		}
-		i += size
-	}
-	return append(b, '"')
 }

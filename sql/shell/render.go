@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/eventlake/eventlake/internal/jsonstr"
 )
 
 // resultWriter renders one result set in an output format.
@@ -79,7 +81,7 @@ func (j *jsonWriter) begin(cols []string, types []*typeInfo) error {
 			key = name + "_" + strconv.Itoa(n)
 		}
 		seen[key] = true
-		j.keys[i] = append(appendJSONString(nil, key), ':')
+		j.keys[i] = append(jsonstr.Append(nil, key), ':')
 	}
 	return nil
 }
