@@ -218,10 +218,8 @@ func Run(ctx context.Context, o Options, specs []SourceSpec) (*Summary, error) {
 		if p == "" {
 			p = o.Profile
 		}
-		if _, csv := csvProfilesFrom(o.Config)[p]; !csv {
-			if _, err := profiles.resolve(p); err != nil {
-				return nil, err
-			}
+		if err := profiles.check(p); err != nil {
+			return nil, err
 		}
 		src, err := openSource(ctx, sp.URL, o.Lake)
 		if err != nil {
@@ -263,7 +261,7 @@ func Run(ctx context.Context, o Options, specs []SourceSpec) (*Summary, error) {
 		_ = cat.FailLoad(context.Background(), sum.LoadID, err)
 		return nil, err
 	}
-	l := &load{opts: o, cat: cat, stage: stage, profiles: profiles, csvProfiles: csvProfilesFrom(o.Config),
+	l := &load{opts: o, cat: cat, stage: stage, profiles: profiles, csvProfiles: profiles.csv,
 		id: sum.LoadID, ingestedAt: now.UnixMicro(), hashes: map[string]string{}}
 	tRun := time.Now()
 	results, files, err := l.run(ctx, jobs)

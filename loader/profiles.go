@@ -15,10 +15,11 @@ import (
 type profileSet struct {
 	named map[string]profile.Profile
 	auto  []profile.Profile
+	csv   map[string]*csvProfile // delimited-file profiles (jwo-orders, csv_profiles:)
 }
 
 func buildProfiles(c *config.Config) (*profileSet, error) {
-	ps := &profileSet{named: map[string]profile.Profile{}}
+	ps := &profileSet{named: map[string]profile.Profile{}, csv: csvProfilesFrom(c)}
 	for _, n := range profile.Names() {
 		p, _ := profile.Builtin(n)
 		ps.named[n] = p
@@ -49,7 +50,16 @@ func buildProfiles(c *config.Config) (*profileSet, error) {
 	return ps, nil
 }
 
-// resolve returns the profile named, or auto's candidates.
+// check reports whether name is a profile (JSON or CSV).
+func (ps *profileSet) check(name string) error {
+	if ps.csv[name] != nil {
+		return nil
+	}
+	_, err := ps.resolve(name)
+	return err
+}
+
+// resolve returns the JSON profile named, or auto's candidates.
 func (ps *profileSet) resolve(name string) ([]profile.Profile, error) {
 	if name == "auto" {
 		return ps.auto, nil
@@ -62,6 +72,9 @@ func (ps *profileSet) resolve(name string) ([]profile.Profile, error) {
 	}
 	var known []string
 	for n := range ps.named {
+		known = append(known, n)
+	}
+	for n := range ps.csv {
 		known = append(known, n)
 	}
 	sort.Strings(known)
