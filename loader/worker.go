@@ -3,14 +3,12 @@ package loader
 import (
 	"bufio"
 	"bytes"
-	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
-	"slices"
 	"strings"
 	"unicode/utf8"
 	"unsafe"
@@ -513,14 +511,8 @@ func (w *worker) flush() error {
 		return nil
 	}
 	if len(b.rows) > 0 {
-		// Group the object's rows by partition so each partition's file
-		// gets one run (an object spans a few domains and dates).
-		slices.SortStableFunc(b.rows, func(x, y partitions.EventRow) int {
-			if c := strings.Compare(x.Domain, y.Domain); c != 0 {
-				return c
-			}
-			return cmp.Compare(dayOf(x.EventTime), dayOf(y.EventTime))
-		})
+		// One run per partition: an object spans a few domains and dates.
+		partitions.SortByPartition(b.rows)
 		if w.events == nil {
 			w.events = partitions.NewEventWriter(w.l.stage, w.writerOptions())
 		}
@@ -598,16 +590,6 @@ func (l *load) duplicateOf(ctx context.Context, hash, url string) (string, bool,
 		return src + key, true, nil
 	}
 	return "", false, nil
-}
-
-// dayOf is the UTC day number of a microsecond timestamp.
-func dayOf(us int64) int64 {
-	const day = 86400 * 1e6
-	d := us / day
-	if us%day < 0 {
-		d--
-	}
-	return d
 }
 
 func clip(b []byte, n int) string {

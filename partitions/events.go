@@ -1,7 +1,9 @@
 package partitions
 
 import (
+	"cmp"
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -137,3 +139,15 @@ func (w *RejectWriter) Close() ([]File, error) { return w.set.close() }
 
 // Abort closes and deletes every file this writer created.
 func (w *RejectWriter) Abort() { w.set.abort() }
+
+// SortByPartition orders rows by (domain, event date), keeping their order
+// within a partition, so that Write gets one run per partition instead of
+// interleaved ones (each run costs a file switch).
+func SortByPartition(rows []EventRow) {
+	slices.SortStableFunc(rows, func(x, y EventRow) int {
+		if c := strings.Compare(x.Domain, y.Domain); c != 0 {
+			return c
+		}
+		return cmp.Compare(dayOf(x.EventTime), dayOf(y.EventTime))
+	})
+}

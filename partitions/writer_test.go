@@ -761,3 +761,22 @@ func TestRowGroupCapRollsFiles(t *testing.T) {
 		t.Errorf("files = %+v, want 2 full files and one of 5 rows", files)
 	}
 }
+
+func TestSortByPartition(t *testing.T) {
+	day := int64(86400e6)
+	rows := []EventRow{
+		{EventID: "1", Domain: "b", EventTime: 2 * day},
+		{EventID: "2", Domain: "a", EventTime: 2 * day},
+		{EventID: "3", Domain: "b", EventTime: 1 * day},
+		{EventID: "4", Domain: "a", EventTime: 2*day + 5},
+		{EventID: "5", Domain: "a", EventTime: -1},
+	}
+	SortByPartition(rows)
+	var got string
+	for _, r := range rows {
+		got += r.EventID
+	}
+	if got != "52431" {
+		t.Errorf("order %s, want 52431 (domain, then day, stable within)", got)
+	}
+}
