@@ -21,6 +21,7 @@ import (
 	"github.com/klauspost/compress/zstd"
 
 	"github.com/eventlake/eventlake/internal/laketest"
+	"github.com/eventlake/eventlake/internal/native"
 	"github.com/eventlake/eventlake/loader"
 	"github.com/eventlake/eventlake/loader/format"
 )
@@ -753,12 +754,24 @@ func TestHostile(t *testing.T) {
 		t.Skip("rewrote the compressed objects of testdata/hostile")
 	}
 	db := laketest.DuckDB(t)
-	for _, c := range hostileCases {
-		t.Run(c.name, func(t *testing.T) {
-			if c.knownBug != "" && !*runKnownBugs {
-				t.Skip("known bug: " + c.knownBug)
+	// Every class passes with the native codecs (libdeflate, libzstd) and
+	// with the pure-Go ones: both paths must load the same rows, reject the
+	// same records and fail the same objects.
+	for _, mode := range []string{"native", "go"} {
+		if mode == "native" && !native.HasGzip() {
+			t.Log("libdeflate not loaded: the native inflating path is not tested")
+			continue
+		}
+		t.Run(mode, func(t *testing.T) {
+			defer native.Use(mode == "native", mode == "native")()
+			for _, c := range hostileCases {
+				t.Run(c.name, func(t *testing.T) {
+					if c.knownBug != "" && !*runKnownBugs {
+						t.Skip("known bug: " + c.knownBug)
+					}
+					runHostile(t, db, c)
+				})
 			}
-			runHostile(t, db, c)
 		})
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"unsafe"
 
 	"github.com/eventlake/eventlake/catalog"
+	"github.com/eventlake/eventlake/internal/native"
 	"github.com/eventlake/eventlake/loader/format"
 	"github.com/eventlake/eventlake/loader/profile"
 	"github.com/eventlake/eventlake/loader/source"
@@ -44,10 +45,28 @@ type worker struct {
 	head       headCapture
 	types      map[typeKey]*observedType
 	rbuf       *bufio.Reader // large reads from the source: fewer syscalls and round trips
+
+	// Whole-object inflating (when libdeflate is in use): the compressed
+	// object, its inflated bytes, and a reader over them.
+	gunzip *native.Gunzipper
+	zbuf   wholeBuf
+	obuf   wholeBuf
+	whole  bytes.Reader
 }
 
+// Objects up to wholeMaxCompressed bytes that inflate to at most
+// wholeMaxInflated are read whole and inflated in one call by libdeflate
+// (three times as fast as streaming); larger ones are streamed. Buffers
+// above wholeKeep are given back after their object.
+const (
+	wholeMaxCompressed = 32 << 20
+	wholeMaxInflated   = 256 << 20
+	wholeKeep          = 32 << 20
+)
+
 func newWorker(l *load) *worker {
-	return &worker{l: l, intern: map[string]string{}, types: map[typeKey]*observedType{}, internPtrs: map[string]*string{}}
+	return &worker{l: l, intern: map[string]string{}, types: map[typeKey]*observedType{}, internPtrs: map[string]*string{},
+		gunzip: native.NewGunzipper()}
 }
 
 func (w *worker) writerOptions() partitions.WriterOptions {
@@ -246,9 +265,32 @@ func (w *worker) process(ctx context.Context, j job) (result, error) {
 	}
 	counted := &countingReader{r: w.rbuf, l: w.l}
 	raw := io.TeeReader(counted, hash)
-	dec, comp, err := format.Decompress(raw)
-	if err != nil {
-		return fail(err)
+	var in io.Reader = raw
+	var dec io.ReadCloser
+	var comp format.Compression
+	if w.gunzip != nil && j.obj.Size <= wholeMaxCompressed {
+		// Read the object whole and inflate it in one call (see wholeMaxCompressed).
+		zb, complete, err := w.zbuf.readAll(raw, j.obj.Size, wholeMaxCompressed)
+		if err != nil {
+			return fail(err)
+		}
+		defer w.zbuf.release(wholeKeep)
+		if complete {
+			if out, ok := format.InflateAll(w.gunzip, w.obuf.b, zb, wholeMaxInflated, w.obuf.grow); ok {
+				defer w.obuf.release(wholeKeep)
+				w.whole.Reset(out)
+				dec, comp = io.NopCloser(&w.whole), format.Gzip
+			}
+		}
+		if dec == nil {
+			in = io.MultiReader(bytes.NewReader(zb), raw)
+		}
+	}
+	if dec == nil {
+		dec, comp, err = format.Decompress(in)
+		if err != nil {
+			return fail(err)
+		}
 	}
 	defer dec.Close()
 	r.rec.Compression = comp.String()
@@ -541,7 +583,15 @@ func (w *worker) discard() {
 	b.reset()
 }
 
+// freeBuffers gives the whole-object buffers back (a watch runs many loads).
+func (w *worker) freeBuffers() {
+	w.whole.Reset(nil)
+	w.zbuf.release(0)
+	w.obuf.release(0)
+}
+
 func (w *worker) close() ([]partitions.File, error) {
+	w.freeBuffers()
 	files := w.extra
 	if w.events != nil {
 		f, err := w.events.Close()
@@ -561,6 +611,7 @@ func (w *worker) close() ([]partitions.File, error) {
 }
 
 func (w *worker) abort() {
+	w.freeBuffers()
 	w.discard()
 	if w.events != nil {
 		w.events.Abort()

@@ -13,11 +13,13 @@ import (
 	"runtime"
 	"runtime/debug"
 	"runtime/pprof"
+	"runtime/trace"
 	"syscall"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
+	"github.com/eventlake/eventlake/internal/native"
 	_ "github.com/eventlake/eventlake/loader/source/gcs"
 	_ "github.com/eventlake/eventlake/loader/source/local"
 	_ "github.com/eventlake/eventlake/loader/source/s3"
@@ -84,6 +86,7 @@ func newRootCmd(io streams) *cobra.Command {
 		SilenceErrors: true,
 		Version:       version,
 	}
+	root.SetVersionTemplate("eventlake {{.Version}}\n" + codecsLine() + "\n")
 	root.SetIn(io.in)
 	root.SetOut(io.out)
 	root.SetErr(io.errOut)
@@ -152,6 +155,14 @@ func main() {
 			profiling = pprof.StartCPUProfile(f) == nil
 		}
 	}
+	// EVENTLAKE_TRACE=FILE writes an execution trace (go tool trace FILE):
+	// where the workers wait.
+	tracing := false
+	if path := os.Getenv("EVENTLAKE_TRACE"); path != "" {
+		if f, err := os.Create(path); err == nil {
+			tracing = trace.Start(f) == nil
+		}
+	}
 	tuneGC()
 	if os.Getenv("EVENTLAKE_MEMPROFILE") != "" {
 		runtime.MemProfileRate = 64 << 10
@@ -159,6 +170,9 @@ func main() {
 	code := run()
 	if profiling {
 		pprof.StopCPUProfile()
+	}
+	if tracing {
+		trace.Stop()
 	}
 	// EVENTLAKE_MEMPROFILE=FILE writes the allocation profile of the run.
 	if path := os.Getenv("EVENTLAKE_MEMPROFILE"); path != "" {
@@ -187,4 +201,18 @@ func run() int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	return execute(ctx, os.Args[1:], streams{in: os.Stdin, out: os.Stdout, errOut: os.Stderr})
+}
+
+// codecsLine says which codecs a load uses: the system's libdeflate and
+// libzstd when they could be loaded (see internal/native), else pure Go.
+func codecsLine() string {
+	st := native.Loaded()
+	gz, zs := st.Gzip, st.Zstd
+	if gz == "" {
+		gz = "pure Go (klauspost/compress; install libdeflate0 for a faster one)"
+	}
+	if zs == "" {
+		zs = "pure Go (klauspost/compress; install libzstd1 for a faster one)"
+	}
+	return "gzip inflater: " + gz + "\nzstd encoder:  " + zs
 }

@@ -1,0 +1,33 @@
+//go:build !(cgo && (linux || darwin || freebsd))
+
+package native
+
+import "errors"
+
+func loadDeflate() string { return "" }
+func loadZstd() string    { return "" }
+
+// Result of one Gunzip call.
+type Result int
+
+// libdeflate's results.
+const (
+	Success           Result = 0
+	BadData           Result = 1
+	ShortOutput       Result = 2
+	InsufficientSpace Result = 3
+)
+
+// Gunzipper is unavailable without cgo.
+type Gunzipper struct{}
+
+// NewGunzipper returns nil: there is no native inflater without cgo.
+func NewGunzipper() *Gunzipper { return nil }
+
+// Member is never called (NewGunzipper returns nil).
+func (g *Gunzipper) Member(out, src []byte) (used, n int, r Result) { return 0, 0, BadData }
+
+// ZstdCompress is never called (HasZstd reports false).
+func ZstdCompress(dst, src []byte, level int) ([]byte, error) {
+	return nil, errors.New("zstd: no native library")
+}

@@ -1,0 +1,7 @@
+//go:build !unix
+
+package loader
+
+func allocOffHeap(n int) []byte { return make([]byte, n) }
+
+func freeOffHeap([]byte) {}
