@@ -73,18 +73,21 @@ func Recover(ctx context.Context, c *Catalog, lakeDir string) (RecoveryReport, e
 			return rep, fmt.Errorf("catalog: recover: files of load %s: %w", id, err)
 		}
 		staging := partitions.StagingDir(lakeDir, id)
+		if err := ctx.Err(); err != nil {
+			return rep, err
+		}
+		staged := 0
 		for _, p := range paths {
-			if err := ctx.Err(); err != nil {
-				return rep, err
-			}
-			_, serr := os.Lstat(filepath.Join(staging, filepath.FromSlash(p)))
-			if err := partitions.Publish(lakeDir, id, p); err != nil {
-				return rep, fmt.Errorf("catalog: recover: publish %s of committed load %s: %w", p, id, err)
-			}
-			if serr == nil {
-				rep.FilesPublished++
+			if _, serr := os.Lstat(partitions.StagedPath(lakeDir, id, p)); serr == nil {
+				staged++
+			} else if _, serr := os.Lstat(filepath.Join(staging, filepath.FromSlash(p))); serr == nil {
+				staged++
 			}
 		}
+		if err := partitions.PublishAll(lakeDir, id, paths, nil); err != nil {
+			return rep, fmt.Errorf("catalog: recover: committed load %s: %w", id, err)
+		}
+		rep.FilesPublished += staged
 		if err := c.MarkPublished(ctx, id); err != nil {
 			return rep, fmt.Errorf("catalog: recover: %w", err)
 		}

@@ -146,8 +146,8 @@ func (c *Config) Validate() error {
 	default:
 		return fmt.Errorf("on_change: %q is not one of reload, skip", c.OnChange)
 	}
-	if c.ZstdLevel < 0 || c.ZstdLevel > 4 {
-		return fmt.Errorf("zstd_level: %d is not between 1 and 4", c.ZstdLevel)
+	if c.ZstdLevel < 0 || c.ZstdLevel > 19 {
+		return fmt.Errorf("zstd_level: %d is not between 1 and 19", c.ZstdLevel)
 	}
 	if c.Workers < 0 {
 		return fmt.Errorf("workers: %d is negative", c.Workers)

@@ -40,7 +40,7 @@ func TestParseErrors(t *testing.T) {
 	cases := map[string]string{
 		"workrs: 2":                                      "workrs",
 		"on_change: maybe":                               "on_change",
-		"zstd_level: 9":                                  "zstd_level",
+		"zstd_level: 20":                                 "zstd_level",
 		"lock_wait: soon":                                "duration",
 		"sources: [{profile: pismo}]":                    "url is missing",
 		"sources: [{url: x, since: yesterday}]":          "not a date",

@@ -271,6 +271,11 @@ func Run(ctx context.Context, o Options, specs []SourceSpec) (*Summary, error) {
 		_ = cat.FailLoad(context.Background(), sum.LoadID, err)
 		return nil, err
 	}
+	if err := stage.Sync(files); err != nil {
+		stage.Remove()
+		_ = cat.FailLoad(context.Background(), sum.LoadID, err)
+		return nil, err
+	}
 	crashPoint("before-commit")
 	cm := catalog.Commit{LoadID: sum.LoadID, FinishedAt: o.Now()}
 	for _, f := range files {
@@ -319,14 +324,13 @@ func Run(ctx context.Context, o Options, specs []SourceSpec) (*Summary, error) {
 	// Committed: finish the publish even if the caller is cancelling now
 	// (recovery would finish it, but a clean stop is better).
 	ctx = context.WithoutCancel(ctx)
+	paths := make([]string, len(files))
 	for i, f := range files {
-		if err := partitions.Publish(o.Lake, sum.LoadID, f.Path); err != nil {
-			// Committed: recovery at the next start finishes the publish.
-			return nil, fmt.Errorf("publishing %s (the next run finishes it): %w", f.Path, err)
-		}
-		if i == 0 {
-			crashPoint("during-publish")
-		}
+		paths[i] = f.Path
+	}
+	if err := partitions.PublishAll(o.Lake, sum.LoadID, paths, func() { crashPoint("during-publish") }); err != nil {
+		// Committed: recovery at the next start finishes the publish.
+		return nil, fmt.Errorf("%w (the next run finishes publishing)", err)
 	}
 	o.Log.Debug("published", "files", len(files), "seconds_since_start", time.Since(start).Seconds())
 	crashPoint("after-publish")

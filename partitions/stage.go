@@ -8,6 +8,7 @@ import (
 	"path"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 )
@@ -29,9 +30,18 @@ func StagingDir(lakeDir, loadID string) string {
 	return filepath.Join(lakeDir, filepath.FromSlash(stagingRel), loadID)
 }
 
+// StagedPath returns where the file that will be published at relPath is
+// staged: <lake>/_eventlake/staging/<loadID>/<file name>. The staging area is
+// flat (file names are unique within a load, see NextName), so writing a
+// load creates no directories; only publishing creates the partitions'.
+func StagedPath(lakeDir, loadID, relPath string) string {
+	return filepath.Join(StagingDir(lakeDir, loadID), path.Base(relPath))
+}
+
 // Stage is the layout of one load's staging area,
-// <lake>/_eventlake/staging/<loadID>/. Files are written there under the same
-// relative path they will have in the lake, then moved into place by Publish.
+// <lake>/_eventlake/staging/<loadID>/. Files are written there under their
+// file name (see StagedPath), then moved to their relative path in the lake
+// by Publish.
 // A Stage is safe for concurrent use by several writers (one per loader
 // worker).
 type Stage struct {
@@ -62,6 +72,10 @@ func NewStage(lakeDir, loadID string) (*Stage, error) {
 	return &Stage{lake: lake, loadID: loadID, root: root}, nil
 }
 
+// Staged returns the absolute path where the file to be published at
+// relPath is staged (see StagedPath).
+func (s *Stage) Staged(relPath string) string { return filepath.Join(s.root, path.Base(relPath)) }
+
 // Root returns the absolute staging root of the load.
 func (s *Stage) Root() string { return s.root }
 
@@ -89,26 +103,12 @@ func (s *Stage) Remove() error {
 // create creates a new staged file at relPath (relative, '/'-separated) with
 // its parent directories, failing if the file already exists.
 func (s *Stage) create(relPath string) (*os.File, string, error) {
-	abs := filepath.Join(s.root, filepath.FromSlash(relPath))
-	if err := os.MkdirAll(filepath.Dir(abs), dirPerm); err != nil {
-		return nil, "", fmt.Errorf("partitions: create staged %s: %w", relPath, err)
-	}
+	abs := s.Staged(relPath)
 	f, err := os.OpenFile(abs, os.O_WRONLY|os.O_CREATE|os.O_EXCL, filePerm)
 	if err != nil {
 		return nil, "", fmt.Errorf("partitions: create staged %s: %w", relPath, err)
 	}
 	return f, abs, nil
-}
-
-// removeEmptyDirs removes dir and then its parents while they are empty,
-// stopping at (and never removing) s.root. Best effort.
-func (s *Stage) removeEmptyDirs(dir string) {
-	for dir != s.root && strings.HasPrefix(dir, s.root+string(filepath.Separator)) {
-		if os.Remove(dir) != nil {
-			return
-		}
-		dir = filepath.Dir(dir)
-	}
 }
 
 func checkLoadID(loadID string) error {
@@ -158,65 +158,148 @@ func within(dir, target string) bool {
 }
 
 // Publish moves the staged file <lake>/_eventlake/staging/<loadID>/<relPath>
-// to <lake>/<relPath> by rename, creating parent directories. The file is
-// fsynced before the rename and the destination directory after it (as is
-// the parent of every directory Publish creates), so a published file
-// survives a crash.
-//
-// Publish is idempotent: if the staged file is missing and the final one
-// exists, it returns nil (recovery may run it twice). As defence in depth it
-// refuses a relPath that is absolute, contains "..", or would not stay inside
-// the lake's table area (the lake root minus its _eventlake directory).
+// to <lake>/<relPath>; it is PublishAll of one file.
 func Publish(lakeDir, loadID, relPath string) error {
+	return PublishAll(lakeDir, loadID, []string{relPath}, nil)
+}
+
+// PublishAll moves the staged files <lake>/_eventlake/staging/<loadID>/<relPath>
+// to <lake>/<relPath> by rename, creating parent directories (and fsyncing
+// the parent of every directory it creates), then fsyncs every destination
+// directory once, so the published files survive a crash. The staged files
+// themselves must already be durable: Stage.Sync runs before the commit that
+// names them. afterFirst, when not nil, runs after the first rename (crash
+// tests stop there).
+//
+// Publishing is idempotent: a staged file that is missing while the final
+// one exists was published before (recovery may run twice). As defence in
+// depth it refuses a relPath that is absolute, contains "..", or would not
+// stay inside the lake's table area (the lake root minus its _eventlake
+// directory).
+func PublishAll(lakeDir, loadID string, relPaths []string, afterFirst func()) error {
 	if err := checkLoadID(loadID); err != nil {
-		return err
-	}
-	if err := checkRelPath(relPath); err != nil {
 		return err
 	}
 	lake, err := filepath.Abs(lakeDir)
 	if err != nil {
-		return fmt.Errorf("partitions: publish %s: lake directory %q: %w", relPath, lakeDir, err)
+		return fmt.Errorf("partitions: publish: lake directory %q: %w", lakeDir, err)
 	}
-	src := filepath.Join(StagingDir(lake, loadID), filepath.FromSlash(relPath))
-	dst := filepath.Join(lake, filepath.FromSlash(relPath))
-	if !within(lake, dst) || dst == lake || within(filepath.Join(lake, metaDir), dst) {
-		return fmt.Errorf("partitions: refusing path %q: it does not stay inside the lake's table area", relPath)
-	}
-
-	f, err := os.Open(src)
-	if errors.Is(err, fs.ErrNotExist) {
-		if st, serr := os.Stat(dst); serr == nil && st.Mode().IsRegular() {
-			return nil // already published by an earlier run
+	var dirs []string
+	seen := map[string]bool{}
+	for i, relPath := range relPaths {
+		if err := checkRelPath(relPath); err != nil {
+			return err
 		}
-		return fmt.Errorf("partitions: publish %s for load %s: staged file missing and not published: %w", relPath, loadID, err)
+		src := StagedPath(lake, loadID, relPath)
+		dst := filepath.Join(lake, filepath.FromSlash(relPath))
+		if !within(lake, dst) || dst == lake || within(filepath.Join(lake, metaDir), dst) {
+			return fmt.Errorf("partitions: refusing path %q: it does not stay inside the lake's table area", relPath)
+		}
+		st, err := os.Lstat(src)
+		if errors.Is(err, fs.ErrNotExist) {
+			// Staged by an older version, which mirrored the lake's folders.
+			nested := filepath.Join(StagingDir(lake, loadID), filepath.FromSlash(relPath))
+			if nst, nerr := os.Lstat(nested); nerr == nil {
+				src, st, err = nested, nst, nil
+			}
+		}
+		if errors.Is(err, fs.ErrNotExist) {
+			if st, serr := os.Stat(dst); serr == nil && st.Mode().IsRegular() {
+				continue // already published by an earlier run
+			}
+			return fmt.Errorf("partitions: publish %s for load %s: staged file missing and not published: %w", relPath, loadID, err)
+		}
+		if err == nil && !st.Mode().IsRegular() {
+			err = fmt.Errorf("staged %s is not a regular file", src)
+		}
+		if err != nil {
+			return fmt.Errorf("partitions: publish %s for load %s: %w", relPath, loadID, err)
+		}
+		dstDir := filepath.Dir(dst)
+		if !seen[dstDir] {
+			if err := mkdirAllSync(dstDir); err != nil {
+				return fmt.Errorf("partitions: publish %s for load %s: %w", relPath, loadID, err)
+			}
+			seen[dstDir] = true
+			dirs = append(dirs, dstDir)
+		}
+		if err := os.Rename(src, dst); err != nil {
+			return fmt.Errorf("partitions: publish %s for load %s: %w", relPath, loadID, err)
+		}
+		if i == 0 && afterFirst != nil {
+			afterFirst()
+		}
 	}
+	if err := syncAll(dirs, SyncDir); err != nil {
+		return fmt.Errorf("partitions: publish load %s: sync directory: %w", loadID, err)
+	}
+	return nil
+}
+
+// syncParallelism is how many fsyncs run at once: the file system folds
+// concurrent ones into fewer journal commits, and no worker waits on them.
+const syncParallelism = 16
+
+// syncAll runs fn on every path, syncParallelism at a time, and returns the
+// first error.
+func syncAll(paths []string, fn func(string) error) error {
+	var (
+		wg    sync.WaitGroup
+		mu    sync.Mutex
+		first error
+		next  atomic.Int64
+	)
+	for range min(syncParallelism, len(paths)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= len(paths) {
+					return
+				}
+				if err := fn(paths[i]); err != nil {
+					mu.Lock()
+					if first == nil {
+						first = fmt.Errorf("%s: %w", paths[i], err)
+					}
+					mu.Unlock()
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	return first
+}
+
+// syncFile fsyncs a regular file.
+func syncFile(path string) error {
+	f, err := os.Open(path)
 	if err != nil {
-		return fmt.Errorf("partitions: publish %s for load %s: %w", relPath, loadID, err)
+		return err
 	}
-	st, err := f.Stat()
-	if err == nil && !st.Mode().IsRegular() {
-		err = fmt.Errorf("staged %s is not a regular file", src)
-	}
-	if err == nil {
-		err = f.Sync()
-	}
+	err = f.Sync()
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
-	if err != nil {
-		return fmt.Errorf("partitions: publish %s for load %s: %w", relPath, loadID, err)
-	}
+	return err
+}
 
-	dstDir := filepath.Dir(dst)
-	if err := mkdirAllSync(dstDir); err != nil {
-		return fmt.Errorf("partitions: publish %s for load %s: %w", relPath, loadID, err)
+// Sync makes staged files durable before the commit that names them: each
+// file is fsynced (in parallel), then the staging folder and its parent.
+// Writers close their files without an fsync, so a worker never waits on
+// the disk while there is compressing to do.
+func (s *Stage) Sync(files []File) error {
+	paths := make([]string, len(files))
+	for i, f := range files {
+		paths[i] = s.Staged(f.Path)
 	}
-	if err := os.Rename(src, dst); err != nil {
-		return fmt.Errorf("partitions: publish %s for load %s: %w", relPath, loadID, err)
+	if err := syncAll(paths, syncFile); err != nil {
+		return fmt.Errorf("partitions: sync staged file %w", err)
 	}
-	if err := SyncDir(dstDir); err != nil {
-		return fmt.Errorf("partitions: publish %s for load %s: sync directory: %w", relPath, loadID, err)
+	if err := syncAll([]string{s.root, filepath.Dir(s.root)}, SyncDir); err != nil {
+		return fmt.Errorf("partitions: sync staging directory %w", err)
 	}
 	return nil
 }

@@ -105,9 +105,6 @@ func WriteTable(s *Stage, table, partition string, columns []string, rows []Tabl
 	if err := w.Close(); err != nil {
 		return fail(err)
 	}
-	if err := f.Sync(); err != nil {
-		return fail(err)
-	}
 	st, err := f.Stat()
 	if err != nil {
 		return fail(err)

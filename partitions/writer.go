@@ -2,17 +2,18 @@ package partitions
 
 import (
 	"cmp"
-	"errors"
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"runtime/debug"
 	"slices"
 	"sync"
 
 	"github.com/parquet-go/parquet-go"
 	"github.com/parquet-go/parquet-go/compress/zstd"
+	"github.com/parquet-go/parquet-go/format"
+
+	"github.com/eventlake/eventlake/internal/native"
 )
 
 // File describes one finished staged file.
@@ -51,10 +52,10 @@ type WriterOptions struct {
 	// rows, so a file ends within one small chunk of rows of the limit).
 	// Zero means no byte limit. Compaction uses it for its target file size.
 	MaxFileBytes int64
-	// ZstdLevel selects the zstd codec level: 1 fastest (default), 2 default
-	// (≈ zstd level 3), 3 better compression (≈ zstd 7–8), 4 best compression.
-	// These are the four levels of the klauspost/compress encoder used by
-	// parquet-go; values above 4 are treated as 4, values below 1 as 1.
+	// ZstdLevel is the zstd level of the pages, 1 (fastest, the default) to
+	// MaxZstdLevel; values out of range are clamped. Without the system's
+	// libzstd the pure-Go encoder uses the nearest of its four levels (see
+	// zstdCodec).
 	ZstdLevel int
 	// RowGroupBytes caps the memory one open file buffers for its current
 	// row group (encoded pages plus pending values, as estimated by
@@ -114,18 +115,58 @@ func (o WriterOptions) withDefaults() WriterOptions {
 	if o.MemoryBytes <= 0 {
 		o.MemoryBytes = defaultMemoryBytes
 	}
-	o.ZstdLevel = min(max(o.ZstdLevel, 1), 4)
+	o.ZstdLevel = min(max(o.ZstdLevel, 1), MaxZstdLevel)
 	return o
 }
 
-// zstdCodecs are shared by all writers: a codec pools its encoders, so one
-// per level lets files reuse warm encoders instead of allocating new ones.
-var zstdCodecs = [...]*zstd.Codec{
-	1: {Level: zstd.SpeedFastest},
-	2: {Level: zstd.SpeedDefault},
-	3: {Level: zstd.SpeedBetterCompression},
-	4: {Level: zstd.SpeedBestCompression},
+// zstdCodec compresses pages with the system's libzstd when it is loaded
+// (internal/native), at a real zstd level, and otherwise with the pure-Go
+// klauspost encoder at the nearest of its four levels. Pages are always
+// decoded by the pure-Go decoder.
+type zstdCodec struct {
+	level    int
+	fallback *zstd.Codec
 }
+
+func (c *zstdCodec) String() string                            { return "ZSTD" }
+func (c *zstdCodec) CompressionCodec() format.CompressionCodec { return format.Zstd }
+func (c *zstdCodec) Decode(dst, src []byte) ([]byte, error)    { return c.fallback.Decode(dst, src) }
+
+func (c *zstdCodec) Encode(dst, src []byte) ([]byte, error) {
+	if native.HasZstd() {
+		return native.ZstdCompress(dst, src, c.level)
+	}
+	return c.fallback.Encode(dst, src)
+}
+
+// MaxZstdLevel is the highest zstd level a writer accepts (zstd's 20–22
+// "ultra" levels need hundreds of MB per encoder).
+const MaxZstdLevel = 19
+
+// The klauspost levels, shared by all writers: a codec pools its encoders.
+var (
+	goZstdFastest = &zstd.Codec{Level: zstd.SpeedFastest}
+	goZstdDefault = &zstd.Codec{Level: zstd.SpeedDefault}
+	goZstdBetter  = &zstd.Codec{Level: zstd.SpeedBetterCompression}
+	goZstdBest    = &zstd.Codec{Level: zstd.SpeedBestCompression}
+)
+
+// zstdCodecs holds one codec per zstd level, 1 to MaxZstdLevel.
+var zstdCodecs = func() (c [MaxZstdLevel + 1]*zstdCodec) {
+	for l := 1; l <= MaxZstdLevel; l++ {
+		fb := goZstdFastest // klauspost: fastest ≈ level 1, default ≈ 3, better ≈ 7–8, best ≈ 11+
+		switch {
+		case l >= 10:
+			fb = goZstdBest
+		case l >= 6:
+			fb = goZstdBetter
+		case l >= 3:
+			fb = goZstdDefault
+		}
+		c[l] = &zstdCodec{level: l, fallback: fb}
+	}
+	return c
+}()
 
 var buildVersion = sync.OnceValues(func() (version, build string) {
 	version, build = "devel", "unknown"
@@ -378,16 +419,13 @@ func (s *set[T]) acquire(partition string) (*part[T], error) {
 	return p, nil
 }
 
-// finish completes p's Parquet footer, fsyncs and closes the file, and
-// records it as done.
+// finish completes p's Parquet footer, closes the file, and records it as
+// done. The file is fsynced later, with all others, by Stage.Sync.
 func (s *set[T]) finish(p *part[T]) error {
 	s.unlink(p)
 	s.pending -= p.pending
 	p.pending = 0
 	err := p.w.Close()
-	if err == nil {
-		err = p.f.Sync()
-	}
 	if cerr := p.f.Close(); err == nil {
 		err = cerr
 	}
@@ -460,8 +498,7 @@ func (s *set[T]) close() ([]File, error) {
 	return files, nil
 }
 
-// abort closes every open file and deletes every file the set created, then
-// removes partition directories left empty.
+// abort closes every open file and deletes every file the set created.
 func (s *set[T]) abort() {
 	s.closed = true
 	for s.head != nil {
@@ -469,18 +506,12 @@ func (s *set[T]) abort() {
 	}
 	paths := s.orphans
 	for _, f := range s.done {
-		paths = append(paths, filepath.Join(s.stage.Root(), filepath.FromSlash(f.Path)))
+		paths = append(paths, s.stage.Staged(f.Path))
 	}
-	dirs := make(map[string]struct{})
 	for _, p := range paths {
 		// Removal is best effort: Abort has no error to report to, and the
 		// caller removes the whole staging root afterwards anyway.
-		if err := os.Remove(p); err == nil || errors.Is(err, os.ErrNotExist) {
-			dirs[filepath.Dir(p)] = struct{}{}
-		}
-	}
-	for d := range dirs {
-		s.stage.removeEmptyDirs(d)
+		_ = os.Remove(p)
 	}
 	s.done, s.orphans = nil, nil
 	if s.err == nil {

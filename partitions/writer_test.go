@@ -1,6 +1,7 @@
 package partitions
 
 import (
+	"bytes"
 	"fmt"
 	"io/fs"
 	"math/rand/v2"
@@ -14,6 +15,8 @@ import (
 
 	"github.com/parquet-go/parquet-go"
 	"github.com/parquet-go/parquet-go/format"
+
+	"github.com/eventlake/eventlake/internal/native"
 )
 
 const day = int64(microsPerDay)
@@ -234,10 +237,12 @@ func TestEventWriterRoundTrip(t *testing.T) {
 	if !slices.IsSortedFunc(files, func(a, b File) int { return strings.Compare(a.Path, b.Path) }) {
 		t.Error("files are not sorted by Path")
 	}
+	// The staging area is flat: one file per part, under its own name.
 	var paths []string
 	for _, f := range files {
-		paths = append(paths, f.Path)
+		paths = append(paths, path.Base(f.Path))
 	}
+	slices.Sort(paths)
 	if got := stagedFiles(t, stage.Root()); !slices.Equal(got, paths) {
 		t.Errorf("staged files = %v\nwant %v", got, paths)
 	}
@@ -263,7 +268,7 @@ func TestEventWriterRoundTrip(t *testing.T) {
 			t.Errorf("%s: bad file name %q", f.Path, name)
 		}
 		domain, date := parseEventPartition(t, f.Partition)
-		abs := filepath.Join(stage.Root(), filepath.FromSlash(f.Path))
+		abs := stage.Staged(f.Path)
 		rows, pf := readParquet[EventRow](t, abs)
 		checkEventSchema(t, f.Path, pf)
 
@@ -359,7 +364,7 @@ func TestEventWriterRollsOverAtMaxFileRows(t *testing.T) {
 	var got []int64
 	for _, f := range files {
 		got = append(got, f.Rows)
-		_, pf := readParquet[EventRow](t, filepath.Join(stage.Root(), filepath.FromSlash(f.Path)))
+		_, pf := readParquet[EventRow](t, stage.Staged(f.Path))
 		var rgRows []int64
 		for _, rg := range pf.Metadata().RowGroups {
 			rgRows = append(rgRows, rg.NumRows)
@@ -409,7 +414,7 @@ func TestEventWriterRowGroupBytes(t *testing.T) {
 	if len(files) != 1 {
 		t.Fatalf("%d files, want 1", len(files))
 	}
-	got, pf := readParquet[EventRow](t, filepath.Join(stage.Root(), filepath.FromSlash(files[0].Path)))
+	got, pf := readParquet[EventRow](t, stage.Staged(files[0].Path))
 	rgs := pf.Metadata().RowGroups
 	// 400 rows × 16 KB = 6.4 MB with a 256 KiB budget checked every 64
 	// rows: every row group but the last holds exactly 64 rows.
@@ -470,7 +475,7 @@ func TestRejectWriter(t *testing.T) {
 		if !strings.HasPrefix(f.Path, "_rejects/"+f.Partition+"/part-L-") {
 			t.Errorf("bad path %s for partition %s", f.Path, f.Partition)
 		}
-		rows, pf := readParquet[RejectRow](t, filepath.Join(stage.Root(), filepath.FromSlash(f.Path)))
+		rows, pf := readParquet[RejectRow](t, stage.Staged(f.Path))
 		if v, _ := pf.Lookup("eventlake.load_id"); v != "L" {
 			t.Errorf("%s: load id metadata %q", f.Path, v)
 		}
@@ -563,9 +568,9 @@ func TestWriterErrorIsSticky(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// A regular file where the table directory should be: creating any
-	// part file fails, even as root.
-	if err := os.WriteFile(filepath.Join(stage.Root(), "events"), nil, 0o644); err != nil {
+	// A directory where the first part file should be staged: creating it
+	// fails, even as root.
+	if err := os.Mkdir(filepath.Join(stage.Root(), "part-L-00000.parquet"), 0o755); err != nil {
 		t.Fatal(err)
 	}
 	w := NewEventWriter(stage, WriterOptions{})
@@ -584,8 +589,8 @@ func TestWriterErrorIsSticky(t *testing.T) {
 }
 
 func TestWriterOptionsDefaults(t *testing.T) {
-	got := WriterOptions{ZstdLevel: 9}.withDefaults()
-	want := WriterOptions{MaxOpenFiles: 128, RowGroupRows: 65536, MaxFileRows: 4_000_000, ZstdLevel: 4, RowGroupBytes: 16 << 20, MemoryBytes: 24 << 20}
+	got := WriterOptions{ZstdLevel: 25}.withDefaults()
+	want := WriterOptions{MaxOpenFiles: 128, RowGroupRows: 65536, MaxFileRows: 4_000_000, ZstdLevel: MaxZstdLevel, RowGroupBytes: 16 << 20, MemoryBytes: 24 << 20}
 	if got != want {
 		t.Errorf("withDefaults = %+v, want %+v", got, want)
 	}
@@ -594,8 +599,22 @@ func TestWriterOptionsDefaults(t *testing.T) {
 	}
 }
 
+// TestZstdLevels writes and reads back files at several zstd levels, with
+// the system's libzstd (when it is there) and with the pure-Go encoder.
 func TestZstdLevels(t *testing.T) {
-	for level := 1; level <= 4; level++ {
+	for _, useNative := range []bool{true, false} {
+		if useNative && !native.HasZstd() {
+			t.Log("libzstd not loaded: only the pure-Go encoder is tested")
+			continue
+		}
+		restore := native.Use(true, useNative)
+		testZstdLevels(t, useNative)
+		restore()
+	}
+}
+
+func testZstdLevels(t *testing.T, useNative bool) {
+	for _, level := range []int{1, 3, 9, MaxZstdLevel} {
 		stage, err := NewStage(t.TempDir(), "L")
 		if err != nil {
 			t.Fatal(err)
@@ -610,13 +629,45 @@ func TestZstdLevels(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		got, _ := readParquet[EventRow](t, filepath.Join(stage.Root(), filepath.FromSlash(files[0].Path)))
+		got, _ := readParquet[EventRow](t, stage.Staged(files[0].Path))
 		for i := range got {
 			got[i].Domain = "account"
 		}
 		if !reflect.DeepEqual(got, want) {
-			t.Errorf("level %d: rows differ after round trip", level)
+			t.Errorf("level %d (native %v): rows differ after round trip", level, useNative)
 		}
+	}
+}
+
+// TestZstdCodecFrames checks that pages compressed by either encoder are
+// standard zstd frames the other side decodes, and that higher levels
+// compress repetitive JSON at least as well as level 1.
+func TestZstdCodecFrames(t *testing.T) {
+	page := []byte(strings.Repeat(`{"event_id":"a9f3","amount":{"value":1999,"currency":"BRL"},"status":"approved"}`+"\n", 2000))
+	for _, useNative := range []bool{true, false} {
+		restore := native.Use(true, useNative)
+		var sizes []int
+		for _, level := range []int{1, 3, 9} {
+			c := zstdCodecs[level]
+			enc, err := c.Encode(nil, page)
+			if err != nil {
+				t.Fatalf("native %v level %d: %v", useNative, level, err)
+			}
+			dec, err := c.Decode(nil, enc)
+			if err != nil || !bytes.Equal(dec, page) {
+				t.Fatalf("native %v level %d: round trip failed: %v", useNative, level, err)
+			}
+			sizes = append(sizes, len(enc))
+		}
+		if sizes[1] > sizes[0] || sizes[2] > sizes[0] {
+			t.Errorf("native %v: sizes by level 1/3/9 = %v; higher levels should not be larger", useNative, sizes)
+		}
+		if empty, err := zstdCodecs[1].Encode(nil, nil); err != nil {
+			t.Errorf("native %v: empty page: %v", useNative, err)
+		} else if dec, err := zstdCodecs[1].Decode(nil, empty); err != nil || len(dec) != 0 {
+			t.Errorf("native %v: empty page round trip = %q, %v", useNative, dec, err)
+		}
+		restore()
 	}
 }
 
@@ -717,7 +768,7 @@ func TestMemoryBudgetFlushesInsteadOfClosing(t *testing.T) {
 	groups := 0
 	for _, f := range files {
 		n += f.Rows
-		pf, err := os.Open(filepath.Join(st.Root(), filepath.FromSlash(f.Path)))
+		pf, err := os.Open(st.Staged(f.Path))
 		if err != nil {
 			t.Fatal(err)
 		}

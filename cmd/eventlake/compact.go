@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/eventlake/eventlake/config"
+	"github.com/eventlake/eventlake/partitions"
 	"github.com/eventlake/eventlake/partitions/compact"
 )
 
@@ -55,7 +56,7 @@ compaction failed, 2 for usage errors.`,
 	f.IntVar(&o.MinFiles, "min-files", compact.DefaultMinFiles, "compact a partition with at least this many live files")
 	f.StringVar(&o.TargetSize, "target-size", "128MiB", "size of the files written (KB/MB/GB or KiB/MiB/GiB)")
 	f.StringVar(&o.SortBuffer, "sort-buffer", "256MiB", "memory for sorting a partition's rows by event_time")
-	f.IntVar(&o.ZstdLevel, "zstd-level", 0, "Parquet zstd level 1 (fastest) to 4 (smallest) (default 2)")
+	f.IntVar(&o.ZstdLevel, "zstd-level", 0, "Parquet zstd level, 1 (fastest) to 19 (smallest) (default 3)")
 	f.BoolVar(&o.DryRun, "dry-run", false, "only print which partitions would be compacted")
 	f.BoolVar(&o.JSON, "json", false, "print one JSON summary object on stdout")
 	f.BoolVarP(&o.Verbose, "verbose", "v", false, "log every partition")
@@ -85,8 +86,8 @@ func (o *compactOptions) resolve() (compact.Options, error) {
 	if co.MinFiles < 1 {
 		return co, usagef("--min-files %d: want at least 1", co.MinFiles)
 	}
-	if co.ZstdLevel < 0 || co.ZstdLevel > 4 {
-		return co, usagef("--zstd-level %d: want 1 to 4", co.ZstdLevel)
+	if co.ZstdLevel < 0 || co.ZstdLevel > partitions.MaxZstdLevel {
+		return co, usagef("--zstd-level %d: want 1 to %d", co.ZstdLevel, partitions.MaxZstdLevel)
 	}
 	var err error
 	if co.TargetBytes, err = compact.ParseSize(o.TargetSize); err != nil || co.TargetBytes <= 0 {

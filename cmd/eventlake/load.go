@@ -10,6 +10,7 @@ import (
 
 	"github.com/eventlake/eventlake/config"
 	"github.com/eventlake/eventlake/loader"
+	"github.com/eventlake/eventlake/partitions"
 )
 
 // loadOptions are the flags of `eventlake load`.
@@ -51,7 +52,7 @@ quarantined whole (or the load itself failed), 2 for usage errors.`,
 	f.BoolVarP(&o.Verbose, "verbose", "v", false, "log every object decision")
 	f.BoolVarP(&o.Quiet, "quiet", "q", false, "no progress line")
 	f.IntVar(&o.Workers, "workers", 0, "objects processed in parallel (default: number of CPUs)")
-	f.IntVar(&o.ZstdLevel, "zstd-level", 0, "Parquet zstd level 1 (fastest) to 4 (smallest) (default 1)")
+	f.IntVar(&o.ZstdLevel, "zstd-level", 0, "Parquet zstd level, 1 (fastest) to 19 (smallest) (default 1)")
 	f.IntVar(&o.MaxRecordBytes, "max-record-bytes", 0, "records longer than this are quarantined (default 16777216)")
 	f.StringVar(&o.OnChange, "on-change", "", "a committed object whose version changed: reload or skip (default reload)")
 	f.DurationVar(&o.LockWait, "lock-wait", 0, "how long to wait for another load to finish (default 10s)")
@@ -87,8 +88,8 @@ func (o *loadOptions) resolve(io streams) (loader.Options, []loader.SourceSpec, 
 	default:
 		return lo, nil, usagef("--on-change %q: want reload or skip", lo.OnChange)
 	}
-	if lo.ZstdLevel < 0 || lo.ZstdLevel > 4 {
-		return lo, nil, usagef("--zstd-level %d: want 1 to 4", lo.ZstdLevel)
+	if lo.ZstdLevel < 0 || lo.ZstdLevel > partitions.MaxZstdLevel {
+		return lo, nil, usagef("--zstd-level %d: want 1 to %d", lo.ZstdLevel, partitions.MaxZstdLevel)
 	}
 	since, until, err := dateRange(o.Since, o.Until)
 	if err != nil {

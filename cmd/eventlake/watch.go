@@ -91,7 +91,7 @@ clean stop, 1 when the watcher cannot start, 2 for usage errors.`,
 	f.StringVar(&o.load.Profile, "profile", "", "record profile: auto, pismo, fulfillmenttools, generic, or a name from the config (default auto)")
 	f.StringVar(&o.load.ConfigPath, "config", "", "YAML config file (lake, sources, profiles)")
 	f.IntVar(&o.load.Workers, "workers", 0, "objects processed in parallel (default: number of CPUs)")
-	f.IntVar(&o.load.ZstdLevel, "zstd-level", 0, "Parquet zstd level 1 (fastest) to 4 (smallest) (default 1)")
+	f.IntVar(&o.load.ZstdLevel, "zstd-level", 0, "Parquet zstd level, 1 (fastest) to 19 (smallest) (default 1)")
 	f.IntVar(&o.load.MaxRecordBytes, "max-record-bytes", 0, "records longer than this are quarantined (default 16777216)")
 	f.StringVar(&o.load.OnChange, "on-change", "", "a committed object whose version changed: reload or skip (default reload)")
 	f.DurationVar(&o.load.LockWait, "lock-wait", 0, "how long each load waits for another loader before retrying (default 10s)")

@@ -66,9 +66,9 @@ const (
 	// in which rows are sorted by event_time before they are written.
 	DefaultSortBufferBytes = 256 << 20
 	// DefaultZstdLevel is the default zstd level of compacted files (see
-	// partitions.WriterOptions): one step above the loader's fastest level,
-	// since a file is compacted once and read many times.
-	DefaultZstdLevel = 2
+	// partitions.WriterOptions): zstd's own default, above the loader's
+	// fastest level, since a file is compacted once and read many times.
+	DefaultZstdLevel = 3
 )
 
 // Reasons a partition is compacted.
@@ -99,7 +99,8 @@ type Options struct {
 	// order; a larger one is written as consecutive sorted runs of that
 	// size, each in event_time order, in file order otherwise.
 	SortBufferBytes int64
-	// ZstdLevel is the zstd level of the files written, 1 to 4 (default 2).
+	// ZstdLevel is the zstd level of the files written, 1 to
+	// partitions.MaxZstdLevel (default 3).
 	ZstdLevel int
 	// DryRun only plans: it prints what would be compacted, reading the
 	// catalog read-only and taking no lock.
@@ -179,8 +180,8 @@ func (o *Options) defaults() error {
 		o.SortBufferBytes = DefaultSortBufferBytes
 	}
 	switch {
-	case o.ZstdLevel < 0 || o.ZstdLevel > 4:
-		return fmt.Errorf("zstd level %d: want 1 to 4", o.ZstdLevel)
+	case o.ZstdLevel < 0 || o.ZstdLevel > partitions.MaxZstdLevel:
+		return fmt.Errorf("zstd level %d: want 1 to %d", o.ZstdLevel, partitions.MaxZstdLevel)
 	case o.ZstdLevel == 0:
 		o.ZstdLevel = DefaultZstdLevel
 	}
@@ -443,6 +444,9 @@ func compact(ctx context.Context, cat *catalog.Catalog, o Options, cands []candi
 	}
 	sum.LoadID = id
 
+	if err := stage.Sync(newFiles); err != nil {
+		return fail(err)
+	}
 	o.step("before-commit")
 	cm := catalog.Commit{LoadID: id, FinishedAt: o.Now(), Replaces: replaced, Records: sum.RowsAfter, Bytes: sum.BytesBefore}
 	for _, f := range newFiles {
@@ -453,14 +457,13 @@ func compact(ctx context.Context, cat *catalog.Catalog, o Options, cands []candi
 		return fail(fmt.Errorf("commit: %w", err))
 	}
 	o.step("after-commit")
+	paths := make([]string, len(newFiles))
 	for i, f := range newFiles {
-		if err := partitions.Publish(o.Lake, id, f.Path); err != nil {
-			// Committed: recovery at the next start finishes the publish.
-			return fmt.Errorf("publishing %s (the next run of compact or load finishes it): %w", f.Path, err)
-		}
-		if i == 0 {
-			o.step("during-publish")
-		}
+		paths[i] = f.Path
+	}
+	if err := partitions.PublishAll(o.Lake, id, paths, func() { o.step("during-publish") }); err != nil {
+		// Committed: recovery at the next start finishes the publish.
+		return fmt.Errorf("%w (the next run of compact or load finishes publishing)", err)
 	}
 	o.step("after-publish")
 	if err := cat.MarkPublished(ctx, id); err != nil {
