@@ -49,6 +49,13 @@ type Stage struct {
 	loadID string
 	root   string
 	next   atomic.Int64
+
+	// Background fsyncs of finished files (see SyncLater).
+	syncMu  sync.Mutex
+	syncErr map[string]error // staged path → its fsync's result, once done
+	syncing map[string]bool  // staged paths handed to SyncLater
+	syncWG  sync.WaitGroup
+	syncSem chan struct{}
 }
 
 // NewStage creates <lake>/_eventlake/staging/<loadID>/ (directories 0755,
@@ -69,7 +76,8 @@ func NewStage(lakeDir, loadID string) (*Stage, error) {
 	if err := os.MkdirAll(root, dirPerm); err != nil {
 		return nil, fmt.Errorf("partitions: new stage for load %s: %w", loadID, err)
 	}
-	return &Stage{lake: lake, loadID: loadID, root: root}, nil
+	return &Stage{lake: lake, loadID: loadID, root: root,
+		syncErr: map[string]error{}, syncing: map[string]bool{}, syncSem: make(chan struct{}, syncParallelism)}, nil
 }
 
 // Staged returns the absolute path where the file to be published at
@@ -184,54 +192,74 @@ func PublishAll(lakeDir, loadID string, relPaths []string, afterFirst func()) er
 	if err != nil {
 		return fmt.Errorf("partitions: publish: lake directory %q: %w", lakeDir, err)
 	}
+	// Check every path first, then publish folder by folder, in parallel:
+	// creating folders and renaming into different ones do not wait on
+	// each other.
+	byDir := map[string][]string{}
 	var dirs []string
-	seen := map[string]bool{}
-	for i, relPath := range relPaths {
+	for _, relPath := range relPaths {
 		if err := checkRelPath(relPath); err != nil {
 			return err
 		}
-		src := StagedPath(lake, loadID, relPath)
 		dst := filepath.Join(lake, filepath.FromSlash(relPath))
 		if !within(lake, dst) || dst == lake || within(filepath.Join(lake, metaDir), dst) {
 			return fmt.Errorf("partitions: refusing path %q: it does not stay inside the lake's table area", relPath)
 		}
-		st, err := os.Lstat(src)
-		if errors.Is(err, fs.ErrNotExist) {
-			// Staged by an older version, which mirrored the lake's folders.
-			nested := filepath.Join(StagingDir(lake, loadID), filepath.FromSlash(relPath))
-			if nst, nerr := os.Lstat(nested); nerr == nil {
-				src, st, err = nested, nst, nil
-			}
+		d := filepath.Dir(dst)
+		if _, ok := byDir[d]; !ok {
+			dirs = append(dirs, d)
 		}
-		if errors.Is(err, fs.ErrNotExist) {
-			if st, serr := os.Stat(dst); serr == nil && st.Mode().IsRegular() {
-				continue // already published by an earlier run
-			}
-			return fmt.Errorf("partitions: publish %s for load %s: staged file missing and not published: %w", relPath, loadID, err)
-		}
-		if err == nil && !st.Mode().IsRegular() {
-			err = fmt.Errorf("staged %s is not a regular file", src)
-		}
-		if err != nil {
-			return fmt.Errorf("partitions: publish %s for load %s: %w", relPath, loadID, err)
-		}
-		dstDir := filepath.Dir(dst)
-		if !seen[dstDir] {
-			if err := mkdirAllSync(dstDir); err != nil {
-				return fmt.Errorf("partitions: publish %s for load %s: %w", relPath, loadID, err)
-			}
-			seen[dstDir] = true
-			dirs = append(dirs, dstDir)
-		}
-		if err := os.Rename(src, dst); err != nil {
-			return fmt.Errorf("partitions: publish %s for load %s: %w", relPath, loadID, err)
-		}
-		if i == 0 && afterFirst != nil {
-			afterFirst()
-		}
+		byDir[d] = append(byDir[d], relPath)
 	}
-	if err := syncAll(dirs, SyncDir); err != nil {
-		return fmt.Errorf("partitions: publish load %s: sync directory: %w", loadID, err)
+	var first sync.Once
+	err = syncAll(dirs, func(dstDir string) error {
+		made := false
+		for _, relPath := range byDir[dstDir] {
+			src := StagedPath(lake, loadID, relPath)
+			dst := filepath.Join(lake, filepath.FromSlash(relPath))
+			st, err := os.Lstat(src)
+			if errors.Is(err, fs.ErrNotExist) {
+				// Staged by an older version, which mirrored the lake's folders.
+				nested := filepath.Join(StagingDir(lake, loadID), filepath.FromSlash(relPath))
+				if nst, nerr := os.Lstat(nested); nerr == nil {
+					src, st, err = nested, nst, nil
+				}
+			}
+			if errors.Is(err, fs.ErrNotExist) {
+				if st, serr := os.Stat(dst); serr == nil && st.Mode().IsRegular() {
+					continue // already published by an earlier run
+				}
+				return fmt.Errorf("publish %s for load %s: staged file missing and not published: %w", relPath, loadID, err)
+			}
+			if err == nil && !st.Mode().IsRegular() {
+				err = fmt.Errorf("staged %s is not a regular file", src)
+			}
+			if err != nil {
+				return fmt.Errorf("publish %s for load %s: %w", relPath, loadID, err)
+			}
+			if !made {
+				if err := mkdirAllSync(dstDir); err != nil {
+					return fmt.Errorf("publish %s for load %s: %w", relPath, loadID, err)
+				}
+				made = true
+			}
+			if err := os.Rename(src, dst); err != nil {
+				return fmt.Errorf("publish %s for load %s: %w", relPath, loadID, err)
+			}
+			if afterFirst != nil {
+				first.Do(afterFirst)
+			}
+		}
+		if !made {
+			return nil
+		}
+		if err := SyncDir(dstDir); err != nil {
+			return fmt.Errorf("publish load %s: sync directory: %w", loadID, err)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("partitions: %w", err)
 	}
 	return nil
 }
@@ -286,14 +314,48 @@ func syncFile(path string) error {
 	return err
 }
 
-// Sync makes staged files durable before the commit that names them: each
-// file is fsynced (in parallel), then the staging folder and its parent.
-// Writers close their files without an fsync, so a worker never waits on
-// the disk while there is compressing to do.
+// SyncLater starts fsyncing a finished staged file in the background, so
+// the disk works while the writers go on; Sync waits for it. Writers call it
+// as they finish each file.
+func (s *Stage) SyncLater(relPath string) {
+	abs := s.Staged(relPath)
+	s.syncMu.Lock()
+	if s.syncing[abs] {
+		s.syncMu.Unlock()
+		return
+	}
+	s.syncing[abs] = true
+	s.syncMu.Unlock()
+	s.syncWG.Add(1)
+	go func() {
+		defer s.syncWG.Done()
+		s.syncSem <- struct{}{}
+		err := syncFile(abs)
+		<-s.syncSem
+		s.syncMu.Lock()
+		s.syncErr[abs] = err
+		s.syncMu.Unlock()
+	}()
+}
+
+// Sync makes staged files durable before the commit that names them: it
+// waits for the files' background fsyncs (SyncLater), fsyncs the others (in
+// parallel), then the staging folder and its parent. Writers never fsync
+// themselves, so a worker never waits on the disk while there is
+// compressing to do.
 func (s *Stage) Sync(files []File) error {
-	paths := make([]string, len(files))
-	for i, f := range files {
-		paths[i] = s.Staged(f.Path)
+	s.syncWG.Wait()
+	var paths []string
+	for _, f := range files {
+		abs := s.Staged(f.Path)
+		s.syncMu.Lock()
+		err, done := s.syncErr[abs]
+		s.syncMu.Unlock()
+		if !done {
+			paths = append(paths, abs)
+		} else if err != nil {
+			return fmt.Errorf("partitions: sync staged file %s: %w", abs, err)
+		}
 	}
 	if err := syncAll(paths, syncFile); err != nil {
 		return fmt.Errorf("partitions: sync staged file %w", err)

@@ -435,6 +435,7 @@ func (s *set[T]) finish(p *part[T]) error {
 		s.err = fmt.Errorf("partitions: finish %s: %w", p.rel, err)
 		return s.err
 	}
+	s.stage.SyncLater(p.rel)
 	s.done = append(s.done, File{
 		Table:     s.table,
 		Partition: p.partition,
