@@ -17,6 +17,10 @@ func (w *wholeBuf) grow(keep []byte, n int) []byte {
 		copy(w.b, keep)
 		return w.b
 	}
+	// A quarter more than asked, in whole MiB: objects of a stream differ a
+	// little in size, and a buffer that grew for each would be mapped (and
+	// page-faulted) anew each time.
+	n = (n + n/4 + 1<<20 - 1) &^ (1<<20 - 1)
 	nb := allocOffHeap(n)
 	copy(nb, keep)
 	freeOffHeap(w.b)

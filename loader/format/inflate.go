@@ -21,15 +21,14 @@ func InflateAll(g *native.Gunzipper, out, src []byte, limit int, grow func(keep 
 	if g == nil || len(src) < 18 || src[0] != gzipMagic[0] || src[1] != gzipMagic[1] {
 		return out, false
 	}
-	// The last member's ISIZE (its length mod 2³²) is the size when there is
-	// one member, which is nearly always.
-	end := len(src)
-	for end > 0 && src[end-1] == 0 {
-		end--
-	}
-	want := 2 * len(src)
-	if end >= 18 {
-		want = max(want, int(binary.LittleEndian.Uint32(src[end-4:end])))
+	// The last four bytes are the last member's ISIZE (its length mod 2³²):
+	// the size when there is one member and no padding, which is nearly
+	// always. A value deflate could not produce from src (more than 1032:1,
+	// or less than src itself, e.g. zeros of padding) is no hint; too small
+	// a buffer is grown below.
+	want := 4 * len(src)
+	if isize := int(binary.LittleEndian.Uint32(src[len(src)-4:])); isize >= len(src)/2 && isize/1032 <= len(src) {
+		want = isize
 	}
 	want = min(max(want, 64<<10), limit)
 	if len(out) < want {
