@@ -472,6 +472,7 @@ type load struct {
 	id          string
 	ingestedAt  int64
 
+	sink   *eventSink // the events of every worker
 	mu     sync.Mutex
 	hashes map[string]string // content hash → object URL, within this load
 	types  map[string]*observedType
@@ -509,6 +510,8 @@ func (l *load) run(ctx context.Context, jobs []job) ([]result, []partitions.File
 	var wg sync.WaitGroup
 	var fatalOnce sync.Once
 	var fatal error
+	// A writer's error stops the workers; run reads it from the sink.
+	l.sink = newEventSink(l.stage, n, partitions.WriterOptions{ZstdLevel: l.opts.ZstdLevel, MemoryBytes: 8 << 20}, func(error) { cancel() })
 	for i := range workers {
 		w := newWorker(l)
 		workers[i] = w
@@ -542,6 +545,9 @@ func (l *load) run(ctx context.Context, jobs []job) ([]result, []partitions.File
 		}
 	}()
 	wg.Wait()
+	if err := l.sink.err(); err != nil {
+		fatal = err // the cause, rather than the cancellation it caused
+	}
 	if fatal == nil && ctx.Err() != nil {
 		fatal = fmt.Errorf("load interrupted: %w", context.Cause(ctx))
 	}
@@ -549,13 +555,19 @@ func (l *load) run(ctx context.Context, jobs []job) ([]result, []partitions.File
 		for _, w := range workers {
 			w.abort()
 		}
+		l.sink.abort()
 		return nil, nil, fatal
 	}
 	// Closing flushes and compresses every open file's last row group:
 	// the workers do it in parallel.
-	closed := make([][]partitions.File, len(workers))
-	errs := make([]error, len(workers))
+	closed := make([][]partitions.File, len(workers)+1)
+	errs := make([]error, len(workers)+1)
 	var cwg sync.WaitGroup
+	cwg.Add(1)
+	go func() {
+		defer cwg.Done()
+		closed[len(workers)], errs[len(workers)] = l.sink.close()
+	}()
 	for i, w := range workers {
 		cwg.Add(1)
 		go func() {
@@ -565,11 +577,12 @@ func (l *load) run(ctx context.Context, jobs []job) ([]result, []partitions.File
 	}
 	cwg.Wait()
 	var files []partitions.File
-	for i := range workers {
+	for i := range closed {
 		if errs[i] != nil {
 			for _, w := range workers {
 				w.abort()
 			}
+			l.sink.abort()
 			return nil, nil, errs[i]
 		}
 		files = append(files, closed[i]...)

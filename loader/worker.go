@@ -32,8 +32,7 @@ const pendingLimit = 100
 // there is no locking on the hot path.
 type worker struct {
 	l       *load
-	events  *partitions.EventWriter
-	rejects *partitions.RejectWriter
+	rejects *partitions.RejectWriter // events go to the load's sink
 	ev      profile.Event
 	intern  map[string]string
 	// internPtrs shares one *string per value of a nullable column (the
@@ -66,7 +65,7 @@ const (
 
 func newWorker(l *load) *worker {
 	return &worker{l: l, intern: map[string]string{}, types: map[typeKey]*observedType{}, internPtrs: map[string]*string{},
-		gunzip: native.NewGunzipper()}
+		gunzip: native.NewGunzipper(), buf: objectBuffer{pool: &chunkPool{}}}
 }
 
 func (w *worker) writerOptions() partitions.WriterOptions {
@@ -77,8 +76,9 @@ func (w *worker) writerOptions() partitions.WriterOptions {
 // end. Strings point into arena chunks (no allocation per field).
 type objectBuffer struct {
 	chunks       [][]byte
-	spare        [][]byte // emptied chunks kept for the next object (no page faults, no GC)
-	slab         []string // backing store of strPtr
+	spare        [][]byte   // emptied chunks kept for the next object (no page faults, no GC)
+	pool         *chunkPool // chunks and row slices coming back from the event writers
+	slab         []string   // backing store of strPtr
 	rows         []partitions.EventRow
 	rejects      []partitions.RejectRow
 	size         int
@@ -110,6 +110,8 @@ func (b *objectBuffer) str(p []byte) string {
 		if n := len(b.spare); n > 0 && size == chunkSize {
 			b.chunks = append(b.chunks, b.spare[n-1][:0])
 			b.spare = b.spare[:n-1]
+		} else if c := b.pool.getChunk(); c != nil && size == chunkSize {
+			b.chunks = append(b.chunks, c)
 		} else {
 			b.chunks = append(b.chunks, make([]byte, 0, size))
 		}
@@ -555,11 +557,12 @@ func (w *worker) flush() error {
 	if len(b.rows) > 0 {
 		// One run per partition: an object spans a few domains and dates.
 		partitions.SortByPartition(b.rows)
-		if w.events == nil {
-			w.events = partitions.NewEventWriter(w.l.stage, w.writerOptions())
-		}
-		if err := w.events.Write(b.rows); err != nil {
-			return fmt.Errorf("%w: %v", errWrite, err)
+		// The sink's writers own the rows and the arena now; the buffer
+		// starts the next object with recycled ones.
+		rows, chunks := b.rows, b.chunks
+		b.rows, b.chunks = b.pool.getRows(), nil
+		if err := w.l.sink.send(rows, chunks, b.pool); err != nil {
+			return err
 		}
 	}
 	if len(b.rejects) > 0 {
@@ -593,13 +596,6 @@ func (w *worker) freeBuffers() {
 func (w *worker) close() ([]partitions.File, error) {
 	w.freeBuffers()
 	files := w.extra
-	if w.events != nil {
-		f, err := w.events.Close()
-		if err != nil {
-			return nil, err
-		}
-		files = append(files, f...)
-	}
 	if w.rejects != nil {
 		f, err := w.rejects.Close()
 		if err != nil {
@@ -613,9 +609,6 @@ func (w *worker) close() ([]partitions.File, error) {
 func (w *worker) abort() {
 	w.freeBuffers()
 	w.discard()
-	if w.events != nil {
-		w.events.Abort()
-	}
 	if w.rejects != nil {
 		w.rejects.Abort()
 	}

@@ -206,3 +206,7 @@ func Dir(kv ...string) string {
 	}
 	return b.String()
 }
+
+// EventDay is the partition day of an event time (micros since the epoch,
+// UTC): days since 1970-01-01, the key EventDate formats.
+func EventDay(micros int64) int64 { return dayOf(micros) }
