@@ -1,6 +1,8 @@
 # eventlake — build, demo, tests, benchmarks.
 # Needs only Go (1.26+) and a C compiler (cgo, for DuckDB); `make deps`
-# installs gcc from Debian's packages when it is missing.
+# installs gcc from Debian's packages when it is missing, and the optional
+# native codecs (libdeflate0, libzstd1: 3x faster gzip, faster zstd; the
+# binary falls back to pure Go without them).
 
 GO      ?= go
 BIN     := bin/eventlake
@@ -16,6 +18,11 @@ all: build
 deps:
 	@command -v gcc >/dev/null 2>&1 || { echo "installing gcc (cgo is needed for DuckDB)"; \
 		(apt-get update -qq && apt-get install -y -qq gcc libc6-dev) >/dev/null; }
+	@for lib in libdeflate.so.0:libdeflate0 libzstd.so.1:libzstd1; do \
+		ldconfig -p 2>/dev/null | grep -q "$${lib%%:*}" || { echo "installing $${lib#*:} (optional native codec)"; \
+			(apt-get update -qq && apt-get install -y -qq $${lib#*:}) >/dev/null 2>&1 || \
+			echo "  could not install $${lib#*:}: eventlake will use its pure-Go codec"; }; \
+	done
 	@$(GO) version >/dev/null || { echo "Go 1.26+ is required: https://go.dev/dl/"; exit 1; }
 	$(GO) mod download
 

@@ -511,7 +511,7 @@ func (l *load) run(ctx context.Context, jobs []job) ([]result, []partitions.File
 	var fatalOnce sync.Once
 	var fatal error
 	// A writer's error stops the workers; run reads it from the sink.
-	l.sink = newEventSink(l.stage, n, partitions.WriterOptions{ZstdLevel: l.opts.ZstdLevel, MemoryBytes: 8 << 20}, func(error) { cancel() })
+	l.sink = newEventSink(l.stage, n, partitions.WriterOptions{ZstdLevel: l.opts.ZstdLevel, MemoryBytes: 8 << 20, MaxOpenFiles: 64}, func(error) { cancel() })
 	for i := range workers {
 		w := newWorker(l)
 		workers[i] = w

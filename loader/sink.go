@@ -73,7 +73,7 @@ func (p *chunkPool) put(chunks [][]byte, rows []partitions.EventRow) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for _, c := range chunks {
-		if cap(c) == chunkSize && len(p.chunks) < 8 {
+		if cap(c) == chunkSize && len(p.chunks) < 4 {
 			p.chunks = append(p.chunks, c[:0])
 		}
 	}
