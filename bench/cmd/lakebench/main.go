@@ -247,7 +247,12 @@ func prepare(ctx context.Context, cfg *config, rep *report) error {
 		rep.EventlakeMissing = true
 		rep.note("eventlake binary %s not found (build it with `make build`): eventlake's figures are pending", cfg.eventlake)
 	} else if m, err := runChild(ctx, "", cfg.eventlake, "--version"); err == nil {
-		rep.Machine.Eventlake = strings.TrimSpace(string(m.Stdout))
+		// "eventlake VERSION" and a line per codec: one line for the report.
+		var parts []string
+		for _, l := range strings.Split(strings.TrimSpace(string(m.Stdout)), "\n") {
+			parts = append(parts, strings.Join(strings.Fields(l), " "))
+		}
+		rep.Machine.Eventlake = strings.Join(parts, "; ")
 	}
 	if out, err := exec.CommandContext(ctx, "go", "env", "GOMOD").Output(); err == nil {
 		if mod := strings.TrimSpace(string(out)); mod != "" && mod != os.DevNull {
