@@ -556,11 +556,16 @@ func (w *worker) flush() error {
 	}
 	if len(b.rows) > 0 {
 		// One run per partition: an object spans a few domains and dates.
-		partitions.SortByPartition(b.rows)
-		// The sink's writers own the rows and the arena now; the buffer
-		// starts the next object with recycled ones.
-		rows, chunks := b.rows, b.chunks
-		b.rows, b.chunks = b.pool.getRows(), nil
+		// The sink's writers own the grouped rows and the arena now; the
+		// buffer starts the next object with recycled ones.
+		rows, chunks := partitions.GroupByPartition(b.pool.getRows(), b.rows), b.chunks
+		if len(rows) > 0 && &rows[0] == &b.rows[0] {
+			b.rows = b.pool.getRows() // one partition: handed over as it is
+		} else {
+			clear(b.rows) // copied: keep the slice for the next object
+			b.rows = b.rows[:0]
+		}
+		b.chunks = nil
 		if err := w.l.sink.send(rows, chunks, b.pool); err != nil {
 			return err
 		}

@@ -140,14 +140,82 @@ func (w *RejectWriter) Close() ([]File, error) { return w.set.close() }
 // Abort closes and deletes every file this writer created.
 func (w *RejectWriter) Abort() { w.set.abort() }
 
-// SortByPartition orders rows by (domain, event date), keeping their order
-// within a partition, so that Write gets one run per partition instead of
-// interleaved ones (each run costs a file switch).
-func SortByPartition(rows []EventRow) {
-	slices.SortStableFunc(rows, func(x, y EventRow) int {
-		if c := strings.Compare(x.Domain, y.Domain); c != 0 {
+// GroupByPartition returns rows grouped by partition — groups in (domain,
+// event date) order, rows in their original order within a group — so that
+// Write gets one run per partition instead of interleaved ones (each run
+// costs a file switch). The result is rows itself when they are one
+// partition, else dst (grown as needed) holding a copy: one pass to count
+// and one to place each row, instead of a stable sort's many moves of a
+// large struct.
+func GroupByPartition(dst, rows []EventRow) []EventRow {
+	type group struct {
+		domain  string
+		day     int64
+		n, next int
+	}
+	var small [16]group
+	groups := small[:0]
+	var index map[eventKey]int // when an object spans many partitions
+	last := -1
+	find := func(r *EventRow) int {
+		day := dayOf(r.EventTime)
+		if last >= 0 && groups[last].day == day && groups[last].domain == r.Domain {
+			return last
+		}
+		if index != nil {
+			if g, ok := index[eventKey{r.Domain, day}]; ok {
+				return g
+			}
+		} else {
+			for g := range groups {
+				if groups[g].day == day && groups[g].domain == r.Domain {
+					return g
+				}
+			}
+		}
+		groups = append(groups, group{domain: r.Domain, day: day})
+		g := len(groups) - 1
+		if index == nil && len(groups) > 32 {
+			index = make(map[eventKey]int, 64)
+			for j, gr := range groups {
+				index[eventKey{gr.domain, gr.day}] = j
+			}
+		} else if index != nil {
+			index[eventKey{r.Domain, day}] = g
+		}
+		return g
+	}
+	for i := range rows {
+		last = find(&rows[i])
+		groups[last].n++
+	}
+	if len(groups) <= 1 {
+		return rows
+	}
+	order := make([]int, len(groups))
+	for g := range order {
+		order[g] = g
+	}
+	slices.SortFunc(order, func(a, b int) int {
+		if c := strings.Compare(groups[a].domain, groups[b].domain); c != 0 {
 			return c
 		}
-		return cmp.Compare(dayOf(x.EventTime), dayOf(y.EventTime))
+		return cmp.Compare(groups[a].day, groups[b].day)
 	})
+	at := 0
+	for _, g := range order {
+		groups[g].next = at
+		at += groups[g].n
+	}
+	if cap(dst) < len(rows) {
+		dst = make([]EventRow, len(rows))
+	}
+	dst = dst[:len(rows)]
+	last = -1
+	for i := range rows {
+		last = find(&rows[i])
+		dst[groups[last].next] = rows[i]
+		groups[last].next++
+	}
+	return dst
 }

@@ -2,6 +2,7 @@ package partitions
 
 import (
 	"bytes"
+	"cmp"
 	"fmt"
 	"io/fs"
 	"math/rand/v2"
@@ -813,7 +814,7 @@ func TestRowGroupCapRollsFiles(t *testing.T) {
 	}
 }
 
-func TestSortByPartition(t *testing.T) {
+func TestGroupByPartition(t *testing.T) {
 	day := int64(86400e6)
 	rows := []EventRow{
 		{EventID: "1", Domain: "b", EventTime: 2 * day},
@@ -822,12 +823,39 @@ func TestSortByPartition(t *testing.T) {
 		{EventID: "4", Domain: "a", EventTime: 2*day + 5},
 		{EventID: "5", Domain: "a", EventTime: -1},
 	}
-	SortByPartition(rows)
 	var got string
-	for _, r := range rows {
+	for _, r := range GroupByPartition(nil, rows) {
 		got += r.EventID
 	}
 	if got != "52431" {
 		t.Errorf("order %s, want 52431 (domain, then day, stable within)", got)
 	}
+	one := rows[1:2]
+	if g := GroupByPartition(nil, one); &g[0] != &one[0] {
+		t.Error("one partition: rows were copied")
+	}
+	// Many partitions (the index path), checked against a stable sort.
+	r := rand.New(rand.NewPCG(3, 4))
+	var many []EventRow
+	for i := range 5000 {
+		many = append(many, EventRow{EventID: fmt.Sprint(i), Domain: fmt.Sprint("d", r.IntN(30)), EventTime: r.Int64N(40) * day})
+	}
+	want := slices.Clone(many)
+	slices.SortStableFunc(want, func(x, y EventRow) int {
+		if c := strings.Compare(x.Domain, y.Domain); c != 0 {
+			return c
+		}
+		return cmp.Compare(dayOf(x.EventTime), dayOf(y.EventTime))
+	})
+	if g := GroupByPartition(make([]EventRow, 10), many); !slices.Equal(eventIDs(g), eventIDs(want)) {
+		t.Error("many partitions: order differs from a stable sort by (domain, day)")
+	}
+}
+
+func eventIDs(rows []EventRow) []string {
+	var ids []string
+	for _, r := range rows {
+		ids = append(ids, r.EventID)
+	}
+	return ids
 }
