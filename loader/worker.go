@@ -50,7 +50,6 @@ type worker struct {
 	gunzip *native.Gunzipper
 	zbuf   wholeBuf
 	obuf   wholeBuf
-	whole  bytes.Reader
 }
 
 // Objects up to wholeMaxCompressed bytes that inflate to at most
@@ -270,6 +269,7 @@ func (w *worker) process(ctx context.Context, j job) (result, error) {
 	var in io.Reader = raw
 	var dec io.ReadCloser
 	var comp format.Compression
+	var whole []byte // the inflated object, when it was inflated in one call
 	if w.gunzip != nil && j.obj.Size <= wholeMaxCompressed {
 		// Read the object whole and inflate it in one call (see wholeMaxCompressed).
 		zb, complete, err := w.zbuf.readAll(raw, j.obj.Size, wholeMaxCompressed)
@@ -280,27 +280,31 @@ func (w *worker) process(ctx context.Context, j job) (result, error) {
 		if complete {
 			if out, ok := format.InflateAll(w.gunzip, w.obuf.b, zb, wholeMaxInflated, w.obuf.grow); ok {
 				defer w.obuf.release(wholeKeep)
-				w.whole.Reset(out)
-				dec, comp = io.NopCloser(&w.whole), format.Gzip
+				whole, comp = out, format.Gzip
 			}
 		}
-		if dec == nil {
+		if whole == nil {
 			in = io.MultiReader(bytes.NewReader(zb), raw)
 		}
 	}
-	if dec == nil {
+	fopts := format.Options{MaxRecordBytes: w.l.opts.MaxRecordBytes, MaxRawBytes: maxRawReject}
+	var rd *format.Reader
+	if whole != nil {
+		// Records are read in place from the inflated object.
+		w.head = headCapture{buf: append(w.head.buf[:0], whole[:min(len(whole), maxRawReject)]...), n: int64(len(whole))}
+		rd = format.NewReaderBytes(whole, fopts)
+	} else {
 		dec, comp, err = format.Decompress(in)
 		if err != nil {
 			return fail(err)
 		}
+		defer dec.Close()
+		w.head = headCapture{r: dec, buf: w.head.buf[:0]}
+		if rd, err = format.NewReader(&w.head, fopts); err != nil {
+			return fail(err)
+		}
 	}
-	defer dec.Close()
 	r.rec.Compression = comp.String()
-	w.head = headCapture{r: dec, buf: w.head.buf[:0]}
-	rd, err := format.NewReader(&w.head, format.Options{MaxRecordBytes: w.l.opts.MaxRecordBytes, MaxRawBytes: maxRawReject})
-	if err != nil {
-		return fail(err)
-	}
 	r.rec.Shape = rd.Shape().String()
 
 	quarantine := ""
@@ -593,7 +597,6 @@ func (w *worker) discard() {
 
 // freeBuffers gives the whole-object buffers back (a watch runs many loads).
 func (w *worker) freeBuffers() {
-	w.whole.Reset(nil)
 	w.zbuf.release(0)
 	w.obuf.release(0)
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/csv"
 	"errors"
+	"fmt"
 	"io"
 	"slices"
 	"testing"
@@ -45,10 +46,19 @@ func FuzzSplit(f *testing.F) {
 		if err != nil {
 			t.Fatalf("NewReader on a bytes.Reader: %v", err)
 		}
+		// Reading in place (a whole inflated object) sees the same shape
+		// and records as streaming.
+		inPlace := NewReaderBytes(input, opts)
+		if inPlace.Shape() != rd.Shape() {
+			t.Fatalf("shape in place %v, streamed %v", inPlace.Shape(), rd.Shape())
+		}
 		if rd.Shape() == CSV {
 			return
 		}
 		recs := readAll(t, rd)
+		if got := readAll(t, inPlace); fmt.Sprint(got) != fmt.Sprint(recs) {
+			t.Fatalf("records in place differ from streamed:\n%v\n%v", got, recs)
+		}
 		checkInvariants(t, input, recs, opts.MaxRawBytes)
 		limit := opts.withDefaults().MaxRecordBytes
 		for i, r := range recs {

@@ -176,6 +176,21 @@ func NewReader(r io.Reader, opts Options) (*Reader, error) {
 	return rd, nil
 }
 
+// NewReaderBytes is NewReader over an object already in memory: records are
+// read from b in place, without copying it into a read buffer (b must not
+// change while the Reader is used). The shape is sniffed from the same
+// bytes NewReader would look at, so both read an object alike.
+func NewReaderBytes(b []byte, opts Options) *Reader {
+	opts = opts.withDefaults()
+	st := &stream{buf: b, end: len(b), max: len(b), eof: true}
+	rd := &Reader{st: st, opts: opts, line: 1}
+	if bytes.HasPrefix(b, utf8BOM) {
+		rd.pos, rd.lineStart = int64(len(utf8BOM)), int64(len(utf8BOM))
+	}
+	rd.shape = sniffShape(b[rd.pos:min(len(b), initBufSize)])
+	return rd
+}
+
 // Sniff is a convenience: Decompress + NewReader. Close the returned Closer when done (it does not close r).
 func Sniff(r io.Reader, opts Options) (*Reader, Compression, io.Closer, error) {
 	rc, c, err := Decompress(r)
