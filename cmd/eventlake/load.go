@@ -135,6 +135,7 @@ func dateRange(since, until string) (s, u time.Time, err error) {
 }
 
 func runLoad(ctx context.Context, o *loadOptions, io streams) error {
+	trimBinary()
 	lo, specs, err := o.resolve(io)
 	if err != nil {
 		return err

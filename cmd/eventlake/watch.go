@@ -112,6 +112,7 @@ clean stop, 1 when the watcher cannot start, 2 for usage errors.`,
 }
 
 func runWatch(ctx context.Context, o *watchOptions, io streams) error {
+	trimBinary()
 	lo, specs, err := o.load.resolve(io)
 	if err != nil {
 		return err
