@@ -40,6 +40,50 @@ func (w *worker) observe(domain, eventType, data, object string) {
 	_ = o.t.Observe(unsafe.Slice(unsafe.StringData(data), len(data)))
 }
 
+// typeUndo records how to take back one record's widening.
+type typeUndo struct {
+	key     typeKey
+	set     bool
+	created bool        // the record created the type: delete it
+	prev    *infer.Type // the type before the record (nil: unchanged)
+}
+
+// ObserveData implements profile.DataObserver: it validates the data value
+// at b[i] and widens the type of (domain, eventType) by it in one walk,
+// remembering how to take it back if the record is rejected later.
+func (w *worker) ObserveData(domain, eventType, b []byte, i int) (int, error) {
+	if w.undo.set {
+		return -1, nil // a second data member: validated plainly (the profile rejects the record)
+	}
+	k := typeKey{w.internStr(domain), w.internStr(eventType)}
+	o, ok := w.types[k]
+	if !ok {
+		o = &observedType{t: &infer.Type{}, object: w.object}
+	}
+	end, prev, err := o.t.ObserveStrictAt(b, i, infer.MaxDepth-1)
+	if err != nil {
+		return 0, err
+	}
+	if !ok {
+		w.types[k] = o
+	}
+	w.undo = typeUndo{key: k, set: true, created: !ok, prev: prev}
+	return end, nil
+}
+
+// rollback takes back what ObserveData widened for the current record.
+func (w *worker) rollback() {
+	u := w.undo
+	w.undo = typeUndo{}
+	switch {
+	case !u.set:
+	case u.created:
+		delete(w.types, u.key)
+	case u.prev != nil:
+		*w.types[u.key].t = *u.prev
+	}
+}
+
 // mergeTypes folds the workers' types into the load (workers are done).
 func (l *load) mergeTypes(workers []*worker) {
 	l.types = map[string]*observedType{}

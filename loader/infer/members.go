@@ -8,6 +8,22 @@ package infer
 // validated, and fn is not called; the return is then ErrNotObject if valid.
 // An error returned by fn stops the scan and is returned.
 func Members(b []byte, fn func(key, value []byte) error) error {
+	return members(b, "", nil, fn)
+}
+
+// MembersWith is Members, except that the value of each member named key
+// (raw key) is validated by value instead: value(b, i) must validate the
+// JSON value starting at b[i] exactly as the validator does for a value
+// nesting at most MaxDepth-1 levels, and return its end — Type.ObserveStrictAt
+// does, inferring the value's type in the same walk. value may return -1 to
+// leave the member to the validator. Errors of value stop the scan; their
+// text may differ from the validator's, so callers that report them
+// validate again with Members.
+func MembersWith(b []byte, key string, value func(b []byte, i int) (int, error), fn func(key, value []byte) error) error {
+	return members(b, key, value, fn)
+}
+
+func members(b []byte, special string, value func(b []byte, i int) (int, error), fn func(key, value []byte) error) error {
 	i := skipWS(b, 0)
 	if i >= len(b) {
 		return Validate(b)
@@ -39,9 +55,16 @@ func Members(b []byte, fn func(key, value []byte) error) error {
 			}
 			// The record's own object is one level: values may nest one
 			// level less for the record to stay within MaxDepth.
-			end, err := validValueMax(b, vStart, MaxDepth-1)
-			if err != nil {
-				return err
+			end := -1
+			if value != nil && string(b[kStart:kEnd]) == special {
+				if end, err = value(b, vStart); err != nil {
+					return err
+				}
+			}
+			if end < 0 {
+				if end, err = validValueMax(b, vStart, MaxDepth-1); err != nil {
+					return err
+				}
 			}
 			if err := fn(b[kStart:kEnd], b[vStart:end]); err != nil {
 				return err

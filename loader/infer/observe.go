@@ -1,6 +1,7 @@
 package infer
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"math/bits"
@@ -49,6 +50,74 @@ type parser struct {
 	b       []byte
 	i       int
 	scratch [64]byte // decoded escaped keys; longer ones allocate
+
+	// ObserveStrict: validate as the validator does, and keep a copy of the
+	// type from before its first change, to put back if the value is invalid.
+	strict   bool
+	maxDepth int
+	root     *Type
+	backup   *Type
+}
+
+// ObserveStrict validates b exactly as the validator checks one value that
+// may nest maxDepth levels (no surrounding whitespace) and widens t by it in
+// the same walk: one pass instead of Validate then Observe. When b is invalid
+// it returns the first problem found (its text may differ from the
+// validator's; callers that report it validate again) and leaves t exactly
+// as it was.
+func (t *Type) ObserveStrict(b []byte, maxDepth int) error {
+	if t == nil {
+		return errors.New("infer: ObserveStrict on a nil *Type")
+	}
+	p := parser{b: b, strict: true, maxDepth: maxDepth, root: t}
+	err := p.observeStrict(t)
+	if err != nil && p.backup != nil {
+		*t = *p.backup
+	}
+	return err
+}
+
+// ObserveStrictAt is ObserveStrict for the one value starting at b[i] (not
+// whitespace) with anything after it: it returns the value's end. When t
+// changed, undo is a copy of t from before (else nil), to restore with
+// *t = *undo if the record holding the value is rejected later. On an error
+// t is already restored.
+func (t *Type) ObserveStrictAt(b []byte, i, maxDepth int) (end int, undo *Type, err error) {
+	p := parser{b: b, i: i, strict: true, maxDepth: maxDepth, root: t}
+	if i >= len(b) {
+		return 0, nil, synErr(len(b), "unexpected end of input, want a value")
+	}
+	if err := p.value(t, 1); err != nil {
+		if p.backup != nil {
+			*t = *p.backup
+		}
+		return 0, nil, err
+	}
+	return p.i, p.backup, nil
+}
+
+func (p *parser) observeStrict(t *Type) error {
+	if len(p.b) == 0 {
+		return synErr(0, "empty input")
+	}
+	if isWS[p.b[0]] {
+		return synErr(0, "unexpected whitespace, want a JSON value")
+	}
+	if err := p.value(t, 1); err != nil {
+		return err
+	}
+	if p.i < len(p.b) {
+		return synErr(p.i, "unexpected %s after the value", describe(p.b[p.i]))
+	}
+	return nil
+}
+
+// change is called before every change to a type: in strict mode the first
+// one saves a copy of the root to restore if the value turns out invalid.
+func (p *parser) change() {
+	if p.strict && p.backup == nil {
+		p.backup = p.root.Clone()
+	}
 }
 
 // value observes the value at p.b[p.i] (not whitespace, in range) into t.
@@ -58,7 +127,7 @@ type parser struct {
 func (p *parser) value(t *Type, depth int) error {
 	b := p.b
 	if t.Kind == JSON {
-		return p.skip()
+		return p.skip(depth)
 	}
 	switch c := b[p.i]; c {
 	case '{':
@@ -67,20 +136,34 @@ func (p *parser) value(t *Type, depth int) error {
 		return p.array(t, depth)
 	case '"':
 		start := p.i + 1
-		end, esc, err := stringEnd(b, start)
-		if err != nil {
+		var end int
+		var esc bool
+		var err error
+		if p.strict {
+			// scanString validates escapes, control bytes and UTF-8; a
+			// string with escapes is never a timestamp (isTimestamp
+			// refuses backslashes).
+			if end, err = scanString(b, start); err != nil {
+				return err
+			}
+			end--
+		} else if end, esc, err = stringEnd(b, start); err != nil {
 			return err
 		}
 		p.i = end + 1
 		switch t.Kind {
 		case String:
 		case Unknown, Timestamp:
+			k := String
 			if !esc && isTimestamp(b[start:end]) {
-				t.Kind = Timestamp
-			} else {
-				t.Kind = String
+				k = Timestamp
+			}
+			if t.Kind != k {
+				p.change()
+				t.Kind = k
 			}
 		default:
+			p.change()
 			t.setJSON()
 		}
 		return nil
@@ -94,10 +177,13 @@ func (p *parser) value(t *Type, depth int) error {
 			return err
 		}
 		p.i = end
-		if k := widenKind(t.Kind, Bool); k == JSON {
-			t.setJSON()
-		} else {
-			t.Kind = k
+		if k := widenKind(t.Kind, Bool); k != t.Kind {
+			p.change()
+			if k == JSON {
+				t.setJSON()
+			} else {
+				t.Kind = k
+			}
 		}
 		return nil
 	case 'n':
@@ -121,18 +207,29 @@ func (p *parser) value(t *Type, depth int) error {
 		if isInt64(b[start:end]) {
 			k = Int
 		}
-		if k = widenKind(t.Kind, k); k == JSON {
-			t.setJSON()
-		} else {
-			t.Kind = k
+		if k = widenKind(t.Kind, k); k != t.Kind {
+			p.change()
+			if k == JSON {
+				t.setJSON()
+			} else {
+				t.Kind = k
+			}
 		}
 		return nil
 	}
 }
 
-// skip validates and steps over the value at p.i without typing it.
-func (p *parser) skip() error {
-	end, err := validValue(p.b, p.i)
+// skip validates and steps over the value at p.i without typing it. depth
+// is the nesting level the value would have if it is a container.
+func (p *parser) skip(depth int) error {
+	maxDepth := MaxDepth
+	if p.strict {
+		maxDepth = p.maxDepth - depth + 1
+		if maxDepth < 1 {
+			return synErr(p.i, "nesting deeper than %d", MaxDepth)
+		}
+	}
+	end, err := validValueMax(p.b, p.i, maxDepth)
 	if err != nil {
 		return err
 	}
@@ -142,14 +239,21 @@ func (p *parser) skip() error {
 
 func (p *parser) object(t *Type, depth int) error {
 	switch {
+	case p.strict && depth > p.maxDepth:
+		return synErr(p.i, "nesting deeper than %d", MaxDepth)
 	case depth > MaxTypeDepth:
-		t.setJSON()
-		return p.skip()
+		if t.Kind != JSON {
+			p.change()
+			t.setJSON()
+		}
+		return p.skip(depth)
 	case t.Kind == Unknown:
+		p.change()
 		t.Kind = Object
 	case t.Kind != Object:
+		p.change()
 		t.setJSON()
-		return p.skip()
+		return p.skip(depth)
 	}
 	b := p.b
 	start := p.i
@@ -167,8 +271,16 @@ func (p *parser) object(t *Type, depth int) error {
 			return synErr(p.i, "unexpected %s in object, want a string key", describe(b[p.i]))
 		}
 		ks := p.i + 1
-		ke, esc, err := stringEnd(b, ks)
-		if err != nil {
+		var ke int
+		var esc bool
+		var err error
+		if p.strict {
+			if ke, err = scanString(b, ks); err != nil {
+				return err
+			}
+			ke--
+			esc = bytes.IndexByte(b[ks:ke], '\\') >= 0
+		} else if ke, esc, err = stringEnd(b, ks); err != nil {
 			return err
 		}
 		key := b[ks:ke]
@@ -189,12 +301,13 @@ func (p *parser) object(t *Type, depth int) error {
 			// valid UTF-8 and encode losslessly.
 			return synErr(ks, "invalid UTF-8 in object key")
 		} else if t.representable(key) {
+			p.change()
 			if len(t.Fields) >= MaxFields {
 				// Too many distinct keys: a map, not a record. Re-walk the
 				// whole object as JSON.
 				t.setJSON()
 				p.i = start
-				return p.skip()
+				return p.skip(depth)
 			}
 			f = t.addField(string(key))
 			next = len(t.Fields)
@@ -211,9 +324,10 @@ func (p *parser) object(t *Type, depth int) error {
 			return synErr(p.i, "unexpected end of input in object, want a value")
 		}
 		if f == nil {
-			err = p.skip()
+			err = p.skip(depth + 1)
 		} else {
 			if f.Type == nil {
+				p.change()
 				f.Type = &Type{}
 			}
 			err = p.value(f.Type, depth+1)
@@ -239,16 +353,24 @@ func (p *parser) object(t *Type, depth int) error {
 
 func (p *parser) array(t *Type, depth int) error {
 	switch {
+	case p.strict && depth > p.maxDepth:
+		return synErr(p.i, "nesting deeper than %d", MaxDepth)
 	case depth > MaxTypeDepth:
-		t.setJSON()
-		return p.skip()
+		if t.Kind != JSON {
+			p.change()
+			t.setJSON()
+		}
+		return p.skip(depth)
 	case t.Kind == Unknown:
+		p.change()
 		t.Kind = Array
 	case t.Kind != Array:
+		p.change()
 		t.setJSON()
-		return p.skip()
+		return p.skip(depth)
 	}
 	if t.Elem == nil {
+		p.change()
 		t.Elem = &Type{}
 	}
 	b := p.b

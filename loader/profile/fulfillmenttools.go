@@ -3,8 +3,6 @@ package profile
 import (
 	"bytes"
 	"fmt"
-
-	"github.com/eventlake/eventlake/loader/infer"
 )
 
 // Fulfillmenttools maps the fulfillmenttools public event export (seed 004):
@@ -37,7 +35,7 @@ const (
 func (Fulfillmenttools) Map(rec []byte, ev *Event) error {
 	ev.reset()
 	var seen int
-	err := infer.Members(rec, func(key, raw []byte) error {
+	err := members(rec, ev, "", nil, func(key, raw []byte) error {
 		var bit int
 		var ferr error
 		v, t := value(raw)

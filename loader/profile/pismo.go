@@ -4,8 +4,6 @@ import (
 	"fmt"
 
 	"github.com/buger/jsonparser"
-
-	"github.com/eventlake/eventlake/loader/infer"
 )
 
 // Pismo maps the Pismo event envelope (seed 001):
@@ -37,10 +35,17 @@ const (
 
 // Map implements Profile. One pass validates the record and visits its
 // top-level members (infer.Members).
-func (Pismo) Map(rec []byte, ev *Event) error {
+func (p Pismo) Map(rec []byte, ev *Event) error { return p.mapRecord(rec, ev, nil) }
+
+// MapObserving implements ObservingMapper.
+func (p Pismo) MapObserving(rec []byte, ev *Event, obs DataObserver) error {
+	return p.mapRecord(rec, ev, obs)
+}
+
+func (Pismo) mapRecord(rec []byte, ev *Event, obs DataObserver) error {
 	ev.reset()
 	var seen int
-	err := infer.Members(rec, func(key, raw []byte) error {
+	err := members(rec, ev, "data", obs, func(key, raw []byte) error {
 		var bit int
 		var ferr error
 		v, t := value(raw)

@@ -30,14 +30,56 @@ type Event struct {
 	HasSchemaVersion           bool
 	EventTime                  int64 // micros since epoch, UTC
 	Data                       []byte
+	// DataObserved: a DataObserver validated Data and widened its type
+	// (MapObserving).
+	DataObserved bool
 
 	scratch []byte
 }
 
 func (e *Event) reset() {
 	e.EventID, e.EventType, e.Domain, e.OrgID, e.CID, e.Data = nil, nil, nil, nil, nil, nil
-	e.SchemaVersion, e.HasSchemaVersion, e.EventTime = 0, false, 0
+	e.SchemaVersion, e.HasSchemaVersion, e.EventTime, e.DataObserved = 0, false, 0, false
 	e.scratch = e.scratch[:0]
+}
+
+// DataObserver validates an event's data and infers its type in one walk
+// (the loader's workers implement it).
+type DataObserver interface {
+	// ObserveData validates the JSON value starting at b[i] exactly as
+	// the record validator would (infer.Type.ObserveStrictAt), widens the
+	// type of (domain, eventType) by it and returns the value's end. It
+	// returns -1 when it does not take the value.
+	ObserveData(domain, eventType, b []byte, i int) (int, error)
+}
+
+// ObservingMapper is implemented by profiles whose data member can be
+// validated by a DataObserver while the record is mapped: one walk over the
+// data instead of a validating one and a typing one. MapObserving is Map
+// otherwise; it sets ev.DataObserved when obs took the data. When it fails,
+// Map names the reason (the observer's error text may differ from the
+// validator's).
+type ObservingMapper interface {
+	MapObserving(rec []byte, ev *Event, obs DataObserver) error
+}
+
+// members visits a record's members; with an observer, the member named
+// data is validated by it once the envelope's domain and event type are
+// known (they come first in the layouts that implement ObservingMapper).
+func members(rec []byte, ev *Event, data string, obs DataObserver, fn func(key, raw []byte) error) error {
+	if obs == nil {
+		return infer.Members(rec, fn)
+	}
+	return infer.MembersWith(rec, data, func(b []byte, i int) (int, error) {
+		if ev.Domain == nil || ev.EventType == nil {
+			return -1, nil
+		}
+		end, err := obs.ObserveData(ev.Domain, ev.EventType, b, i)
+		if err == nil && end >= 0 {
+			ev.DataObserved = true
+		}
+		return end, err
+	}, fn)
 }
 
 // Profile maps records of one vendor layout.

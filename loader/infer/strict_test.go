@@ -1,0 +1,159 @@
+package infer
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+)
+
+// checkStrict compares ObserveStrict with the validator plus Observe: it
+// accepts exactly what validValueMax accepts as one whole value, widens a
+// type exactly as Observe does, and leaves the type untouched otherwise.
+func checkStrict(t *testing.T, start, doc []byte, maxDepth int) {
+	t.Helper()
+	var base Type
+	if len(start) > 0 && base.Observe(start) != nil {
+		return
+	}
+	valid := len(doc) > 0 && !isWS[doc[0]]
+	if valid {
+		end, err := validValueMax(doc, 0, maxDepth)
+		valid = err == nil && end == len(doc)
+	}
+	got := base.Clone()
+	err := got.ObserveStrict(doc, maxDepth)
+	if (err == nil) != valid {
+		t.Fatalf("ObserveStrict(%q, %d) = %v, validator says valid=%v", doc, maxDepth, err, valid)
+	}
+	if err != nil {
+		if !got.Equal(&base) {
+			t.Fatalf("ObserveStrict(%q) failed (%v) but changed the type", doc, err)
+		}
+		return
+	}
+	want := base.Clone()
+	if err := want.Observe(doc); err != nil {
+		t.Fatalf("Observe(%q): %v", doc, err)
+	}
+	if !got.Equal(want) {
+		t.Fatalf("ObserveStrict(%q) typed differently from Observe", doc)
+	}
+}
+
+func TestObserveStrict(t *testing.T) {
+	docs := append([]string{
+		string(pismoData()),
+		`{"a":"\u00e9","b":"x\u0001"}`, // escaped control: valid
+		"{\"a\":\"x\x01\"}",            // raw control byte: invalid
+		"{\"a\":\"\xff\"}",             // invalid UTF-8 in a value
+		"{\"\xff\":1}",                 // invalid UTF-8 in a key
+		`{"a":"\x"}`, `{"a\q":1}`, `{"a":01}`, `{"a":1.}`, `{"a":tru}`, `[1,]`, `{"a":1,}`, `{"a" 1}`,
+		`{"a":1} `, ` {"a":1}`, `{"a":1}x`, ``, `"2024-02-01T09:20:39Z"`, `"2024-02-01T09:20:39\u005a"`,
+		`{"t":"2024-02-01T09:20:39Z","n":1,"f":1.5,"b":true,"z":null,"o":{"x":[1,{"y":2}]}}`,
+		strings.Repeat("[", 40) + strings.Repeat("]", 40), // deeper than MaxTypeDepth: validated by skip
+		strings.Repeat("[", 40) + "1," + strings.Repeat("]", 40),
+		`{"a":` + strings.Repeat("[", 35) + `{"b":"\q"}` + strings.Repeat("]", 35) + `}`,
+	}, validateSeeds...)
+	starts := []string{"", `{"a":1,"t":"2024-02-01T09:20:39Z"}`, `{"b":[1]}`, `[{"x":"s"}]`, `"s"`}
+	for _, d := range docs {
+		for _, s := range starts {
+			for _, depth := range []int{MaxDepth - 1, 3, 1} {
+				checkStrict(t, []byte(s), []byte(d), depth)
+			}
+		}
+	}
+	// Many fields: the object becomes JSON and is validated by skip.
+	var sb strings.Builder
+	sb.WriteByte('{')
+	for i := range MaxFields + 5 {
+		if i > 0 {
+			sb.WriteByte(',')
+		}
+		sb.WriteString(`"k` + strings.Repeat("x", i%7) + string(rune('a'+i%26)) + string(rune('a'+i/26%26)) + string(rune('a'+i/676)) + `":1`)
+	}
+	checkStrict(t, nil, []byte(sb.String()+"}"), MaxDepth-1)
+	checkStrict(t, nil, []byte(sb.String()+",}"), MaxDepth-1)
+}
+
+func FuzzObserveStrict(f *testing.F) {
+	for _, s := range validateSeeds {
+		f.Add([]byte(`{"a":1}`), []byte(s), uint16(0))
+	}
+	f.Add([]byte(`{"a":1}`), pismoData(), uint16(3))
+	f.Add([]byte(`[{"x":null}]`), []byte("{\"a\":\"x\x01\"}"), uint16(0))
+	f.Fuzz(func(t *testing.T, start, doc []byte, depth uint16) {
+		maxDepth := MaxDepth - 1
+		if depth != 0 {
+			maxDepth = int(depth % 50)
+			if maxDepth == 0 {
+				maxDepth = 1
+			}
+		}
+		checkStrict(t, start, doc, maxDepth)
+	})
+}
+
+// checkMembersWith: MembersWith, with ObserveStrictAt validating the data
+// member, accepts exactly the records Members accepts, sees the same
+// members, and types data as Observe does.
+func checkMembersWith(t *testing.T, rec []byte) {
+	t.Helper()
+	type kv struct{ k, v string }
+	var full, with []kv
+	errFull := Members(rec, func(k, v []byte) error { full = append(full, kv{string(k), string(v)}); return nil })
+	var ty Type
+	errWith := MembersWith(rec, "data", func(b []byte, i int) (int, error) {
+		end, _, err := ty.ObserveStrictAt(b, i, MaxDepth-1)
+		return end, err
+	}, func(k, v []byte) error { with = append(with, kv{string(k), string(v)}); return nil })
+	if (errWith == nil) != (errFull == nil) {
+		t.Fatalf("%q: Members error %v, MembersWith error %v", rec, errFull, errWith)
+	}
+	if errFull != nil {
+		return
+	}
+	if fmt.Sprint(full) != fmt.Sprint(with) {
+		t.Fatalf("%q: members differ:\n%v\n%v", rec, full, with)
+	}
+	var want Type
+	for _, m := range full {
+		if m.k == "data" {
+			if err := want.Observe([]byte(m.v)); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if !ty.Equal(&want) {
+		t.Fatalf("%q: data typed differently from Observe", rec)
+	}
+}
+
+func TestMembersWith(t *testing.T) {
+	for _, r := range []string{
+		`{"event_id":"e","data":` + string(pismoData()) + `}`,
+		`{"data":{"a":"}"},"x":1}`, `{"data":"a\"b","x":1}`, `{"data":[1,2],"x":{"data":3}}`,
+		`{"data":1 ,"x":2}`, `{"data": null}`, `{"data":}`, `{"data":{"a":1}}}`, `{"data":{"a":1]}`,
+		`{"data":[1,2}`, `{"data":"x`, `{"data":{"a":"\x"}}`, `{"data":tru,"b":1}`, `{"data":1 2}`,
+		`{"data":"x"}x`, `{"data":{}`, `{"data":{"a":1},"data":[}`, `{"data":{"a":1},"data":{"b":"2024-02-01T09:20:39Z"}}`,
+		`{"a":1,"data":` + strings.Repeat("[", 50) + strings.Repeat("]", 50) + `}`,
+	} {
+		checkMembersWith(t, []byte(r))
+	}
+	// value may decline (-1): the validator takes the member.
+	n := 0
+	err := MembersWith([]byte(`{"data":{"a":1},"b":2}`), "data", func([]byte, int) (int, error) { n++; return -1, nil },
+		func(k, v []byte) error { return nil })
+	if err != nil || n != 1 {
+		t.Errorf("declined member: err %v, calls %d", err, n)
+	}
+}
+
+func FuzzMembersWith(f *testing.F) {
+	f.Add([]byte(`{"event_id":"e","data":` + string(pismoData()) + `}`))
+	f.Add([]byte(`{"data":{"a":"}"},"x":1}`))
+	f.Add([]byte(`{"data":[1,2}`))
+	for _, s := range validateSeeds {
+		f.Add([]byte(`{"data":` + s + `}`))
+	}
+	f.Fuzz(func(t *testing.T, rec []byte) { checkMembersWith(t, rec) })
+}
