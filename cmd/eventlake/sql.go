@@ -72,9 +72,28 @@ type lakeSession struct {
 	opts    views.Options
 	res     *views.Result
 	version string
+
+	// ready is closed when views made in the background (the interactive
+	// shell) exist; createErr is their error. warn prints their warnings.
+	ready     chan struct{}
+	createErr error
+	warn      func([]string)
+}
+
+// wait returns once the views exist.
+func (s *lakeSession) wait() error {
+	if s.ready != nil {
+		<-s.ready
+	}
+	if s.warn != nil && s.res != nil {
+		s.warn(s.res.Warnings)
+		s.warn = nil
+	}
+	return s.createErr
 }
 
 func (s *lakeSession) Close() {
+	_ = s.wait()
 	s.conn.Close()
 	s.db.Close()
 	s.cat.Close()
@@ -83,6 +102,9 @@ func (s *lakeSession) Close() {
 // refresh follows loads and compactions that committed since the views were
 // made: the shell never reads a file that compaction removed.
 func (s *lakeSession) refresh(ctx context.Context, conn *dbsql.Conn) error {
+	if err := s.wait(); err != nil {
+		return fmt.Errorf("creating views: %w", err)
+	}
 	v, err := views.Version(ctx, s.cat)
 	if err != nil || v == s.version {
 		return err
@@ -95,8 +117,9 @@ func (s *lakeSession) refresh(ctx context.Context, conn *dbsql.Conn) error {
 }
 
 // openLake opens the lake's catalog read-only and a DuckDB connection with
-// every view created.
-func openLake(ctx context.Context, lake, catPath, configPath, schemasDir string, only func(string) bool) (*lakeSession, error) {
+// every view created. With background set, the views are made in the
+// background: statements wait for them (refresh), the caller does not.
+func openLake(ctx context.Context, lake, catPath, configPath, schemasDir string, only func(string) bool, background bool) (*lakeSession, error) {
 	cfg := &config.Config{}
 	if configPath != "" {
 		var err error
@@ -126,7 +149,15 @@ func openLake(ctx context.Context, lake, catPath, configPath, schemasDir string,
 		s.db.Close()
 		return nil, err
 	}
-	if s.version, err = views.Version(ctx, cat); err == nil {
+	if s.version, err = views.Version(ctx, cat); err == nil && background {
+		s.ready = make(chan struct{})
+		go func() {
+			defer close(s.ready)
+			s.res, s.createErr = views.Create(ctx, s.conn, s.opts)
+		}()
+		return s, nil
+	}
+	if err == nil {
 		s.res, err = views.Create(ctx, s.conn, s.opts)
 	}
 	if err != nil {
@@ -160,14 +191,24 @@ func runSQL(ctx context.Context, o *sqlOptions, io streams) error {
 	if script != "" {
 		only = mentionedSchemas(script)
 	}
-	ls, err := openLake(ctx, o.Lake, o.Catalog, o.ConfigPath, o.SchemasDir, only)
+	// The interactive shell shows its prompt at once and makes the views
+	// in the background (binding hundreds of typed views takes ~0.5 s); a
+	// statement typed before they exist waits for them.
+	interactive := script == ""
+	ls, err := openLake(ctx, o.Lake, o.Catalog, o.ConfigPath, o.SchemasDir, only, interactive)
 	if err != nil {
 		return err
 	}
 	defer ls.Close()
-	res := ls.res
-	for _, w := range res.Warnings {
-		fmt.Fprintf(io.errOut, "warning: %s\n", w)
+	ls.warn = func(ws []string) {
+		for _, w := range ws {
+			fmt.Fprintf(io.errOut, "warning: %s\n", w)
+		}
+	}
+	if !interactive {
+		if err := ls.wait(); err != nil {
+			return err
+		}
 	}
 	so := shell.Options{Conn: ls.conn, In: io.in, Out: io.out, Err: io.errOut, Format: o.Format, Output: o.Output,
 		BeforeStatement: ls.refresh}
@@ -188,12 +229,12 @@ func runSQL(ctx context.Context, o *sqlOptions, io streams) error {
 			return w
 		}
 	}
-	domains := map[string]bool{}
-	for _, v := range res.Views {
-		domains[v.Schema] = true
+	types, domains, err := views.Count(ctx, ls.cat)
+	if err != nil {
+		return err
 	}
 	so.Banner = fmt.Sprintf("eventlake SQL on %s: events, events_raw, %d typed views in %d domain schemas, eventlake.* catalog tables.\nEnter \".help\" for usage hints; statements end with ';'.",
-		first(o.Lake, "the lake"), len(res.Views), len(domains))
+		first(o.Lake, "the lake"), types, domains)
 	return shell.Interactive(ctx, so)
 }
 

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
@@ -80,7 +82,7 @@ func TestDDLCommand(t *testing.T) {
 func TestShellFollowsLoads(t *testing.T) {
 	lake := sqlLake(t)
 	ctx := t.Context()
-	ls, err := openLake(ctx, lake, "", "", "", nil)
+	ls, err := openLake(ctx, lake, "", "", "", nil, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -141,5 +143,25 @@ func TestMentionedSchemas(t *testing.T) {
 	code, out, errOut := runCLI(t, "sql", "--lake", lake, "--format", "csv", "-c", "select count(*) as n from cards.card_blocked_1")
 	if code != 0 || out != "n\n8\n" {
 		t.Errorf("exit %d, %q, %s", code, out, errOut)
+	}
+}
+
+// TestInteractiveViewsInBackground: the interactive shell makes its views in
+// the background; statements and dot commands typed at once wait for them.
+func TestInteractiveViewsInBackground(t *testing.T) {
+	lake := sqlLake(t)
+	for range 5 {
+		var out, errOut bytes.Buffer
+		in := strings.NewReader(".tables card%\nselect count(*) as n from cards.card_blocked_1;\nselect count(*) as e from events;\n")
+		code := execute(context.Background(), []string{"sql", "--lake", lake, "--history", filepath.Join(t.TempDir(), "h")},
+			streams{in: in, out: &out, errOut: &errOut})
+		if code != 0 {
+			t.Fatalf("exit %d: %s", code, errOut.String())
+		}
+		for _, want := range []string{"cards.card_blocked_1", "cards.card_blocked_1_history", "│     8 │", "│    19 │"} {
+			if !strings.Contains(out.String(), want) {
+				t.Fatalf("output lacks %q:\n%s\n%s", want, out.String(), errOut.String())
+			}
+		}
 	}
 }

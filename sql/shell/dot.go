@@ -173,6 +173,11 @@ func (r relation) qualified(currentDB string) string {
 
 // relations lists the tables and views that are not DuckDB internals (information_schema, pg_catalog, …).
 func (s *session) relations(ctx context.Context) (current string, rels []relation, err error) {
+	if s.before != nil {
+		if err := s.before(ctx, s.conn); err != nil {
+			return "", nil, err
+		}
+	}
 	if err := s.conn.QueryRowContext(ctx, "SELECT current_database()").Scan(&current); err != nil {
 		return "", nil, err
 	}

@@ -52,7 +52,8 @@ type Options struct {
 	Width func() int
 	// Banner is printed when an interactive session on a terminal starts.
 	Banner string
-	// BeforeStatement, when set, runs before each SQL statement (the CLI
+	// BeforeStatement, when set, runs before each SQL statement and each dot
+	// command that reads the database (the CLI
 	// uses it to follow loads and compactions that committed meanwhile).
 	// Its error is reported as the statement's.
 	BeforeStatement func(ctx context.Context, conn *sql.Conn) error

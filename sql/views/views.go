@@ -267,6 +267,26 @@ func Refresh(ctx context.Context, conn *sql.Conn, o Options) error {
 	return createCatalog(ctx, conn, o)
 }
 
+// Count returns, from the catalog alone, how many event types get a typed
+// view (each also has its _history view) and in how many domains.
+func Count(ctx context.Context, cat *catalog.Catalog) (types, domains int, err error) {
+	all, err := cat.Schemas(ctx, "")
+	if err != nil {
+		return 0, 0, err
+	}
+	seen := map[string]bool{}
+	for _, s := range all {
+		if d, _, ok := strings.Cut(s.Key, "/"); ok && s.Table == "events" {
+			types++
+			if !seen[d] {
+				seen[d] = true
+				domains++
+			}
+		}
+	}
+	return types, domains, nil
+}
+
 // Version is a cheap fingerprint of what the catalog holds: it changes when
 // a load or compaction commits, so a shell knows when to Refresh.
 func Version(ctx context.Context, cat *catalog.Catalog) (string, error) {
