@@ -416,6 +416,13 @@ func renderMarkdown(w io.Writer, r *report) {
 		p("#### Shell start\n\n")
 		p("| event-type views | `eventlake sql -c \"select 1\"` wall s (median of %d) | target | result |\n|---:|---:|---|---|\n", len(s.RunSeconds))
 		p("| %d | %.3f | ≤ %.1f s | **%s** |\n\n", s.EventTypes, s.MedianSeconds, targetShellSec, s.Status)
+		switch {
+		case s.PromptSeconds > 0:
+			p("The interactive shell on a pseudo-terminal (median of %d): prompt after %.3f s; a statement typed at the prompt returned after %.3f s (it waits for the typed views, made in the background).\n\n",
+				len(s.RunSeconds), s.PromptSeconds, s.FirstResultSeconds)
+		case s.InteractiveError != "":
+			p("The interactive shell could not be measured: %s\n\n", s.InteractiveError)
+		}
 	}
 	if q := r.Query; q != nil {
 		p("#### Analyst query\n\n")

@@ -44,6 +44,11 @@ type shellResult struct {
 	RunSeconds    []float64 `json:"run_seconds"`
 	MedianSeconds float64   `json:"median_seconds"`
 	Status        string    `json:"status"`
+	// The interactive shell on a pseudo-terminal: median seconds until its
+	// prompt, and until the result of a statement typed at the prompt.
+	PromptSeconds      float64 `json:"interactive_prompt_seconds,omitempty"`
+	FirstResultSeconds float64 `json:"interactive_first_result_seconds,omitempty"`
+	InteractiveError   string  `json:"interactive_error,omitempty"`
 }
 
 type queryResult struct {
@@ -288,6 +293,20 @@ func runShell(ctx context.Context, cfg *config, rep *report) error {
 	res.MedianSeconds = median(res.RunSeconds)
 	res.Status = passIf(res.MedianSeconds <= targetShellSec)
 	log.Printf("shell: %.3fs %s", res.MedianSeconds, res.Status)
+	var prompts, firsts []float64
+	for i := 0; i < cfg.queryRuns; i++ {
+		p, f, err := interactiveStart(ctx, cfg.eventlake, lake)
+		if err != nil {
+			res.InteractiveError = err.Error()
+			log.Printf("shell: interactive measurement failed: %v", err)
+			break
+		}
+		prompts, firsts = append(prompts, p), append(firsts, f)
+	}
+	if len(prompts) > 0 {
+		res.PromptSeconds, res.FirstResultSeconds = median(prompts), median(firsts)
+		log.Printf("shell: interactive prompt %.3fs, first result %.3fs", res.PromptSeconds, res.FirstResultSeconds)
+	}
 	rep.Shell = res
 	rep.Checks = append(rep.Checks, check{Figure: figure, Eventlake: fmt.Sprintf("%.3f s", res.MedianSeconds), Target: target, Status: res.Status})
 	return nil
