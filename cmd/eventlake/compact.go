@@ -3,14 +3,19 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"os"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/eventlake/eventlake/catalog"
 	"github.com/eventlake/eventlake/config"
+	"github.com/eventlake/eventlake/loader"
 	"github.com/eventlake/eventlake/partitions"
 	"github.com/eventlake/eventlake/partitions/compact"
+	"github.com/eventlake/eventlake/sql/views"
 )
 
 func init() { extraCommands = append(extraCommands, newCompactCmd) }
@@ -23,6 +28,7 @@ type compactOptions struct {
 	TargetSize, SortBuffer    string
 	ZstdLevel                 int
 	DryRun, JSON, Verbose     bool
+	QueryCache                bool
 	LockWait                  time.Duration
 }
 
@@ -40,6 +46,12 @@ neither. Like a load it takes the lake's writer lock, and a compaction that is
 interrupted (even by kill -9) is finished or undone by the next compact or load.
 
 A partition whose files were all written by one compaction is left alone.
+
+Afterwards the query cache (<lake>/_eventlake/query-cache.duckdb) is brought up
+to date: a DuckDB copy of the compacted partitions, from which eventlake sql
+reads them (faster than their Parquet files; partitions changed since are read
+from Parquet). --query-cache=false removes it instead; external engines never
+use it.
 
 Exit status: 0 on success (also when there is nothing to compact), 1 when the
 compaction failed, 2 for usage errors.`,
@@ -60,6 +72,7 @@ compaction failed, 2 for usage errors.`,
 	f.BoolVar(&o.DryRun, "dry-run", false, "only print which partitions would be compacted")
 	f.BoolVar(&o.JSON, "json", false, "print one JSON summary object on stdout")
 	f.BoolVarP(&o.Verbose, "verbose", "v", false, "log every partition")
+	f.BoolVar(&o.QueryCache, "query-cache", true, "keep the shell's query cache of compacted partitions up to date")
 	f.DurationVar(&o.LockWait, "lock-wait", 0, "how long to wait for a running load (default 10s)")
 	return c
 }
@@ -116,11 +129,44 @@ func runCompact(ctx context.Context, o *compactOptions, io streams) error {
 	if err != nil {
 		return err
 	}
+	var cache *views.CacheStats
+	if !co.DryRun {
+		if cache, err = updateQueryCache(ctx, co, o.QueryCache); err != nil {
+			return fmt.Errorf("compaction done; %w", err)
+		}
+	}
 	if o.JSON {
-		return json.NewEncoder(io.out).Encode(sum)
+		return json.NewEncoder(io.out).Encode(struct {
+			*compact.Summary
+			QueryCache *views.CacheStats `json:"query_cache,omitempty"`
+		}{sum, cache})
 	}
 	printCompactSummary(io, sum)
+	if cache != nil && cache.Built {
+		fmt.Fprintf(io.out, "query cache: %d compacted partitions (%d rows) in %.2fs\n", cache.Partitions, cache.Rows, cache.Seconds)
+	}
 	return nil
+}
+
+// updateQueryCache rebuilds the query cache after a compaction, or removes
+// it when it is not wanted.
+func updateQueryCache(ctx context.Context, co compact.Options, want bool) (*views.CacheStats, error) {
+	if !want {
+		if err := os.Remove(views.CachePath(co.Lake)); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("removing the query cache: %w", err)
+		}
+		return nil, nil
+	}
+	cat, err := catalog.Open(first(co.CatalogPath, loader.CatalogPath(co.Lake)), catalog.Options{ReadOnly: true})
+	if err != nil {
+		return nil, err
+	}
+	defer cat.Close()
+	st, err := views.BuildCache(ctx, co.Lake, cat)
+	if err != nil {
+		return nil, fmt.Errorf("updating the query cache: %w", err)
+	}
+	return &st, nil
 }
 
 func printCompactSummary(io streams, s *compact.Summary) {

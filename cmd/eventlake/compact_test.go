@@ -88,7 +88,7 @@ func TestCompactCommand(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &sum); err != nil {
 		t.Fatalf("stdout is not one JSON object: %v\n%s", err, out)
 	}
-	for _, k := range []string{"load_id", "partitions", "skipped", "files_before", "files_after", "rows_before", "rows_after", "duplicates", "bytes_before", "bytes_after", "seconds", "details"} {
+	for _, k := range []string{"load_id", "partitions", "skipped", "files_before", "files_after", "rows_before", "rows_after", "duplicates", "bytes_before", "bytes_after", "seconds", "details", "query_cache"} {
 		if _, ok := sum[k]; !ok {
 			t.Errorf("summary lacks %q: %s", k, out)
 		}
@@ -108,6 +108,20 @@ func TestCompactCommand(t *testing.T) {
 	// The status sees 4 live files holding the 60 distinct events.
 	if code, out, _ := runCLI(t, "status", "--lake", lake, "--json"); code != 0 || !strings.Contains(out, `"files": 4`) || !strings.Contains(out, `"rows": 60`) {
 		t.Errorf("status after compaction: exit %d\n%s", code, out)
+	}
+	// The query cache holds the compacted partitions; the shell reads them
+	// from it; --query-cache=false removes it.
+	if _, err := os.Stat(filepath.Join(lake, "_eventlake", "query-cache.duckdb")); err != nil {
+		t.Errorf("no query cache after compaction: %v", err)
+	}
+	if code, out, errOut := runCLI(t, "sql", "--lake", lake, "--format", "csv", "-c", "select count(*) as n from events"); code != 0 || out != "n\n60\n" {
+		t.Errorf("events through the cache: exit %d %q %s", code, out, errOut)
+	}
+	if code, _, errOut := runCLI(t, "compact", "--lake", lake, "--query-cache=false"); code != 0 {
+		t.Errorf("compact --query-cache=false: exit %d %s", code, errOut)
+	}
+	if _, err := os.Stat(filepath.Join(lake, "_eventlake", "query-cache.duckdb")); !os.IsNotExist(err) {
+		t.Errorf("--query-cache=false left the cache: %v", err)
 	}
 }
 

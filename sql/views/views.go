@@ -16,13 +16,16 @@ import (
 	"database/sql"
 	"fmt"
 	"os"
+	"path"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
 	"github.com/eventlake/eventlake/catalog"
 	"github.com/eventlake/eventlake/config"
 	"github.com/eventlake/eventlake/loader/infer"
+	"github.com/eventlake/eventlake/partitions"
 )
 
 // Options say what to expose.
@@ -169,10 +172,11 @@ func Create(ctx context.Context, conn *sql.Conn, o Options) (*Result, error) {
 			res.Views = append(res.Views, v)
 		}
 	}
-	raw, events, err := eventsQueries(ctx, o)
+	raw, events, warnings, err := eventsQueries(ctx, conn, o)
 	if err != nil {
 		return nil, err
 	}
+	res.Warnings = append(res.Warnings, warnings...)
 	if err := exec("DROP TABLE main.events_raw; CREATE VIEW main.events_raw AS " + raw); err != nil {
 		return nil, err
 	}
@@ -193,33 +197,57 @@ func Create(ctx context.Context, conn *sql.Conn, o Options) (*Result, error) {
 // the de-duplication. A partition whose files all come from one compaction
 // holds no duplicates (compaction dropped them), so its files are read
 // without the window at all.
-func eventsQueries(ctx context.Context, o Options) (raw, events string, err error) {
+func eventsQueries(ctx context.Context, conn *sql.Conn, o Options) (raw, events string, warnings []string, err error) {
 	live, err := o.Catalog.LiveFilesWithLoads(ctx, "events")
 	if err != nil {
-		return "", "", err
+		return "", "", nil, err
 	}
 	if len(live) == 0 {
-		return emptyEvents, emptyEvents, nil
+		_, _ = conn.ExecContext(ctx, "DETACH DATABASE IF EXISTS "+cacheAlias)
+		return emptyEvents, emptyEvents, nil, nil
 	}
-	// Partitions compacted and untouched since.
-	loadOf := map[string]string{}
-	clean := map[string]bool{}
+	// Partitions compacted and untouched since hold no duplicates; those
+	// the query cache holds as they are now are read from it.
+	clean := compactedPartitions(live)
+	cached, cerr := attachCache(ctx, conn, o.Lake)
+	if cerr != nil {
+		warnings = append(warnings, cerr.Error())
+	}
+	root := filepath.ToSlash(abs(o.Lake)) + "/" + partitions.EventsTable + "/"
+	cachedOf := map[string][]string{} // partition → cached files
+	for _, f := range cached {
+		if rel, ok := strings.CutPrefix(f, root); ok {
+			p := path.Dir(rel)
+			cachedOf[p] = append(cachedOf[p], f)
+		}
+	}
+	liveOf := map[string][]string{}
 	for _, f := range live {
-		first, seen := loadOf[f.Partition]
-		if !seen {
-			loadOf[f.Partition] = f.LoadID
-			clean[f.Partition] = f.Command == catalog.CompactCommand
-			continue
-		}
-		if f.LoadID != first || f.Command != catalog.CompactCommand {
-			clean[f.Partition] = false
+		liveOf[f.Partition] = append(liveOf[f.Partition], absPath(o.Lake, f.Path))
+	}
+	fromCache := map[string]bool{}
+	for p, files := range liveOf {
+		c := cachedOf[p]
+		if clean[p] && len(c) == len(files) {
+			slices.Sort(c)
+			slices.Sort(files)
+			fromCache[p] = slices.Equal(c, files)
 		}
 	}
+	var stale []string // cached files of partitions that changed since
+	for p, files := range cachedOf {
+		if !fromCache[p] {
+			stale = append(stale, files...)
+		}
+	}
+	slices.Sort(stale)
 	var done, rest []catalog.FileRecord
 	for _, f := range live {
-		if clean[f.Partition] {
+		switch {
+		case fromCache[f.Partition]:
+		case clean[f.Partition]:
 			done = append(done, f.FileRecord)
-		} else {
+		default:
 			rest = append(rest, f.FileRecord)
 		}
 	}
@@ -227,16 +255,32 @@ func eventsQueries(ctx context.Context, o Options) (raw, events string, err erro
 		return "SELECT * FROM read_parquet(" + fileList(o.Lake, files) + ", hive_partitioning = true, hive_types = {'domain': VARCHAR, 'event_date': DATE})"
 	}
 	dedup := " QUALIFY row_number() OVER (PARTITION BY domain, event_date, event_id ORDER BY _ingested_at DESC, _load_id DESC, _object, _line) = 1"
-	switch {
-	case len(done) == 0:
-		return read(rest), "SELECT * FROM main.events_raw" + dedup, nil
-	case len(rest) == 0:
-		return read(done), "SELECT * FROM main.events_raw", nil
+	var unique, all []string // parts without duplicates; all parts of events_raw
+	if len(fromCache) > 0 && len(stale) < len(cached) {
+		q := "SELECT * EXCLUDE (filename) FROM " + cacheAlias + ".events"
+		if len(stale) > 0 {
+			q += " WHERE filename NOT IN (" + strings.Trim(literalList(stale), "[]") + ")"
+		}
+		unique, all = append(unique, q), append(all, q)
 	}
-	return read(done) + " UNION ALL BY NAME " + read(rest), read(done) + " UNION ALL BY NAME (" + read(rest) + dedup + ")", nil
+	if len(done) > 0 {
+		unique, all = append(unique, read(done)), append(all, read(done))
+	}
+	if len(rest) > 0 {
+		all = append(all, read(rest))
+	}
+	raw = strings.Join(all, " UNION ALL BY NAME ")
+	switch {
+	case len(rest) == 0:
+		events = "SELECT * FROM main.events_raw"
+	case len(unique) == 0:
+		events = "SELECT * FROM main.events_raw" + dedup
+	default:
+		events = strings.Join(unique, " UNION ALL BY NAME ") + " UNION ALL BY NAME (" + read(rest) + dedup + ")"
+	}
+	return raw, events, warnings, nil
 }
 
-// fileList is a DuckDB list literal of the files' absolute paths.
 func fileList(lake string, files []catalog.FileRecord) string {
 	root := abs(lake)
 	var b strings.Builder
@@ -257,7 +301,7 @@ func fileList(lake string, files []catalog.FileRecord) string {
 // events_raw. (Views of event types that appeared since Create need a new
 // session.)
 func Refresh(ctx context.Context, conn *sql.Conn, o Options) error {
-	raw, events, err := eventsQueries(ctx, o)
+	raw, events, _, err := eventsQueries(ctx, conn, o)
 	if err != nil {
 		return err
 	}

@@ -299,3 +299,98 @@ func TestEventsAfterCompaction(t *testing.T) {
 		t.Errorf("events_raw = %s, want %d", n, len(before)+9)
 	}
 }
+
+// allColumns reads every column of a view as text, in a stable order.
+const allColumns = `select event_id, event_type, schema_version, org_id, cid, event_time::varchar, data::varchar, _object, _line,
+ _offset, _load_id, _ingested_at::varchar, domain, event_date::varchar from %s order by all`
+
+func TestQueryCache(t *testing.T) {
+	ctx := context.Background()
+	lake := goodLake(t)
+	if _, err := compact.Run(ctx, compact.Options{Lake: lake, MinFiles: 1}); err != nil {
+		t.Fatal(err)
+	}
+	read := func(t *testing.T) (events, raw [][]string, res *views.Result, db *sql.DB) {
+		t.Helper()
+		db, res = open(t, lake, views.Options{})
+		return laketest.Rows(t, db, fmt.Sprintf(allColumns, "events")), laketest.Rows(t, db, fmt.Sprintf(allColumns, "events_raw")), res, db
+	}
+	usesCache := func(t *testing.T, db *sql.DB) bool {
+		t.Helper()
+		return strings.Contains(laketest.One(t, db, "select sql from duckdb_views() where view_name = 'events_raw'"), "query_cache.events")
+	}
+	build := func(t *testing.T) views.CacheStats {
+		t.Helper()
+		cat, err := catalog.Open(loader.CatalogPath(lake), catalog.Options{ReadOnly: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer cat.Close()
+		st, err := views.BuildCache(ctx, lake, cat)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st
+	}
+	wantEvents, wantRaw, _, db := read(t)
+	if usesCache(t, db) {
+		t.Fatal("views use a cache that was never built")
+	}
+
+	st := build(t)
+	if !st.Built || st.Partitions == 0 || st.Rows != int64(len(wantEvents)) {
+		t.Fatalf("cache build = %+v, want every compacted partition (%d rows)", st, len(wantEvents))
+	}
+	if st := build(t); st.Built {
+		t.Error("an up-to-date cache was rebuilt")
+	}
+	events, raw, _, db := read(t)
+	if !usesCache(t, db) {
+		t.Fatal("views do not read the cache")
+	}
+	if !reflect.DeepEqual(events, wantEvents) || !reflect.DeepEqual(raw, wantRaw) {
+		t.Fatalf("rows through the cache differ:\n%s\nwant:\n%s", laketest.Table(events), laketest.Table(wantEvents))
+	}
+
+	// A load into compacted partitions: they are read from Parquet again,
+	// the other partitions still from the cache, and the rows are those of
+	// a shell without a cache.
+	src := t.TempDir()
+	data, err := os.ReadFile(filepath.Join(testdata("pismo"), laketest.Files(t, testdata("pismo"))[0]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, src, "again", string(data)+`{"event_id":"new-1","domain":"account","event_type":"customer-creation-1","timestamp":"2024-02-01T10:00:00Z","data":{"n":1}}`+"\n")
+	load(t, lake, src)
+	events, raw, _, db = read(t)
+	if !usesCache(t, db) || !strings.Contains(laketest.One(t, db, "select sql from duckdb_views() where view_name = 'events_raw'"), "NOT IN") {
+		t.Error("stale partitions are not excluded from the cache")
+	}
+	cache := views.CachePath(lake)
+	if err := os.Rename(cache, cache+".away"); err != nil {
+		t.Fatal(err)
+	}
+	wantEvents, wantRaw, _, _ = read(t)
+	if !reflect.DeepEqual(events, wantEvents) || !reflect.DeepEqual(raw, wantRaw) {
+		t.Fatalf("after a load into cached partitions, rows differ from Parquet's:\n%s\nwant:\n%s", laketest.Table(events), laketest.Table(wantEvents))
+	}
+	if len(raw) != len(wantRaw) || len(events) < 1 {
+		t.Fatal("no rows")
+	}
+
+	// A damaged cache is not used, with a warning.
+	if err := os.WriteFile(cache, []byte("not a database"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	events, _, res, db := read(t)
+	if usesCache(t, db) || !reflect.DeepEqual(events, wantEvents) {
+		t.Error("a damaged cache was used")
+	}
+	if !strings.Contains(strings.Join(res.Warnings, "\n"), "query cache") {
+		t.Errorf("no warning about the damaged cache: %v", res.Warnings)
+	}
+	// A rebuild replaces it; with nothing compacted left, the cache goes.
+	if st := build(t); !st.Built {
+		t.Error("a damaged cache was not rebuilt")
+	}
+}
