@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -100,6 +101,7 @@ func BuildCache(ctx context.Context, lake string, cat *catalog.Catalog) (CacheSt
 	if cached, err := cachedFiles(ctx, path); err == nil && slices.Equal(cached, files) {
 		return st, nil // up to date
 	}
+	removeAbandoned(path)
 	tmp := fmt.Sprintf("%s.tmp-%d", path, os.Getpid())
 	_ = os.Remove(tmp)
 	_ = os.Remove(tmp + ".wal")
@@ -142,6 +144,20 @@ func BuildCache(ctx context.Context, lake string, cat *catalog.Catalog) (CacheSt
 	}
 	st.Built, st.Seconds = true, time.Since(start).Seconds()
 	return st, nil
+}
+
+// removeAbandoned deletes the temporary files of cache builds whose process
+// is gone (killed while building).
+func removeAbandoned(path string) {
+	matches, _ := filepath.Glob(path + ".tmp-*")
+	for _, m := range matches {
+		rest := strings.TrimPrefix(m, path+".tmp-")
+		pid, err := strconv.Atoi(strings.TrimSuffix(rest, ".wal"))
+		if err != nil || pid <= 0 || processAlive(pid) {
+			continue
+		}
+		_ = os.Remove(m)
+	}
 }
 
 func syncFile(path string) error {

@@ -389,8 +389,19 @@ func TestQueryCache(t *testing.T) {
 	if !strings.Contains(strings.Join(res.Warnings, "\n"), "query cache") {
 		t.Errorf("no warning about the damaged cache: %v", res.Warnings)
 	}
-	// A rebuild replaces it; with nothing compacted left, the cache goes.
+	// A rebuild replaces it, and removes what a killed build left behind
+	// (a build of a live process is left alone).
+	dead := cache + ".tmp-999999999"
+	live := fmt.Sprintf("%s.tmp-%d", cache, os.Getppid())
+	for _, f := range []string{dead, dead + ".wal", live} {
+		writeFile(t, filepath.Dir(f), filepath.Base(f), "x")
+	}
 	if st := build(t); !st.Built {
 		t.Error("a damaged cache was not rebuilt")
+	}
+	for f, want := range map[string]bool{dead: false, dead + ".wal": false, live: true} {
+		if _, err := os.Stat(f); (err == nil) != want {
+			t.Errorf("%s exists = %v, want %v", filepath.Base(f), err == nil, want)
+		}
 	}
 }
