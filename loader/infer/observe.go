@@ -237,23 +237,29 @@ func (p *parser) skip(depth int) error {
 	return nil
 }
 
-func (p *parser) object(t *Type, depth int) error {
+// enter starts observing a container of kind at depth into t. done means
+// the container was already stepped over (validated, not typed): it nests
+// deeper than MaxTypeDepth, or t holds another kind and becomes JSON.
+func (p *parser) enter(t *Type, depth int, kind Kind) (done bool, err error) {
 	switch {
 	case p.strict && depth > p.maxDepth:
-		return synErr(p.i, "nesting deeper than %d", MaxDepth)
-	case depth > MaxTypeDepth:
+		return true, synErr(p.i, "nesting deeper than %d", MaxDepth)
+	case depth > MaxTypeDepth || (t.Kind != Unknown && t.Kind != kind):
 		if t.Kind != JSON {
 			p.change()
 			t.setJSON()
 		}
-		return p.skip(depth)
+		return true, p.skip(depth)
 	case t.Kind == Unknown:
 		p.change()
-		t.Kind = Object
-	case t.Kind != Object:
-		p.change()
-		t.setJSON()
-		return p.skip(depth)
+		t.Kind = kind
+	}
+	return false, nil
+}
+
+func (p *parser) object(t *Type, depth int) error {
+	if done, err := p.enter(t, depth, Object); done {
+		return err
 	}
 	b := p.b
 	start := p.i
@@ -352,22 +358,8 @@ func (p *parser) object(t *Type, depth int) error {
 }
 
 func (p *parser) array(t *Type, depth int) error {
-	switch {
-	case p.strict && depth > p.maxDepth:
-		return synErr(p.i, "nesting deeper than %d", MaxDepth)
-	case depth > MaxTypeDepth:
-		if t.Kind != JSON {
-			p.change()
-			t.setJSON()
-		}
-		return p.skip(depth)
-	case t.Kind == Unknown:
-		p.change()
-		t.Kind = Array
-	case t.Kind != Array:
-		p.change()
-		t.setJSON()
-		return p.skip(depth)
+	if done, err := p.enter(t, depth, Array); done {
+		return err
 	}
 	if t.Elem == nil {
 		p.change()
