@@ -341,20 +341,29 @@ func (p *parser) object(t *Type, depth int) error {
 		if err != nil {
 			return err
 		}
-		p.i = skipWS(b, p.i)
-		if p.i >= len(b) {
-			return synErr(p.i, "unexpected end of input in object, want ',' or '}'")
-		}
-		switch b[p.i] {
-		case ',':
-			p.i = skipWS(b, p.i+1)
-		case '}':
-			p.i++
-			return nil
-		default:
-			return synErr(p.i, "unexpected %s in object, want ',' or '}'", describe(b[p.i]))
+		if end, err := p.afterMember('}', "object"); end || err != nil {
+			return err
 		}
 	}
+}
+
+// afterMember steps over the ',' after a member or element, or the closer
+// that ends the container (end).
+func (p *parser) afterMember(closer byte, in string) (end bool, err error) {
+	b := p.b
+	p.i = skipWS(b, p.i)
+	if p.i >= len(b) {
+		return false, synErr(p.i, "unexpected end of input in %s, want ',' or '%c'", in, closer)
+	}
+	switch b[p.i] {
+	case ',':
+		p.i = skipWS(b, p.i+1)
+		return false, nil
+	case closer:
+		p.i++
+		return true, nil
+	}
+	return false, synErr(p.i, "unexpected %s in %s, want ',' or '%c'", describe(b[p.i]), in, closer)
 }
 
 func (p *parser) array(t *Type, depth int) error {
@@ -378,18 +387,8 @@ func (p *parser) array(t *Type, depth int) error {
 		if err := p.value(t.Elem, depth+1); err != nil {
 			return err
 		}
-		p.i = skipWS(b, p.i)
-		if p.i >= len(b) {
-			return synErr(p.i, "unexpected end of input in array, want ',' or ']'")
-		}
-		switch b[p.i] {
-		case ',':
-			p.i = skipWS(b, p.i+1)
-		case ']':
-			p.i++
-			return nil
-		default:
-			return synErr(p.i, "unexpected %s in array, want ',' or ']'", describe(b[p.i]))
+		if end, err := p.afterMember(']', "array"); end || err != nil {
+			return err
 		}
 	}
 }
