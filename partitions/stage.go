@@ -301,8 +301,8 @@ func syncAll(paths []string, fn func(string) error) error {
 	return first
 }
 
-// syncFile fsyncs a regular file.
-func syncFile(path string) error {
+// SyncFile fsyncs a regular file.
+func SyncFile(path string) error {
 	f, err := os.Open(path)
 	if err != nil {
 		return err
@@ -330,7 +330,7 @@ func (s *Stage) SyncLater(relPath string) {
 	go func() {
 		defer s.syncWG.Done()
 		s.syncSem <- struct{}{}
-		err := syncFile(abs)
+		err := SyncFile(abs)
 		<-s.syncSem
 		s.syncMu.Lock()
 		s.syncErr[abs] = err
@@ -357,7 +357,7 @@ func (s *Stage) Sync(files []File) error {
 			return fmt.Errorf("partitions: sync staged file %s: %w", abs, err)
 		}
 	}
-	if err := syncAll(paths, syncFile); err != nil {
+	if err := syncAll(paths, SyncFile); err != nil {
 		return fmt.Errorf("partitions: sync staged file %w", err)
 	}
 	if err := syncAll([]string{s.root, filepath.Dir(s.root)}, SyncDir); err != nil {

@@ -113,17 +113,6 @@ func loadZstd() string {
 	return ""
 }
 
-// Result of one Gunzip call.
-type Result int
-
-// libdeflate's results.
-const (
-	Success           Result = 0
-	BadData           Result = 1
-	ShortOutput       Result = 2
-	InsufficientSpace Result = 3
-)
-
 // Gunzipper inflates whole gzip members held in memory. It is not safe for
 // concurrent use; each worker owns one.
 type Gunzipper struct {

@@ -89,3 +89,14 @@ func HasGzip() bool { return status().Gzip != "" }
 
 // HasZstd reports whether ZstdCompress can be used.
 func HasZstd() bool { return status().Zstd != "" }
+
+// Result of one Gunzipper.Member call.
+type Result int
+
+// libdeflate's results.
+const (
+	Success           Result = 0
+	BadData           Result = 1
+	ShortOutput       Result = 2
+	InsufficientSpace Result = 3
+)

@@ -7,17 +7,6 @@ import "errors"
 func loadDeflate() string { return "" }
 func loadZstd() string    { return "" }
 
-// Result of one Gunzip call.
-type Result int
-
-// libdeflate's results.
-const (
-	Success           Result = 0
-	BadData           Result = 1
-	ShortOutput       Result = 2
-	InsufficientSpace Result = 3
-)
-
 // Gunzipper is unavailable without cgo.
 type Gunzipper struct{}
 

@@ -133,7 +133,7 @@ func BuildCache(ctx context.Context, lake string, cat *catalog.Catalog) (CacheSt
 	if err := db.Close(); err != nil {
 		return st, fmt.Errorf("query cache: %w", err)
 	}
-	if err := syncFile(tmp); err != nil {
+	if err := partitions.SyncFile(tmp); err != nil {
 		return st, fmt.Errorf("query cache: %w", err)
 	}
 	if err := os.Rename(tmp, path); err != nil {
@@ -158,18 +158,6 @@ func removeAbandoned(path string) {
 		}
 		_ = os.Remove(m)
 	}
-}
-
-func syncFile(path string) error {
-	f, err := os.Open(path)
-	if err != nil {
-		return err
-	}
-	err = f.Sync()
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	return err
 }
 
 func literalList(items []string) string {
