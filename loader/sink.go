@@ -52,12 +52,16 @@ type handoff struct {
 	rows   []partitions.EventRow
 	chunks [][]byte
 	pool   *chunkPool
+	done   func() // when not nil: the rows also point into a buffer the worker waits to reuse
 }
 
 func (h *handoff) release() {
 	if h.refs.Add(-1) == 0 {
 		clear(h.rows)
 		h.pool.put(h.chunks, h.rows)
+		if h.done != nil {
+			h.done()
+		}
 	}
 }
 
@@ -146,8 +150,10 @@ func (s *eventSink) err() error {
 }
 
 // send hands rows (sorted by partition) to their partitions' writers. The
-// handoff takes ownership of rows and chunks.
-func (s *eventSink) send(rows []partitions.EventRow, chunks [][]byte, pool *chunkPool) error {
+// handoff takes ownership of rows and chunks; done, when not nil, runs once
+// every writer is through with the rows. When send returns an error, done
+// has not been and will not be called.
+func (s *eventSink) send(rows []partitions.EventRow, chunks [][]byte, pool *chunkPool, done func()) error {
 	if err := s.err(); err != nil {
 		return err
 	}
@@ -174,7 +180,7 @@ func (s *eventSink) send(rows []partitions.EventRow, chunks [][]byte, pool *chun
 		i = j
 	}
 	s.mu.Unlock()
-	h := &handoff{rows: rows, chunks: chunks, pool: pool}
+	h := &handoff{rows: rows, chunks: chunks, pool: pool, done: done}
 	n := int32(0)
 	for _, runs := range per {
 		if len(runs) > 0 {

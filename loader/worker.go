@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync"
 	"unicode/utf8"
 	"unsafe"
 
@@ -51,7 +52,13 @@ type worker struct {
 	undo   typeUndo // what ObserveData changed for the record being mapped
 	object string   // the object being read (for a type's first object)
 	zbuf   wholeBuf
-	obuf   wholeBuf
+	// Inflated objects: two buffers, so that the next object is inflated
+	// while the writers still encode rows pointing into the last one
+	// (rows of a whole object are not copied; see ref).
+	obufs [2]wholeBuf
+	busy  [2]sync.WaitGroup // a buffer's rows are still with the writers
+	cur   int               // the buffer of the object being read
+	whole []byte            // the inflated object being read, when its rows may point into it
 }
 
 // Objects up to wholeMaxCompressed bytes that inflate to at most
@@ -156,6 +163,23 @@ func (b *objectBuffer) reset() {
 	b.table, b.columns, b.profile = "", nil, nil
 	clear(b.tableRows)
 	b.tableRows = b.tableRows[:0]
+}
+
+// ref returns p as a string: over the inflated object itself when p lies in
+// it (no copy; the object's buffer outlives the rows, see flush), else a copy
+// in the arena.
+func (w *worker) ref(p []byte) string {
+	if len(p) == 0 {
+		return ""
+	}
+	if wb := w.whole; len(wb) > 0 {
+		start := uintptr(unsafe.Pointer(unsafe.SliceData(wb)))
+		at := uintptr(unsafe.Pointer(unsafe.SliceData(p)))
+		if at >= start && at+uintptr(len(p)) <= start+uintptr(len(wb)) {
+			return unsafe.String(unsafe.SliceData(p), len(p))
+		}
+	}
+	return w.buf.str(p)
 }
 
 // internStr returns a shared string for repetitive values (domain,
@@ -280,9 +304,18 @@ func (w *worker) process(ctx context.Context, j job) (result, error) {
 		}
 		defer w.zbuf.release(wholeKeep)
 		if complete {
-			if out, ok := format.InflateAll(w.gunzip, w.obuf.b, zb, wholeMaxInflated, w.obuf.grow); ok {
-				defer w.obuf.release(wholeKeep)
+			// The other buffer's rows may still be with the writers.
+			w.cur ^= 1
+			w.busy[w.cur].Wait()
+			ob := &w.obufs[w.cur]
+			if out, ok := format.InflateAll(w.gunzip, ob.b, zb, wholeMaxInflated, ob.grow); ok {
 				whole, comp = out, format.Gzip
+				if len(ob.b) <= wholeKeep {
+					w.whole = out // rows may point into it: it stays until the writers are done
+					defer func() { w.whole = nil }()
+				} else {
+					defer ob.release(wholeKeep) // a rare large object: rows copy, the buffer goes
+				}
 			}
 		}
 		if whole == nil {
@@ -482,11 +515,11 @@ func (w *worker) mapRecord(p profile.Profile, data []byte, url string, line, off
 	}
 	b := &w.buf
 	row := partitions.EventRow{
-		EventID:    b.str(ev.EventID),
+		EventID:    w.ref(ev.EventID),
 		EventType:  w.internStr(ev.EventType),
 		OrgID:      w.internPtr(ev.OrgID),
 		EventTime:  ev.EventTime,
-		Data:       b.str(ev.Data),
+		Data:       w.ref(ev.Data),
 		Object:     url,
 		Line:       line,
 		Offset:     offset,
@@ -495,7 +528,7 @@ func (w *worker) mapRecord(p profile.Profile, data []byte, url string, line, off
 		Domain:     domain,
 	}
 	if ev.CID != nil {
-		row.CID = b.strPtr(b.str(ev.CID))
+		row.CID = b.strPtr(w.ref(ev.CID))
 	}
 	if ev.HasSchemaVersion {
 		row.SchemaVersion = w.versionPtr(ev.SchemaVersion)
@@ -591,7 +624,18 @@ func (w *worker) flush() error {
 			b.rows = b.rows[:0]
 		}
 		b.chunks = nil
-		if err := w.l.sink.send(rows, chunks, b.pool); err != nil {
+		var done func()
+		if w.whole != nil {
+			// The rows point into the inflated object: its buffer is not
+			// reused before the writers are done with them.
+			busy := &w.busy[w.cur]
+			busy.Add(1)
+			done = busy.Done
+		}
+		if err := w.l.sink.send(rows, chunks, b.pool, done); err != nil {
+			if done != nil {
+				done()
+			}
 			return err
 		}
 	}
@@ -619,7 +663,10 @@ func (w *worker) discard() {
 // freeBuffers gives the whole-object buffers back (a watch runs many loads).
 func (w *worker) freeBuffers() {
 	w.zbuf.release(0)
-	w.obuf.release(0)
+	for i := range w.obufs {
+		w.busy[i].Wait() // the writers are done with rows pointing into it
+		w.obufs[i].release(0)
+	}
 }
 
 func (w *worker) close() ([]partitions.File, error) {
