@@ -51,37 +51,23 @@ type parser struct {
 	i       int
 	scratch [64]byte // decoded escaped keys; longer ones allocate
 
-	// ObserveStrict: validate as the validator does, and keep a copy of the
-	// type from before its first change, to put back if the value is invalid.
+	// ObserveStrictAt: validate as the validator does, and keep a copy of
+	// the type from before its first change, to put back if the value is
+	// invalid.
 	strict   bool
 	maxDepth int
 	root     *Type
 	backup   *Type
 }
 
-// ObserveStrict validates b exactly as the validator checks one value that
-// may nest maxDepth levels (no surrounding whitespace) and widens t by it in
-// the same walk: one pass instead of Validate then Observe. When b is invalid
-// it returns the first problem found (its text may differ from the
-// validator's; callers that report it validate again) and leaves t exactly
-// as it was.
-func (t *Type) ObserveStrict(b []byte, maxDepth int) error {
-	if t == nil {
-		return errors.New("infer: ObserveStrict on a nil *Type")
-	}
-	p := parser{b: b, strict: true, maxDepth: maxDepth, root: t}
-	err := p.observeStrict(t)
-	if err != nil && p.backup != nil {
-		*t = *p.backup
-	}
-	return err
-}
-
-// ObserveStrictAt is ObserveStrict for the one value starting at b[i] (not
-// whitespace) with anything after it: it returns the value's end. When t
-// changed, undo is a copy of t from before (else nil), to restore with
-// *t = *undo if the record holding the value is rejected later. On an error
-// t is already restored.
+// ObserveStrictAt validates the JSON value starting at b[i] (not whitespace)
+// exactly as the validator checks a value that may nest maxDepth levels, and
+// widens t by it in the same walk: one pass instead of Validate then
+// Observe. It returns the value's end. When t changed, undo is a copy of t
+// from before (else nil), to restore with *t = *undo if the record holding
+// the value is rejected later. When the value is invalid it returns the first
+// problem found (its text may differ from the validator's: callers that
+// report it validate again) and leaves t exactly as it was.
 func (t *Type) ObserveStrictAt(b []byte, i, maxDepth int) (end int, undo *Type, err error) {
 	p := parser{b: b, i: i, strict: true, maxDepth: maxDepth, root: t}
 	if i >= len(b) {
@@ -94,22 +80,6 @@ func (t *Type) ObserveStrictAt(b []byte, i, maxDepth int) (end int, undo *Type, 
 		return 0, nil, err
 	}
 	return p.i, p.backup, nil
-}
-
-func (p *parser) observeStrict(t *Type) error {
-	if len(p.b) == 0 {
-		return synErr(0, "empty input")
-	}
-	if isWS[p.b[0]] {
-		return synErr(0, "unexpected whitespace, want a JSON value")
-	}
-	if err := p.value(t, 1); err != nil {
-		return err
-	}
-	if p.i < len(p.b) {
-		return synErr(p.i, "unexpected %s after the value", describe(p.b[p.i]))
-	}
-	return nil
 }
 
 // change is called before every change to a type: in strict mode the first

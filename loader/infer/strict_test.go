@@ -1,46 +1,60 @@
 package infer
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
 )
 
-// checkStrict compares ObserveStrict with the validator plus Observe: it
-// accepts exactly what validValueMax accepts as one whole value, widens a
-// type exactly as Observe does, and leaves the type untouched otherwise.
+// checkStrict compares ObserveStrictAt with the validator plus Observe: it
+// accepts exactly what validValueMax accepts, ends where it ends, widens a
+// type exactly as Observe does, returns an undo that takes the widening
+// back, and leaves the type untouched when the value is invalid.
 func checkStrict(t *testing.T, start, doc []byte, maxDepth int) {
 	t.Helper()
 	var base Type
 	if len(start) > 0 && base.Observe(start) != nil {
 		return
 	}
-	valid := len(doc) > 0 && !isWS[doc[0]]
-	if valid {
-		end, err := validValueMax(doc, 0, maxDepth)
-		valid = err == nil && end == len(doc)
+	wantEnd, verr := 0, error(errors.New("empty input"))
+	if len(doc) > 0 {
+		wantEnd, verr = validValueMax(doc, 0, maxDepth)
 	}
 	got := base.Clone()
-	err := got.ObserveStrict(doc, maxDepth)
-	if (err == nil) != valid {
-		t.Fatalf("ObserveStrict(%q, %d) = %v, validator says valid=%v", doc, maxDepth, err, valid)
+	end, undo, err := got.ObserveStrictAt(doc, 0, maxDepth)
+	if (err == nil) != (verr == nil) {
+		t.Fatalf("ObserveStrictAt(%q, %d) = %v, validator: %v", doc, maxDepth, err, verr)
 	}
 	if err != nil {
 		if !got.Equal(&base) {
-			t.Fatalf("ObserveStrict(%q) failed (%v) but changed the type", doc, err)
+			t.Fatalf("ObserveStrictAt(%q) failed (%v) but changed the type", doc, err)
 		}
 		return
 	}
+	if end != wantEnd {
+		t.Fatalf("ObserveStrictAt(%q) ends at %d, the validator at %d", doc, end, wantEnd)
+	}
 	want := base.Clone()
-	if err := want.Observe(doc); err != nil {
-		t.Fatalf("Observe(%q): %v", doc, err)
+	if err := want.Observe(doc[:end]); err != nil {
+		t.Fatalf("Observe(%q): %v", doc[:end], err)
 	}
 	if !got.Equal(want) {
-		t.Fatalf("ObserveStrict(%q) typed differently from Observe", doc)
+		t.Fatalf("ObserveStrictAt(%q) typed differently from Observe", doc)
+	}
+	if undo == nil {
+		if !got.Equal(&base) {
+			t.Fatalf("ObserveStrictAt(%q) changed the type but gave no undo", doc)
+		}
+		return
+	}
+	*got = *undo
+	if !got.Equal(&base) {
+		t.Fatalf("undo after ObserveStrictAt(%q) is not the type from before", doc)
 	}
 }
 
-func TestObserveStrict(t *testing.T) {
+func TestObserveStrictAt(t *testing.T) {
 	docs := append([]string{
 		string(pismoData()),
 		`{"a":"\u00e9","b":"x\u0001"}`, // escaped control: valid
@@ -75,7 +89,7 @@ func TestObserveStrict(t *testing.T) {
 	checkStrict(t, nil, []byte(sb.String()+",}"), MaxDepth-1)
 }
 
-func FuzzObserveStrict(f *testing.F) {
+func FuzzObserveStrictAt(f *testing.F) {
 	for _, s := range validateSeeds {
 		f.Add([]byte(`{"a":1}`), []byte(s), uint16(0))
 	}
