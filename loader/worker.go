@@ -297,29 +297,14 @@ func (w *worker) process(ctx context.Context, j job) (result, error) {
 	var comp format.Compression
 	var whole []byte // the inflated object, when it was inflated in one call
 	if w.gunzip != nil && j.obj.Size <= wholeMaxCompressed {
-		// Read the object whole and inflate it in one call (see wholeMaxCompressed).
-		zb, complete, err := w.zbuf.readAll(raw, j.obj.Size, wholeMaxCompressed)
+		var done func()
+		whole, in, done, err = w.inflateWhole(raw, j.obj.Size)
+		defer done()
 		if err != nil {
 			return fail(err)
 		}
-		defer w.zbuf.release(wholeKeep)
-		if complete {
-			// The other buffer's rows may still be with the writers.
-			w.cur ^= 1
-			w.busy[w.cur].Wait()
-			ob := &w.obufs[w.cur]
-			if out, ok := format.InflateAll(w.gunzip, ob.b, zb, wholeMaxInflated, ob.grow); ok {
-				whole, comp = out, format.Gzip
-				if len(ob.b) <= wholeKeep {
-					w.whole = out // rows may point into it: it stays until the writers are done
-					defer func() { w.whole = nil }()
-				} else {
-					defer ob.release(wholeKeep) // a rare large object: rows copy, the buffer goes
-				}
-			}
-		}
-		if whole == nil {
-			in = io.MultiReader(bytes.NewReader(zb), raw)
+		if whole != nil {
+			comp = format.Gzip
 		}
 	}
 	fopts := format.Options{MaxRecordBytes: w.l.opts.MaxRecordBytes, MaxRawBytes: maxRawReject}
@@ -410,6 +395,36 @@ func (w *worker) process(ctx context.Context, j job) (result, error) {
 }
 
 var errWrite = errors.New("writing the lake")
+
+// inflateWhole reads an object (see wholeMaxCompressed) into memory and,
+// when it is a clean gzip stream, inflates it in one call. It returns the
+// inflated bytes, or nil and the reader to stream the object from instead
+// (the bytes read so far, then the rest). done gives the buffers back; call
+// it when the object is finished, also after an error.
+func (w *worker) inflateWhole(raw io.Reader, size int64) (whole []byte, in io.Reader, done func(), err error) {
+	zb, complete, err := w.zbuf.readAll(raw, size, wholeMaxCompressed)
+	done = func() { w.zbuf.release(wholeKeep) }
+	if err != nil {
+		return nil, nil, done, err
+	}
+	if complete {
+		// The other buffer's rows may still be with the writers.
+		w.cur ^= 1
+		w.busy[w.cur].Wait()
+		ob := &w.obufs[w.cur]
+		if out, ok := format.InflateAll(w.gunzip, ob.b, zb, wholeMaxInflated, ob.grow); ok {
+			if len(ob.b) <= wholeKeep {
+				// Rows may point into it (ref): it stays until the
+				// writers are done with them (flush).
+				w.whole = out
+				return out, nil, func() { w.whole = nil; w.zbuf.release(wholeKeep) }, nil
+			}
+			// A rare large object: rows copy, and the buffer goes.
+			return out, nil, func() { ob.release(wholeKeep); w.zbuf.release(wholeKeep) }, nil
+		}
+	}
+	return nil, io.MultiReader(bytes.NewReader(zb), raw), done, nil
+}
 
 // readRecords maps every record of the object into the buffer. It returns a
 // non-empty quarantine reason when the whole object must be quarantined.
