@@ -89,23 +89,23 @@ func (p *chunkPool) put(chunks [][]byte, rows []partitions.EventRow) {
 func (p *chunkPool) getChunk() []byte {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if n := len(p.chunks); n > 0 {
-		c := p.chunks[n-1]
-		p.chunks = p.chunks[:n-1]
-		return c
-	}
-	return nil
+	return pop(&p.chunks)
 }
 
 func (p *chunkPool) getRows() []partitions.EventRow {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if n := len(p.rows); n > 0 {
-		r := p.rows[n-1]
-		p.rows = p.rows[:n-1]
-		return r
+	return pop(&p.rows)
+}
+
+// pop takes the last element of *s (the zero value when empty).
+func pop[T any](s *[]T) T {
+	var v T
+	if n := len(*s); n > 0 {
+		v = (*s)[n-1]
+		*s = (*s)[:n-1]
 	}
-	return nil
+	return v
 }
 
 // sinkQueue is how many batches a writer may have waiting: enough to keep
