@@ -76,18 +76,11 @@ func Recover(ctx context.Context, c *Catalog, lakeDir string) (RecoveryReport, e
 		if err := ctx.Err(); err != nil {
 			return rep, err
 		}
-		staged := 0
-		for _, p := range paths {
-			if _, serr := os.Lstat(partitions.StagedPath(lakeDir, id, p)); serr == nil {
-				staged++
-			} else if _, serr := os.Lstat(filepath.Join(staging, filepath.FromSlash(p))); serr == nil {
-				staged++
-			}
-		}
-		if err := partitions.PublishAll(lakeDir, id, paths, nil); err != nil {
+		moved, err := partitions.PublishAll(lakeDir, id, paths, nil)
+		rep.FilesPublished += moved
+		if err != nil {
 			return rep, fmt.Errorf("catalog: recover: committed load %s: %w", id, err)
 		}
-		rep.FilesPublished += staged
 		if err := c.MarkPublished(ctx, id); err != nil {
 			return rep, fmt.Errorf("catalog: recover: %w", err)
 		}

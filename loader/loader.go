@@ -328,7 +328,7 @@ func Run(ctx context.Context, o Options, specs []SourceSpec) (*Summary, error) {
 	for i, f := range files {
 		paths[i] = f.Path
 	}
-	if err := partitions.PublishAll(o.Lake, sum.LoadID, paths, func() { crashPoint("during-publish") }); err != nil {
+	if _, err := partitions.PublishAll(o.Lake, sum.LoadID, paths, func() { crashPoint("during-publish") }); err != nil {
 		// Committed: recovery at the next start finishes the publish.
 		return nil, fmt.Errorf("%w (the next run finishes publishing)", err)
 	}

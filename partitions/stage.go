@@ -168,7 +168,8 @@ func within(dir, target string) bool {
 // Publish moves the staged file <lake>/_eventlake/staging/<loadID>/<relPath>
 // to <lake>/<relPath>; it is PublishAll of one file.
 func Publish(lakeDir, loadID, relPath string) error {
-	return PublishAll(lakeDir, loadID, []string{relPath}, nil)
+	_, err := PublishAll(lakeDir, loadID, []string{relPath}, nil)
+	return err
 }
 
 // PublishAll moves the staged files <lake>/_eventlake/staging/<loadID>/<relPath>
@@ -177,20 +178,21 @@ func Publish(lakeDir, loadID, relPath string) error {
 // directory once, so the published files survive a crash. The staged files
 // themselves must already be durable: Stage.Sync runs before the commit that
 // names them. afterFirst, when not nil, runs after the first rename (crash
-// tests stop there).
+// tests stop there). It returns how many files it moved (not counting those
+// published before).
 //
 // Publishing is idempotent: a staged file that is missing while the final
 // one exists was published before (recovery may run twice). As defence in
 // depth it refuses a relPath that is absolute, contains "..", or would not
 // stay inside the lake's table area (the lake root minus its _eventlake
 // directory).
-func PublishAll(lakeDir, loadID string, relPaths []string, afterFirst func()) error {
+func PublishAll(lakeDir, loadID string, relPaths []string, afterFirst func()) (moved int, err error) {
 	if err := checkLoadID(loadID); err != nil {
-		return err
+		return 0, err
 	}
 	lake, err := filepath.Abs(lakeDir)
 	if err != nil {
-		return fmt.Errorf("partitions: publish: lake directory %q: %w", lakeDir, err)
+		return 0, fmt.Errorf("partitions: publish: lake directory %q: %w", lakeDir, err)
 	}
 	// Check every path first, then publish folder by folder, in parallel:
 	// creating folders and renaming into different ones do not wait on
@@ -199,11 +201,11 @@ func PublishAll(lakeDir, loadID string, relPaths []string, afterFirst func()) er
 	var dirs []string
 	for _, relPath := range relPaths {
 		if err := checkRelPath(relPath); err != nil {
-			return err
+			return 0, err
 		}
 		dst := filepath.Join(lake, filepath.FromSlash(relPath))
 		if !within(lake, dst) || dst == lake || within(filepath.Join(lake, metaDir), dst) {
-			return fmt.Errorf("partitions: refusing path %q: it does not stay inside the lake's table area", relPath)
+			return 0, fmt.Errorf("partitions: refusing path %q: it does not stay inside the lake's table area", relPath)
 		}
 		d := filepath.Dir(dst)
 		if _, ok := byDir[d]; !ok {
@@ -212,6 +214,7 @@ func PublishAll(lakeDir, loadID string, relPaths []string, afterFirst func()) er
 		byDir[d] = append(byDir[d], relPath)
 	}
 	var first sync.Once
+	var renamed atomic.Int64
 	err = syncAll(dirs, func(dstDir string) error {
 		made := false
 		for _, relPath := range byDir[dstDir] {
@@ -246,6 +249,7 @@ func PublishAll(lakeDir, loadID string, relPaths []string, afterFirst func()) er
 			if err := os.Rename(src, dst); err != nil {
 				return fmt.Errorf("publish %s for load %s: %w", relPath, loadID, err)
 			}
+			renamed.Add(1)
 			if afterFirst != nil {
 				first.Do(afterFirst)
 			}
@@ -259,9 +263,9 @@ func PublishAll(lakeDir, loadID string, relPaths []string, afterFirst func()) er
 		return nil
 	})
 	if err != nil {
-		return fmt.Errorf("partitions: %w", err)
+		return int(renamed.Load()), fmt.Errorf("partitions: %w", err)
 	}
-	return nil
+	return int(renamed.Load()), nil
 }
 
 // syncParallelism is how many fsyncs run at once: the file system folds

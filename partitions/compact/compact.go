@@ -461,7 +461,7 @@ func compact(ctx context.Context, cat *catalog.Catalog, o Options, cands []candi
 	for i, f := range newFiles {
 		paths[i] = f.Path
 	}
-	if err := partitions.PublishAll(o.Lake, id, paths, func() { o.step("during-publish") }); err != nil {
+	if _, err := partitions.PublishAll(o.Lake, id, paths, func() { o.step("during-publish") }); err != nil {
 		// Committed: recovery at the next start finishes the publish.
 		return fmt.Errorf("%w (the next run of compact or load finishes publishing)", err)
 	}
