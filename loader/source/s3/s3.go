@@ -146,6 +146,10 @@ type Options struct {
 	// retried, or the read resumed). Default DefaultReadIdleTimeout.
 	ReadIdleTimeout time.Duration
 
+	// Breaker is the source's circuit breaker (default: a new one with the
+	// default thresholds, see source.Breaker).
+	Breaker *source.Breaker
+
 	// backoff replaces the SDK retry backoff and the delay between resumes
 	// (attempt counts from 1). Tests set it to keep fault injection fast.
 	backoff func(attempt int) time.Duration
@@ -284,6 +288,35 @@ type Source struct {
 	transport      *http.Transport
 	maxResumes     int
 	backoff        func(attempt int) time.Duration
+	breaker        *source.Breaker
+}
+
+// connBackoff caps the delay between retries of a connection failure.
+const connBackoff = 2 * time.Second
+
+// dialTimeout bounds a TCP connect (a black-holed endpoint).
+const dialTimeout = 10 * time.Second
+
+// breakerTransport feeds every request's outcome to the source's breaker
+// and refuses requests at once while it is open. Any HTTP answer, whatever
+// its status, shows the store is reachable.
+type breakerTransport struct {
+	rt http.RoundTripper
+	b  *source.Breaker
+}
+
+func (t *breakerTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	if err := t.b.Check(); err != nil {
+		if r.Body != nil {
+			r.Body.Close()
+		}
+		return nil, err
+	}
+	resp, err := t.rt.RoundTrip(r)
+	if r.Context().Err() == nil {
+		err = t.b.Observe(err)
+	}
+	return resp, err
 }
 
 // New creates a source over bucket and prefix (keys are relative to prefix,
@@ -318,6 +351,23 @@ func New(ctx context.Context, bucket, prefix string, o Options) (*Source, error)
 		return retry.NewStandard(func(so *retry.StandardOptions) {
 			so.MaxAttempts = o.MaxAttempts
 			so.MaxBackoff = 20 * time.Second
+			// An open breaker is final: no retry, no backoff.
+			so.Retryables = append([]retry.IsErrorRetryable{retry.IsErrorRetryableFunc(func(err error) aws.Ternary {
+				if errors.Is(err, source.ErrUnreachable) {
+					return aws.FalseTernary
+				}
+				return aws.UnknownTernary
+			})}, so.Retryables...)
+			// Throttling and 5xx answers back off up to 20 s; connection
+			// failures only up to connBackoff, so that the breaker sees a
+			// dead endpoint within its window instead of after minutes.
+			long, short := retry.NewExponentialJitterBackoff(so.MaxBackoff), retry.NewExponentialJitterBackoff(connBackoff)
+			so.Backoff = retry.BackoffDelayerFunc(func(attempt int, err error) (time.Duration, error) {
+				if source.IsConnError(err) {
+					return short.BackoffDelay(attempt, err)
+				}
+				return long.BackoffDelay(attempt, err)
+			})
 			// The client-side retry quota protects shared services from
 			// retry storms; a loader is one client reading one bucket, and
 			// a quota running dry would fail a long load on a burst of
@@ -349,7 +399,11 @@ func New(ctx context.Context, bucket, prefix string, o Options) (*Source, error)
 	if err != nil {
 		return nil, fmt.Errorf("s3 source %s: %w", root, err)
 	}
-	cfg.HTTPClient = &http.Client{Transport: tr, CheckRedirect: limitedRedirect}
+	breaker := o.Breaker
+	if breaker == nil {
+		breaker = &source.Breaker{}
+	}
+	cfg.HTTPClient = &http.Client{Transport: &breakerTransport{rt: tr, b: breaker}, CheckRedirect: limitedRedirect}
 
 	if o.Role != "" {
 		stsClient := sts.NewFromConfig(cfg, func(so *sts.Options) {
@@ -388,6 +442,7 @@ func New(ctx context.Context, bucket, prefix string, o Options) (*Source, error)
 		transport:  tr,
 		maxResumes: o.MaxResumes,
 		backoff:    o.backoff,
+		breaker:    breaker,
 	}
 	if s.backoff == nil {
 		s.backoff = resumeBackoff
@@ -414,7 +469,7 @@ func newTransport(base aws.HTTPClient, idle time.Duration) (*http.Transport, err
 	}
 	tr.DisableCompression = true // the bytes as stored, never transparently gunzipped
 	tr.MaxIdleConnsPerHost = 32
-	dialer := &net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}
+	dialer := &net.Dialer{Timeout: dialTimeout, KeepAlive: 30 * time.Second}
 	tr.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
 		c, err := dialer.DialContext(ctx, network, addr)
 		if err != nil {
