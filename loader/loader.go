@@ -64,9 +64,22 @@ type Options struct {
 	// Progress receives a live progress line (TTY) or periodic log lines.
 	Progress    io.Writer
 	ProgressTTY bool
+	// Stop, when closed, ends the load early but cleanly: no further object
+	// is started, the objects being read are abandoned (recorded failed, so
+	// the next run reads them again), and what was read completely is
+	// committed. Cancelling the context instead aborts the load and commits
+	// nothing.
+	Stop <-chan struct{}
+	// Deadline, when positive, stops the load (as Stop does) once it has
+	// run that long.
+	Deadline time.Duration
 	// Now is the clock (tests).
 	Now func() time.Time
 }
+
+// ErrStopped is why objects in flight are abandoned when a load is stopped
+// (and what Run returns when a stop came while the sources were listed).
+var ErrStopped = errors.New("load stopped")
 
 // SourceSpec is one source of a load.
 type SourceSpec struct {
@@ -99,22 +112,26 @@ type ObjectError struct {
 
 // Summary is what a load did; `load --json` prints it.
 type Summary struct {
-	LoadID            string        `json:"load_id"`
-	Objects           int64         `json:"objects"`
-	Committed         int64         `json:"committed"`
-	Failed            int64         `json:"failed"`
-	Quarantined       int64         `json:"quarantined"`
-	Duplicates        int64         `json:"duplicates"`
-	Skipped           int64         `json:"skipped"`
-	Vanished          int64         `json:"vanished"`
-	Records           int64         `json:"records"`
-	Rejects           int64         `json:"rejects"`
-	Bytes             int64         `json:"bytes"`
-	UncompressedBytes int64         `json:"uncompressed_bytes"`
-	Files             int           `json:"files"`
-	Seconds           float64       `json:"seconds"`
-	Recovered         string        `json:"recovered,omitempty"`
-	Errors            []ObjectError `json:"errors,omitempty"`
+	LoadID            string  `json:"load_id"`
+	Objects           int64   `json:"objects"`
+	Committed         int64   `json:"committed"`
+	Failed            int64   `json:"failed"`
+	Quarantined       int64   `json:"quarantined"`
+	Duplicates        int64   `json:"duplicates"`
+	Skipped           int64   `json:"skipped"`
+	Vanished          int64   `json:"vanished"`
+	Records           int64   `json:"records"`
+	Rejects           int64   `json:"rejects"`
+	Bytes             int64   `json:"bytes"`
+	UncompressedBytes int64   `json:"uncompressed_bytes"`
+	Files             int     `json:"files"`
+	Seconds           float64 `json:"seconds"`
+	Recovered         string  `json:"recovered,omitempty"`
+	// Stopped: the load was stopped (signal, --deadline) before every
+	// object was read; NotStarted objects were left for the next run.
+	Stopped    bool          `json:"stopped,omitempty"`
+	NotStarted int64         `json:"not_started,omitempty"`
+	Errors     []ObjectError `json:"errors,omitempty"`
 	// Outcomes has one entry per object considered (not in --json output).
 	Outcomes []Outcome `json:"-"`
 }
@@ -196,6 +213,34 @@ func Run(ctx context.Context, o Options, specs []SourceSpec) (*Summary, error) {
 	defer w.Close()
 	cat := w.Catalog
 	sum := &Summary{}
+	stop := make(chan struct{})
+	var stopOnce sync.Once
+	stopNow := func() { stopOnce.Do(func() { close(stop) }) }
+	if o.Stop != nil {
+		done := make(chan struct{})
+		defer close(done)
+		go func() {
+			select {
+			case <-o.Stop:
+				stopNow()
+			case <-done:
+			}
+		}()
+	}
+	if o.Deadline > 0 {
+		t := time.AfterFunc(o.Deadline-time.Since(start), stopNow)
+		defer t.Stop()
+	}
+	// Listing is cut short by a stop too (nothing has been read yet).
+	planCtx, planCancel := context.WithCancelCause(ctx)
+	defer planCancel(nil)
+	go func() {
+		select {
+		case <-stop:
+			planCancel(ErrStopped)
+		case <-planCtx.Done():
+		}
+	}()
 	if rep.Aborted+rep.Completed+rep.StrayDirs > 0 {
 		sum.Recovered = fmt.Sprintf("%d interrupted load(s) discarded, %d committed load(s) published (%d files), %d stray staging dir(s) removed",
 			rep.Aborted, rep.Completed, rep.FilesPublished, rep.StrayDirs)
@@ -221,14 +266,14 @@ func Run(ctx context.Context, o Options, specs []SourceSpec) (*Summary, error) {
 		if err := profiles.check(p); err != nil {
 			return nil, err
 		}
-		src, err := openSource(ctx, sp.URL, o.Lake)
+		src, err := openSource(planCtx, sp.URL, o.Lake)
 		if err != nil {
-			return nil, err
+			return nil, stoppedErr(planCtx, err)
 		}
 		sources = append(sources, src)
-		planned, skipped, err := plan(ctx, cat, src, sp, p, o, &sum.Outcomes)
+		planned, skipped, err := plan(planCtx, cat, src, sp, p, o, &sum.Outcomes)
 		if err != nil {
-			return nil, err
+			return nil, stoppedErr(planCtx, err)
 		}
 		sum.Skipped += skipped
 		jobs = append(jobs, planned...)
@@ -262,7 +307,7 @@ func Run(ctx context.Context, o Options, specs []SourceSpec) (*Summary, error) {
 		return nil, err
 	}
 	l := &load{opts: o, cat: cat, stage: stage, profiles: profiles, csvProfiles: profiles.csv,
-		id: sum.LoadID, ingestedAt: now.UnixMicro(), hashes: map[string]string{}}
+		id: sum.LoadID, ingestedAt: now.UnixMicro(), hashes: map[string]string{}, stop: stop, dead: map[source.Source]error{}}
 	tRun := time.Now()
 	results, files, err := l.run(ctx, jobs)
 	o.Log.Debug("objects read and files written", "seconds", time.Since(tRun).Seconds())
@@ -282,6 +327,10 @@ func Run(ctx context.Context, o Options, specs []SourceSpec) (*Summary, error) {
 		cm.Files = append(cm.Files, catalog.FileRecord{Path: f.Path, Table: f.Table, Partition: f.Partition, Rows: f.Rows, Bytes: f.Bytes, MinTime: f.MinTime, MaxTime: f.MaxTime})
 	}
 	for _, r := range results {
+		if r.rec.Status == "" { // never started: the load was stopped
+			sum.NotStarted++
+			continue
+		}
 		sum.Outcomes = append(sum.Outcomes, Outcome{Source: r.rec.Source, Key: r.rec.Key, Status: r.rec.Status})
 		sum.Objects++
 		switch r.rec.Status {
@@ -340,7 +389,20 @@ func Run(ctx context.Context, o Options, specs []SourceSpec) (*Summary, error) {
 	stage.Remove()
 	sum.Files = len(files)
 	sum.Seconds = time.Since(start).Seconds()
+	select {
+	case <-stop:
+		sum.Stopped = true
+	default:
+	}
 	return sum, nil
+}
+
+// stoppedErr says that a stop, not a failure, ended the listing.
+func stoppedErr(ctx context.Context, err error) error {
+	if errors.Is(context.Cause(ctx), ErrStopped) {
+		return fmt.Errorf("%w while listing the sources; nothing was read: %v", ErrStopped, err)
+	}
+	return err
 }
 
 // openSource opens a source; a local source never lists the lake itself.
@@ -472,6 +534,12 @@ type load struct {
 	id          string
 	ingestedAt  int64
 
+	stop <-chan struct{} // closed: start no further object
+	// dead holds the sources whose store became unreachable (their
+	// breaker opened): their remaining objects are not attempted.
+	deadMu sync.Mutex
+	dead   map[source.Source]error
+
 	sink   *eventSink // the events of every worker
 	mu     sync.Mutex
 	hashes map[string]string // content hash → object URL, within this load
@@ -504,6 +572,15 @@ func (l *load) run(ctx context.Context, jobs []job) ([]result, []partitions.File
 	// goes to one worker, in key order, so the first copy by key is the one
 	// loaded and the others are its duplicates, whatever the timing.
 	groups := sizeGroups(jobs)
+	stopCtx, stopCancel := context.WithCancel(context.Background())
+	defer stopCancel()
+	go func() {
+		select {
+		case <-l.stop:
+			stopCancel()
+		case <-stopCtx.Done():
+		}
+	}()
 	ch := make(chan []int)
 	results := make([]result, len(jobs))
 	workers := make([]*worker, n)
@@ -520,10 +597,22 @@ func (l *load) run(ctx context.Context, jobs []job) ([]result, []partitions.File
 			defer wg.Done()
 			for group := range ch {
 				for _, idx := range group {
-					if ctx.Err() != nil {
+					if ctx.Err() != nil || l.stopped() {
 						break
 					}
-					r, err := w.process(ctx, jobs[idx])
+					j := jobs[idx]
+					if derr := l.deadErr(j.src); derr != nil {
+						results[idx] = notAttempted(j, derr)
+						l.objectsDone.Add(1)
+						continue
+					}
+					// A stop abandons the object being read; cancelling
+					// ctx aborts the whole load.
+					octx, ocancel := context.WithCancelCause(ctx)
+					unhook := context.AfterFunc(stopCtx, func() { ocancel(ErrStopped) })
+					r, err := w.process(octx, j)
+					unhook()
+					ocancel(nil)
 					if err != nil {
 						fatalOnce.Do(func() { fatal = err; cancel() })
 						break
@@ -540,6 +629,8 @@ func (l *load) run(ctx context.Context, jobs []job) ([]result, []partitions.File
 			select {
 			case ch <- g:
 			case <-ctx.Done():
+				return
+			case <-l.stop:
 				return
 			}
 		}
@@ -590,6 +681,43 @@ func (l *load) run(ctx context.Context, jobs []job) ([]result, []partitions.File
 	l.mergeTypes(workers)
 	sort.Slice(files, func(i, j int) bool { return files[i].Path < files[j].Path })
 	return results, files, nil
+}
+
+// stopped tells whether the load was asked to stop.
+func (l *load) stopped() bool {
+	select {
+	case <-l.stop:
+		return true
+	default:
+		return false
+	}
+}
+
+// markDead records that src's store is unreachable; the first time, it says
+// so once for all the objects that will not be attempted.
+func (l *load) markDead(src source.Source, err error) {
+	l.deadMu.Lock()
+	defer l.deadMu.Unlock()
+	if _, ok := l.dead[src]; ok {
+		return
+	}
+	l.dead[src] = err
+	l.opts.Log.Error("store unreachable: its remaining objects are not attempted and stay pending for the next run",
+		"source", src.URL(), "error", err)
+}
+
+func (l *load) deadErr(src source.Source) error {
+	l.deadMu.Lock()
+	defer l.deadMu.Unlock()
+	return l.dead[src]
+}
+
+// notAttempted is the result of an object of an unreachable store.
+func notAttempted(j job, cause error) result {
+	return result{url: j.src.URL() + j.obj.Key, rec: catalog.ObjectRecord{
+		Source: j.src.URL(), Key: j.obj.Key, Version: j.obj.Version, Size: j.obj.Size, ModTime: j.obj.ModTime,
+		Status: "failed", Error: fmt.Sprintf("not attempted: %v", cause),
+	}}
 }
 
 // Pending lists a source and counts the objects a load would process now.

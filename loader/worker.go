@@ -265,6 +265,12 @@ func (w *worker) process(ctx context.Context, j job) (result, error) {
 		Source: j.src.URL(), Key: j.obj.Key, Version: j.obj.Version, Size: j.obj.Size, ModTime: j.obj.ModTime,
 	}}
 	fail := func(err error) (result, error) {
+		if errors.Is(context.Cause(ctx), ErrStopped) && ctx.Err() != nil {
+			err = fmt.Errorf("%w before the object was read to its end", ErrStopped)
+		}
+		if errors.Is(err, source.ErrUnreachable) {
+			w.l.markDead(j.src, err)
+		}
 		w.discard()
 		r.rec.Status, r.rec.Error = "failed", err.Error()
 		r.rec.Records, r.rec.Rejects = 0, 0
@@ -332,7 +338,7 @@ func (w *worker) process(ctx context.Context, j job) (result, error) {
 	case format.CSV:
 		q, err := w.readCSV(rd, j, url, &r)
 		if err != nil {
-			if ctx.Err() != nil {
+			if ctx.Err() != nil && !errors.Is(context.Cause(ctx), ErrStopped) {
 				return r, ctx.Err()
 			}
 			return fail(err)
@@ -343,7 +349,7 @@ func (w *worker) process(ctx context.Context, j job) (result, error) {
 		// in front of good records costs one reject, not the object.
 		q, err := w.readRecords(ctx, rd, j, url, &r)
 		if err != nil {
-			if ctx.Err() != nil {
+			if ctx.Err() != nil && !errors.Is(context.Cause(ctx), ErrStopped) {
 				return r, ctx.Err()
 			}
 			if errors.Is(err, errWrite) {
@@ -378,7 +384,7 @@ func (w *worker) process(ctx context.Context, j job) (result, error) {
 		w.l.opts.Log.Warn("object quarantined whole", "object", url, "reason", quarantine)
 		return r, w.flush()
 	}
-	if orig, dup, err := w.l.duplicateOf(ctx, r.rec.ContentHash, url); err != nil {
+	if orig, dup, err := w.l.duplicateOf(context.WithoutCancel(ctx), r.rec.ContentHash, url); err != nil {
 		return r, err
 	} else if dup {
 		w.discard()

@@ -3,7 +3,11 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -19,7 +23,7 @@ type loadOptions struct {
 	JSON, Verbose, Quiet               bool
 	Workers, ZstdLevel, MaxRecordBytes int
 	OnChange                           string
-	LockWait                           time.Duration
+	LockWait, Deadline                 time.Duration
 	Since, Until                       string
 	Sources                            []string
 }
@@ -37,7 +41,9 @@ gs://bucket/prefix/?…, sftp://user@host:22/path/?… (see README). With
 --config and no SOURCE, the config file's sources: are loaded.
 
 Exit status: 0 when every object committed, 1 when an object failed or was
-quarantined whole (or the load itself failed), 2 for usage errors.`,
+quarantined whole (or the load itself failed), 2 for usage errors, 130 when
+stopped by SIGINT/SIGTERM or --deadline: the first signal stops reading new
+objects and commits those read to their end; a second one aborts at once.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.Sources = args
 			return runLoad(cmd.Context(), o, io)
@@ -56,6 +62,7 @@ quarantined whole (or the load itself failed), 2 for usage errors.`,
 	f.IntVar(&o.MaxRecordBytes, "max-record-bytes", 0, "records longer than this are quarantined (default 16777216)")
 	f.StringVar(&o.OnChange, "on-change", "", "a committed object whose version changed: reload or skip (default reload)")
 	f.DurationVar(&o.LockWait, "lock-wait", 0, "how long to wait for another load to finish (default 10s)")
+	f.DurationVar(&o.Deadline, "deadline", 0, "stop reading new objects after this long and commit what was read (e.g. 50m; default none)")
 	f.StringVar(&o.Since, "since", "", "only objects whose key dates are on or after YYYY-MM-DD")
 	f.StringVar(&o.Until, "until", "", "only objects whose key dates are on or before YYYY-MM-DD")
 	return c
@@ -145,7 +152,21 @@ func runLoad(ctx context.Context, o *loadOptions, io streams) error {
 		lo.Progress = io.errOut
 		lo.ProgressTTY = io.isTerminal(io.errOut)
 	}
-	sum, err := loader.Run(ctx, lo, specs)
+	lo.Deadline = o.Deadline
+	// The first SIGINT/SIGTERM (which ends ctx) stops the load cleanly:
+	// nothing new is read, what was read is committed. A second one takes
+	// the default action; the next start recovers.
+	lo.Stop = ctx.Done()
+	stop := context.AfterFunc(ctx, func() {
+		signal.Reset(os.Interrupt, syscall.SIGTERM)
+		lo.Log.Warn("stopping: committing the objects read so far (a second signal aborts)")
+	})
+	defer stop()
+	sum, err := loader.Run(context.WithoutCancel(ctx), lo, specs)
+	if errors.Is(err, loader.ErrStopped) {
+		fmt.Fprintf(io.errOut, "eventlake: %v\n", err)
+		return exitError{exitSignals}
+	}
 	if err != nil {
 		return err
 	}
@@ -156,6 +177,9 @@ func runLoad(ctx context.Context, o *loadOptions, io streams) error {
 		}
 	} else {
 		printSummary(io, sum)
+	}
+	if sum.Stopped {
+		return exitError{exitSignals}
 	}
 	if !sum.OK() {
 		return exitError{exitFailed}
@@ -181,6 +205,9 @@ func printSummary(io streams, s *loader.Summary) {
 		s.Records, s.Rejects, s.Files, humanBytes(s.Bytes), humanBytes(s.UncompressedBytes), s.Seconds, mbps)
 	for _, e := range s.Errors {
 		fmt.Fprintf(io.out, "  %s %s: %s\n", e.Status, e.Object, e.Error)
+	}
+	if s.Stopped {
+		fmt.Fprintf(io.out, "  stopped early: %d object(s) not started, left for the next run\n", s.NotStarted)
 	}
 	if s.Failed > 0 {
 		fmt.Fprintln(io.out, "  failed objects are retried by the next run")

@@ -65,6 +65,15 @@ type S3Server struct {
 	// of an s3:// URL's endpoint= parameter.
 	Endpoint string
 	backend  *s3mem.Backend
+	ts       *httptest.Server
+}
+
+// Close stops the server: open connections are closed and new ones
+// refused, as when a store dies. It may be called from a handler (it does
+// not wait for the requests in flight).
+func (s *S3Server) Close() {
+	s.ts.Listener.Close()
+	s.ts.CloseClientConnections()
 }
 
 // S3 starts an S3 server and sets the AWS environment (AWSEnv). Each
@@ -80,7 +89,7 @@ func S3(t testing.TB, middleware ...func(http.Handler) http.Handler) *S3Server {
 	}
 	ts := httptest.NewServer(h) // listens on 127.0.0.1
 	t.Cleanup(ts.Close)
-	return &S3Server{Endpoint: ts.URL, backend: backend}
+	return &S3Server{Endpoint: ts.URL, backend: backend, ts: ts}
 }
 
 // CreateBucket creates a bucket.

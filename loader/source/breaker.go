@@ -103,6 +103,30 @@ func (b *Breaker) Observe(err error) error {
 	return err
 }
 
+// GaveUp is called when a request ran out of retries on err. If err is a
+// connection failure that ended a streak of at least Failures, the store is
+// taken as dead whatever the window: the breaker opens and GaveUp returns
+// its error. Otherwise it returns err.
+func (b *Breaker) GaveUp(err error) error {
+	if b == nil || !IsConnError(err) {
+		return err
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.open != nil {
+		return b.open
+	}
+	failures := b.Failures
+	if failures <= 0 {
+		failures = DefaultBreakerFailures
+	}
+	if b.streak >= failures {
+		b.open = &unreachableError{failures: b.streak, over: b.now().Sub(b.since), last: err}
+		return b.open
+	}
+	return err
+}
+
 // Open tells whether the breaker has opened.
 func (b *Breaker) Open() bool { return b.Check() != nil }
 

@@ -32,8 +32,10 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"cloud.google.com/go/storage"
+	"github.com/googleapis/gax-go/v2"
 	"google.golang.org/api/iterator"
 	"google.golang.org/api/option"
 
@@ -70,6 +72,9 @@ type Options struct {
 	// http://127.0.0.1:4443/storage/v1/. Without CredentialsFile, requests to
 	// it are not authenticated.
 	Endpoint string
+	// Breaker is the source's circuit breaker (default: a new one with the
+	// default thresholds, see source.Breaker).
+	Breaker *source.Breaker
 	// ClientOptions are passed to storage.NewClient after the ones derived
 	// from the fields above (tests use them to inject an HTTP client).
 	ClientOptions []option.ClientOption
@@ -116,7 +121,16 @@ type Source struct {
 	// which gets JSON API downloads; they cannot ask for stored bytes, so
 	// ReadCompressed is not used there.
 	emulated bool
+	breaker  *source.Breaker
 }
+
+// Retries: the client library's policy (idempotent requests, its list of
+// retryable errors) with a bounded number of attempts, a backoff capped at
+// maxBackoff, and none once the breaker has opened.
+const (
+	maxAttempts = 8
+	maxBackoff  = 2 * time.Second
+)
 
 // New creates a GCS source. It does not contact the service: a key file that
 // cannot be read is reported here, access problems on first use.
@@ -159,6 +173,20 @@ func New(ctx context.Context, o Options) (*Source, error) {
 	if err != nil {
 		return nil, fmt.Errorf("gcs source %s: %w", s.URL(), err)
 	}
+	s.breaker = o.Breaker
+	if s.breaker == nil {
+		s.breaker = &source.Breaker{}
+	}
+	c.SetRetry(
+		storage.WithBackoff(gax.Backoff{Initial: 200 * time.Millisecond, Max: maxBackoff, Multiplier: 2}),
+		storage.WithMaxAttempts(maxAttempts),
+		storage.WithErrorFunc(func(err error) bool {
+			if errors.Is(s.breaker.Observe(err), source.ErrUnreachable) {
+				return false
+			}
+			return storage.ShouldRetry(err)
+		}),
+	)
 	s.client = c
 	s.bucket = c.Bucket(o.Bucket)
 	return s, nil
@@ -238,6 +266,9 @@ func (s *Source) where(key string) string { return s.URL() + key }
 // wrap turns a client error into one naming the object, mapping "no such
 // object" onto source.ErrNotFound.
 func (s *Source) wrap(key string, err error) error {
+	if berr := s.breaker.GaveUp(err); errors.Is(berr, source.ErrUnreachable) {
+		return fmt.Errorf("gcs source %s: %w", s.where(key), berr)
+	}
 	if errors.Is(err, storage.ErrObjectNotExist) {
 		return fmt.Errorf("gcs source %s: %w", s.where(key), source.ErrNotFound)
 	}
@@ -259,6 +290,9 @@ func (s *Source) List(ctx context.Context, opts source.ListOptions, fn func(sour
 	if err := q.SetAttrSelection([]string{"Name", "Size", "Updated", "Generation"}); err != nil {
 		return fmt.Errorf("gcs source %s: %w", s.URL(), err)
 	}
+	if err := s.breaker.Check(); err != nil {
+		return fmt.Errorf("gcs source %s: listing: %w", s.URL(), err)
+	}
 	it := s.bucket.Objects(ctx, q)
 	it.PageInfo().MaxSize = PageSize
 	for {
@@ -270,8 +304,10 @@ func (s *Source) List(ctx context.Context, opts source.ListOptions, fn func(sour
 			if errors.Is(err, storage.ErrBucketNotExist) {
 				return fmt.Errorf("gcs source %s: bucket %q does not exist", s.URL(), s.name)
 			}
+			err = s.breaker.GaveUp(err)
 			return fmt.Errorf("gcs source %s: listing: %w", s.URL(), err)
 		}
+		s.breaker.Observe(nil)
 		key, ok := strings.CutPrefix(a.Name, s.root)
 		// Names ending in '/' are folder placeholders written by consoles;
 		// a name with an empty first segment ("root//x") has no valid key.
@@ -308,10 +344,14 @@ func (s *Source) Open(ctx context.Context, key string) (io.ReadCloser, source.Ob
 	if err != nil {
 		return nil, source.Object{}, err
 	}
+	if err := s.breaker.Check(); err != nil {
+		return nil, source.Object{}, fmt.Errorf("gcs source %s: %w", s.where(key), err)
+	}
 	r, err := h.NewReader(ctx)
 	if err != nil {
 		return nil, source.Object{}, s.wrap(key, err)
 	}
+	s.breaker.Observe(nil)
 	a := r.Attrs
 	return &reader{r: r, s: s, key: key}, source.Object{
 		Key: key, Size: a.Size, ModTime: a.LastModified.UTC(), Version: strconv.FormatInt(a.Generation, 10),
@@ -340,6 +380,9 @@ func (s *Source) Stat(ctx context.Context, key string) (source.Object, error) {
 	h, err := s.handle(key)
 	if err != nil {
 		return source.Object{}, err
+	}
+	if err := s.breaker.Check(); err != nil {
+		return source.Object{}, fmt.Errorf("gcs source %s: %w", s.where(key), err)
 	}
 	a, err := h.Attrs(ctx)
 	if err != nil {

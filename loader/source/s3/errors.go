@@ -119,6 +119,7 @@ func (s *Source) hints(err error) string {
 // and what is missing.
 func (s *Source) listError(opts source.ListOptions, err error) error {
 	where := s.URL() + opts.Prefix
+	err = s.breaker.GaveUp(err)
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return fmt.Errorf("s3 source %s: listing: %w", where, err)
 	}
@@ -139,6 +140,7 @@ func (s *Source) listError(opts source.ListOptions, err error) error {
 // s3:GetObject, not kms:Decrypt).
 func (s *Source) objectError(ctx context.Context, key, op string, err error) error {
 	u := s.objectURL(key)
+	err = s.breaker.GaveUp(err)
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return fmt.Errorf("s3 source %s: %s: %w", u, op, err)
 	}

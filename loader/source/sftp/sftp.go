@@ -78,7 +78,7 @@ var ErrObjectChanged = errors.New("object changed while reading")
 var (
 	// dialTimeout bounds the TCP connect and, separately, the SSH handshake
 	// plus SFTP start-up.
-	dialTimeout = 30 * time.Second
+	dialTimeout = 10 * time.Second
 	// keepaliveInterval is how often an idle connection is probed, and
 	// keepaliveTimeout how long a probe may go unanswered before the
 	// connection is declared dead (SFTP requests have no timeout of their
@@ -108,6 +108,10 @@ type Options struct {
 	KnownHostsFile string
 	// InsecureIgnoreHostKey skips host key verification (logged loudly).
 	InsecureIgnoreHostKey bool
+	// Breaker is the source's circuit breaker (default: a new one with the
+	// default thresholds, see source.Breaker): once it has opened, no
+	// operation dials again.
+	Breaker *source.Breaker
 }
 
 // knownParams are the URL query parameters the "sftp" scheme understands.
@@ -181,6 +185,8 @@ type Source struct {
 	signers  []ssh.Signer // from key files; nil: use ssh-agent
 	keyDesc  string       // what we log in with, for error messages
 
+	breaker *source.Breaker
+
 	mu     sync.Mutex
 	cur    *conn // nil: not connected
 	closed bool
@@ -229,7 +235,10 @@ func New(ctx context.Context, o Options) (*Source, error) {
 		o.Port = 22
 	}
 	host := strings.ToLower(o.Host)
-	s := &Source{user: o.User, addr: net.JoinHostPort(host, strconv.Itoa(o.Port))}
+	s := &Source{user: o.User, addr: net.JoinHostPort(host, strconv.Itoa(o.Port)), breaker: o.Breaker}
+	if s.breaker == nil {
+		s.breaker = &source.Breaker{}
+	}
 
 	// The URL always spells out the port, so that the catalog knows one
 	// source by one name whether or not ":22" was written.
@@ -560,7 +569,15 @@ func (s *Source) get(ctx context.Context) (*conn, error) {
 		s.cur.close()
 		s.cur = nil
 	}
+	if err := s.breaker.Check(); err != nil {
+		return nil, err
+	}
 	c, err := s.dial(ctx)
+	if ctx.Err() == nil {
+		// A failed dial fails one operation: the breaker takes the
+		// store as dead after a streak of them.
+		err = s.breaker.GaveUp(s.breaker.Observe(err))
+	}
 	if err != nil {
 		return nil, err
 	}
