@@ -49,6 +49,31 @@ func TestColumnsMatchFiles(t *testing.T) {
 	}
 }
 
+// TestRejectColumnsMatchFiles: the rejects table's columns are the
+// _rejects files' schema.
+func TestRejectColumnsMatchFiles(t *testing.T) {
+	lake := t.TempDir()
+	if _, err := loader.Run(context.Background(), loader.Options{Lake: lake}, []loader.SourceSpec{{URL: testdata("jwo"), Profile: "jwo-orders"}}); err != nil {
+		t.Fatal(err)
+	}
+	db := laketest.DuckDB(t)
+	got := laketest.Rows(t, db, "select column_name, column_type from (describe select * from read_parquet('"+
+		filepath.ToSlash(filepath.Join(lake, "_rejects", "*", "*.parquet"))+"', hive_partitioning = false))")
+	if len(got) != len(ddl.RejectColumns) {
+		t.Fatalf("files have %d columns, DDL lists %d", len(got), len(ddl.RejectColumns))
+	}
+	for i, c := range ddl.RejectColumns {
+		if got[i][0] != c.Name || got[i][1] != c.Parquet {
+			t.Errorf("column %d: files have %s %s, DDL says %s %s", i, got[i][0], got[i][1], c.Name, c.Parquet)
+		}
+	}
+	for _, f := range laketest.Files(t, filepath.Join(lake, "_rejects")) {
+		if !strings.HasPrefix(f, ddl.RejectPartitions[0].Name+"=") {
+			t.Errorf("folder %s does not match the partition column", f)
+		}
+	}
+}
+
 // goldenLake has plain domains, one orders table and one rejects day;
 // goldenHostile adds a domain whose folder name is not its value, which
 // turns Athena's projection into listed partitions.
