@@ -2,16 +2,15 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
-	"sort"
 	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/eventlake/eventlake/catalog"
 	"github.com/eventlake/eventlake/loader"
-	"github.com/eventlake/eventlake/partitions"
 	"github.com/eventlake/eventlake/sql/ddl"
 )
 
@@ -26,14 +25,14 @@ func newDDLCmd(io streams) *cobra.Command {
 	o := &ddlOptions{}
 	c := &cobra.Command{
 		Use:   "ddl --lake DIR --engine athena|spark|trino --location URL",
-		Short: "Print the DDL that lets Athena, Spark or Trino read the lake as it is",
+		Short: "Print the DDL that lets Athena, Spark or Trino read the lake as the shell does",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runDDL(cmd.Context(), o, io)
 		},
 	}
 	f := c.Flags()
-	f.StringVar(&o.Lake, "lake", "", "lake folder (for the domains and date range)")
+	f.StringVar(&o.Lake, "lake", "", "lake folder (for the partitions and the CSV tables; required for athena)")
 	f.StringVar(&o.Catalog, "catalog", "", "catalog file (default <lake>/_eventlake/catalog.db)")
 	f.StringVar(&o.Engine, "engine", "", "athena, spark or trino")
 	f.StringVar(&o.Location, "location", "", "the lake's root as the engine sees it, e.g. s3://bucket/prefix/")
@@ -46,6 +45,7 @@ func runDDL(ctx context.Context, o *ddlOptions, io streams) error {
 		return usagef("--engine (%s) and --location are required", strings.Join(ddl.Engines, ", "))
 	}
 	opts := ddl.Options{Engine: o.Engine, Location: o.Location, Database: o.Database}
+	var warnings []string
 	if o.Lake != "" {
 		path := first(o.Catalog, loader.CatalogPath(o.Lake))
 		if _, err := os.Stat(path); err != nil {
@@ -56,37 +56,20 @@ func runDDL(ctx context.Context, o *ddlOptions, io streams) error {
 			return err
 		}
 		defer cat.Close()
-		files, err := cat.LiveFiles(ctx, "events")
-		if err != nil {
+		if opts.Lake, warnings, err = ddl.ReadLake(ctx, cat); err != nil {
 			return err
 		}
-		seen := map[string]bool{}
-		for _, f := range files {
-			for _, kv := range strings.Split(f.Partition, "/") {
-				k, v, _ := strings.Cut(kv, "=")
-				val, err := partitions.Unescape(v)
-				if err != nil {
-					continue
-				}
-				switch k {
-				case "domain":
-					if !seen[val] {
-						seen[val] = true
-						opts.Domains = append(opts.Domains, val)
-					}
-				case "event_date":
-					if opts.FirstDate == "" || val < opts.FirstDate {
-						opts.FirstDate = val
-					}
-				}
-			}
-		}
-		sort.Strings(opts.Domains)
 	}
-	text, err := ddl.Generate(opts)
+	res, err := ddl.Generate(opts)
 	if err != nil {
+		if errors.Is(err, ddl.ErrNeedLake) {
+			return usagef("%v", err)
+		}
 		return usageError{err}
 	}
-	fmt.Fprint(io.out, text)
+	for _, w := range append(warnings, res.Warnings...) {
+		fmt.Fprintf(io.errOut, "warning: %s\n", w)
+	}
+	fmt.Fprint(io.out, res.Text)
 	return nil
 }

@@ -67,7 +67,7 @@ func TestDDLCommand(t *testing.T) {
 		t.Fatal(errOut)
 	}
 	for _, want := range []string{"'projection.domain.values' = 'account,authorization,cards,dataplatform,onboarding'",
-		"'projection.event_date.range' = '2019-07-20,NOW'", "LOCATION 's3://b/lake/events/'"} {
+		"'projection.event_date.range' = '2019-07-20,NOW+1YEARS'", "LOCATION 's3://b/lake/events/'"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("athena DDL lacks %s:\n%s", want, out)
 		}
