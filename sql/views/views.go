@@ -24,8 +24,8 @@ import (
 
 	"github.com/eventlake/eventlake/catalog"
 	"github.com/eventlake/eventlake/config"
-	"github.com/eventlake/eventlake/loader/infer"
 	"github.com/eventlake/eventlake/partitions"
+	"github.com/eventlake/eventlake/schema"
 )
 
 // Options say what to expose.
@@ -107,7 +107,7 @@ func Create(ctx context.Context, conn *sql.Conn, o Options) (*Result, error) {
 			schemas = append(schemas, s)
 		}
 	}
-	types := map[string]*infer.Type{} // "domain/event_type" → type
+	types := map[string]*schema.Type{} // "domain/event_type" → type
 	var domains []string
 	seenDomain := map[string]bool{}
 	type pair struct{ domain, eventType string }
@@ -117,10 +117,10 @@ func Create(ctx context.Context, conn *sql.Conn, o Options) (*Result, error) {
 		if !ok {
 			continue
 		}
-		t := &infer.Type{}
+		t := &schema.Type{}
 		if err := t.UnmarshalJSON([]byte(s.JSON)); err != nil {
 			res.Warnings = append(res.Warnings, fmt.Sprintf("schema of %s is unreadable (%v); its view shows data as JSON", s.Key, err))
-			t = &infer.Type{}
+			t = &schema.Type{}
 		}
 		types[s.Key] = t
 		pairs = append(pairs, pair{d, et})
@@ -352,15 +352,15 @@ func tableConfig(c *config.Config, schema, view, domain, eventType string) confi
 type queries struct{ latest, history string }
 
 // typedQuery builds the SQL of a typed view and its history twin.
-func typedQuery(t *infer.Type, domain, eventType string, tc config.Table) (queries, int, []string, error) {
+func typedQuery(t *schema.Type, domain, eventType string, tc config.Table) (queries, int, []string, error) {
 	taken := map[string]bool{"domain": true, "event_date": true, "d": true}
 	for _, c := range envelope {
 		taken[c] = true
 	}
 	var fieldNames []string
-	var fields []*infer.Field
+	var fields []*schema.Field
 	structure := "" // from_json structure of data's top-level fields
-	if t != nil && t.Kind == infer.Object && len(t.Fields) > 0 {
+	if t != nil && t.Kind == schema.Object && len(t.Fields) > 0 {
 		fields = t.Fields
 		for _, f := range fields {
 			fieldNames = append(fieldNames, f.Name)
@@ -423,7 +423,7 @@ func typedQuery(t *infer.Type, domain, eventType string, tc config.Table) (queri
 
 // columnExpr maps a configured key/order column to SQL over the base query:
 // an envelope column, or a data path ("data.account.id").
-func columnExpr(col string, fields []*infer.Field) (string, error) {
+func columnExpr(col string, fields []*schema.Field) (string, error) {
 	for _, c := range envelope {
 		if col == c {
 			return c, nil
@@ -467,7 +467,7 @@ func prefixed(names []string, taken map[string]bool) []string {
 }
 
 // readJSONSchema reads <dir>/<domain>/<event_type>.json if it exists.
-func readJSONSchema(dir, domain, eventType string) (*infer.Type, error) {
+func readJSONSchema(dir, domain, eventType string) (*schema.Type, error) {
 	if strings.ContainsAny(domain+eventType, `/\`) || strings.Contains(domain+eventType, "..") {
 		return nil, nil
 	}
@@ -479,7 +479,7 @@ func readJSONSchema(dir, domain, eventType string) (*infer.Type, error) {
 	if err != nil {
 		return nil, fmt.Errorf("schema %s: %v", p, err)
 	}
-	t, err := infer.FromJSONSchema(b)
+	t, err := schema.FromJSONSchema(b)
 	if err != nil {
 		return nil, fmt.Errorf("schema %s: %v (using inferred types)", p, err)
 	}
