@@ -60,13 +60,11 @@ type Result struct {
 	Warnings []string
 }
 
-// envelope columns of the events table in file order, then partitions.
-var envelope = []string{"event_id", "event_type", "schema_version", "org_id", "cid", "event_time", "data", "_object", "_line", "_offset", "_load_id", "_ingested_at"}
+// envelope columns of the events table in file order.
+var envelope = schema.EventColumnNames()
 
-const emptyEvents = `SELECT NULL::VARCHAR AS event_id, NULL::VARCHAR AS event_type, NULL::INTEGER AS schema_version,
- NULL::VARCHAR AS org_id, NULL::VARCHAR AS cid, NULL::TIMESTAMPTZ AS event_time, NULL::JSON AS data,
- NULL::VARCHAR AS _object, NULL::BIGINT AS _line, NULL::BIGINT AS _offset, NULL::VARCHAR AS _load_id,
- NULL::TIMESTAMPTZ AS _ingested_at, NULL::VARCHAR AS domain, NULL::DATE AS event_date WHERE false`
+// emptyEvents is a stand-in for events_raw with its columns and no rows.
+var emptyEvents = schema.EmptyEventsSQL()
 
 // Create creates every view in conn.
 func Create(ctx context.Context, conn *sql.Conn, o Options) (*Result, error) {
@@ -254,7 +252,7 @@ func eventsQueries(ctx context.Context, conn *sql.Conn, o Options) (raw, events 
 	read := func(files []catalog.FileRecord) string {
 		return "SELECT * FROM read_parquet(" + fileList(o.Lake, files) + ", hive_partitioning = true, hive_types = {'domain': VARCHAR, 'event_date': DATE})"
 	}
-	dedup := " QUALIFY row_number() OVER (PARTITION BY domain, event_date, event_id ORDER BY _ingested_at DESC, _load_id DESC, _object, _line) = 1"
+	dedup := " " + schema.EventsDedup.Qualify()
 	var unique, all []string // parts without duplicates; all parts of events_raw
 	if len(fromCache) > 0 && len(stale) < len(cached) {
 		q := "SELECT * EXCLUDE (filename) FROM " + cacheAlias + ".events"
@@ -353,9 +351,12 @@ type queries struct{ latest, history string }
 
 // typedQuery builds the SQL of a typed view and its history twin.
 func typedQuery(t *schema.Type, domain, eventType string, tc config.Table) (queries, int, []string, error) {
-	taken := map[string]bool{"domain": true, "event_date": true, "d": true}
+	taken := map[string]bool{"d": true}
 	for _, c := range envelope {
 		taken[c] = true
+	}
+	for _, c := range schema.EventPartitions {
+		taken[c.Name] = true
 	}
 	var fieldNames []string
 	var fields []*schema.Field
@@ -390,7 +391,7 @@ func typedQuery(t *schema.Type, domain, eventType string, tc config.Table) (quer
 	base := fmt.Sprintf("SELECT *, %s AS d FROM main.events_raw WHERE domain = %s AND event_type = %s",
 		dataExpr, Literal(domain), Literal(eventType))
 	// events of this type, one row per event_id
-	dedup := "QUALIFY row_number() OVER (PARTITION BY event_id ORDER BY _ingested_at DESC, _load_id DESC, _object, _line) = 1"
+	dedup := schema.EventsDedup.By("event_id").Qualify()
 	history := fmt.Sprintf("SELECT %s FROM (%s %s)", strings.Join(sel, ", "), base, dedup)
 
 	key := tc.Key
@@ -418,7 +419,7 @@ func typedQuery(t *schema.Type, domain, eventType string, tc config.Table) (quer
 		latest = fmt.Sprintf("SELECT %s FROM (%s %s) QUALIFY row_number() OVER (PARTITION BY %s ORDER BY %s DESC NULLS LAST, _ingested_at DESC, _load_id DESC, _object DESC, _line DESC) = 1",
 			strings.Join(sel, ", "), base, dedup, strings.Join(keyExprs, ", "), orderExpr)
 	}
-	return queries{latest: latest, history: history}, 14 + len(fields), key, nil
+	return queries{latest: latest, history: history}, len(schema.EventColumns) + len(schema.EventPartitions) + len(fields), key, nil
 }
 
 // columnExpr maps a configured key/order column to SQL over the base query:
@@ -429,8 +430,10 @@ func columnExpr(col string, fields []*schema.Field) (string, error) {
 			return c, nil
 		}
 	}
-	if col == "domain" || col == "event_date" {
-		return col, nil
+	for _, c := range schema.EventPartitions {
+		if col == c.Name {
+			return col, nil
+		}
 	}
 	path, ok := strings.CutPrefix(col, "data.")
 	if !ok || path == "" {
