@@ -11,6 +11,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/eventlake/eventlake/config"
 	"github.com/eventlake/eventlake/schema"
 )
 
@@ -208,7 +209,7 @@ func TestEpochIntegerExact(t *testing.T) {
 // Regression (testdata/hostile/escapes-envelope): a lone surrogate escape
 // in data is a reject; DuckDB refuses to read a JSON column holding one.
 func TestLoneSurrogateInData(t *testing.T) {
-	g, err := NewGeneric("g", Mapping{EventID: "id", Timestamp: "ts"})
+	g, err := NewGeneric("g", config.Mapping{EventID: "id", Timestamp: "ts"})
 	if err != nil {
 		t.Fatal(err)
 	}
