@@ -46,7 +46,11 @@ func TestParseErrors(t *testing.T) {
 		"sources: [{url: x, since: yesterday}]":          "not a date",
 		"generic: {event_id: id}":                        "timestamp",
 		"profiles: {pismo: {event_id: a, timestamp: b}}": "built-in",
-		"csv_profiles: {x: {table: t}}":                  "key is missing",
+		"profiles: {fulfillmenttools: {event_id: a, timestamp: b}}": "built-in",
+		"profiles: {auto: {event_id: a, timestamp: b}}":             "built-in",
+		"profiles: {acme: {event_id: a}}":                           "profile acme: the mapping needs event_id and timestamp",
+		"profiles: {acme: {event_id: '=a', timestamp: b}}":          "profile acme: event_id and timestamp must be paths, not constants",
+		"csv_profiles: {x: {table: t}}":                             "key is missing",
 	}
 	for in, want := range cases {
 		if _, err := Parse(strings.NewReader(in)); err == nil || !strings.Contains(err.Error(), want) {

@@ -720,7 +720,7 @@ var hostileCases = []hostileCase{
 		rejects: []string{`3 record too large`},
 	},
 	{
-		// infer.MaxDepth = 10,000 levels load; one more is a reject.
+		// schema.MaxDepth = 10,000 levels load; one more is a reject.
 		name:    "deep-nesting-10000",
 		input:   "generated: data nested 9,999 and 10,000 arrays deep, 5,000 objects deep",
 		gen:     genDeepNesting,
@@ -1413,7 +1413,7 @@ func nested(depth int) string {
 }
 
 // genDeepNesting writes records whose data nests arrays 9,999 deep (the
-// record is then exactly infer.MaxDepth = 10,000 deep: loaded) and 10,000
+// record is then exactly schema.MaxDepth = 10,000 deep: loaded) and 10,000
 // deep (one level too deep: rejected), and one whose data nests objects.
 func genDeepNesting(t *testing.T, dir string) {
 	var b strings.Builder

@@ -16,6 +16,7 @@ import (
 	"github.com/eventlake/eventlake/config"
 	"github.com/eventlake/eventlake/loader/format"
 	"github.com/eventlake/eventlake/partitions"
+	"github.com/eventlake/eventlake/schema"
 )
 
 // Delimited files (CSV) load into a table of their own rather than events:
@@ -60,19 +61,6 @@ func csvProfilesFrom(c *config.Config) map[string]*csvProfile {
 	return out
 }
 
-// NormColumn makes column names comparable, case- and punctuation-blind:
-// "Order ID", "orderId", "order_id" → "orderid". Keys and order columns of
-// CSV tables are matched this way, here and by the SQL views.
-func NormColumn(s string) string {
-	var b strings.Builder
-	for _, r := range strings.ToLower(s) {
-		if (r >= 'a' && r <= 'z') || (r >= '0' && r <= '9') {
-			b.WriteRune(r)
-		}
-	}
-	return b.String()
-}
-
 // tableColumns turns a header into unique, non-reserved column names.
 func tableColumns(header []string) []string {
 	out := make([]string, len(header))
@@ -96,9 +84,9 @@ func tableColumns(header []string) []string {
 }
 
 func findColumn(cols []string, want string) int {
-	w := NormColumn(want)
+	w := schema.NormColumn(want)
 	for i, c := range cols {
-		if NormColumn(c) == w {
+		if schema.NormColumn(c) == w {
 			return i
 		}
 	}
@@ -175,7 +163,7 @@ func (w *worker) readCSV(rd *format.Reader, j job, url string, r *result) (strin
 			return fmt.Sprintf("%s: partition column %q is not in the header", p.name, p.partition), nil
 		}
 	}
-	types := newColumnTypes(cols)
+	types := schema.NewColumnTypes(cols)
 	b := &w.buf
 	b.table, b.columns, b.profile = p.table, cols, p
 	for {
@@ -208,7 +196,7 @@ func (w *worker) readCSV(rd *format.Reader, j job, url string, r *result) (strin
 		fields := make([]string, len(row.Fields))
 		for i, f := range row.Fields {
 			fields[i] = b.str([]byte(f))
-			types.observe(i, f)
+			types.Observe(i, f)
 		}
 		part := date
 		if partCol >= 0 {
@@ -278,165 +266,23 @@ func sanitizeColumn(s string) string {
 	return b.String()
 }
 
-// Column types of a delimited table.
-
-type colKind int
-
-const (
-	kNull colKind = iota
-	kBool
-	kInt
-	kDecimal
-	kDate
-	kTimestamp
-	kTimestampTZ
-	kString
-)
-
-var kindSQL = map[colKind]string{kNull: "VARCHAR", kBool: "BOOLEAN", kInt: "BIGINT", kDate: "DATE", kTimestamp: "TIMESTAMP", kTimestampTZ: "TIMESTAMPTZ", kString: "VARCHAR"}
-
-// colType is one column's inferred type.
-type colType struct {
-	Name  string `json:"name"`
-	Kind  string `json:"type"` // the DuckDB type the views cast to
-	Scale int    `json:"scale,omitempty"`
-	kind  colKind
-}
-
-// ColumnType is one column of a stored TableSchema.
-type ColumnType = colType
-
-// TableSchema is what the catalog stores for a delimited table: its columns
-// with types, and the upsert key and order the views apply.
-type TableSchema struct {
-	Columns []colType `json:"columns"`
-	Key     []string  `json:"key"`
-	Order   []string  `json:"order,omitempty"`
-	// PartitionColumn is the partition folder name (report_date by default).
-	PartitionColumn string `json:"partition_column"`
-}
-
-type columnTypes struct {
-	cols []colType
-}
-
-func newColumnTypes(names []string) *columnTypes {
-	c := &columnTypes{}
-	for _, n := range names {
-		c.cols = append(c.cols, colType{Name: n})
-	}
-	return c
-}
-
-var (
-	reInt     = regexp.MustCompile(`^[+-]?\d{1,18}$`)
-	reDecimal = regexp.MustCompile(`^[+-]?\d{1,20}\.(\d{1,18})$`)
-	reDate    = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}$`)
-	reTS      = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?$`)
-	reTSZ     = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?( ?(Z|[+-]\d{2}(:?\d{2})?|UTC))$`)
-)
-
-func classify(v string) (colKind, int) {
-	v = strings.TrimSpace(v)
-	switch {
-	case v == "":
-		return kNull, 0
-	case strings.EqualFold(v, "true") || strings.EqualFold(v, "false"):
-		return kBool, 0
-	case reInt.MatchString(v):
-		return kInt, 0
-	case reDecimal.MatchString(v):
-		return kDecimal, len(reDecimal.FindStringSubmatch(v)[1])
-	case reDate.MatchString(v):
-		return kDate, 0
-	case reTS.MatchString(v):
-		return kTimestamp, 0
-	case reTSZ.MatchString(v):
-		return kTimestampTZ, 0
-	}
-	return kString, 0
-}
-
-func widen(a colKind, as int, b colKind, bs int) (colKind, int) {
-	switch {
-	case a == b:
-		return a, max(as, bs)
-	case a == kNull:
-		return b, bs
-	case b == kNull:
-		return a, as
-	case (a == kInt && b == kDecimal) || (a == kDecimal && b == kInt):
-		return kDecimal, max(as, bs)
-	case (a == kDate && b == kTimestamp) || (a == kTimestamp && b == kDate):
-		return kTimestamp, 0
-	}
-	return kString, 0
-}
-
-func (c *columnTypes) observe(i int, v string) {
-	if i >= len(c.cols) {
-		return
-	}
-	k, s := classify(v)
-	col := &c.cols[i]
-	col.kind, col.Scale = widen(col.kind, col.Scale, k, s)
-}
-
-func (t *colType) sqlType() string {
-	if t.kind == kDecimal {
-		return fmt.Sprintf("DECIMAL(38,%d)", t.Scale)
-	}
-	return kindSQL[t.kind]
-}
-
-func kindOf(s string) colKind {
-	if strings.HasPrefix(s, "DECIMAL") {
-		return kDecimal
-	}
-	for k, v := range kindSQL {
-		if v == s && k != kNull {
-			return k
-		}
-	}
-	return kNull
-}
-
-// mergeTable widens stored by an object's column types (by column name).
-func mergeTable(stored *TableSchema, obj *columnTypes) {
-	idx := map[string]int{}
-	for i, c := range stored.Columns {
-		idx[strings.ToLower(c.Name)] = i
-	}
-	for _, c := range obj.cols {
-		if i, ok := idx[strings.ToLower(c.Name)]; ok {
-			s := &stored.Columns[i]
-			s.kind, s.Scale = widen(s.kind, s.Scale, c.kind, c.Scale)
-			s.Kind = s.sqlType()
-			continue
-		}
-		c.Kind = c.sqlType()
-		idx[strings.ToLower(c.Name)] = len(stored.Columns)
-		stored.Columns = append(stored.Columns, c)
-	}
-}
+// columnTypes are the types of one CSV object's columns (a result field).
+type columnTypes = schema.ColumnTypes
 
 // tableSchemas folds the CSV objects of this load, in key order, into the
 // stored table schemas; a change is attributed to the first object that
 // caused it.
 func (l *load) tableSchemas(stored []catalog.SchemaRecord, results []result) ([]catalog.SchemaRecord, error) {
-	cur := map[string]*TableSchema{}
+	cur := map[string]*schema.TableSchema{}
 	orig := map[string]string{}
 	changedBy := map[string]string{}
 	for _, s := range stored {
 		if s.Table == "events" {
 			continue
 		}
-		ts := &TableSchema{}
+		ts := &schema.TableSchema{}
 		if err := json.Unmarshal([]byte(s.JSON), ts); err != nil {
 			continue
-		}
-		for i := range ts.Columns {
-			ts.Columns[i].kind = kindOf(ts.Columns[i].Kind)
 		}
 		cur[s.Table] = ts
 		orig[s.Table] = s.JSON
@@ -456,14 +302,14 @@ func (l *load) tableSchemas(stored []catalog.SchemaRecord, results []result) ([]
 		}
 		ts := cur[p.table]
 		if ts == nil {
-			ts = &TableSchema{Key: p.key, Order: p.order, PartitionColumn: "report_date"}
+			ts = &schema.TableSchema{Key: p.key, Order: p.order, PartitionColumn: "report_date"}
 			if p.partition != "" {
 				ts.PartitionColumn = sanitizeColumn(p.partition)
 			}
 			cur[p.table] = ts
 		}
 		before, _ := json.Marshal(ts)
-		mergeTable(ts, r.tableTypes)
+		ts.Merge(r.tableTypes)
 		after, _ := json.Marshal(ts)
 		if string(before) != string(after) {
 			if _, ok := changedBy[p.table]; !ok {

@@ -6,7 +6,7 @@ import (
 	"unsafe"
 
 	"github.com/eventlake/eventlake/catalog"
-	"github.com/eventlake/eventlake/loader/infer"
+	"github.com/eventlake/eventlake/schema"
 )
 
 // Schemas of event data are inferred while loading: each worker widens one
@@ -19,7 +19,7 @@ func schemaKey(domain, eventType string) string { return domain + "/" + eventTyp
 
 // observedType is one worker's inferred type of an event type.
 type observedType struct {
-	t      *infer.Type
+	t      *schema.Type
 	object string // first object of this load that had the event type
 }
 
@@ -32,7 +32,7 @@ func (w *worker) observe(domain, eventType, data, object string) {
 	k := typeKey{domain, eventType}
 	o, ok := w.types[k]
 	if !ok {
-		o = &observedType{t: &infer.Type{}, object: object}
+		o = &observedType{t: &schema.Type{}, object: object}
 		w.types[k] = o
 	}
 	// data is valid JSON (the profile validated it); an error here would be
@@ -44,8 +44,8 @@ func (w *worker) observe(domain, eventType, data, object string) {
 type typeUndo struct {
 	key     typeKey
 	set     bool
-	created bool        // the record created the type: delete it
-	prev    *infer.Type // the type before the record (nil: unchanged)
+	created bool         // the record created the type: delete it
+	prev    *schema.Type // the type before the record (nil: unchanged)
 }
 
 // ObserveData implements profile.DataObserver: it validates the data value
@@ -58,9 +58,9 @@ func (w *worker) ObserveData(domain, eventType, b []byte, i int) (int, error) {
 	k := typeKey{w.internStr(domain), w.internStr(eventType)}
 	o, ok := w.types[k]
 	if !ok {
-		o = &observedType{t: &infer.Type{}, object: w.object}
+		o = &observedType{t: &schema.Type{}, object: w.object}
 	}
-	end, prev, err := o.t.ObserveStrictAt(b, i, infer.MaxDepth-1)
+	end, prev, err := o.t.ObserveStrictAt(b, i, schema.MaxDepth-1)
 	if err != nil {
 		return 0, err
 	}
@@ -113,12 +113,12 @@ func (l *load) schemas(ctx context.Context, results []result) ([]catalog.SchemaR
 	if err != nil {
 		return nil, err
 	}
-	old := map[string]*infer.Type{}
+	old := map[string]*schema.Type{}
 	for _, s := range stored {
 		if s.Table != "events" {
 			continue
 		}
-		t := &infer.Type{}
+		t := &schema.Type{}
 		if err := t.UnmarshalJSON([]byte(s.JSON)); err == nil {
 			old[s.Key] = t
 		}

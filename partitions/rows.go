@@ -1,9 +1,11 @@
 package partitions
 
-// EventRow is one row of the events table as stored in Parquet. Partition
-// columns (domain, event_date) are not stored in the file: they live in the
-// directory names (Spark refuses a column that is both in the path and the
-// file). The writer routes each row by Domain and EventTime.
+// EventRow is one row of the events table as stored in Parquet: the columns
+// of schema.EventColumns, in that order, with their types and nullability
+// (rows_test.go checks). Partition columns (domain, event_date) are not
+// stored in the file: they live in the directory names (Spark refuses a
+// column that is both in the path and the file). The writer routes each row
+// by Domain and EventTime.
 //
 // Long text columns use PLAIN encoding: zstd compresses the values better
 // than it compresses DELTA_LENGTH_BYTE_ARRAY's split lengths and bytes

@@ -6,22 +6,9 @@ import (
 	"strings"
 
 	"github.com/buger/jsonparser"
-)
 
-// Mapping tells the generic profile where the envelope fields are. Each
-// value is a dotted path into the record ("meta.id"), or "=text" for a
-// constant (useful for domain and org_id). Data "$" (the default) keeps the
-// whole record. EventID and Timestamp are required.
-type Mapping struct {
-	EventID       string `yaml:"event_id" json:"event_id"`
-	EventType     string `yaml:"event_type" json:"event_type"`
-	Domain        string `yaml:"domain" json:"domain"`
-	Timestamp     string `yaml:"timestamp" json:"timestamp"`
-	Data          string `yaml:"data" json:"data"`
-	OrgID         string `yaml:"org_id" json:"org_id"`
-	CID           string `yaml:"cid" json:"cid"`
-	SchemaVersion string `yaml:"schema_version" json:"schema_version"`
-}
+	"github.com/eventlake/eventlake/config"
+)
 
 type field struct {
 	name     string
@@ -42,7 +29,7 @@ func parseField(name, spec string) field {
 	return f
 }
 
-// Generic maps records with a configured Mapping.
+// Generic maps records with a configured config.Mapping.
 type Generic struct {
 	name   string
 	fields [8]field // order: id, type, domain, ts, data, org, cid, version
@@ -51,13 +38,11 @@ type Generic struct {
 	whole  bool  // data is the whole record
 }
 
-// NewGeneric builds a generic profile called name.
-func NewGeneric(name string, m Mapping) (*Generic, error) {
-	if m.EventID == "" || m.Timestamp == "" {
-		return nil, fmt.Errorf("profile %s: the mapping needs event_id and timestamp", name)
-	}
-	if strings.HasPrefix(m.EventID, "=") || strings.HasPrefix(m.Timestamp, "=") {
-		return nil, fmt.Errorf("profile %s: event_id and timestamp must be paths, not constants", name)
+// NewGeneric builds a generic profile called name from its configured
+// mapping (checked as config.Mapping.Validate does).
+func NewGeneric(name string, m config.Mapping) (*Generic, error) {
+	if err := m.Validate(name); err != nil {
+		return nil, err
 	}
 	g := &Generic{name: name}
 	specs := []string{m.EventID, m.EventType, m.Domain, m.Timestamp, m.Data, m.OrgID, m.CID, m.SchemaVersion}

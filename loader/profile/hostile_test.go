@@ -11,7 +11,8 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/eventlake/eventlake/loader/infer"
+	"github.com/eventlake/eventlake/config"
+	"github.com/eventlake/eventlake/schema"
 )
 
 // Regression: a zone offset (or 24:00) must not carry a timestamp out of
@@ -147,7 +148,7 @@ func FuzzPismoMap(f *testing.F) {
 			if ev.EventTime < minMicros || ev.EventTime > maxMicros {
 				t.Fatalf("%s: %q mapped to event_time %d outside years 0001-9999", p.Name(), rec, ev.EventTime)
 			}
-			if err := infer.Validate(ev.Data); err != nil {
+			if err := schema.Validate(ev.Data); err != nil {
 				t.Fatalf("%s: %q mapped to data %q that is not JSON: %v", p.Name(), rec, ev.Data, err)
 			}
 			for name, v := range map[string][]byte{"event_id": ev.EventID, "event_type": ev.EventType, "domain": ev.Domain, "org_id": ev.OrgID, "cid": ev.CID} {
@@ -208,7 +209,7 @@ func TestEpochIntegerExact(t *testing.T) {
 // Regression (testdata/hostile/escapes-envelope): a lone surrogate escape
 // in data is a reject; DuckDB refuses to read a JSON column holding one.
 func TestLoneSurrogateInData(t *testing.T) {
-	g, err := NewGeneric("g", Mapping{EventID: "id", Timestamp: "ts"})
+	g, err := NewGeneric("g", config.Mapping{EventID: "id", Timestamp: "ts"})
 	if err != nil {
 		t.Fatal(err)
 	}

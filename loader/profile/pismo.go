@@ -34,7 +34,7 @@ const (
 )
 
 // Map implements Profile. One pass validates the record and visits its
-// top-level members (infer.Members).
+// top-level members (schema.Members).
 func (p Pismo) Map(rec []byte, ev *Event) error { return p.mapRecord(rec, ev, nil) }
 
 // MapObserving implements ObservingMapper.
@@ -103,7 +103,7 @@ func (Pismo) mapRecord(rec []byte, ev *Event, obs DataObserver) error {
 
 var nullJSON = []byte("null")
 
-// value classifies a raw JSON value (as infer.Members hands it over) the
+// value classifies a raw JSON value (as schema.Members hands it over) the
 // way the field helpers expect: strings without their quotes.
 func value(raw []byte) ([]byte, jsonparser.ValueType) {
 	if len(raw) == 0 {

@@ -2,9 +2,12 @@ package profile
 
 import (
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/eventlake/eventlake/config"
 )
 
 func micros(s string) int64 {
@@ -205,7 +208,7 @@ func TestFulfillmenttools(t *testing.T) {
 }
 
 func TestGeneric(t *testing.T) {
-	g, err := NewGeneric("acme", Mapping{EventID: "meta.id", Timestamp: "meta.ts", EventType: "kind", Domain: "=shop", OrgID: "tenant"})
+	g, err := NewGeneric("acme", config.Mapping{EventID: "meta.id", Timestamp: "meta.ts", EventType: "kind", Domain: "=shop", OrgID: "tenant"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -224,7 +227,7 @@ func TestGeneric(t *testing.T) {
 	if err := g.Map([]byte(`{"meta":{"ts":"2024-05-05T10:00:00Z"}}`), &ev); !errors.Is(err, ErrMissingField) {
 		t.Errorf("missing id: %v", err)
 	}
-	if _, err := NewGeneric("x", Mapping{EventID: "id"}); err == nil {
+	if _, err := NewGeneric("x", config.Mapping{EventID: "id"}); err == nil {
 		t.Error("mapping without timestamp accepted")
 	}
 }
@@ -251,5 +254,13 @@ func BenchmarkPismoMap(b *testing.B) {
 		if err := (Pismo{}).Map(rec, &ev); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// config rejects profiles: entries named like a built-in profile; its list
+// of those names is this package's.
+func TestBuiltinNamesAreConfigs(t *testing.T) {
+	if !slices.Equal(Names(), config.BuiltinProfiles) {
+		t.Errorf("built-in profiles %v, config.BuiltinProfiles %v", Names(), config.BuiltinProfiles)
 	}
 }

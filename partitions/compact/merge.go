@@ -16,6 +16,7 @@ import (
 
 	"github.com/eventlake/eventlake/catalog"
 	"github.com/eventlake/eventlake/partitions"
+	"github.com/eventlake/eventlake/schema"
 )
 
 // Merging one partition takes two passes over its files.
@@ -23,8 +24,8 @@ import (
 // Pass 1 reads only the columns that decide which row of an event_id wins
 // (event_id, _ingested_at, _load_id, _object, _line) and keeps, per distinct
 // event_id, the winner's rank and position (file, row). The rule is the
-// events view's: latest _ingested_at, then latest _load_id, then smallest
-// _object, then smallest _line. This map is the one structure that grows
+// events view's, schema.EventsDedup: latest _ingested_at, then latest
+// _load_id, then smallest _object, then smallest _line. This map is the one structure that grows
 // with the partition: about 100–150 bytes per distinct event_id (the id
 // string plus a 40-byte entry in a Go map; _load_id and _object are
 // interned). A partition of 10 million distinct events needs ~1.5 GB, so a
@@ -46,7 +47,8 @@ import (
 // readBatch is the number of rows read from a file at a time.
 const readBatch = 256
 
-// keyRow is the projection read by pass 1. Reading a subset of the file's
+// keyRow is the projection read by pass 1: event_id and the order columns
+// of schema.EventsDedup (a test checks). Reading a subset of the file's
 // columns makes parquet-go decode only those column chunks.
 type keyRow struct {
 	EventID    string `parquet:"event_id"`
@@ -61,11 +63,12 @@ type idRow struct {
 	EventID string `parquet:"event_id"`
 }
 
-// eventColumns are the column names of partitions.EventRow.
+// eventColumns are the names of the events file columns (partitions.EventRow
+// writes exactly these).
 var eventColumns = func() map[string]bool {
 	m := make(map[string]bool)
-	for _, path := range parquet.SchemaOf(partitions.EventRow{}).Columns() {
-		m[path[0]] = true
+	for _, c := range schema.EventColumns {
+		m[c.Name] = true
 	}
 	return m
 }()
@@ -101,18 +104,12 @@ func (in *interner) id(s string) (int32, error) {
 	return id, nil
 }
 
-// beats reports whether a wins over b under the events view's order.
+// beats reports whether a wins over b under the events view's order
+// (schema.EventsDedup).
 func (in *interner) beats(a, b *winner) bool {
-	if a.ingested != b.ingested {
-		return a.ingested > b.ingested
-	}
-	if a.load != b.load {
-		return in.strs[a.load] > in.strs[b.load]
-	}
-	if a.object != b.object {
-		return in.strs[a.object] < in.strs[b.object]
-	}
-	return a.line < b.line
+	ra := schema.EventRank{IngestedAt: a.ingested, LoadID: in.strs[a.load], Object: in.strs[a.object], Line: a.line}
+	rb := schema.EventRank{IngestedAt: b.ingested, LoadID: in.strs[b.load], Object: in.strs[b.object], Line: b.line}
+	return schema.CompareEvents(&ra, &rb) < 0
 }
 
 // merged is the outcome of one partition.

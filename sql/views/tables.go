@@ -8,7 +8,7 @@ import (
 	"strings"
 
 	"github.com/eventlake/eventlake/catalog"
-	"github.com/eventlake/eventlake/loader"
+	"github.com/eventlake/eventlake/schema"
 )
 
 // createTables creates, for each delimited table, <table>_history (every
@@ -25,7 +25,7 @@ func createTables(ctx context.Context, conn *sql.Conn, o Options, schemas []cata
 		if s.Table == "events" {
 			continue
 		}
-		var ts loader.TableSchema
+		var ts schema.TableSchema
 		if err := json.Unmarshal([]byte(s.JSON), &ts); err != nil {
 			res.Warnings = append(res.Warnings, fmt.Sprintf("table %s: unreadable schema: %v", s.Table, err))
 			continue
@@ -47,7 +47,7 @@ func createTables(ctx context.Context, conn *sql.Conn, o Options, schemas []cata
 				expr = fmt.Sprintf("TRY_CAST(%s AS %s)", Quote(c.Name), c.Kind)
 			}
 			cols = append(cols, fmt.Sprintf("%s AS %s", expr, Quote(c.Name)))
-			have[loader.NormColumn(c.Name)] = Quote(c.Name)
+			have[schema.NormColumn(c.Name)] = Quote(c.Name)
 		}
 		if len(files) == 0 {
 			continue // only quarantined or duplicate objects so far
@@ -60,7 +60,7 @@ func createTables(ctx context.Context, conn *sql.Conn, o Options, schemas []cata
 		}
 		var keys []string
 		for _, k := range ts.Key {
-			if e, ok := have[loader.NormColumn(k)]; ok {
+			if e, ok := have[schema.NormColumn(k)]; ok {
 				keys = append(keys, e)
 			}
 		}
@@ -70,7 +70,7 @@ func createTables(ctx context.Context, conn *sql.Conn, o Options, schemas []cata
 		}
 		order := ""
 		for _, oc := range ts.Order {
-			if e, ok := have[loader.NormColumn(oc)]; ok {
+			if e, ok := have[schema.NormColumn(oc)]; ok {
 				order = e + " DESC NULLS LAST, "
 				break
 			}

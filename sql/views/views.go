@@ -24,8 +24,8 @@ import (
 
 	"github.com/eventlake/eventlake/catalog"
 	"github.com/eventlake/eventlake/config"
-	"github.com/eventlake/eventlake/loader/infer"
 	"github.com/eventlake/eventlake/partitions"
+	"github.com/eventlake/eventlake/schema"
 )
 
 // Options say what to expose.
@@ -60,13 +60,11 @@ type Result struct {
 	Warnings []string
 }
 
-// envelope columns of the events table in file order, then partitions.
-var envelope = []string{"event_id", "event_type", "schema_version", "org_id", "cid", "event_time", "data", "_object", "_line", "_offset", "_load_id", "_ingested_at"}
+// envelope columns of the events table in file order.
+var envelope = schema.EventColumnNames()
 
-const emptyEvents = `SELECT NULL::VARCHAR AS event_id, NULL::VARCHAR AS event_type, NULL::INTEGER AS schema_version,
- NULL::VARCHAR AS org_id, NULL::VARCHAR AS cid, NULL::TIMESTAMPTZ AS event_time, NULL::JSON AS data,
- NULL::VARCHAR AS _object, NULL::BIGINT AS _line, NULL::BIGINT AS _offset, NULL::VARCHAR AS _load_id,
- NULL::TIMESTAMPTZ AS _ingested_at, NULL::VARCHAR AS domain, NULL::DATE AS event_date WHERE false`
+// emptyEvents is a stand-in for events_raw with its columns and no rows.
+var emptyEvents = schema.EmptyEventsSQL()
 
 // Create creates every view in conn.
 func Create(ctx context.Context, conn *sql.Conn, o Options) (*Result, error) {
@@ -107,7 +105,7 @@ func Create(ctx context.Context, conn *sql.Conn, o Options) (*Result, error) {
 			schemas = append(schemas, s)
 		}
 	}
-	types := map[string]*infer.Type{} // "domain/event_type" → type
+	types := map[string]*schema.Type{} // "domain/event_type" → type
 	var domains []string
 	seenDomain := map[string]bool{}
 	type pair struct{ domain, eventType string }
@@ -117,10 +115,10 @@ func Create(ctx context.Context, conn *sql.Conn, o Options) (*Result, error) {
 		if !ok {
 			continue
 		}
-		t := &infer.Type{}
+		t := &schema.Type{}
 		if err := t.UnmarshalJSON([]byte(s.JSON)); err != nil {
 			res.Warnings = append(res.Warnings, fmt.Sprintf("schema of %s is unreadable (%v); its view shows data as JSON", s.Key, err))
-			t = &infer.Type{}
+			t = &schema.Type{}
 		}
 		types[s.Key] = t
 		pairs = append(pairs, pair{d, et})
@@ -254,7 +252,7 @@ func eventsQueries(ctx context.Context, conn *sql.Conn, o Options) (raw, events 
 	read := func(files []catalog.FileRecord) string {
 		return "SELECT * FROM read_parquet(" + fileList(o.Lake, files) + ", hive_partitioning = true, hive_types = {'domain': VARCHAR, 'event_date': DATE})"
 	}
-	dedup := " QUALIFY row_number() OVER (PARTITION BY domain, event_date, event_id ORDER BY _ingested_at DESC, _load_id DESC, _object, _line) = 1"
+	dedup := " " + schema.EventsDedup.Qualify()
 	var unique, all []string // parts without duplicates; all parts of events_raw
 	if len(fromCache) > 0 && len(stale) < len(cached) {
 		q := "SELECT * EXCLUDE (filename) FROM " + cacheAlias + ".events"
@@ -352,15 +350,18 @@ func tableConfig(c *config.Config, schema, view, domain, eventType string) confi
 type queries struct{ latest, history string }
 
 // typedQuery builds the SQL of a typed view and its history twin.
-func typedQuery(t *infer.Type, domain, eventType string, tc config.Table) (queries, int, []string, error) {
-	taken := map[string]bool{"domain": true, "event_date": true, "d": true}
+func typedQuery(t *schema.Type, domain, eventType string, tc config.Table) (queries, int, []string, error) {
+	taken := map[string]bool{"d": true}
 	for _, c := range envelope {
 		taken[c] = true
 	}
+	for _, c := range schema.EventPartitions {
+		taken[c.Name] = true
+	}
 	var fieldNames []string
-	var fields []*infer.Field
+	var fields []*schema.Field
 	structure := "" // from_json structure of data's top-level fields
-	if t != nil && t.Kind == infer.Object && len(t.Fields) > 0 {
+	if t != nil && t.Kind == schema.Object && len(t.Fields) > 0 {
 		fields = t.Fields
 		for _, f := range fields {
 			fieldNames = append(fieldNames, f.Name)
@@ -390,7 +391,7 @@ func typedQuery(t *infer.Type, domain, eventType string, tc config.Table) (queri
 	base := fmt.Sprintf("SELECT *, %s AS d FROM main.events_raw WHERE domain = %s AND event_type = %s",
 		dataExpr, Literal(domain), Literal(eventType))
 	// events of this type, one row per event_id
-	dedup := "QUALIFY row_number() OVER (PARTITION BY event_id ORDER BY _ingested_at DESC, _load_id DESC, _object, _line) = 1"
+	dedup := schema.EventsDedup.By("event_id").Qualify()
 	history := fmt.Sprintf("SELECT %s FROM (%s %s)", strings.Join(sel, ", "), base, dedup)
 
 	key := tc.Key
@@ -418,19 +419,21 @@ func typedQuery(t *infer.Type, domain, eventType string, tc config.Table) (queri
 		latest = fmt.Sprintf("SELECT %s FROM (%s %s) QUALIFY row_number() OVER (PARTITION BY %s ORDER BY %s DESC NULLS LAST, _ingested_at DESC, _load_id DESC, _object DESC, _line DESC) = 1",
 			strings.Join(sel, ", "), base, dedup, strings.Join(keyExprs, ", "), orderExpr)
 	}
-	return queries{latest: latest, history: history}, 14 + len(fields), key, nil
+	return queries{latest: latest, history: history}, len(schema.EventColumns) + len(schema.EventPartitions) + len(fields), key, nil
 }
 
 // columnExpr maps a configured key/order column to SQL over the base query:
 // an envelope column, or a data path ("data.account.id").
-func columnExpr(col string, fields []*infer.Field) (string, error) {
+func columnExpr(col string, fields []*schema.Field) (string, error) {
 	for _, c := range envelope {
 		if col == c {
 			return c, nil
 		}
 	}
-	if col == "domain" || col == "event_date" {
-		return col, nil
+	for _, c := range schema.EventPartitions {
+		if col == c.Name {
+			return col, nil
+		}
 	}
 	path, ok := strings.CutPrefix(col, "data.")
 	if !ok || path == "" {
@@ -467,7 +470,7 @@ func prefixed(names []string, taken map[string]bool) []string {
 }
 
 // readJSONSchema reads <dir>/<domain>/<event_type>.json if it exists.
-func readJSONSchema(dir, domain, eventType string) (*infer.Type, error) {
+func readJSONSchema(dir, domain, eventType string) (*schema.Type, error) {
 	if strings.ContainsAny(domain+eventType, `/\`) || strings.Contains(domain+eventType, "..") {
 		return nil, nil
 	}
@@ -479,7 +482,7 @@ func readJSONSchema(dir, domain, eventType string) (*infer.Type, error) {
 	if err != nil {
 		return nil, fmt.Errorf("schema %s: %v", p, err)
 	}
-	t, err := infer.FromJSONSchema(b)
+	t, err := schema.FromJSONSchema(b)
 	if err != nil {
 		return nil, fmt.Errorf("schema %s: %v (using inferred types)", p, err)
 	}

@@ -1,4 +1,4 @@
-package infer
+package schema
 
 // Members validates b exactly as Validate does and, for a top-level object,
 // calls fn with each member's raw key (the bytes between the quotes, escapes

@@ -1,4 +1,4 @@
-package infer
+package schema
 
 import (
 	"bytes"
@@ -25,11 +25,11 @@ func (t *Type) MarshalJSON() ([]byte, error) {
 
 func (t *Type) appendJSON(dst []byte, depth int) ([]byte, error) {
 	if depth > MaxDepth {
-		return nil, fmt.Errorf("infer: type nesting deeper than %d (cyclic type?)", MaxDepth)
+		return nil, fmt.Errorf("schema: type nesting deeper than %d (cyclic type?)", MaxDepth)
 	}
 	k := kindOf(t)
 	if int(k) >= len(kindNames) {
-		return nil, fmt.Errorf("infer: cannot encode invalid kind %d", k)
+		return nil, fmt.Errorf("schema: cannot encode invalid kind %d", k)
 	}
 	dst = append(dst, `{"kind":"`...)
 	dst = append(dst, kindNames[k]...)
@@ -43,7 +43,7 @@ func (t *Type) appendJSON(dst []byte, depth int) ([]byte, error) {
 		dst = append(dst, `,"fields":[`...)
 		for j, f := range t.Fields {
 			if f == nil {
-				return nil, fmt.Errorf("infer: cannot encode nil field %d", j)
+				return nil, fmt.Errorf("schema: cannot encode nil field %d", j)
 			}
 			if j > 0 {
 				dst = append(dst, ',')
@@ -89,16 +89,16 @@ type wireField struct {
 // (ignoring case) are errors. On error t is left unchanged.
 func (t *Type) UnmarshalJSON(b []byte) error {
 	if t == nil {
-		return errors.New("infer: UnmarshalJSON on a nil *Type")
+		return errors.New("schema: UnmarshalJSON on a nil *Type")
 	}
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
 	var w wireType
 	if err := dec.Decode(&w); err != nil {
-		return fmt.Errorf("infer: decoding type: %w", err)
+		return fmt.Errorf("schema: decoding type: %w", err)
 	}
 	if _, err := dec.Token(); err != io.EOF {
-		return errors.New("infer: decoding type: trailing data after the type")
+		return errors.New("schema: decoding type: trailing data after the type")
 	}
 	nt, err := fromWire(&w, 1, "$")
 	if err != nil {
@@ -110,39 +110,39 @@ func (t *Type) UnmarshalJSON(b []byte) error {
 
 func fromWire(w *wireType, depth int, path string) (*Type, error) {
 	if w == nil {
-		return nil, fmt.Errorf("infer: decoding type: %s: null type", path)
+		return nil, fmt.Errorf("schema: decoding type: %s: null type", path)
 	}
 	if w.Kind == nil {
-		return nil, fmt.Errorf("infer: decoding type: %s: missing \"kind\"", path)
+		return nil, fmt.Errorf("schema: decoding type: %s: missing \"kind\"", path)
 	}
 	k, ok := kindByName(*w.Kind)
 	if !ok {
-		return nil, fmt.Errorf("infer: decoding type: %s: unknown kind %q", path, *w.Kind)
+		return nil, fmt.Errorf("schema: decoding type: %s: unknown kind %q", path, *w.Kind)
 	}
 	t := &Type{Kind: k}
 	if w.Fields != nil && k != Object {
-		return nil, fmt.Errorf("infer: decoding type: %s: \"fields\" on a %s type", path, k)
+		return nil, fmt.Errorf("schema: decoding type: %s: \"fields\" on a %s type", path, k)
 	}
 	if w.Elem != nil && k != Array {
-		return nil, fmt.Errorf("infer: decoding type: %s: \"elem\" on a %s type", path, k)
+		return nil, fmt.Errorf("schema: decoding type: %s: \"elem\" on a %s type", path, k)
 	}
 	if (k == Object || k == Array) && depth > MaxTypeDepth {
-		return nil, fmt.Errorf("infer: decoding type: %s: nesting deeper than %d", path, MaxTypeDepth)
+		return nil, fmt.Errorf("schema: decoding type: %s: nesting deeper than %d", path, MaxTypeDepth)
 	}
 	switch k {
 	case Object:
 		if len(w.Fields) > MaxFields {
-			return nil, fmt.Errorf("infer: decoding type: %s: %d fields, more than %d", path, len(w.Fields), MaxFields)
+			return nil, fmt.Errorf("schema: decoding type: %s: %d fields, more than %d", path, len(w.Fields), MaxFields)
 		}
 		for j := range w.Fields {
 			wf := &w.Fields[j]
 			if wf.Name == nil {
-				return nil, fmt.Errorf("infer: decoding type: %s.fields[%d]: missing \"name\"", path, j)
+				return nil, fmt.Errorf("schema: decoding type: %s.fields[%d]: missing \"name\"", path, j)
 			}
 			name := *wf.Name
 			fpath := path + "." + string(jsonstr.Append(nil, name))
 			if !t.representable([]byte(name)) {
-				return nil, fmt.Errorf("infer: decoding type: %s: field name is empty, contains NUL or repeats another ignoring case", fpath)
+				return nil, fmt.Errorf("schema: decoding type: %s: field name is empty, contains NUL or repeats another ignoring case", fpath)
 			}
 			ft, err := fromWire(wf.Type, depth+1, fpath)
 			if err != nil {

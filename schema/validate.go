@@ -1,16 +1,4 @@
-// Package infer validates JSON payloads and infers their types.
-//
-// Validate is a strict RFC 8259 checker tuned for the loader's hot path: it
-// never allocates on valid input of ordinary depth, walks nesting
-// iteratively (a bit stack, not recursion) and scans strings eight bytes at
-// a time.
-//
-// Type is a small lattice of JSON shapes (Unknown < Bool, Int < Float,
-// Timestamp < String, Object, Array < JSON). Observe widens a Type by one
-// payload; Merge combines Types built by different workers or stored in the
-// catalog. The typed SQL views are generated from the result with DuckDB and
-// Structure (and Hive for external engines).
-package infer
+package schema
 
 import (
 	"encoding/binary"

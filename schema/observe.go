@@ -1,4 +1,4 @@
-package infer
+package schema
 
 import (
 	"bytes"
@@ -30,7 +30,7 @@ import (
 // in their previous order first, then by index.
 func (t *Type) Observe(b []byte) error {
 	if t == nil {
-		return errors.New("infer: Observe on a nil *Type")
+		return errors.New("schema: Observe on a nil *Type")
 	}
 	p := parser{b: b}
 	p.i = skipWS(b, 0)

@@ -1,0 +1,72 @@
+package importgraph
+
+import (
+	"slices"
+	"strings"
+	"testing"
+)
+
+// The module's layering: reading the lake does not link loading it, and the
+// schemas everyone shares depend on none of their users.
+func TestLayers(t *testing.T) {
+	root, err := Root()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rules := []struct {
+		pkgs      string   // a directory, as ./dir/... names it
+		forbidden []string // directories none of its dependencies may be in
+	}{
+		{"sql", []string{"loader"}},
+		{"schema", []string{"loader", "catalog", "partitions", "sql", "config"}},
+		{"config", []string{"loader", "catalog", "partitions", "sql"}},
+	}
+	for _, r := range rules {
+		pkgs, err := Packages(root, r.pkgs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(pkgs) == 0 {
+			t.Fatalf("no packages under %s", r.pkgs)
+		}
+		deps, err := Deps(root, pkgs...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, d := range deps {
+			for _, f := range r.forbidden {
+				if p := Module + "/" + f; d == p || strings.HasPrefix(d, p+"/") {
+					t.Errorf("./%s/... depends on %s", r.pkgs, d)
+				}
+			}
+		}
+	}
+}
+
+// The walk finds indirect dependencies: the loader reaches the schema
+// through its profiles too, and the views reach partitions through the
+// catalog.
+func TestDepsFindsIndirect(t *testing.T) {
+	root, err := Root()
+	if err != nil {
+		t.Fatal(err)
+	}
+	deps, err := Deps(root, Module+"/loader/profile")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{Module + "/schema", Module + "/config", Module + "/internal/jsonstr"} {
+		if !slices.Contains(deps, want) {
+			t.Errorf("loader/profile deps %v lack %s", deps, want)
+		}
+	}
+	pkgs, err := Packages(root, "sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{Module + "/sql/views", Module + "/sql/shell", Module + "/sql/ddl"} {
+		if !slices.Contains(pkgs, want) {
+			t.Errorf("packages under sql %v lack %s", pkgs, want)
+		}
+	}
+}
