@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/eventlake/eventlake/partitions"
+	"github.com/eventlake/eventlake/schema"
 )
 
 // Column is one column with its type in each engine.
@@ -32,26 +33,37 @@ type Column struct {
 	Parquet string
 }
 
-// Columns of the events files, in file order.
-var Columns = []Column{
-	{"event_id", "string", "STRING", "varchar", "VARCHAR"},
-	{"event_type", "string", "STRING", "varchar", "VARCHAR"},
-	{"schema_version", "int", "INT", "integer", "INTEGER"},
-	{"org_id", "string", "STRING", "varchar", "VARCHAR"},
-	{"cid", "string", "STRING", "varchar", "VARCHAR"},
-	{"event_time", "timestamp", "TIMESTAMP", "timestamp(3)", "TIMESTAMP WITH TIME ZONE"},
-	{"data", "string", "STRING", "varchar", "JSON"},
-	{"_object", "string", "STRING", "varchar", "VARCHAR"},
-	{"_line", "bigint", "BIGINT", "bigint", "BIGINT"},
-	{"_offset", "bigint", "BIGINT", "bigint", "BIGINT"},
-	{"_load_id", "string", "STRING", "varchar", "VARCHAR"},
-	{"_ingested_at", "timestamp", "TIMESTAMP", "timestamp(3)", "TIMESTAMP WITH TIME ZONE"},
-}
+// Columns of the events files, in file order (schema.EventColumns).
+var Columns = engineColumns(schema.EventColumns)
 
-// Partitions of the events table.
-var Partitions = []Column{
-	{"domain", "string", "STRING", "varchar", "VARCHAR"},
-	{"event_date", "date", "DATE", "date", "DATE"},
+// Partitions of the events table (schema.EventPartitions).
+var Partitions = engineColumns(schema.EventPartitions)
+
+// engineColumns names each lake column's type in every engine.
+func engineColumns(cols []schema.Column) []Column {
+	out := make([]Column, len(cols))
+	for i, c := range cols {
+		var e Column
+		switch c.Type {
+		case schema.TypeString:
+			e = Column{"", "string", "STRING", "varchar", "VARCHAR"}
+		case schema.TypeJSON:
+			e = Column{"", "string", "STRING", "varchar", "JSON"}
+		case schema.TypeInt32:
+			e = Column{"", "int", "INT", "integer", "INTEGER"}
+		case schema.TypeInt64:
+			e = Column{"", "bigint", "BIGINT", "bigint", "BIGINT"}
+		case schema.TypeTimestamp:
+			e = Column{"", "timestamp", "TIMESTAMP", "timestamp(3)", "TIMESTAMP WITH TIME ZONE"}
+		case schema.TypeDate:
+			e = Column{"", "date", "DATE", "date", "DATE"}
+		default:
+			panic("ddl: no engine type for " + c.Type.String())
+		}
+		e.Name = c.Name
+		out[i] = e
+	}
+	return out
 }
 
 // RejectColumns are the columns of the _rejects files, in file order.
@@ -505,10 +517,18 @@ func (g *gen) eventsView() string {
 	for _, c := range append(append([]Column(nil), Columns...), Partitions...) {
 		cols = append(cols, g.ident(c.Name))
 	}
-	q := g.ident
-	return g.latest(cols, g.ref("events_raw"),
-		strings.Join([]string{q("domain"), q("event_date"), q("event_id")}, ", "),
-		fmt.Sprintf("%s DESC NULLS LAST, %s DESC NULLS LAST, %s ASC NULLS LAST, %s ASC NULLS LAST", q("_ingested_at"), q("_load_id"), q("_object"), q("_line")))
+	var by, order []string
+	for _, c := range schema.EventsDedup.PartitionBy {
+		by = append(by, g.ident(c))
+	}
+	for _, t := range schema.EventsDedup.OrderBy {
+		dir := " ASC NULLS LAST"
+		if t.Desc {
+			dir = " DESC NULLS LAST"
+		}
+		order = append(order, g.ident(t.Column)+dir)
+	}
+	return g.latest(cols, g.ref("events_raw"), strings.Join(by, ", "), strings.Join(order, ", "))
 }
 
 // castType is the engine type of a column the shell casts to duck.
