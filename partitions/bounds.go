@@ -99,7 +99,7 @@ func (t boundedType) NewColumnIndexer(int) parquet.ColumnIndexer {
 
 type boundedBuffer struct{ parquet.ColumnBuffer }
 
-func (b boundedBuffer) Page() parquet.Page         { return boundedPage{b.ColumnBuffer.Page()} }
+func (b boundedBuffer) Page() parquet.Page          { return boundedPage{b.ColumnBuffer.Page()} }
 func (b boundedBuffer) Clone() parquet.ColumnBuffer { return boundedBuffer{b.ColumnBuffer.Clone()} }
 
 type boundedPage struct{ parquet.Page }
