@@ -240,12 +240,22 @@ func (w *worker) flushTable() error {
 		byPart[tr.part] = append(byPart[tr.part], tr.row)
 	}
 	sort.Strings(parts)
+	// The key columns get bloom filters: lookups by key in Spark or Trino
+	// then skip the files that do not hold it.
+	var bloom []string
+	if b.profile != nil {
+		for _, k := range b.profile.key {
+			if i := findColumn(b.columns, k); i >= 0 {
+				bloom = append(bloom, b.columns[i])
+			}
+		}
+	}
 	for _, p := range parts {
 		dir := partitions.Dir("report_date", p)
 		if b.profile != nil && b.profile.partition != "" {
 			dir = partitions.Dir(sanitizeColumn(b.profile.partition), p)
 		}
-		f, err := partitions.WriteTable(w.l.stage, b.table, dir, b.columns, byPart[p], partitions.WriterOptions{ZstdLevel: w.l.opts.ZstdLevel})
+		f, err := partitions.WriteTable(w.l.stage, b.table, dir, b.columns, byPart[p], partitions.WriterOptions{ZstdLevel: w.l.opts.ZstdLevel, BloomColumns: bloom})
 		if err != nil {
 			return fmt.Errorf("%w: %v", errWrite, err)
 		}

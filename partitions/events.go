@@ -18,6 +18,12 @@ const (
 	maxCachedKeys = 4096
 )
 
+// The schemas of the events and _rejects files (see bounds.go).
+var (
+	eventSchema  = boundedSchema(EventRow{})
+	rejectSchema = boundedSchema(RejectRow{})
+)
+
 // eventKey identifies an events partition before escaping.
 type eventKey struct {
 	domain string
@@ -38,7 +44,7 @@ type EventWriter struct {
 // NewEventWriter returns a writer of the events table staging into s.
 func NewEventWriter(s *Stage, o WriterOptions) *EventWriter {
 	return &EventWriter{
-		set:  newSet(s, EventsTable, o, structWriter[EventRow], func(r *EventRow) int64 { return r.EventTime }),
+		set:  newSet(s, EventsTable, o, eventSchema, []string{"event_id", "cid"}, structWriter[EventRow], func(r *EventRow) int64 { return r.EventTime }),
 		keys: make(map[eventKey]string),
 	}
 }
@@ -90,6 +96,11 @@ func (w *EventWriter) partition(domain string, day, micros int64) (string, error
 	return dir, nil
 }
 
+// EndRowGroups ends the current row group of every open file: rows written
+// afterwards go to new row groups. A writer with SortingColumns calls it
+// between runs of rows that are each in order.
+func (w *EventWriter) EndRowGroups() error { return w.set.endRowGroups() }
+
 // Close finishes every open file and returns all files written, sorted by
 // Path. On error it returns nil and the error; the caller should then Abort
 // to delete the files written so far.
@@ -110,7 +121,7 @@ type RejectWriter struct {
 
 // NewRejectWriter returns a writer of the _rejects table staging into s.
 func NewRejectWriter(s *Stage, o WriterOptions) *RejectWriter {
-	return &RejectWriter{set: newSet[RejectRow](s, RejectsTable, o, structWriter[RejectRow], nil)}
+	return &RejectWriter{set: newSet(s, RejectsTable, o, rejectSchema, nil, structWriter[RejectRow], nil)}
 }
 
 // Write routes each row by the UTC date of row.IngestedAt. The row slice may

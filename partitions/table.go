@@ -40,7 +40,7 @@ func WriteTable(s *Stage, table, partition string, columns []string, rows []Tabl
 		if _, dup := group[c]; dup || len(c) > 0 && c[0] == '_' {
 			return File{}, fmt.Errorf("partitions: table %s: column %q is duplicated or reserved", table, c)
 		}
-		group[c] = parquet.Optional(parquet.Compressed(parquet.String(), zstdCodecs[o.ZstdLevel]))
+		group[c] = boundedNode{parquet.Optional(parquet.Compressed(parquet.String(), zstdCodecs[o.ZstdLevel]))}
 	}
 	ts := parquet.Timestamp(parquet.Microsecond)
 	group["_report_time"] = parquet.Optional(ts)
@@ -70,7 +70,7 @@ func WriteTable(s *Stage, table, partition string, columns []string, rows []Tabl
 		os.Remove(f.Name())
 		return File{}, fmt.Errorf("partitions: writing %s: %w", rel, err)
 	}
-	w := parquet.NewWriter(f, append([]parquet.WriterOption{schema}, writerOptions(s, o)...)...)
+	w := parquet.NewWriter(f, writerOptions(s, o, schema, nil)...)
 	buf := make([]parquet.Row, 0, 256)
 	n := len(columns) + len(tableMeta)
 	for i := range rows {

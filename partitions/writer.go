@@ -68,6 +68,16 @@ type WriterOptions struct {
 	// flushed (the file stays open). Many partitions then cost smaller row
 	// groups, not more files or more memory. Default 24 MiB.
 	MemoryBytes int64
+	// BloomColumns names columns that get a bloom filter in every row
+	// group besides the table's own (event_id and cid for events); a CSV
+	// table passes its key columns.
+	BloomColumns []string
+	// SortingColumns declares, in every row group's sorting_columns, that
+	// the rows are in ascending order of these columns. Only a caller that
+	// writes rows in that order may set it (compaction, by event_time),
+	// and it must call EndRowGroups between runs that are not in order
+	// with each other.
+	SortingColumns []string
 }
 
 const (
@@ -94,6 +104,10 @@ const (
 	writeChunkRows = 64
 	// maxRowGroups rolls a part file over after this many row groups.
 	maxRowGroups = 64
+	// bloomBitsPerValue sizes the split-block bloom filters: parquet-go
+	// sizes each row group's filter from its number of values, at this
+	// many bits per value (about 1 % false positives).
+	bloomBitsPerValue = 10
 
 	loadIDMetadataKey = "eventlake.load_id"
 	modulePath        = "github.com/eventlake/eventlake"
@@ -192,28 +206,44 @@ var buildVersion = sync.OnceValues(func() (version, build string) {
 })
 
 // writerOptions are the parquet-go options shared by every file of a set.
+// schema is the table's schema (with bounded text columns, see
+// bounds.go); bloom lists the columns that get bloom filters besides
+// o.BloomColumns.
 //
 // Data pages are written in format version 1: every Parquet reader (older
 // Hive, Athena and Spark included) supports it, while v2 pages are still
 // mishandled by some.
-func writerOptions(s *Stage, o WriterOptions) []parquet.WriterOption {
+func writerOptions(s *Stage, o WriterOptions, schema *parquet.Schema, bloom []string) []parquet.WriterOption {
 	version, build := buildVersion()
-	return []parquet.WriterOption{
+	opts := []parquet.WriterOption{
+		schema,
 		parquet.Compression(zstdCodecs[o.ZstdLevel]),
 		parquet.MaxRowsPerRowGroup(o.RowGroupRows),
 		parquet.PageBufferSize(pageBufferSize),
 		parquet.DictionaryMaxBytes(dictionaryMaxBytes),
 		parquet.DataPageVersion(1),
-		// Page min/max of long text columns would be whole JSON documents
-		// and ids, kept in memory for the column index until the file is
-		// closed: memory growing with the input, for no pruning benefit.
-		parquet.SkipPageBounds("data"),
-		parquet.SkipPageBounds("event_id"),
-		parquet.SkipPageBounds("cid"),
-		parquet.SkipPageBounds("raw"),
+		// Text columns that could be long report bounds already truncated
+		// by their page (bounds.go); the others are short dictionary
+		// values, kept exact. parquet-go's own truncation is off.
+		parquet.ColumnIndexSizeLimit(func([]string) int { return 0 }),
 		parquet.KeyValueMetadata(loadIDMetadataKey, s.LoadID()),
 		parquet.CreatedBy("eventlake", version, build),
 	}
+	var filters []parquet.BloomFilterColumn
+	for _, c := range slices.Concat(bloom, o.BloomColumns) {
+		filters = append(filters, parquet.SplitBlockFilter(bloomBitsPerValue, c))
+	}
+	if len(filters) > 0 {
+		opts = append(opts, parquet.BloomFilters(filters...))
+	}
+	if len(o.SortingColumns) > 0 {
+		var cols []parquet.SortingColumn
+		for _, c := range o.SortingColumns {
+			cols = append(cols, parquet.Ascending(c))
+		}
+		opts = append(opts, parquet.SortingWriterConfig(parquet.SortingColumns(cols...)))
+	}
+	return opts
 }
 
 // rowWriter is the part of a parquet writer a set needs. It is satisfied by
@@ -284,13 +314,13 @@ func (c *countingWriter) Write(b []byte) (int, error) {
 	return n, err
 }
 
-func newSet[T any](s *Stage, table string, o WriterOptions, newWriter func([]parquet.WriterOption) func(io.Writer) rowWriter[T], timeOf func(*T) int64) *set[T] {
+func newSet[T any](s *Stage, table string, o WriterOptions, schema *parquet.Schema, bloom []string, newWriter func([]parquet.WriterOption) func(io.Writer) rowWriter[T], timeOf func(*T) int64) *set[T] {
 	o = o.withDefaults()
 	return &set[T]{
 		stage:     s,
 		table:     table,
 		opts:      o,
-		newWriter: newWriter(writerOptions(s, o)),
+		newWriter: newWriter(writerOptions(s, o, schema, bloom)),
 		timeOf:    timeOf,
 		open:      make(map[string]*part[T]),
 	}
@@ -378,6 +408,27 @@ func (s *set[T]) flush(p *part[T]) error {
 	p.pending = 0
 	if p.groups++; p.groups >= maxRowGroups {
 		return s.finish(p)
+	}
+	return nil
+}
+
+// endRowGroups writes out the current row group of every open part, so
+// rows written later start new row groups.
+func (s *set[T]) endRowGroups() error {
+	if s.closed {
+		return s.closedErr()
+	}
+	if s.err != nil {
+		return s.err
+	}
+	for p := s.head; p != nil; {
+		next := p.next // flush may finish p, unlinking it
+		if p.rgRows > 0 {
+			if err := s.flush(p); err != nil {
+				return err
+			}
+		}
+		p = next
 	}
 	return nil
 }

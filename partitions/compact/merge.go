@@ -162,7 +162,10 @@ func mergePartition(ctx context.Context, o Options, stage *partitions.Stage, c c
 	survivors := int64(len(wins))
 
 	// Pass 2: stream the survivors into the writer.
-	w := partitions.NewEventWriter(stage, partitions.WriterOptions{MaxOpenFiles: 1, MaxFileBytes: o.TargetBytes, ZstdLevel: o.ZstdLevel})
+	// Every row group lies within one sorted run (sortBuffer.flush ends
+	// the row group), so each declares event_time in sorting_columns.
+	w := partitions.NewEventWriter(stage, partitions.WriterOptions{MaxOpenFiles: 1, MaxFileBytes: o.TargetBytes, ZstdLevel: o.ZstdLevel,
+		SortingColumns: []string{"event_time"}})
 	sb := &sortBuffer{limit: o.SortBufferBytes, w: w}
 	day := dayChecker{date: date}
 	for fi, f := range c.files {
@@ -418,14 +421,19 @@ func (b *sortBuffer) add(e *partitions.EventRow) error {
 	return nil
 }
 
-// flush sorts and writes the buffered rows. It counts every flush that
-// wrote rows, so a single flush means the whole partition is sorted.
+// flush sorts and writes the buffered rows, then ends the row group, so
+// no row group mixes two runs and every one is in event_time order. It
+// counts every flush that wrote rows, so a single flush means the whole
+// partition is sorted.
 func (b *sortBuffer) flush() error {
 	if len(b.rows) == 0 {
 		return nil
 	}
 	slices.SortStableFunc(b.rows, func(x, y partitions.EventRow) int { return cmp.Compare(x.EventTime, y.EventTime) })
 	if err := b.w.Write(b.rows); err != nil {
+		return err
+	}
+	if err := b.w.EndRowGroups(); err != nil {
 		return err
 	}
 	b.flushes++

@@ -1,0 +1,165 @@
+package partitions
+
+import (
+	"unicode/utf8"
+
+	"github.com/parquet-go/parquet-go"
+)
+
+// Page bounds of text columns.
+//
+// Readers that use the page index (parquet-mr in Spark, Hive, Athena and
+// Trino; Arrow) skip every page whose [min, max] in the column index
+// cannot hold the value looked up, so every non-null page needs bounds
+// that hold all its values. Whole values would do, but parquet-go keeps
+// each page's min and max until the file is closed, and data or a long id
+// would make that memory grow with the input. So the PLAIN text columns
+// (ids, JSON documents, CSV fields) report bounds truncated to
+// pageBoundBytes, the way parquet-mr truncates its column index: the min
+// is a prefix of the smallest value, the max a prefix of the largest,
+// incremented so it still sorts after it. The truncation is done as each
+// page is written (boundedPage), so neither the column index, nor the
+// column chunk statistics, nor the page headers ever hold more than
+// pageBoundBytes per value. A max whose prefix cannot be incremented (all
+// 0xFF bytes) is kept whole, as parquet-mr does.
+//
+// parquet-go's own truncation (ColumnIndexSizeLimit) is not used: it is
+// applied only when the file is closed, and its increment of an all-0xFF
+// prefix yields a max smaller than the value. Dictionary-encoded columns
+// (short, repeated values) keep exact bounds.
+
+// pageBoundBytes is the longest min or max a text page reports (parquet-mr's
+// default column-index truncation length).
+const pageBoundBytes = 64
+
+// truncateMin returns a copy of at most pageBoundBytes of v that sorts
+// before or equal to v. Valid UTF-8 is cut at a rune boundary.
+func truncateMin(v []byte) []byte {
+	if len(v) <= pageBoundBytes {
+		return append([]byte(nil), v...)
+	}
+	return append([]byte(nil), v[:runeCut(v)]...)
+}
+
+// runeCut returns where to cut v (longer than pageBoundBytes): at most
+// pageBoundBytes, backed up to the start of a rune so a cut of UTF-8 text
+// stays UTF-8 (any prefix sorts before v).
+func runeCut(v []byte) int {
+	n := pageBoundBytes
+	for k := 0; k < utf8.UTFMax-1 && n > 0 && !utf8.RuneStart(v[n]); k++ {
+		n--
+	}
+	return n
+}
+
+// truncateMax returns a value of at most pageBoundBytes (or v itself when
+// none exists) that sorts after or equal to v: a prefix whose last rune
+// (valid UTF-8) or byte is incremented, so the result stays valid UTF-8
+// when v is.
+func truncateMax(v []byte) []byte {
+	if len(v) <= pageBoundBytes {
+		return append([]byte(nil), v...)
+	}
+	if n := runeCut(v); utf8.Valid(v[:n]) {
+		p := []rune(string(v[:n]))
+		for i := len(p) - 1; i >= 0; i-- {
+			r := p[i] + 1
+			if r == 0xD800 {
+				r = 0xE000 // surrogates are not valid runes
+			}
+			if r <= utf8.MaxRune {
+				p[i] = r
+				return []byte(string(p[:i+1]))
+			}
+		}
+		return append([]byte(nil), v...)
+	}
+	p := append([]byte(nil), v[:pageBoundBytes]...)
+	for i := len(p) - 1; i >= 0; i-- {
+		if p[i] != 0xFF {
+			p[i]++
+			return p[:i+1]
+		}
+	}
+	return append([]byte(nil), v...)
+}
+
+// boundedType is a byte-array type whose pages report truncated bounds.
+type boundedType struct{ parquet.Type }
+
+func (t boundedType) NewColumnBuffer(columnIndex, numValues int) parquet.ColumnBuffer {
+	return boundedBuffer{t.Type.NewColumnBuffer(columnIndex, numValues)}
+}
+
+// NewColumnIndexer returns an indexer that keeps the bounds it gets: they
+// are already truncated.
+func (t boundedType) NewColumnIndexer(int) parquet.ColumnIndexer {
+	return t.Type.NewColumnIndexer(0)
+}
+
+type boundedBuffer struct{ parquet.ColumnBuffer }
+
+func (b boundedBuffer) Page() parquet.Page          { return boundedPage{b.ColumnBuffer.Page()} }
+func (b boundedBuffer) Clone() parquet.ColumnBuffer { return boundedBuffer{b.ColumnBuffer.Clone()} }
+
+type boundedPage struct{ parquet.Page }
+
+func (p boundedPage) Bounds() (lo, hi parquet.Value, ok bool) {
+	lo, hi, ok = p.Page.Bounds()
+	if !ok {
+		return lo, hi, ok
+	}
+	return parquet.ByteArrayValue(truncateMin(lo.ByteArray())).Level(lo.RepetitionLevel(), lo.DefinitionLevel(), lo.Column()),
+		parquet.ByteArrayValue(truncateMax(hi.ByteArray())).Level(hi.RepetitionLevel(), hi.DefinitionLevel(), hi.Column()),
+		true
+}
+
+func (p boundedPage) Slice(i, j int64) parquet.Page { return boundedPage{p.Page.Slice(i, j)} }
+
+// bounded reports whether a leaf node gets truncated page bounds: PLAIN
+// byte arrays (dictionary-encoded ones hold short repeated values).
+func bounded(n parquet.Node) bool {
+	if !n.Leaf() || n.Type().Kind() != parquet.ByteArray {
+		return false
+	}
+	if e := n.Encoding(); e != nil && (e.Encoding() == parquet.RLEDictionary.Encoding() || e.Encoding() == parquet.PlainDictionary.Encoding()) {
+		return false
+	}
+	return true
+}
+
+// boundedNode is a leaf whose type reports truncated page bounds.
+type boundedNode struct{ parquet.Node }
+
+func (n boundedNode) Type() parquet.Type { return boundedType{n.Node.Type()} }
+
+// boundedField is a struct field whose type reports truncated page bounds.
+type boundedField struct{ parquet.Field }
+
+func (f boundedField) Type() parquet.Type { return boundedType{f.Field.Type()} }
+
+// boundedRoot is a struct schema's root with its text fields bounded.
+type boundedRoot struct {
+	parquet.Node
+	fields []parquet.Field
+}
+
+func (r boundedRoot) Fields() []parquet.Field { return r.fields }
+
+// boundedSchema returns the schema of struct rows of type T with truncated
+// page bounds on its PLAIN text columns. Its columns, order and types are
+// those of parquet.SchemaOf, so parquet-go keeps writing the rows
+// directly from the structs.
+func boundedSchema(row any) *parquet.Schema {
+	s := parquet.SchemaOf(row)
+	fields := s.Fields()
+	out := make([]parquet.Field, len(fields))
+	for i, f := range fields {
+		if bounded(f) {
+			out[i] = boundedField{f}
+		} else {
+			out[i] = f
+		}
+	}
+	return parquet.NewSchema(s.Name(), boundedRoot{Node: s, fields: out})
+}
