@@ -13,6 +13,7 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"io"
@@ -146,6 +147,7 @@ func dsn(path string, readOnly bool) string {
 	} else {
 		q.Add("_pragma", "foreign_keys(1)")
 		q.Add("_pragma", "synchronous(FULL)")
+		q.Add("_pragma", "journal_size_limit(0)")
 		q.Set("_txlock", "immediate")
 	}
 	// url.URL escapes '?', '#' and '%' in the path, which SQLite decodes.
@@ -158,11 +160,19 @@ func dsn(path string, readOnly bool) string {
 
 // openWriter opens the read-write pool and makes sure the file is in WAL mode
 // (a persistent setting; a no-op after creation).
+//
+// Every connection of the pool keeps the WAL (SQLITE_FCNTL_PERSIST_WAL):
+// when the last one closes, the WAL is checkpointed and truncated to zero
+// bytes (journal_size_limit 0) but the -wal and -shm files stay, with the
+// catalog's own mode and owner (SQLite copies them). A reader that may not
+// create files in the catalog's folder — another Unix user, a read-only
+// mount — needs them to exist to open a WAL database (see openReader).
 func openWriter(ctx context.Context, path string) (*sql.DB, error) {
-	db, err := sql.Open("sqlite", dsn(path, false))
+	base, err := sqlite.NewConnector(dsn(path, false))
 	if err != nil {
 		return nil, fmt.Errorf("catalog: open %s: %w", path, err)
 	}
+	db := sql.OpenDB(persistWAL{base})
 	var mode string
 	if err := db.QueryRowContext(ctx, `PRAGMA journal_mode = WAL`).Scan(&mode); err != nil {
 		db.Close()
@@ -173,6 +183,26 @@ func openWriter(ctx context.Context, path string) (*sql.DB, error) {
 		return nil, fmt.Errorf("catalog %s: enable WAL: journal mode is %q (is the file on a network file system?)", path, mode)
 	}
 	return db, nil
+}
+
+// persistWAL sets SQLITE_FCNTL_PERSIST_WAL on each connection it makes.
+type persistWAL struct{ driver.Connector }
+
+func (p persistWAL) Connect(ctx context.Context) (driver.Conn, error) {
+	conn, err := p.Connector.Connect(ctx)
+	if err != nil {
+		return nil, err
+	}
+	fc, ok := conn.(sqlite.FileControl)
+	if !ok {
+		conn.Close()
+		return nil, fmt.Errorf("sqlite connection %T has no file control", conn)
+	}
+	if _, err := fc.FileControlPersistWAL("main", 1); err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("keep the WAL file: %w", err)
+	}
+	return conn, nil
 }
 
 // create makes a new, fully initialised catalog at path without ever
