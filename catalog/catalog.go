@@ -51,12 +51,16 @@ type Catalog struct {
 	db       *sql.DB
 	path     string
 	readOnly bool
+	// snapshot is the private directory holding the copy a reader opened
+	// instead of the catalog (see openReader); removed by Close.
+	snapshot string
 }
 
 // Options configure Open.
 type Options struct {
 	// ReadOnly opens the catalog with SQLite's mode=ro: it must exist, nothing
-	// is ever written, and the writer is never blocked.
+	// is ever written, and the writer is never blocked. It needs no write
+	// access to the catalog or its folder (see openReader).
 	ReadOnly bool
 }
 
@@ -90,18 +94,14 @@ func Open(path string, o Options) (*Catalog, error) {
 		return nil, fmt.Errorf("catalog %s is not a regular file", abs)
 	}
 
-	// Validate through a read-only connection first: whatever is wrong with
-	// the file, nothing below can modify it.
-	if err := validate(ctx, abs, o.ReadOnly); err != nil {
-		return nil, err
+	if o.ReadOnly {
+		return openReader(ctx, abs)
 	}
 
-	if o.ReadOnly {
-		db, err := sql.Open("sqlite", dsn(abs, true))
-		if err != nil {
-			return nil, fmt.Errorf("catalog: open %s: %w", abs, err)
-		}
-		return &Catalog{db: db, path: abs, readOnly: true}, nil
+	// Validate through a read-only connection first: whatever is wrong with
+	// the file, nothing below can modify it.
+	if err := validate(ctx, abs, abs, false); err != nil {
+		return nil, err
 	}
 
 	db, err := openWriter(ctx, abs)
@@ -122,7 +122,11 @@ func Open(path string, o Options) (*Catalog, error) {
 // Close closes the database. In writer mode the last close checkpoints the
 // WAL into the main file.
 func (c *Catalog) Close() error {
-	if err := c.db.Close(); err != nil {
+	err := c.db.Close()
+	if c.snapshot != "" {
+		os.RemoveAll(c.snapshot)
+	}
+	if err != nil {
 		return fmt.Errorf("catalog %s: close: %w", c.path, err)
 	}
 	return nil
@@ -265,11 +269,13 @@ func create(ctx context.Context, path string) error {
 // validate checks the catalog file through a read-only connection: SQLite
 // header, PRAGMA quick_check, and the schema version and tables. An empty
 // (table-less) database is accepted for writers, which will initialise it.
-func validate(ctx context.Context, path string, readOnly bool) error {
-	if err := checkHeader(path); err != nil {
+// file is the file opened: path itself, or a reader's private copy of it
+// (errors always name path).
+func validate(ctx context.Context, path, file string, readOnly bool) error {
+	if err := checkHeader(file); err != nil {
 		return wrapOpenErr(path, err)
 	}
-	db, err := sql.Open("sqlite", dsn(path, true))
+	db, err := sql.Open("sqlite", dsn(file, true))
 	if err != nil {
 		return fmt.Errorf("catalog: open %s: %w", path, err)
 	}
