@@ -219,6 +219,12 @@ func create(ctx context.Context, path string) error {
 	if err := ensureDir(dir); err != nil {
 		return fmt.Errorf("catalog: create %s: %w", path, err)
 	}
+	// The -wal of a catalog moved away without it would be replayed into
+	// the new one. (An empty one, as the writer leaves, is harmless.)
+	if st, err := os.Stat(path + "-wal"); err == nil && st.Size() > 0 {
+		return fmt.Errorf("catalog: create %s: %s-wal (%d bytes) belongs to a catalog that was moved or deleted without it; "+
+			"move it and %s-shm to where that catalog is, or delete them if it is gone", path, path, st.Size(), path)
+	}
 	tmp, err := os.CreateTemp(dir, filepath.Base(path)+".init-*")
 	if err != nil {
 		return fmt.Errorf("catalog: create %s: %w", path, err)
@@ -376,10 +382,11 @@ func wrapOpenErr(path string, err error) error {
 
 func damagedError(path, reason string) error {
 	return fmt.Errorf("%w: %s: %s. eventlake has not modified it. "+
-		"Restore it from a backup; or move it aside (mv %s %s.damaged) and reload: "+
+		"Restore it from a backup; or move it aside with its -wal and -shm files "+
+		"(for f in %s %s-wal %s-shm; do mv \"$f\" \"$f.damaged\"; done) and reload: "+
 		"a new catalog re-loads every source object, so also move the lake's table directories aside first "+
 		"to avoid duplicate rows. Never overwrite the damaged file",
-		ErrDamaged, path, reason, shellQuote(path), shellQuote(path))
+		ErrDamaged, path, reason, shellQuote(path), shellQuote(path), shellQuote(path))
 }
 
 func newerSchemaError(path string, v int) error {

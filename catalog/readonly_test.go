@@ -2,6 +2,7 @@ package catalog
 
 import (
 	"os"
+	"strings"
 	"testing"
 )
 
@@ -37,5 +38,33 @@ func TestWriterLeavesWALForReaders(t *testing.T) {
 	defer r.Close()
 	if got, _ := loadStatus(t, r, "L1"); got != "running" {
 		t.Errorf("reader sees load L1 %q", got)
+	}
+}
+
+// TestCreateRefusesStaleWAL: a catalog moved aside without its (non-empty)
+// -wal must not have that WAL replayed into the new catalog created in its
+// place.
+func TestCreateRefusesStaleWAL(t *testing.T) {
+	_, p := newLake(t)
+	c, err := Open(p, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	begin(t, c, "L1", t0)
+	if err := c.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(p+"-wal", []byte("frames of another database"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(p, p+".damaged"); err != nil {
+		t.Fatal(err)
+	}
+	_, err = Open(p, Options{})
+	if err == nil || !strings.Contains(err.Error(), p+"-wal") {
+		t.Fatalf("Open with a stale -wal: %v, want an error naming it", err)
+	}
+	if _, serr := os.Stat(p); serr == nil {
+		t.Errorf("a catalog was created next to the stale -wal")
 	}
 }
