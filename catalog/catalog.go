@@ -13,6 +13,7 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"io"
@@ -50,12 +51,16 @@ type Catalog struct {
 	db       *sql.DB
 	path     string
 	readOnly bool
+	// snapshot is the private directory holding the copy a reader opened
+	// instead of the catalog (see openReader); removed by Close.
+	snapshot string
 }
 
 // Options configure Open.
 type Options struct {
 	// ReadOnly opens the catalog with SQLite's mode=ro: it must exist, nothing
-	// is ever written, and the writer is never blocked.
+	// is ever written, and the writer is never blocked. It needs no write
+	// access to the catalog or its folder (see openReader).
 	ReadOnly bool
 }
 
@@ -89,18 +94,14 @@ func Open(path string, o Options) (*Catalog, error) {
 		return nil, fmt.Errorf("catalog %s is not a regular file", abs)
 	}
 
-	// Validate through a read-only connection first: whatever is wrong with
-	// the file, nothing below can modify it.
-	if err := validate(ctx, abs, o.ReadOnly); err != nil {
-		return nil, err
+	if o.ReadOnly {
+		return openReader(ctx, abs)
 	}
 
-	if o.ReadOnly {
-		db, err := sql.Open("sqlite", dsn(abs, true))
-		if err != nil {
-			return nil, fmt.Errorf("catalog: open %s: %w", abs, err)
-		}
-		return &Catalog{db: db, path: abs, readOnly: true}, nil
+	// Validate through a read-only connection first: whatever is wrong with
+	// the file, nothing below can modify it.
+	if err := validate(ctx, abs, abs, false); err != nil {
+		return nil, err
 	}
 
 	db, err := openWriter(ctx, abs)
@@ -121,7 +122,11 @@ func Open(path string, o Options) (*Catalog, error) {
 // Close closes the database. In writer mode the last close checkpoints the
 // WAL into the main file.
 func (c *Catalog) Close() error {
-	if err := c.db.Close(); err != nil {
+	err := c.db.Close()
+	if c.snapshot != "" {
+		os.RemoveAll(c.snapshot)
+	}
+	if err != nil {
 		return fmt.Errorf("catalog %s: close: %w", c.path, err)
 	}
 	return nil
@@ -146,6 +151,7 @@ func dsn(path string, readOnly bool) string {
 	} else {
 		q.Add("_pragma", "foreign_keys(1)")
 		q.Add("_pragma", "synchronous(FULL)")
+		q.Add("_pragma", "journal_size_limit(0)")
 		q.Set("_txlock", "immediate")
 	}
 	// url.URL escapes '?', '#' and '%' in the path, which SQLite decodes.
@@ -158,11 +164,19 @@ func dsn(path string, readOnly bool) string {
 
 // openWriter opens the read-write pool and makes sure the file is in WAL mode
 // (a persistent setting; a no-op after creation).
+//
+// Every connection of the pool keeps the WAL (SQLITE_FCNTL_PERSIST_WAL):
+// when the last one closes, the WAL is checkpointed and truncated to zero
+// bytes (journal_size_limit 0) but the -wal and -shm files stay, with the
+// catalog's own mode and owner (SQLite copies them). A reader that may not
+// create files in the catalog's folder — another Unix user, a read-only
+// mount — needs them to exist to open a WAL database (see openReader).
 func openWriter(ctx context.Context, path string) (*sql.DB, error) {
-	db, err := sql.Open("sqlite", dsn(path, false))
+	base, err := sqlite.NewConnector(dsn(path, false))
 	if err != nil {
 		return nil, fmt.Errorf("catalog: open %s: %w", path, err)
 	}
+	db := sql.OpenDB(persistWAL{base})
 	var mode string
 	if err := db.QueryRowContext(ctx, `PRAGMA journal_mode = WAL`).Scan(&mode); err != nil {
 		db.Close()
@@ -175,6 +189,26 @@ func openWriter(ctx context.Context, path string) (*sql.DB, error) {
 	return db, nil
 }
 
+// persistWAL sets SQLITE_FCNTL_PERSIST_WAL on each connection it makes.
+type persistWAL struct{ driver.Connector }
+
+func (p persistWAL) Connect(ctx context.Context) (driver.Conn, error) {
+	conn, err := p.Connector.Connect(ctx)
+	if err != nil {
+		return nil, err
+	}
+	fc, ok := conn.(sqlite.FileControl)
+	if !ok {
+		conn.Close()
+		return nil, fmt.Errorf("sqlite connection %T has no file control", conn)
+	}
+	if _, err := fc.FileControlPersistWAL("main", 1); err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("keep the WAL file: %w", err)
+	}
+	return conn, nil
+}
+
 // create makes a new, fully initialised catalog at path without ever
 // exposing a half-made file: it is built under a temporary name in the same
 // directory and hard-linked into place (link fails if another process won
@@ -184,6 +218,12 @@ func create(ctx context.Context, path string) error {
 	dir := filepath.Dir(path)
 	if err := ensureDir(dir); err != nil {
 		return fmt.Errorf("catalog: create %s: %w", path, err)
+	}
+	// The -wal of a catalog moved away without it would be replayed into
+	// the new one. (An empty one, as the writer leaves, is harmless.)
+	if st, err := os.Stat(path + "-wal"); err == nil && st.Size() > 0 {
+		return fmt.Errorf("catalog: create %s: %s-wal (%d bytes) belongs to a catalog that was moved or deleted without it; "+
+			"move it and %s-shm to where that catalog is, or delete them if it is gone", path, path, st.Size(), path)
 	}
 	tmp, err := os.CreateTemp(dir, filepath.Base(path)+".init-*")
 	if err != nil {
@@ -235,11 +275,13 @@ func create(ctx context.Context, path string) error {
 // validate checks the catalog file through a read-only connection: SQLite
 // header, PRAGMA quick_check, and the schema version and tables. An empty
 // (table-less) database is accepted for writers, which will initialise it.
-func validate(ctx context.Context, path string, readOnly bool) error {
-	if err := checkHeader(path); err != nil {
+// file is the file opened: path itself, or a reader's private copy of it
+// (errors always name path).
+func validate(ctx context.Context, path, file string, readOnly bool) error {
+	if err := checkHeader(file); err != nil {
 		return wrapOpenErr(path, err)
 	}
-	db, err := sql.Open("sqlite", dsn(path, true))
+	db, err := sql.Open("sqlite", dsn(file, true))
 	if err != nil {
 		return fmt.Errorf("catalog: open %s: %w", path, err)
 	}
@@ -340,10 +382,11 @@ func wrapOpenErr(path string, err error) error {
 
 func damagedError(path, reason string) error {
 	return fmt.Errorf("%w: %s: %s. eventlake has not modified it. "+
-		"Restore it from a backup; or move it aside (mv %s %s.damaged) and reload: "+
+		"Restore it from a backup; or move it aside with its -wal and -shm files "+
+		"(for f in %s %s-wal %s-shm; do mv \"$f\" \"$f.damaged\"; done) and reload: "+
 		"a new catalog re-loads every source object, so also move the lake's table directories aside first "+
 		"to avoid duplicate rows. Never overwrite the damaged file",
-		ErrDamaged, path, reason, shellQuote(path), shellQuote(path))
+		ErrDamaged, path, reason, shellQuote(path), shellQuote(path), shellQuote(path))
 }
 
 func newerSchemaError(path string, v int) error {

@@ -51,9 +51,7 @@ type LiveFile struct {
 func (c *Catalog) LiveFilesWithLoads(ctx context.Context, table string) ([]LiveFile, error) {
 	rows, err := c.db.QueryContext(ctx, `
 SELECT f.path, f.table_name, f."partition", f."rows", f.bytes, COALESCE(f.min_time, 0), COALESCE(f.max_time, 0),
-       f.load_id, COALESCE(l.command, '')
-FROM files f JOIN loads l ON l.load_id = f.load_id
-WHERE f.status = 'live' AND l.status = 'published' AND f.table_name = ?
+       f.load_id, COALESCE(l.command, '')`+visibleFiles+` AND f.table_name = ?
 ORDER BY f."partition", f.path`, table)
 	if err != nil {
 		return nil, fmt.Errorf("catalog: live files of %q: %w", table, err)

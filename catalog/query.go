@@ -110,14 +110,13 @@ ORDER BY table_name, schema_key`, table)
 
 // LiveFiles lists live files (optionally of one table), for compaction and DDL.
 //
-// Only files of published loads are listed: a committed load's files may
-// still sit in staging (their lake path does not exist yet) until the writer
-// or recovery publishes them. Order: table, partition, path.
+// Only files of published loads are listed (see visibleFiles; Status counts
+// the same set): a committed load's files may still sit in staging (their
+// lake path does not exist yet) until the writer or recovery publishes them.
+// Order: table, partition, path.
 func (c *Catalog) LiveFiles(ctx context.Context, table string) ([]FileRecord, error) {
 	q := `
-SELECT f.path, f.table_name, f."partition", f."rows", f.bytes, COALESCE(f.min_time, 0), COALESCE(f.max_time, 0)
-FROM files f JOIN loads l ON l.load_id = f.load_id
-WHERE f.status = 'live' AND l.status = 'published'`
+SELECT f.path, f.table_name, f."partition", f."rows", f.bytes, COALESCE(f.min_time, 0), COALESCE(f.max_time, 0)` + visibleFiles
 	var args []any
 	if table != "" { // a separate condition (not "? = '' OR ...") lets SQLite use the table index
 		q += ` AND f.table_name = ?`

@@ -17,8 +17,9 @@ type Status struct {
 	Objects  map[string]int64 `json:"objects"`
 	Loads    int64            `json:"loads"`
 	LastLoad *LoadSummary     `json:"last_load"` // nil before the first load
-	// Files, Rows and Bytes total the live files; Rejects totals the
-	// quarantined records of committed and published loads.
+	// Files, Rows and Bytes total the files readers see (live files of
+	// published loads, as in the shell); Rejects totals the quarantined
+	// records of published loads.
 	Files   int64 `json:"files"`
 	Rows    int64 `json:"rows"`
 	Bytes   int64 `json:"bytes"`
@@ -27,6 +28,20 @@ type Status struct {
 	// at most maxFailed of them (Objects["failed"] has the full count).
 	Failed []FailedObject `json:"failed"`
 	Tables []TableSummary `json:"tables"`
+	// Unpublished lists committed loads not yet marked published (the
+	// writer was killed while publishing): readers do not see their files
+	// until the next writer's recovery finishes publishing them.
+	Unpublished []UnpublishedLoad `json:"unpublished"`
+}
+
+// UnpublishedLoad is a committed load whose publish has not been recorded.
+type UnpublishedLoad struct {
+	ID       string    `json:"load_id"`
+	Command  string    `json:"command"`
+	Finished time.Time `json:"committed_at,omitzero"`
+	Files    int64     `json:"files"`
+	Rows     int64     `json:"rows"`
+	Bytes    int64     `json:"bytes"`
 }
 
 // LoadSummary is one row of the loads table.
@@ -58,7 +73,7 @@ type FailedObject struct {
 	LoadID      string    `json:"load_id"`
 }
 
-// TableSummary totals the live files of one table.
+// TableSummary totals the files of one table that readers see.
 type TableSummary struct {
 	Table      string `json:"table"`
 	Partitions int64  `json:"partitions"`
@@ -68,6 +83,19 @@ type TableSummary struct {
 }
 
 const maxFailed = 20
+
+// visibleFiles selects (as f) the files every reader of the lake sees: live
+// files of published loads. The shell reads exactly these (LiveFiles), so
+// status counts the same set. A committed load that is not yet published
+// (its writer was killed while renaming its files into place) is not part
+// of it: some of its files may still be staged, and a reader cannot finish
+// the publish (it never writes). The files a compaction replaces stay in
+// the set until the compaction is published, when they are marked removed in
+// the same transaction. Recovery, run by the next load, compact or watch,
+// publishes such a load, and from then on every reader sees it.
+const visibleFiles = `
+FROM files f JOIN loads l ON l.load_id = f.load_id
+WHERE f.status = 'live' AND l.status = 'published'`
 
 // latestObjects selects, per (source, key), the row of the latest outcome.
 const latestObjects = `
@@ -115,7 +143,7 @@ func (c *Catalog) status(ctx context.Context) (Status, error) {
 	}
 
 	if err := tx.QueryRowContext(ctx, `
-SELECT count(*), COALESCE(SUM(CASE WHEN status IN ('committed','published') THEN rejects END), 0) FROM loads`).
+SELECT count(*), COALESCE(SUM(CASE WHEN status = 'published' THEN rejects END), 0) FROM loads`).
 		Scan(&s.Loads, &s.Rejects); err != nil {
 		return s, err
 	}
@@ -143,7 +171,7 @@ FROM loads ORDER BY started_at DESC, rowid DESC LIMIT 1`).Scan(&l.ID, &l.Status,
 	}
 
 	if err := tx.QueryRowContext(ctx, `
-SELECT count(*), COALESCE(SUM("rows"), 0), COALESCE(SUM(bytes), 0) FROM files WHERE status = 'live'`).
+SELECT count(*), COALESCE(SUM(f."rows"), 0), COALESCE(SUM(f.bytes), 0) `+visibleFiles).
 		Scan(&s.Files, &s.Rows, &s.Bytes); err != nil {
 		return s, err
 	}
@@ -169,8 +197,8 @@ WHERE rn = 1 AND status = 'failed' ORDER BY committed_at DESC, source, "key" LIM
 	}
 
 	rows, err = tx.QueryContext(ctx, `
-SELECT table_name, count(DISTINCT "partition"), count(*), COALESCE(SUM("rows"), 0), COALESCE(SUM(bytes), 0)
-FROM files WHERE status = 'live' GROUP BY table_name ORDER BY table_name`)
+SELECT f.table_name, count(DISTINCT f."partition"), count(*), COALESCE(SUM(f."rows"), 0), COALESCE(SUM(f.bytes), 0)
+`+visibleFiles+` GROUP BY f.table_name ORDER BY f.table_name`)
 	if err != nil {
 		return s, err
 	}
@@ -181,6 +209,28 @@ FROM files WHERE status = 'live' GROUP BY table_name ORDER BY table_name`)
 			return s, err
 		}
 		s.Tables = append(s.Tables, t)
+	}
+	if err := closeRows(rows); err != nil {
+		return s, err
+	}
+
+	rows, err = tx.QueryContext(ctx, `
+SELECT l.load_id, COALESCE(l.command, ''), l.finished_at, count(f.path), COALESCE(SUM(f."rows"), 0), COALESCE(SUM(f.bytes), 0)
+FROM loads l LEFT JOIN files f ON f.load_id = l.load_id AND f.status = 'live'
+WHERE l.status = 'committed' GROUP BY l.load_id ORDER BY l.started_at, l.load_id`)
+	if err != nil {
+		return s, err
+	}
+	s.Unpublished = []UnpublishedLoad{}
+	for rows.Next() {
+		var u UnpublishedLoad
+		var at sql.NullInt64
+		if err := rows.Scan(&u.ID, &u.Command, &at, &u.Files, &u.Rows, &u.Bytes); err != nil {
+			rows.Close()
+			return s, err
+		}
+		u.Finished = fromMicros(at)
+		s.Unpublished = append(s.Unpublished, u)
 	}
 	if err := closeRows(rows); err != nil {
 		return s, err

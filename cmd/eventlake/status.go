@@ -136,6 +136,11 @@ func printStatus(io streams, lake string, r statusReport) {
 	for _, t := range r.Tables {
 		fmt.Fprintf(w, "  table %-12s %6d partitions %6d files %10d rows %10s\n", t.Table, t.Partitions, t.Files, t.Rows, humanBytes(t.Bytes))
 	}
+	for _, u := range r.Unpublished {
+		fmt.Fprintf(w, "not yet visible: load %s, committed at %s (%d files, %d rows), was interrupted while publishing; "+
+			"the next load, compact or watch on this lake finishes it\n",
+			u.ID, u.Finished.UTC().Format(time.RFC3339), u.Files, u.Rows)
+	}
 	if len(r.Failed) > 0 {
 		fmt.Fprintf(w, "failed objects (retried by the next load):\n")
 		for _, f := range r.Failed {
