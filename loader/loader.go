@@ -213,6 +213,10 @@ func Run(ctx context.Context, o Options, specs []SourceSpec) (*Summary, error) {
 		}
 	}()
 	var jobs []job
+	// One object reached through several sources (a source named twice,
+	// spelled two ways, or a folder and one of its sub-folders) is one
+	// object: the first source that reaches it plans it.
+	seen := map[string]bool{}
 	for _, sp := range specs {
 		p := sp.Profile
 		if p == "" {
@@ -226,7 +230,7 @@ func Run(ctx context.Context, o Options, specs []SourceSpec) (*Summary, error) {
 			return nil, err
 		}
 		sources = append(sources, src)
-		planned, skipped, err := plan(ctx, cat, src, sp, p, o, &sum.Outcomes)
+		planned, skipped, err := plan(ctx, cat, src, sp, p, o, seen, &sum.Outcomes)
 		if err != nil {
 			return nil, err
 		}
@@ -355,8 +359,10 @@ func openSource(ctx context.Context, raw, lake string) (source.Source, error) {
 	return source.Open(ctx, raw)
 }
 
-// plan lists a source and returns the objects to load.
-func plan(ctx context.Context, cat *catalog.Catalog, src source.Source, sp SourceSpec, prof string, o Options, outcomes *[]Outcome) ([]job, int64, error) {
+// plan lists a source and returns the objects to load. seen holds the
+// URLs (source URL + key) of the objects earlier sources of the same load
+// reached; plan ignores those and adds the ones it reaches.
+func plan(ctx context.Context, cat *catalog.Catalog, src source.Source, sp SourceSpec, prof string, o Options, seen map[string]bool, outcomes *[]Outcome) ([]job, int64, error) {
 	known, err := cat.Objects(ctx, src.URL())
 	if err != nil {
 		return nil, 0, err
@@ -369,6 +375,12 @@ func plan(ctx context.Context, cat *catalog.Catalog, src source.Source, sp Sourc
 		if dated && !filter.Keep(obj.Key) {
 			return nil
 		}
+		u := src.URL() + obj.Key
+		if seen[u] {
+			o.Log.Debug("object already reached through another source of this load", "object", u)
+			return nil
+		}
+		seen[u] = true
 		st, seen := known[obj.Key]
 		switch {
 		case !seen:
@@ -602,6 +614,6 @@ func Pending(ctx context.Context, cat *catalog.Catalog, raw, lake string) (int64
 	defer src.Close()
 	o := Options{OnChange: "reload", Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	var outcomes []Outcome
-	jobs, _, err := plan(ctx, cat, src, SourceSpec{URL: raw}, "auto", o, &outcomes)
+	jobs, _, err := plan(ctx, cat, src, SourceSpec{URL: raw}, "auto", o, map[string]bool{}, &outcomes)
 	return int64(len(jobs)), src.URL(), err
 }

@@ -1,0 +1,147 @@
+package loader_test
+
+import (
+	"context"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/eventlake/eventlake/catalog"
+	"github.com/eventlake/eventlake/internal/laketest"
+	"github.com/eventlake/eventlake/loader"
+)
+
+// copyTree copies the files under src into dst.
+func copyTree(t *testing.T, src, dst string) {
+	t.Helper()
+	err := filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		rel, _ := filepath.Rel(src, p)
+		copyFile(t, p, filepath.Join(dst, rel))
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func copyFile(t *testing.T, from, to string) {
+	t.Helper()
+	in, err := os.Open(from)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in.Close()
+	if err := os.MkdirAll(filepath.Dir(to), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	out, err := os.Create(to)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		t.Fatal(err)
+	}
+	if err := out.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// objectStatuses counts the catalog's object rows by status.
+func objectStatuses(t *testing.T, lake string) map[string]int {
+	t.Helper()
+	c, err := catalog.Open(loader.CatalogPath(lake), catalog.Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	rows, err := c.DB().Query(`SELECT status, count(*) FROM objects GROUP BY status`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	got := map[string]int{}
+	for rows.Next() {
+		var s string
+		var n int
+		if err := rows.Scan(&s, &n); err != nil {
+			t.Fatal(err)
+		}
+		got[s] = n
+	}
+	return got
+}
+
+// parquetRows counts the events rows by reading the lake's Parquet files.
+func parquetRows(t *testing.T, lake string) string {
+	t.Helper()
+	return laketest.One(t, laketest.DuckDB(t), "select count(*) from "+laketest.Events(lake))
+}
+
+// The same object reached through several spellings of one source, or
+// through overlapping sources, is one object: it is loaded once, recorded
+// committed, and later copies of it are recognised as duplicates.
+func TestRepeatedSourcesLoadEachObjectOnce(t *testing.T) {
+	dir := t.TempDir()
+	src := filepath.Join(dir, "c1")
+	copyTree(t, testdata("pismo"), src)
+	rel, err := filepath.Rel(mustGetwd(t), src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	clean := t.TempDir()
+	want := load(t, clean, src)
+
+	spellings := map[string][]string{
+		"twice":       {src, src},
+		"spellings":   {src, rel + "/", "file://" + filepath.ToSlash(src), rel},
+		"overlapping": {src, filepath.Join(src, "main_stream")},
+		"inner first": {filepath.Join(src, "main_stream"), src},
+	}
+	for name, srcs := range spellings {
+		t.Run(name, func(t *testing.T) {
+			lake := t.TempDir()
+			sum := load(t, lake, srcs...)
+			if sum.Objects != want.Objects || sum.Committed != want.Objects || sum.Duplicates != 0 || sum.Records != want.Records {
+				t.Fatalf("summary %+v, want %d objects committed, %d records", sum, want.Objects, want.Records)
+			}
+			if got := objectStatuses(t, lake); got["committed"] != int(want.Objects) || len(got) != 1 {
+				t.Fatalf("catalog objects by status %v, want %d committed", got, want.Objects)
+			}
+			if got, wantRows := parquetRows(t, lake), parquetRows(t, clean); got != wantRows {
+				t.Fatalf("parquet rows %s, want %s", got, wantRows)
+			}
+			// Copies under new names add no rows, as in the clean lake.
+			copies := filepath.Join(dir, "copies-"+strings.ReplaceAll(name, " ", "-"))
+			copyTree(t, filepath.Join(src, "main_stream"), copies)
+			sum = load(t, lake, copies)
+			if sum.Duplicates != sum.Objects || sum.Records != 0 {
+				t.Fatalf("copies: %+v, want every object a duplicate, 0 records", sum)
+			}
+			if got, wantRows := parquetRows(t, lake), parquetRows(t, clean); got != wantRows {
+				t.Fatalf("after copies: parquet rows %s, want %s", got, wantRows)
+			}
+			// A re-run of the same repeated list is a no-op.
+			sum = load(t, lake, srcs...)
+			if sum.LoadID != "" || sum.Skipped != want.Objects {
+				t.Fatalf("re-run: %+v, want nothing new and %d skipped", sum, want.Objects)
+			}
+		})
+	}
+}
+
+func mustGetwd(t *testing.T) string {
+	t.Helper()
+	wd, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return wd
+}
+
+var _ = context.Background
