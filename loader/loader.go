@@ -225,7 +225,7 @@ func Run(ctx context.Context, o Options, specs []SourceSpec) (*Summary, error) {
 		if err := profiles.check(p); err != nil {
 			return nil, err
 		}
-		src, err := openSource(ctx, sp.URL, o.Lake)
+		src, err := openSource(ctx, sp.URL, o.Lake, o.Log)
 		if err != nil {
 			return nil, err
 		}
@@ -348,13 +348,13 @@ func Run(ctx context.Context, o Options, specs []SourceSpec) (*Summary, error) {
 }
 
 // openSource opens a source; a local source never lists the lake itself.
-func openSource(ctx context.Context, raw, lake string) (source.Source, error) {
+func openSource(ctx context.Context, raw, lake string, log *slog.Logger) (source.Source, error) {
 	u, err := source.Parse(raw)
 	if err != nil {
 		return nil, err
 	}
 	if u.Scheme == "file" {
-		return openLocal(u.Path, lake, u.Query().Get("follow_symlinks") == "true")
+		return openLocal(u.Path, lake, u.Query().Get("follow_symlinks") == "true", log)
 	}
 	return source.Open(ctx, raw)
 }
@@ -607,7 +607,7 @@ func (l *load) run(ctx context.Context, jobs []job) ([]result, []partitions.File
 // Pending lists a source and counts the objects a load would process now.
 // It returns the count and the source's URL.
 func Pending(ctx context.Context, cat *catalog.Catalog, raw, lake string) (int64, string, error) {
-	src, err := openSource(ctx, raw, lake)
+	src, err := openSource(ctx, raw, lake, nil)
 	if err != nil {
 		return 0, "", err
 	}

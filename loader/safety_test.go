@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"io/fs"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -145,3 +146,37 @@ func mustGetwd(t *testing.T) string {
 }
 
 var _ = context.Background
+
+// A source folder whose data sits behind a folder link: follow_symlinks=true
+// (also on a relative path) loads it; without it the skipped link is logged.
+func TestFolderSymlinkSources(t *testing.T) {
+	dir := t.TempDir()
+	copyTree(t, testdata("pismo"), filepath.Join(dir, "real"))
+	if err := os.MkdirAll(filepath.Join(dir, "c1"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(filepath.Join(dir, "real", "main_stream"), filepath.Join(dir, "c1", "main_stream")); err != nil {
+		t.Skip("symlinks not supported:", err)
+	}
+	t.Chdir(dir)
+
+	var logs strings.Builder
+	lake := t.TempDir()
+	sum, err := loader.Run(context.Background(), loader.Options{Lake: lake, Workers: 2,
+		Log: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelWarn}))},
+		[]loader.SourceSpec{{URL: "c1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.Objects != 0 || !strings.Contains(logs.String(), "follow_symlinks=true") || !strings.Contains(logs.String(), "main_stream") {
+		t.Fatalf("without follow_symlinks: %d objects, log:\n%s\nwant 0 objects and the skipped link logged", sum.Objects, logs.String())
+	}
+
+	sum = load(t, lake, "c1?follow_symlinks=true")
+	if sum.Objects != 2 || sum.Committed != 2 || sum.Records != 16 {
+		t.Fatalf("follow_symlinks=true: %+v, want 2 objects, 16 records", sum)
+	}
+	if got := parquetRows(t, lake); got != "16" {
+		t.Fatalf("parquet rows %s, want 16", got)
+	}
+}
