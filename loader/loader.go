@@ -27,6 +27,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -115,6 +116,9 @@ type Summary struct {
 	Seconds           float64       `json:"seconds"`
 	Recovered         string        `json:"recovered,omitempty"`
 	Errors            []ObjectError `json:"errors,omitempty"`
+	// Error is why the load itself failed (set by callers that report a
+	// failed load, e.g. load --json).
+	Error string `json:"error,omitempty"`
 	// Outcomes has one entry per object considered (not in --json output).
 	Outcomes []Outcome `json:"-"`
 }
@@ -186,6 +190,9 @@ func Run(ctx context.Context, o Options, specs []SourceSpec) (*Summary, error) {
 	if len(specs) == 0 {
 		return nil, errors.New("no source given")
 	}
+	if err := CheckLake(o.Lake); err != nil {
+		return nil, err
+	}
 	if err := os.MkdirAll(filepath.Join(o.Lake, "_eventlake"), 0o755); err != nil {
 		return nil, fmt.Errorf("lake %s: %w", o.Lake, err)
 	}
@@ -225,7 +232,7 @@ func Run(ctx context.Context, o Options, specs []SourceSpec) (*Summary, error) {
 		if err := profiles.check(p); err != nil {
 			return nil, err
 		}
-		src, err := openSource(ctx, sp.URL, o.Lake, o.Log)
+		src, err := openSource(ctx, sp.URL, o.Lake, o.Log, o.CatalogPath, o.CatalogPath+"-wal", o.CatalogPath+"-shm")
 		if err != nil {
 			return nil, err
 		}
@@ -347,14 +354,71 @@ func Run(ctx context.Context, o Options, specs []SourceSpec) (*Summary, error) {
 	return sum, nil
 }
 
-// openSource opens a source; a local source never lists the lake itself.
-func openSource(ctx context.Context, raw, lake string, log *slog.Logger) (source.Source, error) {
+// ErrPlacement is wrapped by the errors of a lake placed where it cannot
+// work: the filesystem root, or a source that is the lake or lies in it.
+var ErrPlacement = errors.New("lake placement")
+
+type placementError struct{ msg string }
+
+func (e placementError) Error() string { return e.msg }
+func (placementError) Unwrap() error   { return ErrPlacement }
+
+// realPath is p absolute, with symbolic links resolved as far as p exists.
+func realPath(p string) string {
+	abs, err := filepath.Abs(p)
+	if err != nil {
+		return filepath.Clean(p)
+	}
+	if r, err := filepath.EvalSymlinks(abs); err == nil {
+		return r
+	}
+	// Resolve the longest existing parent (the lake may not exist yet).
+	dir, rest := abs, ""
+	for {
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return abs
+		}
+		rest = filepath.Join(filepath.Base(dir), rest)
+		dir = parent
+		if r, err := filepath.EvalSymlinks(dir); err == nil {
+			return filepath.Join(r, rest)
+		}
+	}
+}
+
+// CheckLake refuses a lake folder that is a filesystem root: a lake writes
+// its tables (events/, …) and _eventlake/ at its top.
+func CheckLake(lake string) error {
+	if r := realPath(lake); filepath.Dir(r) == r {
+		return placementError{fmt.Sprintf("lake %s is the filesystem root %s: give a folder of its own (created if missing)", lake, r)}
+	}
+	return nil
+}
+
+// within reports whether the path p is dir or lies under it.
+func within(p, dir string) bool {
+	return p == dir || strings.HasPrefix(p, strings.TrimSuffix(dir, string(filepath.Separator))+string(filepath.Separator))
+}
+
+// openSource opens a source. A local source must not be the lake or lie
+// inside it (it would read the lake's own catalog and Parquet files); a
+// source folder that holds the lake never lists the lake's tree, nor the
+// exclude paths (a catalog kept outside the lake).
+func openSource(ctx context.Context, raw, lake string, log *slog.Logger, exclude ...string) (source.Source, error) {
 	u, err := source.Parse(raw)
 	if err != nil {
 		return nil, err
 	}
 	if u.Scheme == "file" {
-		return openLocal(u.Path, lake, u.Query().Get("follow_symlinks") == "true", log)
+		src, err := openLocal(u.Path, append([]string{lake}, exclude...), u.Query().Get("follow_symlinks") == "true", log)
+		if err != nil {
+			return nil, err
+		}
+		if l := realPath(lake); within(src.Path(), l) {
+			return nil, placementError{fmt.Sprintf("source %s is inside the lake %s: a lake cannot load its own files; give the folder the exports are in", source.Redact(raw), l)}
+		}
+		return src, nil
 	}
 	return source.Open(ctx, raw)
 }

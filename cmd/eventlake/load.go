@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -135,6 +136,21 @@ func dateRange(since, until string) (s, u time.Time, err error) {
 }
 
 func runLoad(ctx context.Context, o *loadOptions, io streams) error {
+	err := loadOnce(ctx, o, io)
+	if err != nil && o.JSON {
+		// --json prints its summary whatever happens: a failed load's
+		// says why, with no counts.
+		var ee exitError
+		if !errors.As(err, &ee) {
+			if e := json.NewEncoder(io.out).Encode(&loader.Summary{Error: err.Error()}); e != nil {
+				return errors.Join(err, e)
+			}
+		}
+	}
+	return err
+}
+
+func loadOnce(ctx context.Context, o *loadOptions, io streams) error {
 	trimBinary()
 	lo, specs, err := o.resolve(io)
 	if err != nil {
@@ -146,6 +162,9 @@ func runLoad(ctx context.Context, o *loadOptions, io streams) error {
 		lo.ProgressTTY = io.isTerminal(io.errOut)
 	}
 	sum, err := loader.Run(ctx, lo, specs)
+	if errors.Is(err, loader.ErrPlacement) {
+		return usageError{err}
+	}
 	if err != nil {
 		return err
 	}

@@ -107,6 +107,15 @@ func New(path string, o Options) (*Source, error) {
 // Root is the absolute root folder.
 func (s *Source) Root() string { return s.root }
 
+// Path is the real path of what the source lists: the root folder, or the
+// single file.
+func (s *Source) Path() string {
+	if s.only != "" {
+		return filepath.Join(s.root, s.only)
+	}
+	return s.root
+}
+
 // URL implements source.Source.
 func (s *Source) URL() string {
 	u := url.URL{Scheme: "file", Path: filepath.ToSlash(s.root)}
