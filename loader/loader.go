@@ -267,10 +267,23 @@ func Run(ctx context.Context, o Options, specs []SourceSpec) (*Summary, error) {
 		return nil, err
 	}
 	crashPoint("after-begin")
+	// abandon records why the load did not commit and returns that. A
+	// load stopped by its caller is recorded as interrupted, with the
+	// cancel's cause, whichever step noticed it; the record is written
+	// outside the cancelled context.
+	abandon := func(stage *partitions.Stage, err error) error {
+		if ctx.Err() != nil {
+			err = interruptedError{cause: context.Cause(ctx), ctxErr: ctx.Err()}
+		}
+		if stage != nil {
+			stage.Remove()
+		}
+		_ = cat.FailLoad(context.WithoutCancel(ctx), sum.LoadID, err)
+		return err
+	}
 	stage, err := partitions.NewStage(o.Lake, sum.LoadID)
 	if err != nil {
-		_ = cat.FailLoad(context.Background(), sum.LoadID, err)
-		return nil, err
+		return nil, abandon(nil, err)
 	}
 	l := &load{opts: o, cat: cat, stage: stage, profiles: profiles, csvProfiles: profiles.csv,
 		id: sum.LoadID, ingestedAt: now.UnixMicro(), hashes: map[string]string{}}
@@ -278,14 +291,10 @@ func Run(ctx context.Context, o Options, specs []SourceSpec) (*Summary, error) {
 	results, files, err := l.run(ctx, jobs)
 	o.Log.Debug("objects read and files written", "seconds", time.Since(tRun).Seconds())
 	if err != nil {
-		stage.Remove()
-		_ = cat.FailLoad(context.Background(), sum.LoadID, err)
-		return nil, err
+		return nil, abandon(stage, err)
 	}
 	if err := stage.Sync(files); err != nil {
-		stage.Remove()
-		_ = cat.FailLoad(context.Background(), sum.LoadID, err)
-		return nil, err
+		return nil, abandon(stage, err)
 	}
 	crashPoint("before-commit")
 	cm := catalog.Commit{LoadID: sum.LoadID, FinishedAt: o.Now()}
@@ -321,14 +330,10 @@ func Run(ctx context.Context, o Options, specs []SourceSpec) (*Summary, error) {
 	}
 	cm.Records, cm.Rejects, cm.Bytes = sum.Records, sum.Rejects, sum.Bytes
 	if cm.Schemas, err = l.schemas(ctx, results); err != nil {
-		stage.Remove()
-		_ = cat.FailLoad(context.Background(), sum.LoadID, err)
-		return nil, err
+		return nil, abandon(stage, err)
 	}
 	if err := cat.Commit(ctx, cm); err != nil {
-		stage.Remove()
-		_ = cat.FailLoad(context.Background(), sum.LoadID, err)
-		return nil, fmt.Errorf("commit: %w", err)
+		return nil, abandon(stage, fmt.Errorf("commit: %w", err))
 	}
 	o.Log.Debug("committed", "seconds_since_start", time.Since(start).Seconds())
 	crashPoint("after-commit")
@@ -400,6 +405,12 @@ func CheckLake(lake string) error {
 func within(p, dir string) bool {
 	return p == dir || strings.HasPrefix(p, strings.TrimSuffix(dir, string(filepath.Separator))+string(filepath.Separator))
 }
+
+// interruptedError is why a load stopped by its caller did not commit.
+type interruptedError struct{ cause, ctxErr error }
+
+func (e interruptedError) Error() string   { return "interrupted: " + e.cause.Error() }
+func (e interruptedError) Unwrap() []error { return []error{e.cause, e.ctxErr} }
 
 // openSource opens a source. A local source must not be the lake or lie
 // inside it (it would read the lake's own catalog and Parquet files); a

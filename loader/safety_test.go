@@ -2,6 +2,7 @@ package loader_test
 
 import (
 	"context"
+	"errors"
 	"io"
 	"io/fs"
 	"log/slog"
@@ -9,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/eventlake/eventlake/catalog"
 	"github.com/eventlake/eventlake/internal/laketest"
@@ -145,7 +147,6 @@ func mustGetwd(t *testing.T) string {
 	return wd
 }
 
-var _ = context.Background
 
 // A source folder whose data sits behind a folder link: follow_symlinks=true
 // (also on a relative path) loads it; without it the skipped link is logged.
@@ -178,5 +179,41 @@ func TestFolderSymlinkSources(t *testing.T) {
 	}
 	if got := parquetRows(t, lake); got != "16" {
 		t.Fatalf("parquet rows %s, want 16", got)
+	}
+}
+
+// A load cancelled after its objects were read (a watcher shutting down
+// before the commit) is recorded as interrupted, with the cancel's cause,
+// not as whichever catalog query noticed the cancel first.
+func TestInterruptedLoadRecordsWhy(t *testing.T) {
+	lake := t.TempDir()
+	ctx, cancel := context.WithCancelCause(context.Background())
+	defer cancel(nil)
+	calls := 0
+	now := func() time.Time {
+		calls++
+		if calls == 2 { // the commit's clock: every object has been read
+			cancel(errors.New("shutting down: context canceled"))
+		}
+		return time.Now()
+	}
+	_, err := loader.Run(ctx, loader.Options{Lake: lake, Workers: 2, Now: now}, []loader.SourceSpec{{URL: testdata("pismo")}})
+	if err == nil {
+		t.Fatal("a cancelled load succeeded")
+	}
+	c, cerr := catalog.Open(loader.CatalogPath(lake), catalog.Options{ReadOnly: true})
+	if cerr != nil {
+		t.Fatal(cerr)
+	}
+	defer c.Close()
+	var status, reason string
+	if err := c.DB().QueryRow(`SELECT status, COALESCE(error, '') FROM loads`).Scan(&status, &reason); err != nil {
+		t.Fatal(err)
+	}
+	if status != "failed" || !strings.HasPrefix(reason, "interrupted: shutting down") || !strings.HasPrefix(err.Error(), "interrupted: shutting down") {
+		t.Fatalf("load %s, reason %q, error %q; want failed, interrupted: shutting down", status, reason, err)
+	}
+	if got := laketest.Files(t, filepath.Join(lake, "events")); len(got) != 0 {
+		t.Fatalf("an interrupted load left files: %v", got)
 	}
 }
