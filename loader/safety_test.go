@@ -147,7 +147,6 @@ func mustGetwd(t *testing.T) string {
 	return wd
 }
 
-
 // A source folder whose data sits behind a folder link: follow_symlinks=true
 // (also on a relative path) loads it; without it the skipped link is logged.
 func TestFolderSymlinkSources(t *testing.T) {
