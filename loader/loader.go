@@ -40,6 +40,11 @@ import (
 	"github.com/eventlake/eventlake/partitions"
 )
 
+// MaxWorkers bounds Options.Workers: each worker holds its own buffers (an
+// object's rows, read and inflate buffers), so memory grows with the
+// workers, and beyond a few dozen objects in flight nothing gets faster.
+const MaxWorkers = 64
+
 // Options configure a load.
 type Options struct {
 	Lake        string
@@ -56,6 +61,8 @@ type Options struct {
 	// up with another version: "reload" (default) loads the new version too
 	// (the events view keeps one row per event_id), "skip" ignores it.
 	OnChange string
+	// LockWait is how long to wait for another writer: 0 means 10 s, a
+	// negative value not at all.
 	LockWait time.Duration
 	// BufferBytes bounds the rows an object may hold back before they spill
 	// into the object's own files (default 64 MiB).
@@ -113,6 +120,7 @@ type Summary struct {
 	Bytes             int64         `json:"bytes"`
 	UncompressedBytes int64         `json:"uncompressed_bytes"`
 	Files             int           `json:"files"`
+	Workers           int           `json:"workers"` // objects processed in parallel
 	Seconds           float64       `json:"seconds"`
 	Recovered         string        `json:"recovered,omitempty"`
 	Errors            []ObjectError `json:"errors,omitempty"`
@@ -133,6 +141,7 @@ func (o *Options) defaults() {
 	if o.Workers <= 0 {
 		o.Workers = runtime.GOMAXPROCS(0)
 	}
+	o.Workers = min(o.Workers, MaxWorkers)
 	if o.ZstdLevel == 0 {
 		o.ZstdLevel = 1
 	}
@@ -142,8 +151,11 @@ func (o *Options) defaults() {
 	if o.OnChange == "" {
 		o.OnChange = "reload"
 	}
-	if o.LockWait == 0 {
+	switch {
+	case o.LockWait == 0:
 		o.LockWait = 10 * time.Second
+	case o.LockWait < 0: // do not wait
+		o.LockWait = 0
 	}
 	if o.BufferBytes <= 0 {
 		o.BufferBytes = 64 << 20
@@ -288,6 +300,7 @@ func Run(ctx context.Context, o Options, specs []SourceSpec) (*Summary, error) {
 	l := &load{opts: o, cat: cat, stage: stage, profiles: profiles, csvProfiles: profiles.csv,
 		id: sum.LoadID, ingestedAt: now.UnixMicro(), hashes: map[string]string{}}
 	tRun := time.Now()
+	sum.Workers = min(o.Workers, len(jobs))
 	results, files, err := l.run(ctx, jobs)
 	o.Log.Debug("objects read and files written", "seconds", time.Since(tRun).Seconds())
 	if err != nil {

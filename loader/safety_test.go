@@ -3,6 +3,7 @@ package loader_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"log/slog"
@@ -214,5 +215,30 @@ func TestInterruptedLoadRecordsWhy(t *testing.T) {
 	}
 	if got := laketest.Files(t, filepath.Join(lake, "events")); len(got) != 0 {
 		t.Fatalf("an interrupted load left files: %v", got)
+	}
+}
+
+// Memory grows with the workers that run (each holds its own buffers), so
+// their number is bounded whatever Options.Workers says.
+func TestWorkersAreBounded(t *testing.T) {
+	dir := t.TempDir()
+	const objects = 2 * loader.MaxWorkers
+	for i := range objects {
+		var b strings.Builder
+		for j := range 5 {
+			b.WriteString(pismoLine(fmt.Sprintf("o%d-e%d", i, j)) + "\n")
+		}
+		if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("obj-%04d.json", i)), []byte(b.String()), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, workers := range []int{3, loader.MaxWorkers, loader.MaxWorkers + 1, 10000} {
+		sum, err := loader.Run(context.Background(), loader.Options{Lake: t.TempDir(), Workers: workers}, []loader.SourceSpec{{URL: dir}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sum.Committed != objects || sum.Workers != min(workers, loader.MaxWorkers) {
+			t.Fatalf("workers %d: %d objects committed by %d workers, want %d by %d", workers, sum.Committed, sum.Workers, objects, min(workers, loader.MaxWorkers))
+		}
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // A lake must not be the filesystem root, nor read itself as a source.
@@ -94,5 +95,60 @@ func TestLoadJSONOnFailure(t *testing.T) {
 				t.Fatalf("summary lacks its counts: %s", out)
 			}
 		})
+	}
+}
+
+// Every numeric flag is checked, a given 0 included.
+func TestFlagValues(t *testing.T) {
+	lake := t.TempDir()
+	src := testdata("pismo")
+	for name, args := range map[string][]string{
+		"workers 0":           {"load", "--lake", lake, "--workers", "0", src},
+		"workers -3":          {"load", "--lake", lake, "--workers", "-3", src},
+		"workers 10000":       {"load", "--lake", lake, "--workers", "10000", src},
+		"zstd 0":              {"load", "--lake", lake, "--zstd-level", "0", src},
+		"zstd 20":             {"load", "--lake", lake, "--zstd-level", "20", src},
+		"record bytes 0":      {"load", "--lake", lake, "--max-record-bytes", "0", src},
+		"lock wait -1s":       {"load", "--lake", lake, "--lock-wait", "-1s", src},
+		"watch workers 0":     {"watch", "--lake", lake, "--workers", "0", src},
+		"watch zstd 0":        {"watch", "--lake", lake, "--zstd-level", "0", src},
+		"watch lock wait -1s": {"watch", "--lake", lake, "--lock-wait", "-1s", src},
+		"compact zstd 0":      {"compact", "--lake", lake, "--zstd-level", "0"},
+		"compact lock -1s":    {"compact", "--lake", lake, "--lock-wait", "-1s"},
+		"compact min files 0": {"compact", "--lake", lake, "--min-files", "0"},
+		"ddl no engine":       {"ddl", "--lake", lake},
+		"sql bad format":      {"sql", "--lake", lake, "--format", "xml", "-c", "select 1"},
+		"sql extra arg":       {"sql", "--lake", lake, "extra"},
+		"status no lake":      {"status"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			code, out, errOut := runCLI(t, args...)
+			if code != 2 {
+				t.Fatalf("exit %d, want 2\nstdout: %s\nstderr: %s", code, out, errOut)
+			}
+		})
+	}
+	// --lock-wait 0s does not wait for the lock.
+	if code, _, errOut := runCLI(t, "load", "--lake", lake, "-q", src); code != 0 {
+		t.Fatal(errOut)
+	}
+	l, err := acquireForTest(lake)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Release()
+	for _, cmd := range []string{"load", "compact"} {
+		args := []string{cmd, "--lake", lake, "-q", "--lock-wait", "0s"}
+		if cmd == "compact" {
+			args = args[:len(args)-3]
+			args = append(args, "--lock-wait", "0s")
+		} else {
+			args = append(args, src)
+		}
+		start := time.Now()
+		code, _, errOut := runCLI(t, args...)
+		if took := time.Since(start); code != 1 || !strings.Contains(errOut, "locked") || took > 5*time.Second {
+			t.Errorf("%s --lock-wait 0s: exit %d after %s, stderr %q; want exit 1 at once", cmd, code, took, errOut)
+		}
 	}
 }
