@@ -150,7 +150,14 @@ func (c *Catalog) commit(ctx context.Context, cm Commit) error {
 			return fmt.Errorf("file %s: empty table name", f.Path)
 		}
 	}
+	type version struct{ source, key, version string }
+	named := make(map[version]bool, len(cm.Objects))
 	for _, o := range cm.Objects {
+		v := version{o.Source, o.Key, o.Version}
+		if named[v] {
+			return fmt.Errorf("object %s%s (version %s) recorded twice in one commit", o.Source, o.Key, o.Version)
+		}
+		named[v] = true
 		switch o.Status {
 		case StatusCommitted, StatusQuarantined, StatusDuplicate, StatusFailed:
 		default:

@@ -66,14 +66,20 @@ FROM objects WHERE source = ? ORDER BY "key"`, source)
 // FindContent returns the committed object (source, key) whose content_hash equals hash, if any.
 // When several match, the first committed one (the original) is returned. An
 // empty hash never matches.
+//
+// An object recorded as a duplicate of itself with no committed row of the
+// same content counts as an original too: older builds recorded so the
+// objects of a source named twice in one load, whose rows were written.
+// (A touched file is also a duplicate of itself, but its committed first
+// version matches first.)
 func (c *Catalog) FindContent(ctx context.Context, hash string) (source, key string, ok bool, err error) {
 	if hash == "" {
 		return "", "", false, nil
 	}
 	err = c.db.QueryRowContext(ctx, `
 SELECT source, "key" FROM objects
-WHERE content_hash = ? AND status = 'committed'
-ORDER BY committed_at, source, "key" LIMIT 1`, hash).Scan(&source, &key)
+WHERE content_hash = ? AND (status = 'committed' OR (status = 'duplicate' AND duplicate_of = source || "key"))
+ORDER BY status = 'committed' DESC, committed_at, source, "key" LIMIT 1`, hash).Scan(&source, &key)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", "", false, nil
 	}

@@ -27,6 +27,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -38,6 +39,11 @@ import (
 	"github.com/eventlake/eventlake/loader/source/dateprefix"
 	"github.com/eventlake/eventlake/partitions"
 )
+
+// MaxWorkers bounds Options.Workers: each worker holds its own buffers (an
+// object's rows, read and inflate buffers), so memory grows with the
+// workers, and beyond a few dozen objects in flight nothing gets faster.
+const MaxWorkers = 64
 
 // Options configure a load.
 type Options struct {
@@ -55,6 +61,8 @@ type Options struct {
 	// up with another version: "reload" (default) loads the new version too
 	// (the events view keeps one row per event_id), "skip" ignores it.
 	OnChange string
+	// LockWait is how long to wait for another writer: 0 means 10 s, a
+	// negative value not at all.
 	LockWait time.Duration
 	// BufferBytes bounds the rows an object may hold back before they spill
 	// into the object's own files (default 64 MiB).
@@ -125,6 +133,7 @@ type Summary struct {
 	Bytes             int64   `json:"bytes"`
 	UncompressedBytes int64   `json:"uncompressed_bytes"`
 	Files             int     `json:"files"`
+	Workers           int     `json:"workers"` // objects processed in parallel
 	Seconds           float64 `json:"seconds"`
 	Recovered         string  `json:"recovered,omitempty"`
 	// Stopped: the load was stopped (signal, --deadline) before every
@@ -132,6 +141,9 @@ type Summary struct {
 	Stopped    bool          `json:"stopped,omitempty"`
 	NotStarted int64         `json:"not_started,omitempty"`
 	Errors     []ObjectError `json:"errors,omitempty"`
+	// Error is why the load itself failed (set by callers that report a
+	// failed load, e.g. load --json).
+	Error string `json:"error,omitempty"`
 	// Outcomes has one entry per object considered (not in --json output).
 	Outcomes []Outcome `json:"-"`
 }
@@ -146,6 +158,7 @@ func (o *Options) defaults() {
 	if o.Workers <= 0 {
 		o.Workers = runtime.GOMAXPROCS(0)
 	}
+	o.Workers = min(o.Workers, MaxWorkers)
 	if o.ZstdLevel == 0 {
 		o.ZstdLevel = 1
 	}
@@ -155,8 +168,11 @@ func (o *Options) defaults() {
 	if o.OnChange == "" {
 		o.OnChange = "reload"
 	}
-	if o.LockWait == 0 {
+	switch {
+	case o.LockWait == 0:
 		o.LockWait = 10 * time.Second
+	case o.LockWait < 0: // do not wait
+		o.LockWait = 0
 	}
 	if o.BufferBytes <= 0 {
 		o.BufferBytes = 64 << 20
@@ -202,6 +218,9 @@ func Run(ctx context.Context, o Options, specs []SourceSpec) (*Summary, error) {
 	}
 	if len(specs) == 0 {
 		return nil, errors.New("no source given")
+	}
+	if err := CheckLake(o.Lake); err != nil {
+		return nil, err
 	}
 	if err := os.MkdirAll(filepath.Join(o.Lake, "_eventlake"), 0o755); err != nil {
 		return nil, fmt.Errorf("lake %s: %w", o.Lake, err)
@@ -258,6 +277,10 @@ func Run(ctx context.Context, o Options, specs []SourceSpec) (*Summary, error) {
 		}
 	}()
 	var jobs []job
+	// One object reached through several sources (a source named twice,
+	// spelled two ways, or a folder and one of its sub-folders) is one
+	// object: the first source that reaches it plans it.
+	seen := map[string]bool{}
 	for _, sp := range specs {
 		p := sp.Profile
 		if p == "" {
@@ -266,12 +289,12 @@ func Run(ctx context.Context, o Options, specs []SourceSpec) (*Summary, error) {
 		if err := profiles.check(p); err != nil {
 			return nil, err
 		}
-		src, err := openSource(planCtx, sp.URL, o.Lake)
+		src, err := openSource(planCtx, sp.URL, o.Lake, o.Log, o.CatalogPath, o.CatalogPath+"-wal", o.CatalogPath+"-shm")
 		if err != nil {
 			return nil, stoppedErr(planCtx, err)
 		}
 		sources = append(sources, src)
-		planned, skipped, err := plan(planCtx, cat, src, sp, p, o, &sum.Outcomes)
+		planned, skipped, err := plan(planCtx, cat, src, sp, p, o, seen, &sum.Outcomes)
 		if err != nil {
 			return nil, stoppedErr(planCtx, err)
 		}
@@ -301,25 +324,35 @@ func Run(ctx context.Context, o Options, specs []SourceSpec) (*Summary, error) {
 		return nil, err
 	}
 	crashPoint("after-begin")
+	// abandon records why the load did not commit and returns that. A
+	// load stopped by its caller is recorded as interrupted, with the
+	// cancel's cause, whichever step noticed it; the record is written
+	// outside the cancelled context.
+	abandon := func(stage *partitions.Stage, err error) error {
+		if ctx.Err() != nil {
+			err = interruptedError{cause: context.Cause(ctx), ctxErr: ctx.Err()}
+		}
+		if stage != nil {
+			stage.Remove()
+		}
+		_ = cat.FailLoad(context.WithoutCancel(ctx), sum.LoadID, err)
+		return err
+	}
 	stage, err := partitions.NewStage(o.Lake, sum.LoadID)
 	if err != nil {
-		_ = cat.FailLoad(context.Background(), sum.LoadID, err)
-		return nil, err
+		return nil, abandon(nil, err)
 	}
 	l := &load{opts: o, cat: cat, stage: stage, profiles: profiles, csvProfiles: profiles.csv,
 		id: sum.LoadID, ingestedAt: now.UnixMicro(), hashes: map[string]string{}, stop: stop, dead: map[source.Source]error{}}
 	tRun := time.Now()
+	sum.Workers = min(o.Workers, len(jobs))
 	results, files, err := l.run(ctx, jobs)
 	o.Log.Debug("objects read and files written", "seconds", time.Since(tRun).Seconds())
 	if err != nil {
-		stage.Remove()
-		_ = cat.FailLoad(context.Background(), sum.LoadID, err)
-		return nil, err
+		return nil, abandon(stage, err)
 	}
 	if err := stage.Sync(files); err != nil {
-		stage.Remove()
-		_ = cat.FailLoad(context.Background(), sum.LoadID, err)
-		return nil, err
+		return nil, abandon(stage, err)
 	}
 	crashPoint("before-commit")
 	cm := catalog.Commit{LoadID: sum.LoadID, FinishedAt: o.Now()}
@@ -359,14 +392,10 @@ func Run(ctx context.Context, o Options, specs []SourceSpec) (*Summary, error) {
 	}
 	cm.Records, cm.Rejects, cm.Bytes = sum.Records, sum.Rejects, sum.Bytes
 	if cm.Schemas, err = l.schemas(ctx, results); err != nil {
-		stage.Remove()
-		_ = cat.FailLoad(context.Background(), sum.LoadID, err)
-		return nil, err
+		return nil, abandon(stage, err)
 	}
 	if err := cat.Commit(ctx, cm); err != nil {
-		stage.Remove()
-		_ = cat.FailLoad(context.Background(), sum.LoadID, err)
-		return nil, fmt.Errorf("commit: %w", err)
+		return nil, abandon(stage, fmt.Errorf("commit: %w", err))
 	}
 	o.Log.Debug("committed", "seconds_since_start", time.Since(start).Seconds())
 	crashPoint("after-commit")
@@ -405,20 +434,85 @@ func stoppedErr(ctx context.Context, err error) error {
 	return err
 }
 
-// openSource opens a source; a local source never lists the lake itself.
-func openSource(ctx context.Context, raw, lake string) (source.Source, error) {
+// ErrPlacement is wrapped by the errors of a lake placed where it cannot
+// work: the filesystem root, or a source that is the lake or lies in it.
+var ErrPlacement = errors.New("lake placement")
+
+type placementError struct{ msg string }
+
+func (e placementError) Error() string { return e.msg }
+func (placementError) Unwrap() error   { return ErrPlacement }
+
+// realPath is p absolute, with symbolic links resolved as far as p exists.
+func realPath(p string) string {
+	abs, err := filepath.Abs(p)
+	if err != nil {
+		return filepath.Clean(p)
+	}
+	if r, err := filepath.EvalSymlinks(abs); err == nil {
+		return r
+	}
+	// Resolve the longest existing parent (the lake may not exist yet).
+	dir, rest := abs, ""
+	for {
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return abs
+		}
+		rest = filepath.Join(filepath.Base(dir), rest)
+		dir = parent
+		if r, err := filepath.EvalSymlinks(dir); err == nil {
+			return filepath.Join(r, rest)
+		}
+	}
+}
+
+// CheckLake refuses a lake folder that is a filesystem root: a lake writes
+// its tables (events/, …) and _eventlake/ at its top.
+func CheckLake(lake string) error {
+	if r := realPath(lake); filepath.Dir(r) == r {
+		return placementError{fmt.Sprintf("lake %s is the filesystem root %s: give a folder of its own (created if missing)", lake, r)}
+	}
+	return nil
+}
+
+// within reports whether the path p is dir or lies under it.
+func within(p, dir string) bool {
+	return p == dir || strings.HasPrefix(p, strings.TrimSuffix(dir, string(filepath.Separator))+string(filepath.Separator))
+}
+
+// interruptedError is why a load stopped by its caller did not commit.
+type interruptedError struct{ cause, ctxErr error }
+
+func (e interruptedError) Error() string   { return "interrupted: " + e.cause.Error() }
+func (e interruptedError) Unwrap() []error { return []error{e.cause, e.ctxErr} }
+
+// openSource opens a source. A local source must not be the lake or lie
+// inside it (it would read the lake's own catalog and Parquet files); a
+// source folder that holds the lake never lists the lake's tree, nor the
+// exclude paths (a catalog kept outside the lake).
+func openSource(ctx context.Context, raw, lake string, log *slog.Logger, exclude ...string) (source.Source, error) {
 	u, err := source.Parse(raw)
 	if err != nil {
 		return nil, err
 	}
 	if u.Scheme == "file" {
-		return openLocal(u.Path, lake, u.Query().Get("follow_symlinks") == "true")
+		src, err := openLocal(u.Path, append([]string{lake}, exclude...), u.Query().Get("follow_symlinks") == "true", log)
+		if err != nil {
+			return nil, err
+		}
+		if l := realPath(lake); within(src.Path(), l) {
+			return nil, placementError{fmt.Sprintf("source %s is inside the lake %s: a lake cannot load its own files; give the folder the exports are in", source.Redact(raw), l)}
+		}
+		return src, nil
 	}
 	return source.Open(ctx, raw)
 }
 
-// plan lists a source and returns the objects to load.
-func plan(ctx context.Context, cat *catalog.Catalog, src source.Source, sp SourceSpec, prof string, o Options, outcomes *[]Outcome) ([]job, int64, error) {
+// plan lists a source and returns the objects to load. seen holds the
+// URLs (source URL + key) of the objects earlier sources of the same load
+// reached; plan ignores those and adds the ones it reaches.
+func plan(ctx context.Context, cat *catalog.Catalog, src source.Source, sp SourceSpec, prof string, o Options, seen map[string]bool, outcomes *[]Outcome) ([]job, int64, error) {
 	known, err := cat.Objects(ctx, src.URL())
 	if err != nil {
 		return nil, 0, err
@@ -431,6 +525,12 @@ func plan(ctx context.Context, cat *catalog.Catalog, src source.Source, sp Sourc
 		if dated && !filter.Keep(obj.Key) {
 			return nil
 		}
+		u := src.URL() + obj.Key
+		if seen[u] {
+			o.Log.Debug("object already reached through another source of this load", "object", u)
+			return nil
+		}
+		seen[u] = true
 		st, seen := known[obj.Key]
 		switch {
 		case !seen:
@@ -723,13 +823,13 @@ func notAttempted(j job, cause error) result {
 // Pending lists a source and counts the objects a load would process now.
 // It returns the count and the source's URL.
 func Pending(ctx context.Context, cat *catalog.Catalog, raw, lake string) (int64, string, error) {
-	src, err := openSource(ctx, raw, lake)
+	src, err := openSource(ctx, raw, lake, nil)
 	if err != nil {
 		return 0, "", err
 	}
 	defer src.Close()
 	o := Options{OnChange: "reload", Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	var outcomes []Outcome
-	jobs, _, err := plan(ctx, cat, src, SourceSpec{URL: raw}, "auto", o, &outcomes)
+	jobs, _, err := plan(ctx, cat, src, SourceSpec{URL: raw}, "auto", o, map[string]bool{}, &outcomes)
 	return int64(len(jobs)), src.URL(), err
 }

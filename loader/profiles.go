@@ -2,6 +2,7 @@ package loader
 
 import (
 	"fmt"
+	"log/slog"
 	"sort"
 	"strings"
 
@@ -81,6 +82,6 @@ func (ps *profileSet) resolve(name string) ([]profile.Profile, error) {
 	return nil, fmt.Errorf("unknown profile %q (known: auto, %s)", name, strings.Join(known, ", "))
 }
 
-func openLocal(path, lake string, follow bool) (*local.Source, error) {
-	return local.New(path, local.Options{FollowSymlinks: follow, Exclude: []string{lake}})
+func openLocal(path string, exclude []string, follow bool, log *slog.Logger) (*local.Source, error) {
+	return local.New(path, local.Options{FollowSymlinks: follow, Exclude: exclude, Log: log})
 }

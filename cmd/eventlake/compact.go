@@ -30,6 +30,7 @@ type compactOptions struct {
 	DryRun, JSON, Verbose     bool
 	QueryCache                bool
 	LockWait                  time.Duration
+	changed                   func(name string) bool // whether a flag was given
 }
 
 func newCompactCmd(io streams) *cobra.Command {
@@ -57,6 +58,7 @@ Exit status: 0 on success (also when there is nothing to compact), 1 when the
 compaction failed, 2 for usage errors.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			o.changed = cmd.Flags().Changed
 			return runCompact(cmd.Context(), o, io)
 		},
 	}
@@ -73,7 +75,7 @@ compaction failed, 2 for usage errors.`,
 	f.BoolVar(&o.JSON, "json", false, "print one JSON summary object on stdout")
 	f.BoolVarP(&o.Verbose, "verbose", "v", false, "log every partition")
 	f.BoolVar(&o.QueryCache, "query-cache", true, "keep the shell's query cache of compacted partitions up to date")
-	f.DurationVar(&o.LockWait, "lock-wait", 0, "how long to wait for a running load (default 10s)")
+	f.DurationVar(&o.LockWait, "lock-wait", 0, "how long to wait for a running load; 0: do not wait (default 10s)")
 	return c
 }
 
@@ -88,10 +90,18 @@ func (o *compactOptions) resolve() (compact.Options, error) {
 	}
 	co := compact.Options{
 		Lake: first(o.Lake, cfg.Lake), CatalogPath: first(o.Catalog, cfg.Catalog),
-		MinFiles: o.MinFiles, ZstdLevel: firstInt(o.ZstdLevel, cfg.ZstdLevel), DryRun: o.DryRun, LockWait: o.LockWait,
+		MinFiles: o.MinFiles, ZstdLevel: firstInt(o.ZstdLevel, cfg.ZstdLevel), DryRun: o.DryRun,
 	}
-	if co.LockWait == 0 {
-		co.LockWait = time.Duration(cfg.LockWait)
+	changed := o.changed
+	if changed == nil {
+		changed = func(string) bool { return false }
+	}
+	var err error
+	if co.LockWait, err = lockWait(changed("lock-wait"), o.LockWait, cfg.LockWait); err != nil {
+		return co, err
+	}
+	if changed("zstd-level") && o.ZstdLevel == 0 {
+		return co, usagef("--zstd-level 0: want 1 to %d", partitions.MaxZstdLevel)
 	}
 	if co.Lake == "" {
 		return co, usagef("no lake: give --lake DIR (or lake: in the config file)")
@@ -102,7 +112,6 @@ func (o *compactOptions) resolve() (compact.Options, error) {
 	if co.ZstdLevel < 0 || co.ZstdLevel > partitions.MaxZstdLevel {
 		return co, usagef("--zstd-level %d: want 1 to %d", co.ZstdLevel, partitions.MaxZstdLevel)
 	}
-	var err error
 	if co.TargetBytes, err = compact.ParseSize(o.TargetSize); err != nil || co.TargetBytes <= 0 {
 		return co, usagef("--target-size %q: want a positive size such as 128MiB or 256MB", o.TargetSize)
 	}

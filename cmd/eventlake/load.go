@@ -26,6 +26,24 @@ type loadOptions struct {
 	LockWait, Deadline                 time.Duration
 	Since, Until                       string
 	Sources                            []string
+	// changed reports whether a flag was given (a given 0 is not a default).
+	changed func(name string) bool
+}
+
+// lockWait checks a --lock-wait value and the config's lock_wait, and
+// returns the option's value: 0 for the default, negative for no wait.
+func lockWait(changed bool, flag time.Duration, cfg config.Duration) (time.Duration, error) {
+	switch {
+	case changed && flag < 0:
+		return 0, usagef("--lock-wait %s: want 0 (do not wait) or more", flag)
+	case changed && flag == 0:
+		return -1, nil
+	case changed:
+		return flag, nil
+	case cfg < 0:
+		return 0, usagef("lock_wait %s in the config file: want 0 or more", time.Duration(cfg))
+	}
+	return time.Duration(cfg), nil
 }
 
 func newLoadCmd(io streams) *cobra.Command {
@@ -46,6 +64,7 @@ stopped by SIGINT/SIGTERM or --deadline: the first signal stops reading new
 objects and commits those read to their end; a second one aborts at once.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.Sources = args
+			o.changed = cmd.Flags().Changed
 			return runLoad(cmd.Context(), o, io)
 		},
 	}
@@ -57,11 +76,11 @@ objects and commits those read to their end; a second one aborts at once.`,
 	f.BoolVar(&o.JSON, "json", false, "print one JSON summary object on stdout")
 	f.BoolVarP(&o.Verbose, "verbose", "v", false, "log every object decision")
 	f.BoolVarP(&o.Quiet, "quiet", "q", false, "no progress line")
-	f.IntVar(&o.Workers, "workers", 0, "objects processed in parallel (default: number of CPUs)")
+	f.IntVar(&o.Workers, "workers", 0, "objects processed in parallel, 1 to 64 (default: number of CPUs)")
 	f.IntVar(&o.ZstdLevel, "zstd-level", 0, "Parquet zstd level, 1 (fastest) to 19 (smallest) (default 1)")
 	f.IntVar(&o.MaxRecordBytes, "max-record-bytes", 0, "records longer than this are quarantined (default 16777216)")
 	f.StringVar(&o.OnChange, "on-change", "", "a committed object whose version changed: reload or skip (default reload)")
-	f.DurationVar(&o.LockWait, "lock-wait", 0, "how long to wait for another load to finish (default 10s)")
+	f.DurationVar(&o.LockWait, "lock-wait", 0, "how long to wait for another load to finish; 0: do not wait (default 10s)")
 	f.DurationVar(&o.Deadline, "deadline", 0, "stop reading new objects after this long and commit what was read (e.g. 50m; default none)")
 	f.StringVar(&o.Since, "since", "", "only objects whose key dates are on or after YYYY-MM-DD")
 	f.StringVar(&o.Until, "until", "", "only objects whose key dates are on or before YYYY-MM-DD")
@@ -82,13 +101,34 @@ func (o *loadOptions) resolve(io streams) (loader.Options, []loader.SourceSpec, 
 		Lake: first(o.Lake, cfg.Lake), CatalogPath: first(o.Catalog, cfg.Catalog), Profile: first(o.Profile, cfg.Profile),
 		Config: cfg, Workers: firstInt(o.Workers, cfg.Workers), ZstdLevel: firstInt(o.ZstdLevel, cfg.ZstdLevel),
 		MaxRecordBytes: firstInt(o.MaxRecordBytes, cfg.MaxRecordBytes), OnChange: first(o.OnChange, cfg.OnChange),
-		LockWait: o.LockWait, Command: "load",
+		Command: "load",
 	}
-	if lo.LockWait == 0 {
-		lo.LockWait = time.Duration(cfg.LockWait)
+	changed := o.changed
+	if changed == nil {
+		changed = func(string) bool { return false }
+	}
+	var err error
+	if lo.LockWait, err = lockWait(changed("lock-wait"), o.LockWait, cfg.LockWait); err != nil {
+		return lo, nil, err
+	}
+	// A flag given 0 is not the default: it is checked like any value.
+	switch {
+	case changed("workers") && (o.Workers < 1 || o.Workers > loader.MaxWorkers):
+		return lo, nil, usagef("--workers %d: want 1 to %d", o.Workers, loader.MaxWorkers)
+	case cfg.Workers < 0 || cfg.Workers > loader.MaxWorkers:
+		return lo, nil, usagef("workers %d in the config file: want 1 to %d", cfg.Workers, loader.MaxWorkers)
+	case changed("zstd-level") && (o.ZstdLevel < 1 || o.ZstdLevel > partitions.MaxZstdLevel):
+		return lo, nil, usagef("--zstd-level %d: want 1 to %d", o.ZstdLevel, partitions.MaxZstdLevel)
+	case changed("max-record-bytes") && (o.MaxRecordBytes < minRecordBytes || o.MaxRecordBytes > maxRecordBytes):
+		return lo, nil, usagef("--max-record-bytes %d: want %d to %d", o.MaxRecordBytes, minRecordBytes, maxRecordBytes)
+	case cfg.MaxRecordBytes != 0 && (cfg.MaxRecordBytes < minRecordBytes || cfg.MaxRecordBytes > maxRecordBytes):
+		return lo, nil, usagef("max_record_bytes %d in the config file: want %d to %d", cfg.MaxRecordBytes, minRecordBytes, maxRecordBytes)
 	}
 	if lo.Lake == "" {
 		return lo, nil, usagef("no lake: give --lake DIR (or lake: in the config file)")
+	}
+	if err := loader.CheckLake(lo.Lake); err != nil {
+		return lo, nil, usageError{err}
 	}
 	switch lo.OnChange {
 	case "", "reload", "skip":
@@ -96,7 +136,7 @@ func (o *loadOptions) resolve(io streams) (loader.Options, []loader.SourceSpec, 
 		return lo, nil, usagef("--on-change %q: want reload or skip", lo.OnChange)
 	}
 	if lo.ZstdLevel < 0 || lo.ZstdLevel > partitions.MaxZstdLevel {
-		return lo, nil, usagef("--zstd-level %d: want 1 to %d", lo.ZstdLevel, partitions.MaxZstdLevel)
+		return lo, nil, usagef("zstd_level %d in the config file: want 1 to %d", lo.ZstdLevel, partitions.MaxZstdLevel)
 	}
 	since, until, err := dateRange(o.Since, o.Until)
 	if err != nil {
@@ -124,6 +164,13 @@ func (o *loadOptions) resolve(io streams) (loader.Options, []loader.SourceSpec, 
 	return lo, specs, nil
 }
 
+// A record limit below a kilobyte rejects ordinary events; above 1 GiB one
+// record per worker would not fit the load's memory.
+const (
+	minRecordBytes = 1 << 10
+	maxRecordBytes = 1 << 30
+)
+
 func dateRange(since, until string) (s, u time.Time, err error) {
 	if since != "" {
 		if s, err = config.ParseDate(since); err != nil {
@@ -142,6 +189,21 @@ func dateRange(since, until string) (s, u time.Time, err error) {
 }
 
 func runLoad(ctx context.Context, o *loadOptions, io streams) error {
+	err := loadOnce(ctx, o, io)
+	if err != nil && o.JSON {
+		// --json prints its summary whatever happens: a failed load's
+		// says why, with no counts.
+		var ee exitError
+		if !errors.As(err, &ee) {
+			if e := json.NewEncoder(io.out).Encode(&loader.Summary{Error: err.Error()}); e != nil {
+				return errors.Join(err, e)
+			}
+		}
+	}
+	return err
+}
+
+func loadOnce(ctx context.Context, o *loadOptions, io streams) error {
 	trimBinary()
 	lo, specs, err := o.resolve(io)
 	if err != nil {
@@ -165,7 +227,13 @@ func runLoad(ctx context.Context, o *loadOptions, io streams) error {
 	sum, err := loader.Run(context.WithoutCancel(ctx), lo, specs)
 	if errors.Is(err, loader.ErrStopped) {
 		fmt.Fprintf(io.errOut, "eventlake: %v\n", err)
+		if o.JSON {
+			_ = json.NewEncoder(io.out).Encode(&loader.Summary{Stopped: true, Error: err.Error()})
+		}
 		return exitError{exitSignals}
+	}
+	if errors.Is(err, loader.ErrPlacement) {
+		return usageError{err}
 	}
 	if err != nil {
 		return err

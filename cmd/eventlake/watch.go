@@ -72,6 +72,7 @@ second signal stops at once (the next start recovers). Exit status: 0 after a
 clean stop, 1 when the watcher cannot start, 2 for usage errors.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.load.Sources = args
+			o.load.changed = cmd.Flags().Changed
 			f := cmd.Flags()
 			if o.Queue == "" {
 				for _, name := range []string{"backfill", "batch-max-objects", "batch-max-wait", "visibility-timeout", "sqs-endpoint", "sqs-region"} {
@@ -90,11 +91,11 @@ clean stop, 1 when the watcher cannot start, 2 for usage errors.`,
 	f.StringVar(&o.load.Catalog, "catalog", "", "catalog file (default <lake>/_eventlake/catalog.db)")
 	f.StringVar(&o.load.Profile, "profile", "", "record profile: auto, pismo, fulfillmenttools, generic, or a name from the config (default auto)")
 	f.StringVar(&o.load.ConfigPath, "config", "", "YAML config file (lake, sources, profiles)")
-	f.IntVar(&o.load.Workers, "workers", 0, "objects processed in parallel (default: number of CPUs)")
+	f.IntVar(&o.load.Workers, "workers", 0, "objects processed in parallel, 1 to 64 (default: number of CPUs)")
 	f.IntVar(&o.load.ZstdLevel, "zstd-level", 0, "Parquet zstd level, 1 (fastest) to 19 (smallest) (default 1)")
 	f.IntVar(&o.load.MaxRecordBytes, "max-record-bytes", 0, "records longer than this are quarantined (default 16777216)")
 	f.StringVar(&o.load.OnChange, "on-change", "", "a committed object whose version changed: reload or skip (default reload)")
-	f.DurationVar(&o.load.LockWait, "lock-wait", 0, "how long each load waits for another loader before retrying (default 10s)")
+	f.DurationVar(&o.load.LockWait, "lock-wait", 0, "how long each load waits for another loader before retrying; 0: do not wait (default 10s)")
 	f.StringVar(&o.Name, "name", "", `watcher name shown by status (default "sqs:<queue name>" or "listing")`)
 	f.DurationVar(&o.Interval, "interval", watch.DefaultInterval, "listing mode: time between listings")
 	f.StringVar(&o.Queue, "sqs", "", "notification mode: SQS queue URL (https://sqs.REGION.amazonaws.com/ACCOUNT/NAME)")

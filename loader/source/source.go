@@ -94,7 +94,8 @@ func Schemes() []string {
 }
 
 // Open resolves a source URL. A string without a scheme ("./exports",
-// "/data/x") is a local path and opens with the "file" backend.
+// "/data/x", "exports?follow_symlinks=true") is a local path and opens with
+// the "file" backend.
 func Open(ctx context.Context, raw string) (Source, error) {
 	u, err := Parse(raw)
 	if err != nil {
@@ -122,7 +123,17 @@ func Parse(raw string) (*url.URL, error) {
 		u.Scheme = strings.ToLower(u.Scheme)
 		return u, nil
 	}
-	return &url.URL{Scheme: "file", Path: raw}, nil
+	// A plain path takes options after '?' as a file:// URL does
+	// ("exports?follow_symlinks=true"). A path whose name holds a '?' is
+	// given as a file:// URL with %3F.
+	path, query, _ := strings.Cut(raw, "?")
+	if path == "" {
+		return nil, fmt.Errorf("source %s: empty path", Redact(raw))
+	}
+	if _, err := url.ParseQuery(query); err != nil {
+		return nil, fmt.Errorf("source %s: options after '?': %w", Redact(raw), err)
+	}
+	return &url.URL{Scheme: "file", Path: path, RawQuery: query}, nil
 }
 
 // secretParams are query parameters whose values must never be printed.

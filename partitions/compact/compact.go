@@ -105,7 +105,7 @@ type Options struct {
 	// DryRun only plans: it prints what would be compacted, reading the
 	// catalog read-only and taking no lock.
 	DryRun   bool
-	LockWait time.Duration // how long to wait for a running load (default 10s)
+	LockWait time.Duration // how long to wait for a running load (0: 10s; negative: not at all)
 	Log      *slog.Logger
 	// Now is the clock (tests).
 	Now func() time.Time
@@ -185,8 +185,11 @@ func (o *Options) defaults() error {
 	case o.ZstdLevel == 0:
 		o.ZstdLevel = DefaultZstdLevel
 	}
-	if o.LockWait == 0 {
+	switch {
+	case o.LockWait == 0:
 		o.LockWait = 10 * time.Second
+	case o.LockWait < 0: // do not wait
+		o.LockWait = 0
 	}
 	if o.Log == nil {
 		o.Log = slog.New(slog.NewTextHandler(io.Discard, nil))

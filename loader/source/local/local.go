@@ -4,8 +4,15 @@
 //
 // Keys are '/'-separated paths relative to the root folder. The listing is
 // recursive, in byte-wise key order (like S3), and skips names starting with
-// '.' (editor and OS droppings). Symbolic links are followed only when they
-// stay inside the root, unless the URL says follow_symlinks=true.
+// '.' (editor and OS droppings).
+//
+// Symbolic links: a link to a file is an object when it stays inside the
+// root. Links to folders, and links leading outside the root, are skipped
+// (and logged) unless the URL says follow_symlinks=true. Then a folder link
+// is followed unless its target's tree overlaps a tree already listed (the
+// root's, or an earlier followed link's target in key order): such a link
+// would list objects twice or never end, so it is logged and skipped. Each
+// folder is thus listed at most once, and every cycle ends.
 package local
 
 import (
@@ -14,6 +21,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"log/slog"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -41,6 +49,9 @@ type Options struct {
 	// Exclude lists absolute paths (folders or files) that are never listed,
 	// e.g. the lake itself when it lives under the source folder.
 	Exclude []string
+	// Log receives the symbolic links the listing skips or follows (none
+	// when nil).
+	Log *slog.Logger
 }
 
 // Source is a local folder, or a single file (then the root is its folder
@@ -96,6 +107,15 @@ func New(path string, o Options) (*Source, error) {
 // Root is the absolute root folder.
 func (s *Source) Root() string { return s.root }
 
+// Path is the real path of what the source lists: the root folder, or the
+// single file.
+func (s *Source) Path() string {
+	if s.only != "" {
+		return filepath.Join(s.root, s.only)
+	}
+	return s.root
+}
+
 // URL implements source.Source.
 func (s *Source) URL() string {
 	u := url.URL{Scheme: "file", Path: filepath.ToSlash(s.root)}
@@ -132,43 +152,12 @@ func (s *Source) List(ctx context.Context, opts source.ListOptions, fn func(sour
 		}
 		add(s.only, fi)
 	} else {
-		err := filepath.WalkDir(s.root, func(p string, d fs.DirEntry, err error) error {
-			if err != nil {
-				if p == s.root {
-					return err
-				}
-				// An unreadable sub-folder is reported, not silently skipped.
-				return fmt.Errorf("local source: listing %s: %w", p, err)
-			}
-			if ctx.Err() != nil {
-				return ctx.Err()
-			}
-			if p == s.root {
-				return nil
-			}
-			if strings.HasPrefix(d.Name(), ".") || s.excluded[p] {
-				if d.IsDir() {
-					return filepath.SkipDir
-				}
-				return nil
-			}
-			rel, _ := filepath.Rel(s.root, p)
-			key := filepath.ToSlash(rel)
-			if d.IsDir() {
-				// Prune folders that cannot contain the prefix.
-				if opts.Prefix != "" && !strings.HasPrefix(key+"/", opts.Prefix) && !strings.HasPrefix(opts.Prefix, key+"/") {
-					return filepath.SkipDir
-				}
-				return nil
-			}
-			fi, err := s.statEntry(p, d)
-			if err != nil || fi == nil {
-				return err
-			}
-			add(key, fi)
-			return nil
-		})
+		w := walker{s: s, ctx: ctx, prefix: opts.Prefix, add: add, listed: []string{s.root}}
+		entries, err := os.ReadDir(s.root)
 		if err != nil {
+			return err
+		}
+		if err := w.entries(s.root, "", entries); err != nil {
 			return err
 		}
 	}
@@ -184,28 +173,130 @@ func (s *Source) List(ctx context.Context, opts source.ListOptions, fn func(sour
 	return nil
 }
 
-// statEntry returns the file info of a regular file entry, following a
-// symbolic link when allowed; nil for anything that is not a regular file.
-func (s *Source) statEntry(p string, d fs.DirEntry) (fs.FileInfo, error) {
-	if d.Type()&fs.ModeSymlink != 0 {
-		if !s.inside(p) {
-			return nil, nil
-		}
-		fi, err := os.Stat(p)
-		if err != nil || !fi.Mode().IsRegular() {
-			return nil, nil // dangling link or link to a folder: not an object
-		}
-		return fi, nil
-	}
-	if !d.Type().IsRegular() {
-		return nil, nil
-	}
-	fi, err := d.Info()
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil // removed while listing
-	}
-	return fi, err
+// walker lists a folder tree, following folder links when allowed.
+type walker struct {
+	s      *Source
+	ctx    context.Context
+	prefix string
+	add    func(key string, fi fs.FileInfo)
+	// listed holds the real paths of the folders whose trees are listed:
+	// the root and every followed link's target.
+	listed []string
 }
+
+// entries lists the entries of the folder dir (a real path) whose key is
+// prefix ("" or ending in '/').
+func (w *walker) entries(dir, prefix string, entries []fs.DirEntry) error {
+	for _, d := range entries {
+		if err := w.ctx.Err(); err != nil {
+			return err
+		}
+		name := d.Name()
+		p := filepath.Join(dir, name)
+		if strings.HasPrefix(name, ".") || w.s.excluded[p] {
+			continue
+		}
+		key := prefix + name
+		switch {
+		case d.IsDir():
+			if err := w.folder(p, key); err != nil {
+				return err
+			}
+		case d.Type()&fs.ModeSymlink != 0:
+			if err := w.link(p, key); err != nil {
+				return err
+			}
+		case d.Type().IsRegular():
+			fi, err := d.Info()
+			if errors.Is(err, fs.ErrNotExist) {
+				continue // removed while listing
+			}
+			if err != nil {
+				return fmt.Errorf("local source: listing %s: %w", p, err)
+			}
+			w.add(key, fi)
+		}
+	}
+	return nil
+}
+
+// folder lists the folder at the real path p, whose key is key.
+func (w *walker) folder(p, key string) error {
+	// Prune folders that cannot contain the prefix.
+	if w.prefix != "" && !strings.HasPrefix(key+"/", w.prefix) && !strings.HasPrefix(w.prefix, key+"/") {
+		return nil
+	}
+	entries, err := os.ReadDir(p)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil // removed while listing
+		}
+		// An unreadable sub-folder is reported, not silently skipped.
+		return fmt.Errorf("local source: listing %s: %w", p, err)
+	}
+	return w.entries(p, key+"/", entries)
+}
+
+// link lists what the symbolic link p (whose key is key) leads to: a file
+// is an object when the link stays inside the root or links may be
+// followed; a folder is listed only when links may be followed and its
+// tree overlaps no tree already listed (see the package comment).
+func (w *walker) link(p, key string) error {
+	s := w.s
+	shown := filepath.Join(s.root, filepath.FromSlash(key))
+	fi, err := os.Stat(p)
+	if err != nil {
+		s.log().Info("symbolic link skipped: it leads nowhere", "link", shown, "error", err)
+		return nil
+	}
+	if !fi.IsDir() {
+		switch {
+		case !fi.Mode().IsRegular():
+			s.log().Info("symbolic link skipped: not a regular file", "link", shown)
+		case !s.inside(p):
+			s.log().Warn("symbolic link skipped: it leads outside the source folder (set follow_symlinks=true to follow it)", "link", shown)
+		default:
+			w.add(key, fi)
+		}
+		return nil
+	}
+	if !s.opts.FollowSymlinks {
+		s.log().Warn("symbolic link to a folder skipped (set follow_symlinks=true to follow it)", "link", shown)
+		return nil
+	}
+	target, err := filepath.EvalSymlinks(p)
+	if err != nil {
+		s.log().Info("symbolic link skipped: it leads nowhere", "link", shown, "error", err)
+		return nil
+	}
+	if s.excluded[target] {
+		return nil
+	}
+	for _, l := range w.listed {
+		if within(target, l) || within(l, target) {
+			s.log().Info("symbolic link to a folder not followed: its tree overlaps one already listed (no object is listed twice, no cycle)",
+				"link", shown, "target", target, "listed", l)
+			return nil
+		}
+	}
+	w.listed = append(w.listed, target)
+	s.log().Info("following symbolic link to a folder", "link", shown, "target", target)
+	return w.folder(target, key)
+}
+
+// within reports whether the path p is dir or lies under it.
+func within(p, dir string) bool {
+	return p == dir || strings.HasPrefix(p, strings.TrimSuffix(dir, string(filepath.Separator))+string(filepath.Separator))
+}
+
+func (s *Source) log() *slog.Logger {
+	if s.opts.Log != nil {
+		return s.opts.Log
+	}
+	return discard
+}
+
+var discard = slog.New(slog.DiscardHandler)
 
 // inside reports whether a symbolic link may be followed.
 func (s *Source) inside(p string) bool {
@@ -216,7 +307,7 @@ func (s *Source) inside(p string) bool {
 	if err != nil {
 		return false
 	}
-	return t == s.root || strings.HasPrefix(t, s.root+string(filepath.Separator))
+	return within(t, s.root)
 }
 
 // path maps a key to a file path, refusing keys that would leave the root.
@@ -233,7 +324,8 @@ func (s *Source) path(key string) (string, error) {
 		return "", fmt.Errorf("local source %s: %w", key, source.ErrNotFound)
 	}
 	p := filepath.Join(s.root, filepath.FromSlash(key))
-	if fi, err := os.Lstat(p); err == nil && fi.Mode()&fs.ModeSymlink != 0 && !s.inside(p) {
+	if _, err := os.Lstat(p); err == nil && !s.inside(p) {
+		// The file or one of its folders is a link leading outside.
 		return "", fmt.Errorf("local source %s: symbolic link leads outside %s (set follow_symlinks=true to allow)", key, s.root)
 	}
 	return p, nil
