@@ -243,9 +243,9 @@ func TestJSONSchemaTypes(t *testing.T) {
 }
 
 func TestEmptyLake(t *testing.T) {
-	lake := t.TempDir()
-	writeFile(t, lake, "src/empty", "")
-	load(t, lake, filepath.Join(lake, "src"))
+	lake, src := t.TempDir(), t.TempDir()
+	writeFile(t, src, "empty", "")
+	load(t, lake, src)
 	db, _ := open(t, lake, views.Options{})
 	for _, v := range []string{"events", "events_raw", "eventlake.rejects", "eventlake.files"} {
 		if n := laketest.One(t, db, "select count(*) from "+v); n != "0" {
