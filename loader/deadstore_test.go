@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -125,4 +127,82 @@ func TestDeadS3MidLoad(t *testing.T) {
 	if total != fmt.Sprint(want) || distinct != total {
 		t.Errorf("lake has %s rows (%s distinct) after the re-run (%s after the first load), want %d", total, distinct, firstRows, want)
 	}
+}
+
+// TestDeadSFTPMidLoad: the SFTP server dies (listener closed, connections
+// cut) in the middle of sending the objects. The load ends within a bound,
+// commits the objects it read whole, records the rest failed, and exits
+// non-zero; the same files loaded again (here from a folder, as after the
+// vendor's server came back) add exactly the missing events.
+func TestDeadSFTPMidLoad(t *testing.T) {
+	const n, perObject = 20, 40
+	corpus := deadCorpus(n, perObject)
+	root := t.TempDir()
+	total := 0
+	for k, v := range corpus {
+		p := filepath.Join(root, "main_stream", filepath.FromSlash(k))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, v, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		total += len(v)
+	}
+	srv := testservers.SFTP(t, root)
+	srv.KillAfter(int64(total) * 2 / 5) // dies having sent about 40 % of the bytes
+	lake := t.TempDir()
+	start := time.Now()
+	sum, err := loader.Run(context.Background(), loader.Options{Lake: lake, Workers: 2}, []loader.SourceSpec{{URL: srv.URL("main_stream", "")}})
+	took := time.Since(start)
+	if err != nil {
+		t.Fatalf("load: %v", err)
+	}
+	t.Logf("load against an SFTP server dying mid-load: %s; %d committed, %d failed", took.Round(time.Millisecond), sum.Committed, sum.Failed)
+	if took > 20*time.Second {
+		t.Errorf("load took %s, want < 20 s", took)
+	}
+	if sum.OK() || sum.Failed == 0 {
+		t.Error("summary OK after a dead store, want failures (exit 1)")
+	}
+	if sum.Committed == 0 || sum.Committed+sum.Failed != n {
+		t.Errorf("committed %d, failed %d; want some committed and the rest of %d failed", sum.Committed, sum.Failed, n)
+	}
+	db := laketest.DuckDB(t)
+	first := laketest.One(t, db, "select count(*) from "+laketest.Events(lake))
+	committedRows := 0
+	for _, oc := range sum.Outcomes {
+		if oc.Status == "committed" {
+			committedRows += perObject + objectIndex(t, oc.Key)
+		}
+	}
+	if first != fmt.Sprint(committedRows) {
+		t.Errorf("lake has %s rows after the first load, want the %d of the %d committed objects", first, committedRows, sum.Committed)
+	}
+
+	sum2, err := loader.Run(context.Background(), loader.Options{Lake: lake, Workers: 2}, []loader.SourceSpec{{URL: filepath.Join(root, "main_stream")}})
+	if err != nil {
+		t.Fatalf("re-run: %v", err)
+	}
+	if sum2.Committed != sum.Failed || sum2.Duplicates != sum.Committed {
+		t.Errorf("re-run: %d committed, %d duplicates; want %d and %d", sum2.Committed, sum2.Duplicates, sum.Failed, sum.Committed)
+	}
+	want := 0
+	for i := 0; i < n; i++ {
+		want += perObject + i
+	}
+	rows := laketest.One(t, db, "select count(*) from "+laketest.Events(lake))
+	distinct := laketest.One(t, db, "select count(distinct event_id) from "+laketest.Events(lake))
+	if rows != fmt.Sprint(want) || distinct != rows {
+		t.Errorf("lake has %s rows (%s distinct), want %d", rows, distinct, want)
+	}
+}
+
+// objectIndex is i of a deadCorpus key "…/obj-%03d".
+func objectIndex(t *testing.T, key string) int {
+	var i int
+	if _, err := fmt.Sscanf(key[strings.LastIndex(key, "obj-"):], "obj-%03d", &i); err != nil {
+		t.Fatalf("key %q: %v", key, err)
+	}
+	return i
 }

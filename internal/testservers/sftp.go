@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/pkg/sftp"
@@ -41,6 +42,42 @@ type SFTPServer struct {
 	wg    sync.WaitGroup
 	mu    sync.Mutex
 	conns map[net.Conn]bool
+
+	killAfter atomic.Int64 // > 0: Kill once this many bytes were sent
+	sent      atomic.Int64
+	killOnce  sync.Once
+}
+
+// KillAfter makes the server die (Kill) once it has sent n bytes to its
+// clients, in the middle of whatever it was sending: a store that goes away
+// during a load.
+func (s *SFTPServer) KillAfter(n int64) { s.killAfter.Store(n) }
+
+// Kill stops the server as a crash would: the listener is closed (new
+// connections are refused) and every open connection is cut.
+func (s *SFTPServer) Kill() {
+	s.killOnce.Do(func() {
+		s.ln.Close()
+		s.mu.Lock()
+		for c := range s.conns {
+			c.Close()
+		}
+		s.mu.Unlock()
+	})
+}
+
+// countingConn counts what the server sends and kills it past KillAfter.
+type countingConn struct {
+	net.Conn
+	s *SFTPServer
+}
+
+func (c countingConn) Write(b []byte) (int, error) {
+	if lim := c.s.killAfter.Load(); lim > 0 && c.s.sent.Add(int64(len(b))) > lim {
+		c.s.Kill()
+		return 0, net.ErrClosed
+	}
+	return c.Conn.Write(b)
 }
 
 // SFTP starts an SFTP server whose login folder is rootDir. Like OpenSSH
@@ -91,7 +128,7 @@ func SFTP(t testing.TB, rootDir string) *SFTPServer {
 			s.wg.Add(1)
 			go func() {
 				defer s.wg.Done()
-				s.serve(nc, cfg)
+				s.serve(countingConn{nc, s}, cfg)
 				s.mu.Lock()
 				delete(s.conns, nc)
 				s.mu.Unlock()
@@ -99,12 +136,7 @@ func SFTP(t testing.TB, rootDir string) *SFTPServer {
 		}
 	}()
 	t.Cleanup(func() {
-		ln.Close()
-		s.mu.Lock()
-		for c := range s.conns {
-			c.Close()
-		}
-		s.mu.Unlock()
+		s.Kill()
 		s.wg.Wait()
 	})
 	return s
