@@ -1,7 +1,8 @@
 // Package catalog is the lake's SQLite catalog: which loads ran, which source
 // objects are loaded (and in which version), which Parquet files make up each
-// table, and the inferred schemas. It also provides the per-lake writer lock
-// and the bookkeeping of the commit protocol, including start-up recovery.
+// table, and the inferred schemas. It is a store only: the commit protocol
+// that writes through it (writer lock, staging, publishing, recovery) is
+// package lake's.
 //
 // The catalog file lives at <lake>/_eventlake/catalog.db. It is opened in WAL
 // mode, so read-only users (the SQL shell, `eventlake status`) and the single
@@ -27,7 +28,7 @@ import (
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
 
-	"github.com/eventlake/eventlake/partitions"
+	"github.com/eventlake/eventlake/internal/fsync"
 )
 
 const (
@@ -269,7 +270,7 @@ func create(ctx context.Context, path string) error {
 			return fmt.Errorf("catalog: create %s: %w", path, rerr)
 		}
 	}
-	return partitions.SyncDir(dir)
+	return fsync.Dir(dir)
 }
 
 // validate checks the catalog file through a read-only connection: SQLite
@@ -453,3 +454,6 @@ func nullString(s string) any {
 	}
 	return s
 }
+
+// ReadOnly reports whether the catalog was opened read-only.
+func (c *Catalog) ReadOnly() bool { return c.readOnly }

@@ -5,12 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"io/fs"
-	"os"
-	"path/filepath"
-	"sort"
-
-	"github.com/eventlake/eventlake/partitions"
 )
 
 // CompactCommand is the command recorded for loads begun by `eventlake
@@ -29,10 +23,10 @@ const CompactCommand = "compact"
 //     sets the claimed files to 'removed' and the load to 'published' in one
 //     transaction: the old set disappears exactly when the new one appears.
 //
-// The replaced files are deleted from disk only after that. The compaction's
-// staging directory is removed last, so a staging directory left behind by
-// a published compaction means "replaced files may still be on disk", and
-// Recover deletes them (see deleteReplaced).
+// The replaced files are deleted from disk only after that (by package
+// lake, see RetiredFiles). The compaction's staging directory is removed
+// last, so a staging directory left behind by a published compaction means
+// "replaced files may still be on disk", and recovery deletes them.
 
 // LiveFile is a live file of a published load together with the load that
 // wrote it.
@@ -177,82 +171,4 @@ func retireReplaced(ctx context.Context, tx *sql.Tx, loadID string) error {
 	}
 	_, err := tx.ExecContext(ctx, `UPDATE files SET status = 'removed' WHERE removed_by = ? AND status = 'live'`, loadID)
 	return err
-}
-
-// deleteReplaced deletes from disk the files a published compaction
-// replaced, then fsyncs their directories. Files already gone are skipped,
-// so it is idempotent. It returns the number of files it deleted. It never
-// touches a path the catalog holds as live: a path is the files table's
-// primary key, so a removed file's path can never be reused by a live file.
-func (c *Catalog) deleteReplaced(ctx context.Context, lakeDir, loadID string) (int, error) {
-	var command sql.NullString
-	err := c.db.QueryRowContext(ctx, `SELECT command FROM loads WHERE load_id = ?`, loadID).Scan(&command)
-	if errors.Is(err, sql.ErrNoRows) || (err == nil && command.String != CompactCommand) {
-		return 0, nil
-	}
-	if err != nil {
-		return 0, fmt.Errorf("files replaced by load %s: %w", loadID, err)
-	}
-	rows, err := c.db.QueryContext(ctx, `SELECT path FROM files WHERE removed_by = ? AND status = 'removed' ORDER BY path`, loadID)
-	if err != nil {
-		return 0, fmt.Errorf("files replaced by load %s: %w", loadID, err)
-	}
-	var paths []string
-	for rows.Next() {
-		var p string
-		if err := rows.Scan(&p); err != nil {
-			rows.Close()
-			return 0, fmt.Errorf("files replaced by load %s: %w", loadID, err)
-		}
-		paths = append(paths, p)
-	}
-	err = rows.Err()
-	rows.Close()
-	if err != nil {
-		return 0, fmt.Errorf("files replaced by load %s: %w", loadID, err)
-	}
-	return DeleteFiles(ctx, lakeDir, paths, nil)
-}
-
-// DeleteFiles deletes the lake files at paths (relative, '/'-separated),
-// skipping files that are already gone, then fsyncs each directory it
-// deleted from so the deletions survive a crash. It refuses paths that do
-// not stay inside the lake's table area. after, when non-nil, is called
-// after each deletion (compaction's crash-test hook). It returns the number
-// of files deleted.
-func DeleteFiles(ctx context.Context, lakeDir string, paths []string, after func(path string)) (int, error) {
-	deleted := 0
-	dirs := make(map[string]bool)
-	for _, p := range paths {
-		if err := ctx.Err(); err != nil {
-			return deleted, err
-		}
-		if err := checkRelPath(p); err != nil {
-			return deleted, fmt.Errorf("delete replaced file: %w", err)
-		}
-		abs := filepath.Join(lakeDir, filepath.FromSlash(p))
-		err := os.Remove(abs)
-		if errors.Is(err, fs.ErrNotExist) {
-			continue
-		}
-		if err != nil {
-			return deleted, fmt.Errorf("delete replaced file %s: %w", p, err)
-		}
-		deleted++
-		dirs[filepath.Dir(abs)] = true
-		if after != nil {
-			after(p)
-		}
-	}
-	sorted := make([]string, 0, len(dirs))
-	for d := range dirs {
-		sorted = append(sorted, d)
-	}
-	sort.Strings(sorted)
-	for _, d := range sorted {
-		if err := partitions.SyncDir(d); err != nil {
-			return deleted, fmt.Errorf("delete replaced files: sync directory %s: %w", d, err)
-		}
-	}
-	return deleted, nil
 }

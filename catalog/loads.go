@@ -10,6 +10,8 @@ import (
 	"path"
 	"strings"
 	"time"
+
+	"github.com/eventlake/eventlake/internal/lakepath"
 )
 
 // LoadInfo describes a load as it starts. Zero StartedAt, PID and Host
@@ -414,8 +416,12 @@ func checkRelPath(p string) error {
 		return fmt.Errorf("file %q: path must be relative and '/'-separated", p)
 	case path.Clean(p) != p || p == "." || p == ".." || strings.HasPrefix(p, "../"):
 		return fmt.Errorf("file %q: path must be clean and stay inside the lake", p)
-	case p == "_eventlake" || strings.HasPrefix(p, "_eventlake/"):
-		return fmt.Errorf("file %q: path is inside the lake's _eventlake directory", p)
+	case lakepath.InMetaDir(p):
+		return fmt.Errorf("file %q: path is inside the lake's %s directory", p, lakepath.MetaDir)
 	}
 	return nil
 }
+
+// CheckFilePath is the rule for a file's path in the catalog: clean,
+// relative, '/'-separated, inside the lake and outside its metadata folder.
+func CheckFilePath(p string) error { return checkRelPath(p) }

@@ -17,8 +17,6 @@ package loader
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -30,11 +28,11 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/eventlake/eventlake/catalog"
 	"github.com/eventlake/eventlake/config"
+	"github.com/eventlake/eventlake/lake"
 	"github.com/eventlake/eventlake/loader/source"
 	"github.com/eventlake/eventlake/loader/source/dateprefix"
 	"github.com/eventlake/eventlake/partitions"
@@ -83,6 +81,9 @@ type Options struct {
 	Deadline time.Duration
 	// Now is the clock (tests).
 	Now func() time.Time
+	// testHook, when set (tests), runs at each step of the commit protocol
+	// with the load's catalog.
+	testHook func(step string, cat *catalog.Catalog)
 }
 
 // ErrStopped is why objects in flight are abandoned when a load is stopped
@@ -192,14 +193,7 @@ func (o *Options) defaults() {
 }
 
 // CatalogPath is the default catalog location of a lake.
-func CatalogPath(lake string) string { return filepath.Join(lake, "_eventlake", "catalog.db") }
-
-// NewLoadID returns a sortable, unique load id: UTC time + random suffix.
-func NewLoadID(now time.Time) string {
-	var b [3]byte
-	_, _ = rand.Read(b[:])
-	return now.UTC().Format("20060102T150405Z") + "-" + hex.EncodeToString(b[:])
-}
+func CatalogPath(root string) string { return lake.At(root).CatalogPath() }
 
 // job is one object to load.
 type job struct {
@@ -222,10 +216,10 @@ func Run(ctx context.Context, o Options, specs []SourceSpec) (*Summary, error) {
 	if err := CheckLake(o.Lake); err != nil {
 		return nil, err
 	}
-	if err := os.MkdirAll(filepath.Join(o.Lake, "_eventlake"), 0o755); err != nil {
+	if err := os.MkdirAll(lake.At(o.Lake).MetaDir(), 0o755); err != nil {
 		return nil, fmt.Errorf("lake %s: %w", o.Lake, err)
 	}
-	w, rep, err := catalog.OpenWriter(ctx, o.Lake, o.CatalogPath, o.LockWait, o.Command)
+	w, rep, err := lake.OpenWriter(ctx, o.Lake, o.CatalogPath, o.LockWait, o.Command)
 	if err != nil {
 		return nil, err
 	}
@@ -314,34 +308,20 @@ func Run(ctx context.Context, o Options, specs []SourceSpec) (*Summary, error) {
 	}
 
 	now := o.Now()
-	sum.LoadID = NewLoadID(now)
 	var urls []string
 	for _, s := range sources {
 		urls = append(urls, s.URL())
 	}
-	host, _ := os.Hostname()
-	if err := cat.BeginLoad(ctx, catalog.LoadInfo{ID: sum.LoadID, StartedAt: now, Command: o.Command, Host: host, PID: os.Getpid(), Sources: urls}); err != nil {
+	txo := lake.TxOptions{Command: o.Command, Sources: urls, StartedAt: now}
+	if o.testHook != nil {
+		txo.Hook = func(step string) { o.testHook(step, cat) }
+	}
+	tx, err := w.Begin(ctx, txo)
+	if err != nil {
 		return nil, err
 	}
-	crashPoint("after-begin")
-	// abandon records why the load did not commit and returns that. A
-	// load stopped by its caller is recorded as interrupted, with the
-	// cancel's cause, whichever step noticed it; the record is written
-	// outside the cancelled context.
-	abandon := func(stage *partitions.Stage, err error) error {
-		if ctx.Err() != nil {
-			err = interruptedError{cause: context.Cause(ctx), ctxErr: ctx.Err()}
-		}
-		if stage != nil {
-			stage.Remove()
-		}
-		_ = cat.FailLoad(context.WithoutCancel(ctx), sum.LoadID, err)
-		return err
-	}
-	stage, err := partitions.NewStage(o.Lake, sum.LoadID)
-	if err != nil {
-		return nil, abandon(nil, err)
-	}
+	sum.LoadID = tx.ID()
+	stage := tx.Stage()
 	l := &load{opts: o, cat: cat, stage: stage, profiles: profiles, csvProfiles: profiles.csv,
 		id: sum.LoadID, ingestedAt: now.UnixMicro(), hashes: map[string]string{}, stop: stop, dead: map[source.Source]error{}}
 	tRun := time.Now()
@@ -349,16 +329,9 @@ func Run(ctx context.Context, o Options, specs []SourceSpec) (*Summary, error) {
 	results, files, err := l.run(ctx, jobs)
 	o.Log.Debug("objects read and files written", "seconds", time.Since(tRun).Seconds())
 	if err != nil {
-		return nil, abandon(stage, err)
+		return nil, tx.Fail(ctx, err)
 	}
-	if err := stage.Sync(files); err != nil {
-		return nil, abandon(stage, err)
-	}
-	crashPoint("before-commit")
-	cm := catalog.Commit{LoadID: sum.LoadID, FinishedAt: o.Now()}
-	for _, f := range files {
-		cm.Files = append(cm.Files, catalog.FileRecord{Path: f.Path, Table: f.Table, Partition: f.Partition, Rows: f.Rows, Bytes: f.Bytes, MinTime: f.MinTime, MaxTime: f.MaxTime})
-	}
+	ch := lake.Changes{Files: files, FinishedAt: o.Now()}
 	for _, r := range results {
 		if r.rec.Status == "" { // never started: the load was stopped
 			sum.NotStarted++
@@ -388,34 +361,16 @@ func Run(ctx context.Context, o Options, specs []SourceSpec) (*Summary, error) {
 		}
 		sum.Bytes += r.rec.Size
 		sum.UncompressedBytes += r.uncompressed
-		cm.Objects = append(cm.Objects, r.rec)
+		ch.Objects = append(ch.Objects, r.rec)
 	}
-	cm.Records, cm.Rejects, cm.Bytes = sum.Records, sum.Rejects, sum.Bytes
-	if cm.Schemas, err = l.schemas(ctx, results); err != nil {
-		return nil, abandon(stage, err)
+	ch.Records, ch.Rejects, ch.Bytes = sum.Records, sum.Rejects, sum.Bytes
+	if ch.Schemas, err = l.schemas(ctx, results); err != nil {
+		return nil, tx.Fail(ctx, err)
 	}
-	if err := cat.Commit(ctx, cm); err != nil {
-		return nil, abandon(stage, fmt.Errorf("commit: %w", err))
-	}
-	o.Log.Debug("committed", "seconds_since_start", time.Since(start).Seconds())
-	crashPoint("after-commit")
-	// Committed: finish the publish even if the caller is cancelling now
-	// (recovery would finish it, but a clean stop is better).
-	ctx = context.WithoutCancel(ctx)
-	paths := make([]string, len(files))
-	for i, f := range files {
-		paths[i] = f.Path
-	}
-	if _, err := partitions.PublishAll(o.Lake, sum.LoadID, paths, func() { crashPoint("during-publish") }); err != nil {
-		// Committed: recovery at the next start finishes the publish.
-		return nil, fmt.Errorf("%w (the next run finishes publishing)", err)
-	}
-	o.Log.Debug("published", "files", len(files), "seconds_since_start", time.Since(start).Seconds())
-	crashPoint("after-publish")
-	if err := cat.MarkPublished(ctx, sum.LoadID); err != nil {
+	if err := tx.Commit(ctx, ch); err != nil {
 		return nil, err
 	}
-	stage.Remove()
+	o.Log.Debug("committed and published", "files", len(files), "seconds_since_start", time.Since(start).Seconds())
 	sum.Files = len(files)
 	sum.Seconds = time.Since(start).Seconds()
 	select {
@@ -480,12 +435,6 @@ func CheckLake(lake string) error {
 func within(p, dir string) bool {
 	return p == dir || strings.HasPrefix(p, strings.TrimSuffix(dir, string(filepath.Separator))+string(filepath.Separator))
 }
-
-// interruptedError is why a load stopped by its caller did not commit.
-type interruptedError struct{ cause, ctxErr error }
-
-func (e interruptedError) Error() string   { return "interrupted: " + e.cause.Error() }
-func (e interruptedError) Unwrap() []error { return []error{e.cause, e.ctxErr} }
 
 // openSource opens a source. A local source must not be the lake or lie
 // inside it (it would read the lake's own catalog and Parquet files); a
@@ -611,18 +560,6 @@ func sizeGroups(jobs []job) [][]int {
 	}
 	return groups
 }
-
-// crashPoint kills the process at a named point of the commit protocol when
-// EVENTLAKE_CRASH_AT names it. Tests use it to prove that a crash at each
-// step followed by a re-run gives exactly the rows of one clean run.
-func crashPoint(name string) {
-	if v := crashAt; v != "" && v == name {
-		_ = syscall.Kill(os.Getpid(), syscall.SIGKILL)
-		select {}
-	}
-}
-
-var crashAt = os.Getenv("EVENTLAKE_CRASH_AT")
 
 // load is the state of one running load.
 type load struct {

@@ -12,7 +12,7 @@ import (
 // partition. It returns the number of files written.
 func manyPartitions(tb testing.TB, lake string, nParts, rowsPer int, sample func(part int)) int {
 	tb.Helper()
-	stage, err := NewStage(lake, "L")
+	stage, err := NewStage(stagingDir(lake, "L"), "L")
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -115,7 +115,7 @@ func BenchmarkEventWriter(b *testing.B) {
 	lake := b.TempDir()
 	n := 0
 	for b.Loop() {
-		stage, err := NewStage(lake, fmt.Sprint("L", n))
+		stage, err := NewStage(stagingDir(lake, fmt.Sprint("L", n)), fmt.Sprint("L", n))
 		if err != nil {
 			b.Fatal(err)
 		}

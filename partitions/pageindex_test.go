@@ -40,7 +40,7 @@ func edgeValue(r *rand.Rand, i int) string {
 func writeEdgeLake(t *testing.T) string {
 	t.Helper()
 	lake := t.TempDir()
-	stage, err := NewStage(lake, "L")
+	stage, err := NewStage(stagingDir(lake, "L"), "L")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -100,7 +100,7 @@ func writeEdgeLake(t *testing.T) string {
 	for _, f := range append(files, f) {
 		rels = append(rels, f.Path)
 	}
-	if _, err := PublishAll(lake, "L", rels, nil); err != nil {
+	if _, err := PublishAll(lake, stagingDir(lake, "L"), rels, nil); err != nil {
 		t.Fatal(err)
 	}
 	return lake

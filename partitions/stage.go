@@ -10,42 +10,24 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
+
+	"github.com/eventlake/eventlake/internal/fsync"
+	"github.com/eventlake/eventlake/internal/lakepath"
 )
-
-// metaDir holds everything in the lake that is not table data (catalog,
-// staging). It starts with '_' so Spark, Hive and Athena never list it.
-const metaDir = "_eventlake"
-
-// stagingRel is the staging area's path relative to the lake root.
-const stagingRel = metaDir + "/staging"
 
 const (
 	dirPerm  = 0o755
 	filePerm = 0o644
 )
 
-// StagingDir returns <lake>/_eventlake/staging/<loadID>.
-func StagingDir(lakeDir, loadID string) string {
-	return filepath.Join(lakeDir, filepath.FromSlash(stagingRel), loadID)
-}
-
-// StagedPath returns where the file that will be published at relPath is
-// staged: <lake>/_eventlake/staging/<loadID>/<file name>. The staging area is
-// flat (file names are unique within a load, see NextName), so writing a
-// load creates no directories; only publishing creates the partitions'.
-func StagedPath(lakeDir, loadID, relPath string) string {
-	return filepath.Join(StagingDir(lakeDir, loadID), path.Base(relPath))
-}
-
-// Stage is the layout of one load's staging area,
-// <lake>/_eventlake/staging/<loadID>/. Files are written there under their
-// file name (see StagedPath), then moved to their relative path in the lake
-// by Publish.
+// Stage is one load's staging folder (where the lake's layout puts it, see
+// package lake). Files are written there under their file name (the staging
+// folder is flat: file names are unique within a load, see NextName, so
+// writing a load creates no directories), then moved to their relative path
+// in the lake by PublishAll.
 // A Stage is safe for concurrent use by several writers (one per loader
 // worker).
 type Stage struct {
-	lake   string
 	loadID string
 	root   string
 	next   atomic.Int64
@@ -58,31 +40,34 @@ type Stage struct {
 	syncSem chan struct{}
 }
 
-// NewStage creates <lake>/_eventlake/staging/<loadID>/ (directories 0755,
+// NewStage creates the staging folder dir of load loadID (directories 0755,
 // parents as needed). The load ID must be usable as a single file-name
 // segment.
-func NewStage(lakeDir, loadID string) (*Stage, error) {
+func NewStage(dir, loadID string) (*Stage, error) {
 	if err := checkLoadID(loadID); err != nil {
 		return nil, err
 	}
-	if lakeDir == "" {
-		return nil, errors.New("partitions: new stage: empty lake directory")
+	if dir == "" {
+		return nil, errors.New("partitions: new stage: empty staging directory")
 	}
-	lake, err := filepath.Abs(lakeDir)
+	root, err := filepath.Abs(dir)
 	if err != nil {
-		return nil, fmt.Errorf("partitions: new stage: lake directory %q: %w", lakeDir, err)
+		return nil, fmt.Errorf("partitions: new stage: staging directory %q: %w", dir, err)
 	}
-	root := StagingDir(lake, loadID)
 	if err := os.MkdirAll(root, dirPerm); err != nil {
 		return nil, fmt.Errorf("partitions: new stage for load %s: %w", loadID, err)
 	}
-	return &Stage{lake: lake, loadID: loadID, root: root,
+	return &Stage{loadID: loadID, root: root,
 		syncErr: map[string]error{}, syncing: map[string]bool{}, syncSem: make(chan struct{}, syncParallelism)}, nil
 }
 
 // Staged returns the absolute path where the file to be published at
 // relPath is staged (see StagedPath).
-func (s *Stage) Staged(relPath string) string { return filepath.Join(s.root, path.Base(relPath)) }
+func (s *Stage) Staged(relPath string) string { return StagedPath(s.root, relPath) }
+
+// StagedPath returns where the file that will be published at relPath is
+// staged in the staging folder dir: dir/<file name>.
+func StagedPath(dir, relPath string) string { return filepath.Join(dir, path.Base(relPath)) }
 
 // Root returns the absolute staging root of the load.
 func (s *Stage) Root() string { return s.root }
@@ -165,34 +150,39 @@ func within(dir, target string) bool {
 	return rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) && !filepath.IsAbs(rel)
 }
 
-// Publish moves the staged file <lake>/_eventlake/staging/<loadID>/<relPath>
-// to <lake>/<relPath>; it is PublishAll of one file.
-func Publish(lakeDir, loadID, relPath string) error {
-	_, err := PublishAll(lakeDir, loadID, []string{relPath}, nil)
+// Publish moves the file staged for relPath in the staging folder dir to
+// <lake>/<relPath>; it is PublishAll of one file.
+func Publish(lakeDir, dir, relPath string) error {
+	_, err := PublishAll(lakeDir, dir, []string{relPath}, nil)
 	return err
 }
 
-// PublishAll moves the staged files <lake>/_eventlake/staging/<loadID>/<relPath>
-// to <lake>/<relPath> by rename, creating parent directories (and fsyncing
-// the parent of every directory it creates), then fsyncs every destination
-// directory once, so the published files survive a crash. The staged files
-// themselves must already be durable: Stage.Sync runs before the commit that
-// names them. afterFirst, when not nil, runs after the first rename (crash
-// tests stop there). It returns how many files it moved (not counting those
-// published before).
+// PublishAll moves the files staged for relPaths in the staging folder dir
+// (see StagedPath) to <lake>/<relPath> by rename, creating parent
+// directories (and fsyncing the parent of every directory it creates), then
+// fsyncs every destination directory once, so the published files survive
+// a crash. The staged files themselves must already be durable: Stage.Sync
+// runs before the commit that names them. afterFirst, when not nil, runs
+// after the first rename (crash tests stop there). It returns how many
+// files it moved (not counting those published before). Errors name the
+// load by the staging folder's name, which is its load ID.
 //
 // Publishing is idempotent: a staged file that is missing while the final
 // one exists was published before (recovery may run twice). As defence in
 // depth it refuses a relPath that is absolute, contains "..", or would not
-// stay inside the lake's table area (the lake root minus its _eventlake
-// directory).
-func PublishAll(lakeDir, loadID string, relPaths []string, afterFirst func()) (moved int, err error) {
+// stay inside the lake's table area (the lake root minus its metadata
+// folder).
+func PublishAll(lakeDir, dir string, relPaths []string, afterFirst func()) (moved int, err error) {
+	loadID := filepath.Base(dir)
 	if err := checkLoadID(loadID); err != nil {
 		return 0, err
 	}
 	lake, err := filepath.Abs(lakeDir)
 	if err != nil {
 		return 0, fmt.Errorf("partitions: publish: lake directory %q: %w", lakeDir, err)
+	}
+	if dir, err = filepath.Abs(dir); err != nil {
+		return 0, fmt.Errorf("partitions: publish: staging directory: %w", err)
 	}
 	// Check every path first, then publish folder by folder, in parallel:
 	// creating folders and renaming into different ones do not wait on
@@ -204,7 +194,7 @@ func PublishAll(lakeDir, loadID string, relPaths []string, afterFirst func()) (m
 			return 0, err
 		}
 		dst := filepath.Join(lake, filepath.FromSlash(relPath))
-		if !within(lake, dst) || dst == lake || within(filepath.Join(lake, metaDir), dst) {
+		if !within(lake, dst) || dst == lake || within(filepath.Join(lake, lakepath.MetaDir), dst) {
 			return 0, fmt.Errorf("partitions: refusing path %q: it does not stay inside the lake's table area", relPath)
 		}
 		d := filepath.Dir(dst)
@@ -218,12 +208,12 @@ func PublishAll(lakeDir, loadID string, relPaths []string, afterFirst func()) (m
 	err = syncAll(dirs, func(dstDir string) error {
 		made := false
 		for _, relPath := range byDir[dstDir] {
-			src := StagedPath(lake, loadID, relPath)
+			src := StagedPath(dir, relPath)
 			dst := filepath.Join(lake, filepath.FromSlash(relPath))
 			st, err := os.Lstat(src)
 			if errors.Is(err, fs.ErrNotExist) {
 				// Staged by an older version, which mirrored the lake's folders.
-				nested := filepath.Join(StagingDir(lake, loadID), filepath.FromSlash(relPath))
+				nested := filepath.Join(dir, filepath.FromSlash(relPath))
 				if nst, nerr := os.Lstat(nested); nerr == nil {
 					src, st, err = nested, nst, nil
 				}
@@ -257,7 +247,7 @@ func PublishAll(lakeDir, loadID string, relPaths []string, afterFirst func()) (m
 		if !made {
 			return nil
 		}
-		if err := SyncDir(dstDir); err != nil {
+		if err := fsync.Dir(dstDir); err != nil {
 			return fmt.Errorf("publish load %s: sync directory: %w", loadID, err)
 		}
 		return nil
@@ -305,19 +295,6 @@ func syncAll(paths []string, fn func(string) error) error {
 	return first
 }
 
-// SyncFile fsyncs a regular file.
-func SyncFile(path string) error {
-	f, err := os.Open(path)
-	if err != nil {
-		return err
-	}
-	err = f.Sync()
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	return err
-}
-
 // SyncLater starts fsyncing a finished staged file in the background, so
 // the disk works while the writers go on; Sync waits for it. Writers call it
 // as they finish each file.
@@ -334,7 +311,7 @@ func (s *Stage) SyncLater(relPath string) {
 	go func() {
 		defer s.syncWG.Done()
 		s.syncSem <- struct{}{}
-		err := SyncFile(abs)
+		err := fsync.File(abs)
 		<-s.syncSem
 		s.syncMu.Lock()
 		s.syncErr[abs] = err
@@ -361,10 +338,10 @@ func (s *Stage) Sync(files []File) error {
 			return fmt.Errorf("partitions: sync staged file %s: %w", abs, err)
 		}
 	}
-	if err := syncAll(paths, SyncFile); err != nil {
+	if err := syncAll(paths, fsync.File); err != nil {
 		return fmt.Errorf("partitions: sync staged file %w", err)
 	}
-	if err := syncAll([]string{s.root, filepath.Dir(s.root)}, SyncDir); err != nil {
+	if err := syncAll([]string{s.root, filepath.Dir(s.root)}, fsync.Dir); err != nil {
 		return fmt.Errorf("partitions: sync staging directory %w", err)
 	}
 	return nil
@@ -396,23 +373,5 @@ func mkdirAllSync(dir string) error {
 		}
 		return err
 	}
-	return SyncDir(parent)
-}
-
-// SyncDir fsyncs a directory so that entries just created or renamed in it
-// survive a crash. File systems that cannot fsync a directory (EINVAL,
-// unsupported) are tolerated: there is nothing more to do there.
-func SyncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	err = d.Sync()
-	if errors.Is(err, syscall.EINVAL) || errors.Is(err, errors.ErrUnsupported) {
-		err = nil
-	}
-	if cerr := d.Close(); err == nil {
-		err = cerr
-	}
-	return err
+	return fsync.Dir(parent)
 }

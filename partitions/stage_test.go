@@ -9,7 +9,7 @@ import (
 
 func TestNewStage(t *testing.T) {
 	lake := t.TempDir()
-	s, err := NewStage(lake, "L1")
+	s, err := NewStage(stagingDir(lake, "L1"), "L1")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -17,7 +17,7 @@ func TestNewStage(t *testing.T) {
 	if got := s.Root(); got != want {
 		t.Errorf("Root() = %q, want %q", got, want)
 	}
-	if got := StagingDir(lake, "L1"); got != want {
+	if got := stagingDir(lake, "L1"); got != want {
 		t.Errorf("StagingDir = %q, want %q", got, want)
 	}
 	if got := s.LoadID(); got != "L1" {
@@ -50,7 +50,7 @@ func TestNewStage(t *testing.T) {
 func TestNewStageRejectsBadLoadID(t *testing.T) {
 	lake := t.TempDir()
 	for _, id := range []string{"", ".", "..", "a/b", `a\b`, "a\x00"} {
-		if _, err := NewStage(lake, id); err == nil {
+		if _, err := NewStage(stagingDir(lake, id), id); err == nil {
 			t.Errorf("NewStage(%q) succeeded, want error", id)
 		}
 	}
@@ -60,7 +60,7 @@ func TestNewStageRejectsBadLoadID(t *testing.T) {
 }
 
 func TestNextNameConcurrentUnique(t *testing.T) {
-	s, err := NewStage(t.TempDir(), "L")
+	s, err := NewStage(stagingDir(t.TempDir(), "L"), "L")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -91,7 +91,7 @@ func TestNextNameConcurrentUnique(t *testing.T) {
 
 func writeStaged(t *testing.T, lake, loadID, rel, content string) {
 	t.Helper()
-	p := filepath.Join(StagingDir(lake, loadID), filepath.FromSlash(rel))
+	p := filepath.Join(stagingDir(lake, loadID), filepath.FromSlash(rel))
 	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -105,7 +105,7 @@ func TestPublish(t *testing.T) {
 	rel := "events/domain=a%2Fb/event_date=2024-01-02/part-L-00000.parquet"
 	writeStaged(t, lake, "L", rel, "hello")
 
-	if err := Publish(lake, "L", rel); err != nil {
+	if err := Publish(lake, stagingDir(lake, "L"), rel); err != nil {
 		t.Fatal(err)
 	}
 	got, err := os.ReadFile(filepath.Join(lake, filepath.FromSlash(rel)))
@@ -115,15 +115,15 @@ func TestPublish(t *testing.T) {
 	if string(got) != "hello" {
 		t.Errorf("published content = %q, want %q", got, "hello")
 	}
-	if _, err := os.Stat(filepath.Join(StagingDir(lake, "L"), filepath.FromSlash(rel))); !os.IsNotExist(err) {
+	if _, err := os.Stat(filepath.Join(stagingDir(lake, "L"), filepath.FromSlash(rel))); !os.IsNotExist(err) {
 		t.Errorf("staged file still exists: %v", err)
 	}
 	// Recovery may publish twice: the second call is a no-op.
-	if err := Publish(lake, "L", rel); err != nil {
+	if err := Publish(lake, stagingDir(lake, "L"), rel); err != nil {
 		t.Errorf("second Publish: %v", err)
 	}
 	// A file neither staged nor published is an error.
-	if err := Publish(lake, "L", "events/domain=a/event_date=2024-01-02/part-L-00009.parquet"); err == nil {
+	if err := Publish(lake, stagingDir(lake, "L"), "events/domain=a/event_date=2024-01-02/part-L-00009.parquet"); err == nil {
 		t.Error("Publish of a missing file succeeded")
 	}
 }
@@ -139,7 +139,7 @@ func TestPublishReplacesExistingFinal(t *testing.T) {
 	if err := os.WriteFile(final, []byte("old"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if err := Publish(lake, "L", rel); err != nil {
+	if err := Publish(lake, stagingDir(lake, "L"), rel); err != nil {
 		t.Fatal(err)
 	}
 	got, err := os.ReadFile(final)
@@ -171,18 +171,23 @@ func TestPublishRefusesUnsafePaths(t *testing.T) {
 		"_eventlake/catalog.db",
 		"_eventlake/staging/L/x",
 	} {
-		if err := Publish(lake, "L", rel); err == nil {
+		if err := Publish(lake, stagingDir(lake, "L"), rel); err == nil {
 			t.Errorf("Publish(%q) succeeded, want error", rel)
 		}
 	}
-	if err := Publish(lake, "../L", "x"); err == nil {
+	if err := Publish(lake, lake+"/_eventlake/staging/..", "x"); err == nil {
 		t.Error("Publish with load ID ../L succeeded")
 	}
 	if _, err := os.Stat(filepath.Join(filepath.Dir(lake), "x")); !os.IsNotExist(err) {
 		t.Errorf("file escaped the lake: %v", err)
 	}
 	// The staged file is untouched and can still be published normally.
-	if err := Publish(lake, "L", "x"); err != nil {
+	if err := Publish(lake, stagingDir(lake, "L"), "x"); err != nil {
 		t.Errorf("Publish(x): %v", err)
 	}
+}
+
+// stagingDir is where the lake's layout stages load loadID.
+func stagingDir(lake, loadID string) string {
+	return filepath.Join(lake, "_eventlake", "staging", loadID)
 }

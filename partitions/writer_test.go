@@ -194,7 +194,7 @@ func isJSON(lt format.LogicalType) bool {
 
 func TestEventWriterRoundTrip(t *testing.T) {
 	lake := t.TempDir()
-	stage, err := NewStage(lake, "L")
+	stage, err := NewStage(stagingDir(lake, "L"), "L")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -345,7 +345,7 @@ func TestEventWriterRoundTrip(t *testing.T) {
 }
 
 func TestEventWriterRollsOverAtMaxFileRows(t *testing.T) {
-	stage, err := NewStage(t.TempDir(), "L")
+	stage, err := NewStage(stagingDir(t.TempDir(), "L"), "L")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -387,7 +387,7 @@ func TestEventWriterRollsOverAtMaxFileRows(t *testing.T) {
 }
 
 func TestEventWriterRowGroupBytes(t *testing.T) {
-	stage, err := NewStage(t.TempDir(), "L")
+	stage, err := NewStage(stagingDir(t.TempDir(), "L"), "L")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -433,7 +433,7 @@ func TestEventWriterRowGroupBytes(t *testing.T) {
 }
 
 func TestRejectWriter(t *testing.T) {
-	stage, err := NewStage(t.TempDir(), "L")
+	stage, err := NewStage(stagingDir(t.TempDir(), "L"), "L")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -502,7 +502,7 @@ func TestRejectWriter(t *testing.T) {
 func TestAbortRemovesFiles(t *testing.T) {
 	for _, afterClose := range []bool{false, true} {
 		t.Run(fmt.Sprintf("afterClose=%v", afterClose), func(t *testing.T) {
-			stage, err := NewStage(t.TempDir(), "L")
+			stage, err := NewStage(stagingDir(t.TempDir(), "L"), "L")
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -544,7 +544,7 @@ func TestAbortRemovesFiles(t *testing.T) {
 }
 
 func TestWriterCloseTwiceAndWriteAfterClose(t *testing.T) {
-	stage, err := NewStage(t.TempDir(), "L")
+	stage, err := NewStage(stagingDir(t.TempDir(), "L"), "L")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -565,7 +565,7 @@ func TestWriterCloseTwiceAndWriteAfterClose(t *testing.T) {
 }
 
 func TestWriterErrorIsSticky(t *testing.T) {
-	stage, err := NewStage(t.TempDir(), "L")
+	stage, err := NewStage(stagingDir(t.TempDir(), "L"), "L")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -616,7 +616,7 @@ func TestZstdLevels(t *testing.T) {
 
 func testZstdLevels(t *testing.T, useNative bool) {
 	for _, level := range []int{1, 3, 9, MaxZstdLevel} {
-		stage, err := NewStage(t.TempDir(), "L")
+		stage, err := NewStage(stagingDir(t.TempDir(), "L"), "L")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -675,7 +675,7 @@ func TestZstdCodecFrames(t *testing.T) {
 // TestEventWriterPublishFlow stages files and publishes them into the lake.
 func TestEventWriterPublishFlow(t *testing.T) {
 	lake := t.TempDir()
-	stage, err := NewStage(lake, "L")
+	stage, err := NewStage(stagingDir(lake, "L"), "L")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -689,7 +689,7 @@ func TestEventWriterPublishFlow(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, f := range files {
-		if err := Publish(lake, "L", f.Path); err != nil {
+		if err := Publish(lake, stagingDir(lake, "L"), f.Path); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -708,7 +708,7 @@ func TestEventWriterPublishFlow(t *testing.T) {
 }
 
 func TestEventWriterRejectsBadDomain(t *testing.T) {
-	stage, err := NewStage(t.TempDir(), "L")
+	stage, err := NewStage(stagingDir(t.TempDir(), "L"), "L")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -737,7 +737,7 @@ func TestEventWriterRejectsBadDomain(t *testing.T) {
 // budget produce smaller row groups, never more files than partitions.
 func TestMemoryBudgetFlushesInsteadOfClosing(t *testing.T) {
 	lake := t.TempDir()
-	st, err := NewStage(lake, "20240101T000000Z-budget")
+	st, err := NewStage(stagingDir(lake, "20240101T000000Z-budget"), "20240101T000000Z-budget")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -793,7 +793,7 @@ func TestMemoryBudgetFlushesInsteadOfClosing(t *testing.T) {
 // TestRowGroupCapRollsFiles: a file is rolled over after maxRowGroups row
 // groups, so per-file metadata held in memory stays bounded.
 func TestRowGroupCapRollsFiles(t *testing.T) {
-	st, err := NewStage(t.TempDir(), "20240101T000000Z-rgcap")
+	st, err := NewStage(stagingDir(t.TempDir(), "20240101T000000Z-rgcap"), "20240101T000000Z-rgcap")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,9 +3,9 @@ package main
 import (
 	"time"
 
-	"github.com/eventlake/eventlake/catalog"
+	lk "github.com/eventlake/eventlake/lake"
 )
 
-func acquireForTest(lake string) (*catalog.Lock, error) {
-	return catalog.AcquireLock(lake, time.Second, "test holder")
+func acquireForTest(lake string) (*lk.Lock, error) {
+	return lk.AcquireLock(lake, time.Second, "test holder")
 }

@@ -20,6 +20,8 @@ func TestLayers(t *testing.T) {
 		{"sql", []string{"loader"}},
 		{"schema", []string{"loader", "catalog", "partitions", "sql", "config"}},
 		{"config", []string{"loader", "catalog", "partitions", "sql"}},
+		// The lake's transaction sits below the writers and the shell.
+		{"lake", []string{"loader", "sql", "cmd"}},
 	}
 	for _, r := range rules {
 		pkgs, err := Packages(root, r.pkgs)
@@ -43,9 +45,39 @@ func TestLayers(t *testing.T) {
 	}
 }
 
+// The stores below the lake's transaction know nothing of it or of each
+// other: the catalog (SQL) links no other package of the module but the
+// small internal helpers, and the Parquet writers (partitions, compaction
+// aside) link neither the catalog nor the lake.
+func TestStoresStandAlone(t *testing.T) {
+	root, err := Root()
+	if err != nil {
+		t.Fatal(err)
+	}
+	deps, err := Deps(root, Module+"/catalog")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range deps {
+		if !strings.HasPrefix(d, Module+"/internal/") {
+			t.Errorf("catalog depends on %s", d)
+		}
+	}
+	deps, err = Deps(root, Module+"/partitions")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range deps {
+		for _, f := range []string{"catalog", "lake"} {
+			if p := Module + "/" + f; d == p || strings.HasPrefix(d, p+"/") {
+				t.Errorf("partitions depends on %s", d)
+			}
+		}
+	}
+}
+
 // The walk finds indirect dependencies: the loader reaches the schema
-// through its profiles too, and the views reach partitions through the
-// catalog.
+// through its profiles too.
 func TestDepsFindsIndirect(t *testing.T) {
 	root, err := Root()
 	if err != nil {

@@ -63,6 +63,7 @@ import (
 	"time"
 
 	"github.com/eventlake/eventlake/catalog"
+	"github.com/eventlake/eventlake/lake"
 	"github.com/eventlake/eventlake/loader"
 	"github.com/eventlake/eventlake/loader/source"
 )
@@ -703,7 +704,7 @@ func (w *watcher) processAttempts(ctx context.Context, ps []*pending, attempts i
 		if err == nil || ctx.Err() != nil {
 			break
 		}
-		locked := errors.Is(err, catalog.ErrLocked)
+		locked := errors.Is(err, lake.ErrLocked)
 		if !locked {
 			tries++
 		}

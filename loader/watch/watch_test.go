@@ -18,6 +18,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/eventlake/eventlake/catalog"
+	lk "github.com/eventlake/eventlake/lake"
 	"github.com/eventlake/eventlake/loader"
 	"github.com/eventlake/eventlake/loader/watch/internal/fakesqs"
 )
@@ -520,7 +521,7 @@ func TestErrorsAreSurvived(t *testing.T) {
 	waitFor(t, "the redelivered message deleted", func() bool { return q.deleted(first) })
 
 	// Another loader holds the lake: the load waits it out.
-	lock, err := catalog.AcquireLock(lake, time.Second, "test holder")
+	lock, err := lk.AcquireLock(lake, time.Second, "test holder")
 	if err != nil {
 		t.Fatal(err)
 	}

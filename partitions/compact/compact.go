@@ -37,21 +37,18 @@ package compact
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"sort"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/eventlake/eventlake/catalog"
+	"github.com/eventlake/eventlake/lake"
 	"github.com/eventlake/eventlake/partitions"
 )
 
@@ -159,7 +156,7 @@ func (o *Options) defaults() error {
 		return errors.New("no lake given (--lake DIR)")
 	}
 	if o.CatalogPath == "" {
-		o.CatalogPath = filepath.Join(o.Lake, "_eventlake", "catalog.db")
+		o.CatalogPath = lake.At(o.Lake).CatalogPath()
 	}
 	switch {
 	case o.MinFiles < 0:
@@ -282,7 +279,7 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 		return sum, nil
 	}
 
-	w, rep, err := catalog.OpenWriter(ctx, o.Lake, o.CatalogPath, o.LockWait, catalog.CompactCommand)
+	w, rep, err := lake.OpenWriter(ctx, o.Lake, o.CatalogPath, o.LockWait, catalog.CompactCommand)
 	if err != nil {
 		return nil, err
 	}
@@ -304,7 +301,7 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 		sum.Seconds = time.Since(start).Seconds()
 		return sum, nil
 	}
-	if err := compact(ctx, cat, o, cands, sum); err != nil {
+	if err := compact(ctx, w, o, cands, sum); err != nil {
 		return nil, err
 	}
 	sum.Seconds = time.Since(start).Seconds()
@@ -396,43 +393,17 @@ func compacted(group []catalog.LiveFile) bool {
 }
 
 // compact runs the commit protocol over the candidates.
-func compact(ctx context.Context, cat *catalog.Catalog, o Options, cands []candidate, sum *Summary) error {
-	now := o.Now()
-	id := newLoadID(now)
-	host, _ := os.Hostname()
-	if err := cat.BeginLoad(ctx, catalog.LoadInfo{ID: id, StartedAt: now, Command: catalog.CompactCommand, Host: host, PID: os.Getpid()}); err != nil {
-		return err
-	}
-	o.step("after-begin")
-	stage, err := partitions.NewStage(o.Lake, id)
-	if err == nil {
-		// The staging directory marks unfinished work to recovery: make its
-		// entry durable before anything depends on it.
-		err = syncParents(stage.Root(), o.Lake)
-	}
-	fail := func(err error) error {
-		// A fresh context: the failure may be a cancelled ctx.
-		if ferr := cat.FailLoad(context.Background(), id, err); ferr != nil {
-			// The load is no longer running (a commit that reported an
-			// error may still have happened) or the catalog is unreachable:
-			// leave the staging directory to recovery, which knows which.
-			return fmt.Errorf("%w (recording the failure also failed: %v)", err, ferr)
-		}
-		if stage != nil {
-			_ = stage.Remove() // best effort: recovery removes it anyway
-		}
-		return err
-	}
+func compact(ctx context.Context, w *lake.Writer, o Options, cands []candidate, sum *Summary) error {
+	tx, err := w.Begin(ctx, lake.TxOptions{Command: catalog.CompactCommand, StartedAt: o.Now(), StepPrefix: "compact-", Hook: o.hook})
 	if err != nil {
-		return fail(err)
+		return err
 	}
-
 	var newFiles []partitions.File
 	var replaced []string
 	for i, c := range cands {
-		res, err := mergePartition(ctx, o, stage, c)
+		res, err := mergePartition(ctx, o, tx.Stage(), c)
 		if err != nil {
-			return fail(fmt.Errorf("compacting partition %s: %w", c.partition, err))
+			return tx.Fail(ctx, fmt.Errorf("compacting partition %s: %w", c.partition, err))
 		}
 		newFiles = append(newFiles, res.files...)
 		for _, f := range c.files {
@@ -442,98 +413,11 @@ func compact(ctx context.Context, cat *catalog.Catalog, o Options, cands []candi
 		o.Log.Info("partition compacted", "partition", c.partition, "reason", c.reason, "files_before", res.FilesBefore,
 			"files_after", res.FilesAfter, "rows_before", res.RowsBefore, "rows_after", res.RowsAfter, "duplicates", res.Duplicates)
 		if i == 0 {
-			o.step("during-merge")
+			tx.Step("during-merge")
 		}
 	}
-	sum.LoadID = id
-
-	if err := stage.Sync(newFiles); err != nil {
-		return fail(err)
-	}
-	o.step("before-commit")
-	cm := catalog.Commit{LoadID: id, FinishedAt: o.Now(), Replaces: replaced, Records: sum.RowsAfter, Bytes: sum.BytesBefore}
-	for _, f := range newFiles {
-		cm.Files = append(cm.Files, catalog.FileRecord{Path: f.Path, Table: f.Table, Partition: f.Partition,
-			Rows: f.Rows, Bytes: f.Bytes, MinTime: f.MinTime, MaxTime: f.MaxTime})
-	}
-	if err := cat.Commit(ctx, cm); err != nil {
-		return fail(fmt.Errorf("commit: %w", err))
-	}
-	o.step("after-commit")
-	paths := make([]string, len(newFiles))
-	for i, f := range newFiles {
-		paths[i] = f.Path
-	}
-	if _, err := partitions.PublishAll(o.Lake, id, paths, func() { o.step("during-publish") }); err != nil {
-		// Committed: recovery at the next start finishes the publish.
-		return fmt.Errorf("%w (the next run of compact or load finishes publishing)", err)
-	}
-	o.step("after-publish")
-	if err := cat.MarkPublished(ctx, id); err != nil {
-		return fmt.Errorf("%w (the next run of compact or load finishes it)", err)
-	}
-	o.step("after-swap")
-	first := true
-	if _, err := catalog.DeleteFiles(ctx, o.Lake, replaced, func(string) {
-		if first {
-			first = false
-			o.step("during-delete")
-		}
-	}); err != nil {
-		return fmt.Errorf("compaction %s is complete, but deleting the replaced files failed (the next run of compact or load retries): %w", id, err)
-	}
-	o.step("after-delete")
-	if err := stage.Remove(); err != nil {
-		return fmt.Errorf("compaction %s is complete: %w", id, err)
-	}
-	return nil
-}
-
-// step runs the test hook and the crash point of a protocol step.
-func (o *Options) step(name string) {
-	if o.hook != nil {
-		o.hook(name)
-	}
-	crashPoint("compact-" + name)
-}
-
-// crashPoint kills the process at a named step when EVENTLAKE_CRASH_AT names
-// it (as the loader's does). Crash tests use it to prove that a crash at
-// each step followed by a re-run leaves a correctly compacted lake.
-func crashPoint(name string) {
-	if crashAt != "" && crashAt == name {
-		_ = syscall.Kill(os.Getpid(), syscall.SIGKILL)
-		select {}
-	}
-}
-
-var crashAt = os.Getenv("EVENTLAKE_CRASH_AT")
-
-// newLoadID returns a sortable, unique load id in the loader's format (UTC
-// time + random suffix). The loader's own function is not imported: it would
-// link every source backend into this package.
-func newLoadID(now time.Time) string {
-	var b [3]byte
-	_, _ = rand.Read(b[:])
-	return now.UTC().Format("20060102T150405Z") + "-" + hex.EncodeToString(b[:])
-}
-
-// syncParents fsyncs the parent of dir and each further ancestor up to and
-// including lake's _eventlake directory, so freshly created directory
-// entries survive a crash.
-func syncParents(dir, lake string) error {
-	stop, err := filepath.Abs(filepath.Join(lake, "_eventlake"))
-	if err != nil {
-		return err
-	}
-	for d := filepath.Dir(dir); ; d = filepath.Dir(d) {
-		if err := partitions.SyncDir(d); err != nil {
-			return fmt.Errorf("sync %s: %w", d, err)
-		}
-		if d == stop || filepath.Dir(d) == d || !strings.HasPrefix(d, stop) {
-			return nil
-		}
-	}
+	sum.LoadID = tx.ID()
+	return tx.Commit(ctx, lake.Changes{Files: newFiles, Replaces: replaced, FinishedAt: o.Now(), Records: sum.RowsAfter, Bytes: sum.BytesBefore})
 }
 
 // ParseSize parses a size such as "128MB", "64MiB", "1GB" or "134217728"

@@ -13,6 +13,7 @@ import (
 
 	"github.com/eventlake/eventlake/catalog"
 	"github.com/eventlake/eventlake/internal/laketest"
+	lk "github.com/eventlake/eventlake/lake"
 	"github.com/eventlake/eventlake/loader"
 )
 
@@ -219,7 +220,7 @@ func TestDryRunChangesNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	// A dry run takes no lock: it works while a writer holds it.
-	lock, err := catalog.AcquireLock(lake, 0, "test")
+	lock, err := lk.AcquireLock(lake, 0, "test")
 	if err != nil {
 		t.Fatal(err)
 	}

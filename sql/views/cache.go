@@ -13,7 +13,8 @@ import (
 	"time"
 
 	"github.com/eventlake/eventlake/catalog"
-	"github.com/eventlake/eventlake/partitions"
+	"github.com/eventlake/eventlake/internal/fsync"
+	"github.com/eventlake/eventlake/lake"
 )
 
 // The query cache is a DuckDB database next to the catalog holding the rows
@@ -30,7 +31,7 @@ import (
 const cacheAlias = "query_cache"
 
 // CachePath is the query cache of a lake.
-func CachePath(lake string) string { return filepath.Join(lake, "_eventlake", "query-cache.duckdb") }
+func CachePath(root string) string { return lake.At(root).QueryCachePath() }
 
 // CacheStats describes a cache build.
 type CacheStats struct {
@@ -133,13 +134,13 @@ func BuildCache(ctx context.Context, lake string, cat *catalog.Catalog) (CacheSt
 	if err := db.Close(); err != nil {
 		return st, fmt.Errorf("query cache: %w", err)
 	}
-	if err := partitions.SyncFile(tmp); err != nil {
+	if err := fsync.File(tmp); err != nil {
 		return st, fmt.Errorf("query cache: %w", err)
 	}
 	if err := os.Rename(tmp, path); err != nil {
 		return st, fmt.Errorf("query cache: %w", err)
 	}
-	if err := partitions.SyncDir(filepath.Dir(path)); err != nil {
+	if err := fsync.Dir(filepath.Dir(path)); err != nil {
 		return st, fmt.Errorf("query cache: %w", err)
 	}
 	st.Built, st.Seconds = true, time.Since(start).Seconds()

@@ -1,9 +1,10 @@
-package catalog
+package lake
 
 import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sync"
@@ -13,6 +14,11 @@ import (
 // ErrLocked is wrapped by AcquireLock's error when another writer holds the
 // lake's lock for longer than the caller was willing to wait.
 var ErrLocked = errors.New("lake is locked by another writer")
+
+const (
+	dirPerm  = 0o755
+	filePerm = 0o644
+)
 
 // lockPoll is how often AcquireLock retries a busy lock. flock has no
 // timeout of its own, and a blocking flock cannot be abandoned, so it polls.
@@ -45,17 +51,18 @@ type lockHolder struct {
 // (deleting a flock'ed file lets two processes lock different inodes).
 func AcquireLock(lakeDir string, wait time.Duration, command string) (*Lock, error) {
 	if lakeDir == "" {
-		return nil, errors.New("catalog: acquire lock: empty lake directory")
+		return nil, errors.New("lake: acquire lock: empty lake directory")
 	}
-	dir := filepath.Join(lakeDir, "_eventlake")
+	layout := At(lakeDir)
+	dir := layout.MetaDir()
 	if err := ensureDir(dir); err != nil {
-		return nil, fmt.Errorf("catalog: acquire lock in %s: %w", dir, err)
+		return nil, fmt.Errorf("lake: acquire lock in %s: %w", dir, err)
 	}
-	path := filepath.Join(dir, "lock")
+	path := layout.LockPath()
 	_, statErr := os.Stat(path)
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, filePerm)
 	if err != nil {
-		return nil, fmt.Errorf("catalog: acquire lock %s: %w", path, err)
+		return nil, fmt.Errorf("lake: acquire lock %s: %w", path, err)
 	}
 	if statErr != nil {
 		f.Chmod(filePerm) // best effort against a restrictive umask
@@ -66,7 +73,7 @@ func AcquireLock(lakeDir string, wait time.Duration, command string) (*Lock, err
 		ok, err := tryFlock(f)
 		if err != nil {
 			f.Close()
-			return nil, fmt.Errorf("catalog: acquire lock %s: %w", path, err)
+			return nil, fmt.Errorf("lake: acquire lock %s: %w", path, err)
 		}
 		if ok {
 			break
@@ -94,7 +101,7 @@ func AcquireLock(lakeDir string, wait time.Duration, command string) (*Lock, err
 	if err != nil {
 		unflock(f)
 		f.Close()
-		return nil, fmt.Errorf("catalog: acquire lock %s: write holder: %w", path, err)
+		return nil, fmt.Errorf("lake: acquire lock %s: write holder: %w", path, err)
 	}
 	return &Lock{f: f, path: path}, nil
 }
@@ -113,7 +120,7 @@ func (l *Lock) Release() error {
 	uerr := unflock(f)
 	cerr := f.Close() // closing the descriptor releases the flock in any case
 	if err := errors.Join(terr, uerr, cerr); err != nil {
-		return fmt.Errorf("catalog: release lock %s: %w", l.path, err)
+		return fmt.Errorf("lake: release lock %s: %w", l.path, err)
 	}
 	return nil
 }
@@ -144,4 +151,31 @@ func truncate(s string, n int) string {
 		return s
 	}
 	return s[:n] + "…"
+}
+
+// ensureDir creates dir and missing parents with mode 0755 (chmod'ed, so the
+// process umask cannot change it). Existing directories are left alone.
+func ensureDir(dir string) error {
+	st, err := os.Stat(dir)
+	if err == nil {
+		if !st.IsDir() {
+			return fmt.Errorf("%s exists and is not a directory", dir)
+		}
+		return nil
+	}
+	if !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	if parent := filepath.Dir(dir); parent != dir {
+		if err := ensureDir(parent); err != nil {
+			return err
+		}
+	}
+	if err := os.Mkdir(dir, dirPerm); err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			return nil
+		}
+		return err
+	}
+	return os.Chmod(dir, dirPerm)
 }

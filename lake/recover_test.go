@@ -1,4 +1,4 @@
-package catalog
+package lake
 
 import (
 	"context"
@@ -10,13 +10,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/eventlake/eventlake/catalog"
 	"github.com/eventlake/eventlake/partitions"
 )
 
 // stage writes a staged file of load id at relPath with content relPath.
 func stage(t *testing.T, lake, id, relPath string) {
 	t.Helper()
-	p := filepath.Join(partitions.StagingDir(lake, id), filepath.FromSlash(relPath))
+	p := filepath.Join(At(lake).StagingDir(id), filepath.FromSlash(relPath))
 	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -43,14 +44,14 @@ func TestRecover(t *testing.T) {
 	done := "events/domain=a/event_date=2024-01-31/part-L0-00000.parquet"
 	begin(t, c, "L0", t0.Add(-time.Hour))
 	stage(t, lake, "L0", done)
-	commit(t, c, Commit{LoadID: "L0", Files: []FileRecord{{Path: done, Table: "events", Partition: "domain=a/event_date=2024-01-31", Rows: 1}}})
-	if err := partitions.Publish(lake, "L0", done); err != nil {
+	commit(t, c, catalog.Commit{LoadID: "L0", Files: []catalog.FileRecord{{Path: done, Table: "events", Partition: "domain=a/event_date=2024-01-31", Rows: 1}}})
+	if err := partitions.Publish(lake, At(lake).StagingDir("L0"), done); err != nil {
 		t.Fatal(err)
 	}
 	if err := c.MarkPublished(ctx, "L0"); err != nil {
 		t.Fatal(err)
 	}
-	os.RemoveAll(partitions.StagingDir(lake, "L0"))
+	os.RemoveAll(At(lake).StagingDir("L0"))
 
 	// Killed before commit: staged files only.
 	begin(t, c, "LR", t0)
@@ -62,11 +63,11 @@ func TestRecover(t *testing.T) {
 	begin(t, c, "LC", t0.Add(time.Minute))
 	stage(t, lake, "LC", f1)
 	stage(t, lake, "LC", f2)
-	commit(t, c, Commit{LoadID: "LC", Files: []FileRecord{
+	commit(t, c, catalog.Commit{LoadID: "LC", Files: []catalog.FileRecord{
 		{Path: f1, Table: "events", Partition: "domain=a/event_date=2024-02-01", Rows: 3},
 		{Path: f2, Table: "orders", Partition: "order_date=2024-02-01", Rows: 4},
 	}})
-	if err := partitions.Publish(lake, "LC", f1); err != nil {
+	if err := partitions.Publish(lake, At(lake).StagingDir("LC"), f1); err != nil {
 		t.Fatal(err)
 	}
 
@@ -107,7 +108,7 @@ func TestRecover(t *testing.T) {
 	if exists(filepath.Join(lake, "events/domain=a/event_date=2024-02-01/part-LR-00000.parquet")) {
 		t.Error("a file of the aborted load was published")
 	}
-	staging := filepath.Dir(partitions.StagingDir(lake, "x"))
+	staging := At(lake).StagingRoot()
 	if ents, err := os.ReadDir(staging); err != nil || len(ents) != 0 {
 		t.Errorf("staging after recovery: %v entries, err %v; want empty", len(ents), err)
 	}
@@ -140,7 +141,7 @@ func TestRecoverEmptyLakeAndMissingFile(t *testing.T) {
 	// recovered: Recover must say which, and leave the load committed.
 	lost := "events/domain=a/event_date=2024-02-01/part-LX-00000.parquet"
 	begin(t, c, "LX", t0)
-	commit(t, c, Commit{LoadID: "LX", Files: []FileRecord{{Path: lost, Table: "events", Partition: "p"}}})
+	commit(t, c, catalog.Commit{LoadID: "LX", Files: []catalog.FileRecord{{Path: lost, Table: "events", Partition: "p"}}})
 	_, err = Recover(ctx, c, lake)
 	if err == nil || !strings.Contains(err.Error(), lost) || !strings.Contains(err.Error(), "LX") {
 		t.Fatalf("Recover with a lost file: err = %v, want it to name %s and load LX", err, lost)
