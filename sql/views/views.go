@@ -358,15 +358,12 @@ func typedQuery(t *schema.Type, domain, eventType string, tc config.Table) (quer
 	for _, c := range schema.EventPartitions {
 		taken[c.Name] = true
 	}
-	var fieldNames []string
+	// from_json structure of data's top-level fields, with the configured
+	// column types (tables.<view>.types) in place of the inferred ones
+	fieldNames, structure := withTypes(t, tc.Types)
 	var fields []*schema.Field
-	structure := "" // from_json structure of data's top-level fields
-	if t != nil && t.Kind == schema.Object && len(t.Fields) > 0 {
-		fields = t.Fields
-		for _, f := range fields {
-			fieldNames = append(fieldNames, f.Name)
-		}
-		structure = t.Structure()
+	for _, n := range fieldNames {
+		fields = append(fields, &schema.Field{Name: n})
 	}
 	cols := dedupe(prefixed(fieldNames, taken), taken)
 	var sel []string
