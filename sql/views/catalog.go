@@ -54,9 +54,11 @@ DROP TABLE eventlake.catalog_schema_changes`); err != nil {
 	return createRejects(ctx, conn, o)
 }
 
+// The reject files' "offset" column (a reserved word, so it must be quoted)
+// is also shown as byte_offset.
 const emptyRejects = `SELECT NULL::VARCHAR AS object, NULL::BIGINT AS line, NULL::BIGINT AS "offset", NULL::VARCHAR AS reason,
  NULL::VARCHAR AS raw, NULL::BIGINT AS raw_bytes, NULL::VARCHAR AS profile, NULL::VARCHAR AS _load_id,
- NULL::TIMESTAMPTZ AS _ingested_at, NULL::DATE AS load_date WHERE false`
+ NULL::TIMESTAMPTZ AS _ingested_at, NULL::DATE AS load_date, NULL::BIGINT AS byte_offset WHERE false`
 
 func createRejects(ctx context.Context, conn *sql.Conn, o Options) error {
 	q := emptyRejects
@@ -65,7 +67,7 @@ func createRejects(ctx context.Context, conn *sql.Conn, o Options) error {
 		return err
 	}
 	if len(live) > 0 {
-		q = "SELECT * FROM read_parquet(" + fileList(o.Lake, live) + ", hive_partitioning = true, hive_types = {'load_date': DATE})"
+		q = "SELECT *, \"offset\" AS byte_offset FROM read_parquet(" + fileList(o.Lake, live) + ", hive_partitioning = true, hive_types = {'load_date': DATE})"
 	}
 	_, err = conn.ExecContext(ctx, "CREATE OR REPLACE VIEW eventlake.rejects AS "+q)
 	return err

@@ -130,3 +130,22 @@ func TestSchemaChangeEvents(t *testing.T) {
 		t.Errorf("type_conflicts after REMOVE has %s rows", n)
 	}
 }
+
+// The catalog's columns named like reserved words have plain twins.
+func TestCatalogColumnsNotReserved(t *testing.T) {
+	src, lake := t.TempDir(), t.TempDir()
+	writeFile(t, src, "a.json", `{"event_id":"a","domain":"d","event_type":"t","timestamp":"2024-03-01T10:00:00Z","data":{}}`+"\n"+`{"event_id":"b","domain":"d","event_type":"t","timestamp":"not a time","data":{}}`+"\n")
+	load(t, lake, src)
+	db, _ := open(t, lake, views.Options{})
+	got := laketest.Rows(t, db, `select line, byte_offset, byte_offset = "offset" from eventlake.rejects`)
+	if want := [][]string{{"2", "92", "true"}}; !reflect.DeepEqual(got, want) {
+		t.Errorf("rejects = %v, want %v", got, want)
+	}
+	if n := laketest.One(t, db, `select count(*) from eventlake.schema_changes where changed_at = "at"`); n == "0" {
+		t.Errorf("schema_changes.changed_at missing")
+	}
+	empty, _ := open(t, payments(t), views.Options{})
+	if n := laketest.One(t, empty, `select count(byte_offset) from eventlake.rejects`); n != "0" {
+		t.Errorf("empty rejects: %s", n)
+	}
+}
