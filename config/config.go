@@ -21,8 +21,9 @@
 //	    since: 2024-02-01
 //	csv_profiles:                 # delimited files → a table (jwo-orders is built in)
 //	  store-sales: {table: sales, key: [sale_id], order: updated_at, partition_column: sale_date}
-//	tables:                       # upsert keys for typed views (see README)
+//	tables:                       # upsert keys and column types of typed views (see README)
 //	  account.customer_creation_1: {key: [data.customer_id], order: event_time}
+//	  transactions.payment_1: {types: {data.amount: "DECIMAL(18,2)"}}
 package config
 
 import (
@@ -31,6 +32,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -53,7 +55,9 @@ type Config struct {
 	CSVProfiles    map[string]CSVProfile `yaml:"csv_profiles"`
 	Sources        []Source              `yaml:"sources"`
 	Tables         map[string]Table      `yaml:"tables"`
-	Schemas        string                `yaml:"schemas"`
+	// Schemas is where Pismo's JSON Schemas are read from: a folder, or
+	// an s3:// or gs:// URL of <domain>/<event_type>.json objects.
+	Schemas string `yaml:"schemas"`
 
 	// Path is the file the config was read from ("" for defaults).
 	Path string `yaml:"-"`
@@ -125,7 +129,20 @@ type Table struct {
 	// Order is the column deciding which version is the latest
 	// (default event_time); ties are broken by ingest order.
 	Order string `yaml:"order"`
+	// Types declares the SQL type of data fields, by path
+	// ({data.amount: "DECIMAL(18,2)"}): it wins over the inferred type and
+	// the JSON Schema's, in the typed views and in the DDL.
+	Types map[string]string `yaml:"types"`
 }
+
+// sqlTypeRe is the form of a declared column type: a type name of words,
+// optional numeric parameters, optional [] suffixes (DECIMAL(18,2),
+// VARCHAR, TIMESTAMP WITH TIME ZONE, BIGINT[]). Anything else (quotes,
+// semicolons, nested types) is refused, so a config cannot inject SQL.
+var sqlTypeRe = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_]*( [A-Za-z][A-Za-z0-9_]*)*( ?\( ?[0-9]+ ?(, ?[0-9]+ ?)?\))?(\[\])*$`)
+
+// ValidType reports whether s is acceptable as a declared column type.
+func ValidType(s string) bool { return sqlTypeRe.MatchString(s) }
 
 // Duration is a time.Duration written as "10s", "5m".
 type Duration time.Duration
@@ -210,6 +227,17 @@ func (c *Config) Validate() error {
 	for name, p := range c.CSVProfiles {
 		if len(p.Key) == 0 {
 			return fmt.Errorf("csv_profiles.%s: key is missing (the upsert key columns)", name)
+		}
+	}
+	for name, t := range c.Tables {
+		for path, typ := range t.Types {
+			rest, ok := strings.CutPrefix(path, "data.")
+			if !ok || rest == "" || strings.HasPrefix(rest, ".") || strings.HasSuffix(rest, ".") || strings.Contains(rest, "..") {
+				return fmt.Errorf("tables.%s.types: %q is not a data path like data.amount", name, path)
+			}
+			if !ValidType(typ) {
+				return fmt.Errorf("tables.%s.types: %s: %q is not a SQL type like DECIMAL(18,2)", name, path, typ)
+			}
 		}
 	}
 	if c.Generic != nil {

@@ -61,3 +61,28 @@ func TestParseErrors(t *testing.T) {
 		t.Errorf("empty config: %v", err)
 	}
 }
+
+func TestParseTypes(t *testing.T) {
+	c, err := Parse(strings.NewReader(`
+tables:
+  account.payment_1: {types: {data.amount: "DECIMAL(18,2)", data.fee.value: "decimal(38, 4)", data.tags: "VARCHAR[]"}}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.Tables["account.payment_1"].Types["data.amount"]; got != "DECIMAL(18,2)" {
+		t.Errorf("types = %v", c.Tables["account.payment_1"].Types)
+	}
+	for _, bad := range []string{
+		`{types: {amount: "DECIMAL(18,2)"}}`,             // not a data path
+		`{types: {data.amount: "DECIMAL(18,2)); drop"}}`, // not a type
+		`{types: {data.amount: ""}}`,
+		`{types: {"data.": "BIGINT"}}`,
+	} {
+		if _, err := Parse(strings.NewReader("tables:\n  a.b: " + bad + "\n")); err == nil {
+			t.Errorf("types %s: no error", bad)
+		} else if !strings.Contains(err.Error(), "tables.a.b.types") {
+			t.Errorf("types %s: error %q does not name the setting", bad, err)
+		}
+	}
+}

@@ -42,6 +42,7 @@ func newSQLCmd(io streams) *cobra.Command {
   <domain>.<event_type>      typed view per event type (data fields as columns), latest per key
   <domain>.<event_type>_history   every distinct event of the type
   eventlake.loads | objects | files | rejects | schemas | schema_changes   the catalog
+  eventlake.type_conflicts   values whose type differs from the declared JSON Schema's
 
 Without -c or -f it is interactive (.help lists the dot commands). With -c or -f
 the statements run in order; the first error is printed on stderr and the exit
@@ -54,7 +55,7 @@ shell sees the lake as of its start.`,
 	f.StringVar(&o.Lake, "lake", "", "lake folder")
 	f.StringVar(&o.Catalog, "catalog", "", "catalog file (default <lake>/_eventlake/catalog.db)")
 	f.StringVar(&o.ConfigPath, "config", "", "YAML config file (upsert keys under tables:)")
-	f.StringVar(&o.SchemasDir, "schemas", "", "JSON Schemas folder (<domain>/<event_type>.json) for typed views")
+	f.StringVar(&o.SchemasDir, "schemas", "", "JSON Schemas for typed views: a folder or s3://, gs:// URL of <domain>/<event_type>.json (Pismo's json_schemas/)")
 	f.StringVarP(&o.Command, "command", "c", "", "run these statements and exit")
 	f.StringVarP(&o.File, "file", "f", "", "run the statements of this file and exit")
 	f.StringVar(&o.Format, "format", "table", "output format: table, csv, json, line, parquet (parquet needs --output)")
@@ -75,6 +76,8 @@ type lakeSession struct {
 
 	// ready is closed when views made in the background (the interactive
 	// shell) exist; createErr is their error. warn prints their warnings.
+	schemas *sourceSchemas // --schemas, when given
+
 	ready     chan struct{}
 	createErr error
 	warn      func([]string)
@@ -97,6 +100,9 @@ func (s *lakeSession) Close() {
 	s.conn.Close()
 	s.db.Close()
 	s.cat.Close()
+	if s.schemas != nil {
+		s.schemas.Close()
+	}
 }
 
 // refresh follows loads and compactions that committed since the views were
@@ -139,14 +145,27 @@ func openLake(ctx context.Context, lake, catPath, configPath, schemasDir string,
 	if err != nil {
 		return nil, err
 	}
-	s := &lakeSession{cat: cat, opts: views.Options{Lake: lake, Catalog: cat, Config: cfg, SchemasDir: first(schemasDir, cfg.Schemas), Schemas: only}}
+	s := &lakeSession{cat: cat, opts: views.Options{Lake: lake, Catalog: cat, Config: cfg, Schemas: only}}
+	if u := first(schemasDir, cfg.Schemas); u != "" {
+		if s.schemas, err = openSchemaStore(ctx, u); err != nil {
+			cat.Close()
+			return nil, usageError{err}
+		}
+		s.opts.SchemaStore = s.schemas
+	}
 	if s.db, err = dbsql.Open("duckdb", ""); err != nil {
 		cat.Close()
+		if s.schemas != nil {
+			s.schemas.Close()
+		}
 		return nil, err
 	}
 	if s.conn, err = s.db.Conn(ctx); err != nil {
 		cat.Close()
 		s.db.Close()
+		if s.schemas != nil {
+			s.schemas.Close()
+		}
 		return nil, err
 	}
 	if s.version, err = views.Version(ctx, cat); err == nil && background {

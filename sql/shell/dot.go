@@ -228,14 +228,17 @@ func (s *session) listTables(ctx context.Context, pattern string) error {
 	if pattern != "" {
 		re = likePattern(pattern)
 	}
+	// Sorted by the names themselves, not by their quoted forms ("order" among the o's).
+	slices.SortStableFunc(rels, func(a, b relation) int {
+		return strings.Compare(a.db+"\x00"+a.schema+"\x00"+a.name, b.db+"\x00"+b.schema+"\x00"+b.name)
+	})
 	var names []string
 	for _, r := range rels {
 		q := r.qualified(current)
-		if re == nil || re.MatchString(r.name) || re.MatchString(q) {
+		if re == nil || re.MatchString(r.name) || re.MatchString(q) || re.MatchString(r.schema+"."+r.name) {
 			names = append(names, q)
 		}
 	}
-	slices.Sort(names)
 	w, err := s.writer()
 	if err != nil {
 		return err

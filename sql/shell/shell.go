@@ -178,6 +178,7 @@ func newSession(o Options, interactive bool) (*session, error) {
 	if mode == "parquet" && o.Output == "" {
 		return nil, errors.New("format parquet needs an output file (Options.Output): DuckDB writes the Parquet file itself")
 	}
+	loadKeywords(o.Conn)
 	s := &session{
 		conn:    o.Conn,
 		stdout:  o.Out,
@@ -333,6 +334,9 @@ func (s *session) exec(ctx context.Context, text string) error {
 		}
 		return s.query(ctx, c, text)
 	})
+	if err != nil {
+		err = s.reservedHint(ctx, text, err)
+	}
 	if ferr := s.flush(); err == nil {
 		err = ferr
 	}

@@ -266,9 +266,10 @@ func (t *typeInfo) writeDisplay(b *strings.Builder) {
 	}
 }
 
-// quoteIdentIfNeeded double-quotes an identifier unless it is a plain lower-case name.
+// quoteIdentIfNeeded double-quotes an identifier unless it is a plain lower-case name that is not a keyword
+// DuckDB reserves (order, offset, authorization, …): what the shell prints can be pasted into a query.
 func quoteIdentIfNeeded(s string) string {
-	plain := s != "" && !(s[0] >= '0' && s[0] <= '9')
+	plain := s != "" && !(s[0] >= '0' && s[0] <= '9') && !isKeyword(s)
 	for i := 0; i < len(s) && plain; i++ {
 		c := s[i]
 		plain = c == '_' || ('a' <= c && c <= 'z') || ('0' <= c && c <= '9')

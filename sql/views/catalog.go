@@ -31,16 +31,34 @@ func createCatalog(ctx context.Context, conn *sql.Conn, o Options) error {
 	}
 	defer tx.Rollback()
 	for _, t := range catalogTables {
-		if err := copyTable(ctx, tx, conn, t); err != nil {
+		dest := t
+		if t == "schema_changes" {
+			dest = "catalog_schema_changes"
+		}
+		if err := copyTable(ctx, tx, conn, t, dest); err != nil {
 			return fmt.Errorf("catalog table %s: %w", t, err)
 		}
+	}
+	// schema_changes shows the inferred schemas' changes the catalog
+	// records and the declared ones (JSON Schema objects read, schema
+	// change events) that Create adds; a refresh replaces only the former.
+	if _, err := conn.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS eventlake.schema_changes (table_name VARCHAR, schema_key VARCHAR,
+ load_id VARCHAR, object VARCHAR, old_json VARCHAR, new_json VARCHAR, "at" TIMESTAMPTZ, changed_at TIMESTAMPTZ,
+ kind VARCHAR, origin VARCHAR, change_type VARCHAR, schema_version BIGINT, followed BOOLEAN);
+DELETE FROM eventlake.schema_changes WHERE kind = 'inferred';
+INSERT INTO eventlake.schema_changes SELECT table_name, schema_key, load_id, object, old_json, new_json, "at", "at",
+ 'inferred', object, NULL, NULL, NULL FROM eventlake.catalog_schema_changes;
+DROP TABLE eventlake.catalog_schema_changes`); err != nil {
+		return fmt.Errorf("catalog table schema_changes: %w", err)
 	}
 	return createRejects(ctx, conn, o)
 }
 
+// The reject files' "offset" column (a reserved word, so it must be quoted)
+// is also shown as byte_offset.
 const emptyRejects = `SELECT NULL::VARCHAR AS object, NULL::BIGINT AS line, NULL::BIGINT AS "offset", NULL::VARCHAR AS reason,
  NULL::VARCHAR AS raw, NULL::BIGINT AS raw_bytes, NULL::VARCHAR AS profile, NULL::VARCHAR AS _load_id,
- NULL::TIMESTAMPTZ AS _ingested_at, NULL::DATE AS load_date WHERE false`
+ NULL::TIMESTAMPTZ AS _ingested_at, NULL::DATE AS load_date, NULL::BIGINT AS byte_offset WHERE false`
 
 func createRejects(ctx context.Context, conn *sql.Conn, o Options) error {
 	q := emptyRejects
@@ -49,13 +67,13 @@ func createRejects(ctx context.Context, conn *sql.Conn, o Options) error {
 		return err
 	}
 	if len(live) > 0 {
-		q = "SELECT * FROM read_parquet(" + fileList(o.Lake, live) + ", hive_partitioning = true, hive_types = {'load_date': DATE})"
+		q = "SELECT *, \"offset\" AS byte_offset FROM read_parquet(" + fileList(o.Lake, live) + ", hive_partitioning = true, hive_types = {'load_date': DATE})"
 	}
 	_, err = conn.ExecContext(ctx, "CREATE OR REPLACE VIEW eventlake.rejects AS "+q)
 	return err
 }
 
-func copyTable(ctx context.Context, tx *sql.Tx, conn *sql.Conn, table string) error {
+func copyTable(ctx context.Context, tx *sql.Tx, conn *sql.Conn, table, dest string) error {
 	rows, err := tx.QueryContext(ctx, "SELECT * FROM "+Quote(table))
 	if err != nil {
 		return err
@@ -78,11 +96,11 @@ func copyTable(ctx context.Context, tx *sql.Tx, conn *sql.Conn, table string) er
 		}
 		defs = append(defs, Quote(c.Name())+" "+typ)
 	}
-	if _, err := conn.ExecContext(ctx, fmt.Sprintf("CREATE OR REPLACE TABLE eventlake.%s (%s)", Quote(table), strings.Join(defs, ", "))); err != nil {
+	if _, err := conn.ExecContext(ctx, fmt.Sprintf("CREATE OR REPLACE TABLE eventlake.%s (%s)", Quote(dest), strings.Join(defs, ", "))); err != nil {
 		return err
 	}
 	return conn.Raw(func(dc any) error {
-		app, err := duckdb.NewAppenderFromConn(dc.(driver.Conn), "eventlake", table)
+		app, err := duckdb.NewAppenderFromConn(dc.(driver.Conn), "eventlake", dest)
 		if err != nil {
 			return err
 		}

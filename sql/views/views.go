@@ -6,6 +6,7 @@
 //	                          de-duplicated, or upserted by the key configured for it (latest wins)
 //	<domain>.<event_type>_history  every distinct event of the type, typed
 //	eventlake.loads, .objects, .files, .schemas, .schema_changes, .rejects   the catalog
+//	eventlake.type_conflicts  values whose JSON type differs from the declared JSON Schema's, per object
 //
 // Names derived from data are sanitized (schemas, views) or quoted
 // (columns), so no value can inject SQL.
@@ -15,7 +16,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"os"
 	"path"
 	"path/filepath"
 	"slices"
@@ -33,9 +33,12 @@ type Options struct {
 	Lake    string
 	Catalog *catalog.Catalog
 	Config  *config.Config
-	// SchemasDir holds JSON Schemas (<domain>/<event_type>.json, Pismo's
-	// layout); when a file exists for an event type its types win over the
-	// inferred ones.
+	// SchemaStore holds JSON Schemas (<domain>/<event_type>.json, Pismo's
+	// layout, optionally under json_schemas/). The newest declaration of an
+	// event type, from the store or from a json_schema_change event in the
+	// lake, wins over the inferred types.
+	SchemaStore SchemaStore
+	// SchemasDir is a local SchemaStore (when SchemaStore is nil).
 	SchemasDir string
 	// Schemas, when set, limits the typed views to the domain schemas it
 	// accepts (by SQL name): a script that names none of a domain's
@@ -48,8 +51,11 @@ type View struct {
 	Schema, Name      string // SQL names
 	Domain, EventType string // raw values
 	Columns           int
-	TypesFrom         string // inferred | jsonschema | none
-	Key               []string
+	TypesFrom         string // inferred | jsonschema
+	// SchemaOrigin is where the JSON Schema came from: a schema object's
+	// URL or "event <event_id>" of a json_schema_change event.
+	SchemaOrigin string
+	Key          []string
 }
 
 // Result lists what was created.
@@ -96,6 +102,12 @@ func Create(ctx context.Context, conn *sql.Conn, o Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	decl, warnings, err := loadDeclarations(ctx, conn, o, all)
+	if err != nil {
+		return nil, err
+	}
+	res.Warnings = append(res.Warnings, warnings...)
+	var conflicts []string // parts of eventlake.type_conflicts
 	if err := createTables(ctx, conn, o, all, res); err != nil {
 		return nil, err
 	}
@@ -147,14 +159,21 @@ func Create(ctx context.Context, conn *sql.Conn, o Options) (*Result, error) {
 		for _, et := range ets {
 			v := View{Schema: sn, Name: viewNames[et], Domain: d, EventType: et, TypesFrom: "inferred"}
 			t := types[d+"/"+et]
-			if o.SchemasDir != "" {
-				if js, err := readJSONSchema(o.SchemasDir, d, et); err != nil {
-					res.Warnings = append(res.Warnings, err.Error())
-				} else if js != nil {
-					t, v.TypesFrom = js, "jsonschema"
-				}
-			}
 			tc := tableConfig(o.Config, sn, v.Name, d, et)
+			js, from, ws := decl.resolve(ctx, d, et)
+			res.Warnings = append(res.Warnings, ws...)
+			if js != nil {
+				overridden := map[string]bool{}
+				for p := range tc.Types {
+					overridden[strings.TrimPrefix(p, "data.")] = true
+				}
+				shown := sn + "." + v.Name
+				res.Warnings = append(res.Warnings, conflictWarnings(shown, from.origin, js, t, overridden)...)
+				if q := conflictCheck(shown, d, et, js, overridden); q != "" {
+					conflicts = append(conflicts, q)
+				}
+				t, v.TypesFrom, v.SchemaOrigin = js, "jsonschema", from.origin
+			}
 			q, cols, key, err := typedQuery(t, d, et, tc)
 			if err != nil {
 				res.Warnings = append(res.Warnings, fmt.Sprintf("view %s.%s: %v", sn, v.Name, err))
@@ -169,6 +188,16 @@ func Create(ctx context.Context, conn *sql.Conn, o Options) (*Result, error) {
 			}
 			res.Views = append(res.Views, v)
 		}
+	}
+	if err := decl.insertChanges(ctx, conn); err != nil {
+		return nil, fmt.Errorf("schema changes: %w", err)
+	}
+	tc := emptyConflicts
+	if len(conflicts) > 0 {
+		tc = strings.Join(conflicts, " UNION ALL ")
+	}
+	if err := exec("CREATE OR REPLACE VIEW eventlake.type_conflicts AS " + tc); err != nil {
+		return nil, err
 	}
 	raw, events, warnings, err := eventsQueries(ctx, conn, o)
 	if err != nil {
@@ -358,15 +387,12 @@ func typedQuery(t *schema.Type, domain, eventType string, tc config.Table) (quer
 	for _, c := range schema.EventPartitions {
 		taken[c.Name] = true
 	}
-	var fieldNames []string
+	// from_json structure of data's top-level fields, with the configured
+	// column types (tables.<view>.types) in place of the inferred ones
+	fieldNames, structure := withTypes(t, tc.Types)
 	var fields []*schema.Field
-	structure := "" // from_json structure of data's top-level fields
-	if t != nil && t.Kind == schema.Object && len(t.Fields) > 0 {
-		fields = t.Fields
-		for _, f := range fields {
-			fieldNames = append(fieldNames, f.Name)
-		}
-		structure = t.Structure()
+	for _, n := range fieldNames {
+		fields = append(fields, &schema.Field{Name: n})
 	}
 	cols := dedupe(prefixed(fieldNames, taken), taken)
 	var sel []string
@@ -467,26 +493,6 @@ func prefixed(names []string, taken map[string]bool) []string {
 		out[i] = n
 	}
 	return out
-}
-
-// readJSONSchema reads <dir>/<domain>/<event_type>.json if it exists.
-func readJSONSchema(dir, domain, eventType string) (*schema.Type, error) {
-	if strings.ContainsAny(domain+eventType, `/\`) || strings.Contains(domain+eventType, "..") {
-		return nil, nil
-	}
-	p := filepath.Join(dir, domain, eventType+".json")
-	b, err := os.ReadFile(p)
-	if os.IsNotExist(err) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("schema %s: %v", p, err)
-	}
-	t, err := schema.FromJSONSchema(b)
-	if err != nil {
-		return nil, fmt.Errorf("schema %s: %v (using inferred types)", p, err)
-	}
-	return t, nil
 }
 
 func abs(p string) string {
