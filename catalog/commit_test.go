@@ -28,7 +28,7 @@ func TestCommitObjectsFindContentRoundTrip(t *testing.T) {
 			{Source: src, Key: "2024/02/01/09/a", Version: "etag-a", Size: 100, ModTime: t0, ContentHash: "ha", Status: StatusCommitted, Profile: "pismo", Compression: "none", Shape: "concat", Records: 15},
 			{Source: src, Key: "2024/02/01/09/b", Version: "etag-b", Size: 20, ContentHash: "hb", Status: StatusQuarantined, Rejects: 3, Error: "no valid record"},
 			{Source: src, Key: "2024/02/01/09/c", Version: "etag-c", ContentHash: "ha", Status: StatusDuplicate, DuplicateOf: src + "/2024/02/01/09/a"},
-			{Source: src, Key: "2024/02/01/09/d", Version: "etag-d", Status: StatusFailed, Error: "read: connection reset"},
+			{Source: src, Key: "2024/02/01/09/d", Version: "etag-d", Status: StatusFailed, Error: "read: connection reset", RetryAt: t0.Add(2 * time.Minute)},
 			{Source: "gs://other", Key: "x", Version: "1", ContentHash: "hx", Status: StatusCommitted},
 		},
 		Records: 15, Rejects: 3, Bytes: 1500,
@@ -40,10 +40,10 @@ func TestCommitObjectsFindContentRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := map[string]ObjectState{
-		"2024/02/01/09/a": {Version: "etag-a", Status: "committed", ContentHash: "ha", LoadID: "L1", Attempts: 1},
-		"2024/02/01/09/b": {Version: "etag-b", Status: "quarantined", ContentHash: "hb", LoadID: "L1", Attempts: 1, Error: "no valid record"},
+		"2024/02/01/09/a": {Version: "etag-a", Status: "committed", ContentHash: "ha", LoadID: "L1", Attempts: 1, Size: 100},
+		"2024/02/01/09/b": {Version: "etag-b", Status: "quarantined", ContentHash: "hb", LoadID: "L1", Attempts: 1, Error: "no valid record", Size: 20},
 		"2024/02/01/09/c": {Version: "etag-c", Status: "duplicate", ContentHash: "ha", LoadID: "L1", Attempts: 1},
-		"2024/02/01/09/d": {Version: "etag-d", Status: "failed", LoadID: "L1", Attempts: 1, Error: "read: connection reset"},
+		"2024/02/01/09/d": {Version: "etag-d", Status: "failed", LoadID: "L1", Attempts: 1, Error: "read: connection reset", RetryAt: t0.Add(2 * time.Minute).UTC()},
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("Objects(%s) =\n%+v\nwant\n%+v", src, got, want)

@@ -96,6 +96,9 @@ type ObjectRecord struct {
 	Profile, Compression, Shape string
 	Records, Rejects            int64
 	Error, DuplicateOf          string
+	// RetryAt, for a failed object, is when it may be tried again (zero:
+	// at the next run).
+	RetryAt time.Time
 }
 
 // SchemaRecord is the stored schema of one (table, key): upserted by Commit;
@@ -118,6 +121,9 @@ type Commit struct {
 	Replaces []string
 	// Totals for the loads row (objects and files are counted from the slices).
 	Records, Rejects, Bytes int64
+	// Note, when set, is stored as the load's error although it commits: a
+	// load that loaded nothing says so (every object failed).
+	Note string
 }
 
 // Commit writes everything in one transaction and sets the load to 'committed'. For a failed object it upserts
@@ -226,13 +232,13 @@ func (c *Catalog) commit(ctx context.Context, cm Commit) error {
 		// ok: any non-failed outcome replaces the row's outcome fields.
 		okSt, err := tx.PrepareContext(ctx, `
 INSERT INTO objects (source, "key", version, size, mtime, content_hash, status, load_id, profile, compression, shape,
-                     records, rejects, error, duplicate_of, attempts, first_seen, committed_at)
-VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, 1, ?16, ?17)
+                     records, rejects, error, duplicate_of, attempts, first_seen, committed_at, retry_at)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, 1, ?16, ?17, NULL)
 ON CONFLICT (source, "key", version) DO UPDATE SET
 	size = excluded.size, mtime = excluded.mtime, content_hash = excluded.content_hash, status = excluded.status,
 	load_id = excluded.load_id, profile = excluded.profile, compression = excluded.compression, shape = excluded.shape,
 	records = excluded.records, rejects = excluded.rejects, error = excluded.error, duplicate_of = excluded.duplicate_of,
-	attempts = objects.attempts + 1, committed_at = excluded.committed_at`)
+	attempts = objects.attempts + 1, committed_at = excluded.committed_at, retry_at = NULL`)
 		if err != nil {
 			return err
 		}
@@ -240,30 +246,31 @@ ON CONFLICT (source, "key", version) DO UPDATE SET
 		// failed: count the attempt, but never demote a successful version.
 		failSt, err := tx.PrepareContext(ctx, `
 INSERT INTO objects (source, "key", version, size, mtime, content_hash, status, load_id, profile, compression, shape,
-                     records, rejects, error, duplicate_of, attempts, first_seen, committed_at)
-VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, 1, ?16, ?17)
+                     records, rejects, error, duplicate_of, attempts, first_seen, committed_at, retry_at)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, 1, ?16, ?17, ?18)
 ON CONFLICT (source, "key", version) DO UPDATE SET
 	size = excluded.size, mtime = excluded.mtime, content_hash = excluded.content_hash,
 	load_id = excluded.load_id, profile = excluded.profile, compression = excluded.compression, shape = excluded.shape,
 	records = excluded.records, rejects = excluded.rejects, error = excluded.error,
-	attempts = objects.attempts + 1, committed_at = excluded.committed_at
+	attempts = objects.attempts + 1, committed_at = excluded.committed_at, retry_at = excluded.retry_at
 WHERE objects.status = 'failed'`)
 		if err != nil {
 			return err
 		}
 		defer failSt.Close()
 		for _, o := range cm.Objects {
-			st := okSt
+			st, args := okSt, []any(nil)
 			if o.Status == StatusFailed {
-				st = failSt
+				st, args = failSt, []any{micros(o.RetryAt)}
 			}
 			var size any
 			if o.Size >= 0 {
 				size = o.Size
 			}
-			if _, err := st.ExecContext(ctx, o.Source, o.Key, o.Version, size, micros(o.ModTime), nullString(o.ContentHash),
+			args = append([]any{o.Source, o.Key, o.Version, size, micros(o.ModTime), nullString(o.ContentHash),
 				o.Status, cm.LoadID, nullString(o.Profile), nullString(o.Compression), nullString(o.Shape),
-				o.Records, o.Rejects, nullString(o.Error), nullString(o.DuplicateOf), startedAt, at); err != nil {
+				o.Records, o.Rejects, nullString(o.Error), nullString(o.DuplicateOf), startedAt, at}, args...)
+			if _, err := st.ExecContext(ctx, args...); err != nil {
 				return fmt.Errorf("object %s %s (version %s): %w", o.Source, o.Key, o.Version, err)
 			}
 		}
@@ -282,9 +289,9 @@ WHERE objects.status = 'failed'`)
 	}
 
 	res, err := tx.ExecContext(ctx,
-		`UPDATE loads SET status = 'committed', finished_at = ?, objects = ?, records = ?, rejects = ?, bytes = ?, files = ?
+		`UPDATE loads SET status = 'committed', finished_at = ?, objects = ?, records = ?, rejects = ?, bytes = ?, files = ?, error = ?
 		 WHERE load_id = ? AND status = 'running'`,
-		at, len(cm.Objects), cm.Records, cm.Rejects, cm.Bytes, len(cm.Files), cm.LoadID)
+		at, len(cm.Objects), cm.Records, cm.Rejects, cm.Bytes, len(cm.Files), nullString(cm.Note), cm.LoadID)
 	if err != nil {
 		return err
 	}

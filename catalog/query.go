@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"time"
 )
 
 // ObjectState is the newest catalog row for one (source, key).
@@ -12,6 +13,8 @@ type ObjectState struct {
 	Version, Status, ContentHash, LoadID string
 	Attempts                             int
 	Error                                string
+	Size                                 int64     // -1: unknown
+	RetryAt                              time.Time // a failed version: not tried again before (zero: at the next run)
 }
 
 // Objects returns source's objects keyed by key: the committed/quarantined/duplicate version if any, else the
@@ -23,7 +26,8 @@ type ObjectState struct {
 // BY costs no sort) and the choice needs no second map.
 func (c *Catalog) Objects(ctx context.Context, source string) (map[string]ObjectState, error) {
 	rows, err := c.db.QueryContext(ctx, `
-SELECT "key", version, status, COALESCE(content_hash, ''), load_id, attempts, COALESCE(error, ''), COALESCE(committed_at, 0)
+SELECT "key", version, status, COALESCE(content_hash, ''), load_id, attempts, COALESCE(error, ''), COALESCE(committed_at, 0),
+       COALESCE(size, -1), retry_at
 FROM objects WHERE source = ? ORDER BY "key"`, source)
 	if err != nil {
 		return nil, fmt.Errorf("catalog: objects of %s: %w", source, err)
@@ -38,11 +42,13 @@ FROM objects WHERE source = ? ORDER BY "key"`, source)
 		key         string
 		st          ObjectState
 		at          int64
+		retryAt     sql.NullInt64
 	)
 	for rows.Next() {
-		if err := rows.Scan(&key, &st.Version, &st.Status, &st.ContentHash, &st.LoadID, &st.Attempts, &st.Error, &at); err != nil {
+		if err := rows.Scan(&key, &st.Version, &st.Status, &st.ContentHash, &st.LoadID, &st.Attempts, &st.Error, &at, &st.Size, &retryAt); err != nil {
 			return nil, fmt.Errorf("catalog: objects of %s: %w", source, err)
 		}
+		st.RetryAt = fromMicros(retryAt)
 		ok := st.Status != StatusFailed
 		switch {
 		case !have || key != curKey:

@@ -134,6 +134,12 @@ CREATE TABLE notifications (
 ) WITHOUT ROWID;
 CREATE INDEX notifications_first ON notifications (first_notified_at);
 `,
+	// Version 3: retry backoff. A failed version is not tried again before
+	// retry_at (watch spaces the attempts at a permanently failing object);
+	// NULL means at the next run.
+	`
+ALTER TABLE objects ADD COLUMN retry_at INTEGER; -- unix micros
+`,
 }
 
 // currentVersion is the schema version this build writes and understands.
@@ -145,7 +151,7 @@ var currentVersion = len(migrations)
 var expectedColumns = map[string]string{
 	"meta":           `key, value`,
 	"loads":          `load_id, started_at, finished_at, status, command, host, pid, sources, objects, records, rejects, bytes, files, error`,
-	"objects":        `source, "key", version, size, mtime, content_hash, status, load_id, profile, compression, shape, records, rejects, error, duplicate_of, attempts, first_seen, committed_at`,
+	"objects":        `source, "key", version, size, mtime, content_hash, status, load_id, profile, compression, shape, records, rejects, error, duplicate_of, attempts, first_seen, committed_at, retry_at`,
 	"files":          `path, load_id, table_name, "partition", "rows", bytes, min_time, max_time, status, removed_by, created_at`,
 	"schemas":        `table_name, schema_key, schema_json, source, updated_load, updated_at, changed_by_object`,
 	"schema_changes": `table_name, schema_key, load_id, object, old_json, new_json, at`,

@@ -70,7 +70,10 @@ type FailedObject struct {
 	Attempts    int       `json:"attempts"`
 	Error       string    `json:"error"`
 	LastAttempt time.Time `json:"last_attempt,omitzero"`
-	LoadID      string    `json:"load_id"`
+	// NextRetry is when a watcher tries it again (its backoff); zero: at
+	// the next load.
+	NextRetry time.Time `json:"next_retry,omitzero"`
+	LoadID    string    `json:"load_id"`
 }
 
 // TableSummary totals the files of one table that readers see.
@@ -100,7 +103,7 @@ WHERE f.status = 'live' AND l.status = 'published'`
 // latestObjects selects, per (source, key), the row of the latest outcome.
 const latestObjects = `
 WITH latest AS (
-	SELECT source, "key", version, status, attempts, COALESCE(error, '') AS error, committed_at, load_id,
+	SELECT source, "key", version, status, attempts, COALESCE(error, '') AS error, committed_at, load_id, retry_at,
 	       ROW_NUMBER() OVER (PARTITION BY source, "key" ORDER BY committed_at DESC, version DESC) AS rn
 	FROM objects
 )`
@@ -177,19 +180,19 @@ SELECT count(*), COALESCE(SUM(f."rows"), 0), COALESCE(SUM(f.bytes), 0) `+visible
 	}
 
 	rows, err = tx.QueryContext(ctx, latestObjects+`
-SELECT source, "key", version, attempts, error, committed_at, load_id FROM latest
+SELECT source, "key", version, attempts, error, committed_at, load_id, retry_at FROM latest
 WHERE rn = 1 AND status = 'failed' ORDER BY committed_at DESC, source, "key" LIMIT ?`, maxFailed)
 	if err != nil {
 		return s, err
 	}
 	for rows.Next() {
 		var f FailedObject
-		var at sql.NullInt64
-		if err := rows.Scan(&f.Source, &f.Key, &f.Version, &f.Attempts, &f.Error, &at, &f.LoadID); err != nil {
+		var at, retry sql.NullInt64
+		if err := rows.Scan(&f.Source, &f.Key, &f.Version, &f.Attempts, &f.Error, &at, &f.LoadID, &retry); err != nil {
 			rows.Close()
 			return s, err
 		}
-		f.LastAttempt = fromMicros(at)
+		f.LastAttempt, f.NextRetry = fromMicros(at), fromMicros(retry)
 		s.Failed = append(s.Failed, f)
 	}
 	if err := closeRows(rows); err != nil {

@@ -8,6 +8,7 @@
 //	max_record_bytes: 16777216    # longer records are quarantined
 //	on_change: reload             # what to do when a committed object's version changes: reload | skip
 //	lock_wait: 10s                # how long a second writer waits for the lake lock
+//	settle: 30s                   # local/SFTP files modified this recently are still being written: wait (0: off)
 //	generic:                      # the mapping of the "generic" profile
 //	  event_id: id
 //	  timestamp: meta.created_at
@@ -50,6 +51,7 @@ type Config struct {
 	MaxRecordBytes int                   `yaml:"max_record_bytes"`
 	OnChange       string                `yaml:"on_change"`
 	LockWait       Duration              `yaml:"lock_wait"`
+	Settle         *Duration             `yaml:"settle"` // nil: the default (30s)
 	Generic        *Mapping              `yaml:"generic"`
 	Profiles       map[string]Mapping    `yaml:"profiles"`
 	CSVProfiles    map[string]CSVProfile `yaml:"csv_profiles"`
@@ -200,6 +202,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Workers < 0 {
 		return fmt.Errorf("workers: %d is negative", c.Workers)
+	}
+	if c.Settle != nil && *c.Settle < 0 {
+		return fmt.Errorf("settle: %s is negative (0 turns the wait off)", time.Duration(*c.Settle))
 	}
 	if c.MaxRecordBytes < 0 {
 		return fmt.Errorf("max_record_bytes: %d is negative", c.MaxRecordBytes)

@@ -111,6 +111,8 @@ type Changes struct {
 	Records, Rejects, Bytes int64
 	// FinishedAt is the commit time; zero means now.
 	FinishedAt time.Time
+	// Note is recorded on the loads row (e.g. a load that loaded nothing).
+	Note string
 }
 
 // FileRecords converts written files into the catalog's records of them.
@@ -147,7 +149,7 @@ func (t *Tx) Commit(ctx context.Context, ch Changes) error {
 		finished = time.Now()
 	}
 	cm := catalog.Commit{LoadID: t.id, FinishedAt: finished, Files: FileRecords(ch.Files), Objects: ch.Objects,
-		Schemas: ch.Schemas, Replaces: ch.Replaces, Records: ch.Records, Rejects: ch.Rejects, Bytes: ch.Bytes}
+		Schemas: ch.Schemas, Replaces: ch.Replaces, Records: ch.Records, Rejects: ch.Rejects, Bytes: ch.Bytes, Note: ch.Note}
 	if err := t.w.Catalog.Commit(ctx, cm); err != nil {
 		return t.Fail(ctx, fmt.Errorf("commit: %w", err))
 	}

@@ -79,6 +79,18 @@ type Options struct {
 	// Deadline, when positive, stops the load (as Stop does) once it has
 	// run that long.
 	Deadline time.Duration
+	// Settle: an object of a source written in place (a local folder, an
+	// SFTP drop) whose mtime lies within Settle before now is still being
+	// written: it is deferred to a later run (Summary.Deferred). 0 disables
+	// the check (the CLI's default is DefaultSettle). Objects of such
+	// sources are also checked not to change while they are read.
+	Settle time.Duration
+	// RetryBackoff, when positive, spaces the attempts at a failed object:
+	// after its n-th failed attempt it is not tried again before
+	// RetryBackoff × 2^(n-1) has passed, at most RetryBackoffMax (default
+	// DefaultRetryBackoffMax). watch sets it to its interval; a plain load
+	// retries failed objects at once.
+	RetryBackoff, RetryBackoffMax time.Duration
 	// Now is the clock (tests).
 	Now func() time.Time
 	// testHook, when set (tests), runs at each step of the commit protocol
@@ -107,7 +119,10 @@ type Outcome struct {
 	Key    string
 	// Status: committed, duplicate, quarantined, failed, vanished (gone
 	// between listing and reading), missing (a named key that does not
-	// exist), known (already in the catalog: nothing to do).
+	// exist), known (already in the catalog: nothing to do), deferred
+	// (still being written: a later run loads it), waiting (failed before;
+	// its retry time has not come), grown (on_change skip: the object grew
+	// after it was loaded, so the lake may hold a partial version).
 	Status string
 	Error  string // for failed
 }
@@ -129,6 +144,9 @@ type Summary struct {
 	Duplicates        int64   `json:"duplicates"`
 	Skipped           int64   `json:"skipped"`
 	Vanished          int64   `json:"vanished"`
+	Deferred          int64   `json:"deferred"` // still being written (modified within Settle): a later run loads them
+	Waiting           int64   `json:"waiting"`  // failed before; their retry time has not come (RetryBackoff)
+	Grown             int64   `json:"grown"`    // on_change skip: grew after they were loaded; the lake may hold a partial version
 	Records           int64   `json:"records"`
 	Rejects           int64   `json:"rejects"`
 	Bytes             int64   `json:"bytes"`
@@ -150,7 +168,7 @@ type Summary struct {
 }
 
 // OK reports whether every object committed (exit code 0).
-func (s *Summary) OK() bool { return s.Failed == 0 && s.Quarantined == 0 }
+func (s *Summary) OK() bool { return s.Failed == 0 && s.Quarantined == 0 && s.Grown == 0 }
 
 func (o *Options) defaults() {
 	if o.Profile == "" {
@@ -184,6 +202,9 @@ func (o *Options) defaults() {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
+	if o.RetryBackoffMax <= 0 {
+		o.RetryBackoffMax = DefaultRetryBackoffMax
+	}
 	if o.CatalogPath == "" {
 		o.CatalogPath = CatalogPath(o.Lake)
 	}
@@ -201,6 +222,8 @@ type job struct {
 	obj     source.Object
 	profile string
 	reason  string // why it is loaded again ("changed", "retry"), for logs
+	// failures counts the earlier failed attempts at this version.
+	failures int
 }
 
 // Run performs one load of specs into the lake.
@@ -296,14 +319,23 @@ func Run(ctx context.Context, o Options, specs []SourceSpec) (*Summary, error) {
 		jobs = append(jobs, planned...)
 	}
 	for _, oc := range sum.Outcomes {
-		if oc.Status == "failed" { // a named object that could not be looked at
-			sum.Failed++
+		switch oc.Status {
+		case "failed", "grown": // a named object that could not be looked at; a skipped object that grew
+			if oc.Status == "failed" {
+				sum.Failed++
+			} else {
+				sum.Grown++
+			}
 			sum.Errors = append(sum.Errors, ObjectError{Object: oc.Source + oc.Key, Status: oc.Status, Error: oc.Error})
+		case "deferred":
+			sum.Deferred++
+		case "waiting":
+			sum.Waiting++
 		}
 	}
 	if len(jobs) == 0 {
 		sum.Seconds = time.Since(start).Seconds()
-		o.Log.Info("nothing new to load", "skipped", sum.Skipped)
+		o.Log.Info("nothing new to load", "skipped", sum.Skipped, "deferred", sum.Deferred, "waiting", sum.Waiting)
 		return sum, nil
 	}
 
@@ -332,7 +364,10 @@ func Run(ctx context.Context, o Options, specs []SourceSpec) (*Summary, error) {
 		return nil, tx.Fail(ctx, err)
 	}
 	ch := lake.Changes{Files: files, FinishedAt: o.Now()}
-	for _, r := range results {
+	for i, r := range results {
+		if r.rec.Status == "failed" {
+			r.rec.RetryAt = retryAt(ch.FinishedAt, jobs[i].failures+1, o.RetryBackoff, o.RetryBackoffMax)
+		}
 		if r.rec.Status == "" { // never started: the load was stopped
 			sum.NotStarted++
 			continue
@@ -364,6 +399,11 @@ func Run(ctx context.Context, o Options, specs []SourceSpec) (*Summary, error) {
 		ch.Objects = append(ch.Objects, r.rec)
 	}
 	ch.Records, ch.Rejects, ch.Bytes = sum.Records, sum.Rejects, sum.Bytes
+	if sum.Committed+sum.Quarantined+sum.Duplicates == 0 && sum.Failed > 0 {
+		// Kept (its objects rows hold the attempts, errors and retry
+		// times) but marked: this load loaded nothing.
+		ch.Note = fmt.Sprintf("nothing loaded: every object failed (%d)", sum.Failed)
+	}
 	if ch.Schemas, err = l.schemas(ctx, results); err != nil {
 		return nil, tx.Fail(ctx, err)
 	}
@@ -453,9 +493,13 @@ func openSource(ctx context.Context, raw, lake string, log *slog.Logger, exclude
 		if l := realPath(lake); within(src.Path(), l) {
 			return nil, placementError{fmt.Sprintf("source %s is inside the lake %s: a lake cannot load its own files; give the folder the exports are in", source.Redact(raw), l)}
 		}
-		return src, nil
+		return newSettled(src), nil
 	}
-	return source.Open(ctx, raw)
+	src, err := source.Open(ctx, raw)
+	if err != nil || !source.WrittenInPlace(src) {
+		return src, err
+	}
+	return newSettled(src), nil
 }
 
 // plan lists a source and returns the objects to load. seen holds the
@@ -468,6 +512,11 @@ func plan(ctx context.Context, cat *catalog.Catalog, src source.Source, sp Sourc
 	}
 	var jobs []job
 	var skipped int64
+	inPlace := source.WrittenInPlace(src)
+	var now time.Time // the listing's time, when settling or backoff need it
+	if (inPlace && o.Settle > 0) || o.RetryBackoff > 0 {
+		now = o.Now()
+	}
 	filter := dateprefix.Filter{Since: sp.Since, Until: sp.Until}
 	dated := !sp.Since.IsZero() || !sp.Until.IsZero()
 	visit := func(obj source.Object) error {
@@ -481,22 +530,60 @@ func plan(ctx context.Context, cat *catalog.Catalog, src source.Source, sp Sourc
 		}
 		seen[u] = true
 		st, seen := known[obj.Key]
+		var j *job
 		switch {
 		case !seen:
-			jobs = append(jobs, job{src: src, obj: obj, profile: prof})
+			j = &job{src: src, obj: obj, profile: prof}
 		case st.Status == "failed":
-			jobs = append(jobs, job{src: src, obj: obj, profile: prof, reason: "retry"})
+			j = &job{src: src, obj: obj, profile: prof, reason: "retry"}
+			if st.Version == obj.Version {
+				j.failures = st.Attempts
+				// A watcher backs off from an object that keeps failing;
+				// a new version is tried at once.
+				if o.RetryBackoff > 0 && now.Before(st.RetryAt) {
+					o.Log.Debug("failed object waits for its retry time", "object", u, "attempts", st.Attempts, "next_retry", st.RetryAt)
+					*outcomes = append(*outcomes, Outcome{Source: src.URL(), Key: obj.Key, Status: "waiting"})
+					return nil
+				}
+			}
 		case st.Version == obj.Version:
 			skipped++
 			*outcomes = append(*outcomes, Outcome{Source: src.URL(), Key: obj.Key, Status: "known"})
+			return nil
 		case o.OnChange == "skip":
-			o.Log.Warn("object changed since it was loaded; skipping (on_change: skip)", "object", src.URL()+obj.Key, "loaded_version", st.Version, "version", obj.Version)
+			if inPlace && stillWritten(obj, now, o.Settle) {
+				break // report it once its writer is done
+			}
+			if inPlace && st.Size >= 0 && obj.Size > st.Size {
+				msg := fmt.Sprintf("grew from %d to %d bytes after it was loaded: the lake holds the earlier, possibly partial, version "+
+					"(on_change: skip); load it with --on-change reload", st.Size, obj.Size)
+				o.Log.Error("object grew after it was loaded; skipping it (on_change: skip) leaves a possibly partial version in the lake",
+					"object", u, "loaded_version", st.Version, "version", obj.Version)
+				*outcomes = append(*outcomes, Outcome{Source: src.URL(), Key: obj.Key, Status: "grown", Error: msg})
+				return nil
+			}
+			o.Log.Warn("object changed since it was loaded; skipping (on_change: skip)", "object", u, "loaded_version", st.Version, "version", obj.Version)
 			skipped++
 			*outcomes = append(*outcomes, Outcome{Source: src.URL(), Key: obj.Key, Status: "known"})
+			return nil
 		default:
-			o.Log.Info("object changed since it was loaded; loading the new version", "object", src.URL()+obj.Key, "loaded_version", st.Version, "version", obj.Version)
-			jobs = append(jobs, job{src: src, obj: obj, profile: prof, reason: "changed"})
+			j = &job{src: src, obj: obj, profile: prof, reason: "changed"}
 		}
+		if inPlace && stillWritten(obj, now, o.Settle) {
+			o.Log.Info("still being written; deferred", "object", u, "size", obj.Size, "mtime", obj.ModTime, "settle", o.Settle)
+			*outcomes = append(*outcomes, Outcome{Source: src.URL(), Key: obj.Key, Status: "deferred"})
+			return nil
+		}
+		if j == nil {
+			return nil
+		}
+		if j.reason == "changed" {
+			o.Log.Info("object changed since it was loaded; loading the new version", "object", u, "loaded_version", st.Version, "version", obj.Version)
+		}
+		if g, ok := src.(*settled); ok {
+			g.remember(obj)
+		}
+		jobs = append(jobs, *j)
 		return nil
 	}
 	if len(sp.Keys) > 0 {
@@ -760,13 +847,44 @@ func notAttempted(j job, cause error) result {
 // Pending lists a source and counts the objects a load would process now.
 // It returns the count and the source's URL.
 func Pending(ctx context.Context, cat *catalog.Catalog, raw, lake string) (int64, string, error) {
+	st, err := Inspect(ctx, cat, raw, lake, "reload", 0)
+	return st.Pending, st.URL, err
+}
+
+// SourceState is what a listing of a source shows against the catalog.
+type SourceState struct {
+	URL string `json:"source"`
+	// Pending objects would be read by a load now (new, changed, or
+	// failed before).
+	Pending int64 `json:"pending"`
+	// Deferred objects are still being written (modified within settle).
+	Deferred int64 `json:"deferred"`
+	// Grown objects (on_change: skip) grew after they were loaded.
+	Grown []string `json:"grown,omitempty"`
+}
+
+// Inspect lists a source and tells what a load with these on_change and
+// settle settings would do with its objects.
+func Inspect(ctx context.Context, cat *catalog.Catalog, raw, lake, onChange string, settle time.Duration) (SourceState, error) {
 	src, err := openSource(ctx, raw, lake, nil)
 	if err != nil {
-		return 0, "", err
+		return SourceState{}, err
 	}
 	defer src.Close()
-	o := Options{OnChange: "reload", Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	o := Options{OnChange: onChange, Settle: settle, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Now: time.Now}
+	if o.OnChange == "" {
+		o.OnChange = "reload"
+	}
 	var outcomes []Outcome
 	jobs, _, err := plan(ctx, cat, src, SourceSpec{URL: raw}, "auto", o, map[string]bool{}, &outcomes)
-	return int64(len(jobs)), src.URL(), err
+	st := SourceState{URL: src.URL(), Pending: int64(len(jobs))}
+	for _, oc := range outcomes {
+		switch oc.Status {
+		case "deferred":
+			st.Deferred++
+		case "grown":
+			st.Grown = append(st.Grown, oc.Key+": "+oc.Error)
+		}
+	}
+	return st, err
 }

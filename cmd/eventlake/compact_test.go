@@ -47,7 +47,7 @@ func TestCompactCommand(t *testing.T) {
 	lake := t.TempDir()
 	a, b := compactSources(t)
 	for _, src := range []string{a, b} {
-		if code, _, errOut := runCLI(t, "load", "--lake", lake, "-q", src); code != 0 {
+		if code, _, errOut := runCLI(t, "load", "--lake", lake, "--settle", "0", "-q", src); code != 0 {
 			t.Fatalf("load %s: exit %d\n%s", src, code, errOut)
 		}
 	}
@@ -128,7 +128,7 @@ func TestCompactCommand(t *testing.T) {
 func TestCompactExitCodes(t *testing.T) {
 	loaded := t.TempDir()
 	a, _ := compactSources(t)
-	if code, _, errOut := runCLI(t, "load", "--lake", loaded, "-q", a); code != 0 {
+	if code, _, errOut := runCLI(t, "load", "--lake", loaded, "--settle", "0", "-q", a); code != 0 {
 		t.Fatalf("load: exit %d\n%s", code, errOut)
 	}
 	cases := []struct {

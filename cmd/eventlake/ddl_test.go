@@ -64,11 +64,11 @@ func hostileLake(t *testing.T) (lake string, future string) {
 	first = append(first, event("far-future", "account", futureTime.Format(time.RFC3339), "x"),
 		event("year-1", "account", "0001-01-01T00:00:00Z", "x"), event("year-1", "a/b", "0001-01-01T00:00:00Z", "x"))
 	writeEvents(t, filepath.Join(src, "one", "batch.ndjson"), first)
-	if code, _, errOut := runCLI(t, "load", "--lake", lake, "-q", "--profile", "pismo", filepath.Join(src, "one")); code != 0 {
+	if code, _, errOut := runCLI(t, "load", "--lake", lake, "--settle", "0", "-q", "--profile", "pismo", filepath.Join(src, "one")); code != 0 {
 		t.Fatal(errOut)
 	}
 	writeEvents(t, filepath.Join(src, "two", "batch.ndjson"), second)
-	if code, _, errOut := runCLI(t, "load", "--lake", lake, "-q", "--profile", "pismo", filepath.Join(src, "two")); code != 0 {
+	if code, _, errOut := runCLI(t, "load", "--lake", lake, "--settle", "0", "-q", "--profile", "pismo", filepath.Join(src, "two")); code != 0 {
 		t.Fatal(errOut)
 	}
 	return lake, future

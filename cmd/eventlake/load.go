@@ -23,12 +23,14 @@ type loadOptions struct {
 	JSON, Verbose, Quiet               bool
 	Workers, ZstdLevel, MaxRecordBytes int
 	OnChange                           string
-	LockWait, Deadline                 time.Duration
+	LockWait, Deadline, Settle         time.Duration
 	Since, Until                       string
 	Sources                            []string
 	// changed reports whether a flag was given (a given 0 is not a default).
 	changed func(name string) bool
 }
+
+const settleUsage = "local and SFTP files modified more recently than this are still being written: they wait for a later run (0: load at once)"
 
 // lockWait checks a --lock-wait value and the config's lock_wait, and
 // returns the option's value: 0 for the default, negative for no wait.
@@ -81,6 +83,7 @@ objects and commits those read to their end; a second one aborts at once.`,
 	f.IntVar(&o.MaxRecordBytes, "max-record-bytes", 0, "records longer than this are quarantined (default 16777216)")
 	f.StringVar(&o.OnChange, "on-change", "", "a committed object whose version changed: reload or skip (default reload)")
 	f.DurationVar(&o.LockWait, "lock-wait", 0, "how long to wait for another load to finish; 0: do not wait (default 10s)")
+	f.DurationVar(&o.Settle, "settle", loader.DefaultSettle, settleUsage)
 	f.DurationVar(&o.Deadline, "deadline", 0, "stop reading new objects after this long and commit what was read (e.g. 50m; default none)")
 	f.StringVar(&o.Since, "since", "", "only objects whose key dates are on or after YYYY-MM-DD")
 	f.StringVar(&o.Until, "until", "", "only objects whose key dates are on or before YYYY-MM-DD")
@@ -110,6 +113,16 @@ func (o *loadOptions) resolve(io streams) (loader.Options, []loader.SourceSpec, 
 	var err error
 	if lo.LockWait, err = lockWait(changed("lock-wait"), o.LockWait, cfg.LockWait); err != nil {
 		return lo, nil, err
+	}
+	switch {
+	case changed("settle") && o.Settle < 0:
+		return lo, nil, usagef("--settle %s: want 0 (no wait) or more", o.Settle)
+	case changed("settle"):
+		lo.Settle = o.Settle
+	case cfg.Settle != nil:
+		lo.Settle = time.Duration(*cfg.Settle)
+	default:
+		lo.Settle = loader.DefaultSettle
 	}
 	// A flag given 0 is not the default: it is checked like any value.
 	switch {
@@ -261,6 +274,10 @@ func printSummary(io streams, s *loader.Summary) {
 	}
 	if s.LoadID == "" {
 		fmt.Fprintf(io.out, "nothing new to load (%d objects already loaded)\n", s.Skipped)
+		printWaits(io, s)
+		for _, e := range s.Errors {
+			fmt.Fprintf(io.out, "  %s %s: %s\n", e.Status, e.Object, e.Error)
+		}
 		return
 	}
 	mbps := 0.0
@@ -269,6 +286,7 @@ func printSummary(io streams, s *loader.Summary) {
 	}
 	fmt.Fprintf(io.out, "load %s: %d objects (%d committed, %d duplicates, %d failed, %d quarantined), %d skipped\n",
 		s.LoadID, s.Objects, s.Committed, s.Duplicates, s.Failed, s.Quarantined, s.Skipped)
+	printWaits(io, s)
 	fmt.Fprintf(io.out, "  %d records, %d rejects, %d files, %s read (%s uncompressed) in %.2fs (%.1f MB/s)\n",
 		s.Records, s.Rejects, s.Files, humanBytes(s.Bytes), humanBytes(s.UncompressedBytes), s.Seconds, mbps)
 	for _, e := range s.Errors {
@@ -282,6 +300,16 @@ func printSummary(io streams, s *loader.Summary) {
 	}
 	if s.Rejects > 0 {
 		fmt.Fprintln(io.out, "  rejected records are in <lake>/_rejects/ (eventlake sql: select * from eventlake.rejects)")
+	}
+}
+
+// printWaits tells about the objects left for a later run.
+func printWaits(io streams, s *loader.Summary) {
+	if s.Deferred > 0 {
+		fmt.Fprintf(io.out, "  %d object(s) still being written (modified within --settle): deferred to the next run\n", s.Deferred)
+	}
+	if s.Waiting > 0 {
+		fmt.Fprintf(io.out, "  %d failed object(s) wait for their retry time\n", s.Waiting)
 	}
 }
 

@@ -302,7 +302,7 @@ func TestReaderDuringLoads(t *testing.T) {
 		mu.Unlock()
 		return src
 	}
-	if code, _, errOut := runCLI(t, "load", "--lake", lake, "-q", next(0)); code != 0 {
+	if code, _, errOut := runCLI(t, "load", "--lake", lake, "--settle", "0", "-q", next(0)); code != 0 {
 		t.Fatal(errOut)
 	}
 	done := make(chan struct{})
@@ -345,7 +345,7 @@ func TestReaderDuringLoads(t *testing.T) {
 		if enough {
 			break
 		}
-		if code, _, errOut := runCLI(t, "load", "--lake", lake, "-q", next(loads)); code != 0 {
+		if code, _, errOut := runCLI(t, "load", "--lake", lake, "--settle", "0", "-q", next(loads)); code != 0 {
 			t.Errorf("load %d: %s", loads, errOut)
 		}
 	}

@@ -41,7 +41,7 @@ func TestLakeAndSourcesMustNotOverlap(t *testing.T) {
 	copyDir(t, testdata("pismo"), src)
 	inner := filepath.Join(src, "lake")
 	for i := 0; i < 2; i++ {
-		code, out, errOut := runCLI(t, "load", "--lake", inner, "--json", "-q", src)
+		code, out, errOut := runCLI(t, "load", "--lake", inner, "--settle", "0", "--json", "-q", src)
 		if code != 0 {
 			t.Fatalf("run %d: exit %d\n%s\n%s", i, code, out, errOut)
 		}

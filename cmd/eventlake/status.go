@@ -19,6 +19,7 @@ import (
 // statusOptions are the flags of `eventlake status`.
 type statusOptions struct {
 	Lake, Catalog, ConfigPath string
+	OnChange                  string
 	JSON                      bool
 	Sources                   []string
 }
@@ -42,6 +43,7 @@ loaded yet (pending).`,
 	f.StringVar(&o.Catalog, "catalog", "", "catalog file (default <lake>/_eventlake/catalog.db)")
 	f.StringVar(&o.ConfigPath, "config", "", "YAML config file (lake and sources)")
 	f.BoolVar(&o.JSON, "json", false, "print JSON")
+	f.StringVar(&o.OnChange, "on-change", "", "count SOURCE objects as a load with this on_change would: reload or skip (default: the config's, else reload)")
 	return c
 }
 
@@ -49,6 +51,11 @@ type statusReport struct {
 	catalog.Status
 	Watch   *catalog.WatchStatus `json:"watch"`
 	Pending map[string]int64     `json:"pending,omitempty"`
+	// Deferred counts, per source, the objects still being written;
+	// Grown lists the objects that grew after they were loaded and that
+	// on_change: skip leaves partial.
+	Deferred map[string]int64    `json:"deferred,omitempty"`
+	Grown    map[string][]string `json:"grown,omitempty"`
 }
 
 func runStatus(ctx context.Context, o *statusOptions, io streams) error {
@@ -88,13 +95,29 @@ func runStatus(ctx context.Context, o *statusOptions, io streams) error {
 		}
 	}
 	if len(srcs) > 0 {
-		rep.Pending = map[string]int64{}
+		onChange := first(o.OnChange, cfg.OnChange)
+		switch onChange {
+		case "", "reload", "skip":
+		default:
+			return usagef("--on-change %q: want reload or skip", onChange)
+		}
+		settle := loader.DefaultSettle
+		if cfg.Settle != nil {
+			settle = time.Duration(*cfg.Settle)
+		}
+		rep.Pending, rep.Deferred, rep.Grown = map[string]int64{}, map[string]int64{}, map[string][]string{}
 		for _, s := range srcs {
-			n, url, err := loader.Pending(ctx, cat, s, lake)
+			st, err := loader.Inspect(ctx, cat, s, lake, onChange, settle)
 			if err != nil {
 				return err
 			}
-			rep.Pending[url] = n
+			rep.Pending[st.URL] = st.Pending
+			if st.Deferred > 0 {
+				rep.Deferred[st.URL] = st.Deferred
+			}
+			if len(st.Grown) > 0 {
+				rep.Grown[st.URL] = st.Grown
+			}
 		}
 	}
 	if o.JSON {
@@ -122,6 +145,12 @@ func printStatus(io streams, lake string, r statusReport) {
 		sort.Strings(keys)
 		for _, k := range keys {
 			fmt.Fprintf(w, "pending: %d objects in %s\n", r.Pending[k], k)
+			if n := r.Deferred[k]; n > 0 {
+				fmt.Fprintf(w, "  %d still being written (modified within the settle time): loaded once settled\n", n)
+			}
+			for _, g := range r.Grown[k] {
+				fmt.Fprintf(w, "  grew after it was loaded: %s%s\n", k, g)
+			}
 		}
 	}
 	fmt.Fprintf(w, "loads: %d\n", r.Loads)
@@ -145,6 +174,9 @@ func printStatus(io streams, lake string, r statusReport) {
 		fmt.Fprintf(w, "failed objects (retried by the next load):\n")
 		for _, f := range r.Failed {
 			fmt.Fprintf(w, "  %s%s (%d attempts): %s\n", f.Source, f.Key, f.Attempts, f.Error)
+			if !f.NextRetry.IsZero() {
+				fmt.Fprintf(w, "    next retry at %s (watch backs off)\n", f.NextRetry.UTC().Format(time.RFC3339))
+			}
 		}
 	}
 	printWatchStatus(w, r.Watch)

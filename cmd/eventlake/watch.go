@@ -96,6 +96,7 @@ clean stop, 1 when the watcher cannot start, 2 for usage errors.`,
 	f.IntVar(&o.load.MaxRecordBytes, "max-record-bytes", 0, "records longer than this are quarantined (default 16777216)")
 	f.StringVar(&o.load.OnChange, "on-change", "", "a committed object whose version changed: reload or skip (default reload)")
 	f.DurationVar(&o.load.LockWait, "lock-wait", 0, "how long each load waits for another loader before retrying; 0: do not wait (default 10s)")
+	f.DurationVar(&o.load.Settle, "settle", loader.DefaultSettle, settleUsage)
 	f.StringVar(&o.Name, "name", "", `watcher name shown by status (default "sqs:<queue name>" or "listing")`)
 	f.DurationVar(&o.Interval, "interval", watch.DefaultInterval, "listing mode: time between listings")
 	f.StringVar(&o.Queue, "sqs", "", "notification mode: SQS queue URL (https://sqs.REGION.amazonaws.com/ACCOUNT/NAME)")

@@ -30,6 +30,11 @@
 //
 // # Failure handling
 //
+// In listing mode, an object that fails is retried with backoff: after one
+// Interval, then 2, 4, … Intervals, at most an hour (loader.Options
+// RetryBackoff; `status` shows each failed object's next retry), so a file
+// that keeps failing does not cost a load, and a loads row, per interval.
+//
 // The loop survives every error: a failed receive, load, delete or catalog
 // write is logged, counted (eventlake_errors_total) and retried with
 // exponential backoff (BackoffMin doubling to BackoffMax). A notification
@@ -271,6 +276,12 @@ func Run(ctx context.Context, o Options) error {
 		return fmt.Errorf("watch: %w", err)
 	}
 	mode := catalog.WatchListing
+	if o.Queue == "" && o.Load.RetryBackoff == 0 {
+		// A failed object is retried after one interval, then after
+		// 2, 4, … intervals (at most Load.RetryBackoffMax, 1h): a file that
+		// keeps failing costs a load now and then, not one per interval.
+		o.Load.RetryBackoff = o.Interval
+	}
 	if o.Queue != "" {
 		mode = catalog.WatchNotification
 		if len(routes) == 0 {

@@ -53,7 +53,8 @@ func lastJSONLine(out []byte, v any) error {
 
 // eventlakeLoad runs one `eventlake load` into lake and decodes its summary.
 func eventlakeLoad(ctx context.Context, cfg *config, lake, source string) (measurement, loadSummary, error) {
-	args := []string{"load", "--lake", lake, "-q", "--json"}
+	// The corpus was written just now, and completely: no settle time.
+	args := []string{"load", "--lake", lake, "-q", "--json", "--settle", "0"}
 	if cfg.workers > 0 {
 		args = append(args, "--workers", strconv.Itoa(cfg.workers))
 	}
