@@ -357,7 +357,7 @@ func Run(ctx context.Context, o Options, specs []SourceSpec) (*Summary, error) {
 	crashPoint("before-commit")
 	cm := catalog.Commit{LoadID: sum.LoadID, FinishedAt: o.Now()}
 	for _, f := range files {
-		cm.Files = append(cm.Files, catalog.FileRecord{Path: f.Path, Table: f.Table, Partition: f.Partition, Rows: f.Rows, Bytes: f.Bytes, MinTime: f.MinTime, MaxTime: f.MaxTime})
+		cm.Files = append(cm.Files, catalog.FileRecord{Path: f.Path, Table: f.Table, Partition: f.Partition, Rows: f.Rows, Bytes: f.Bytes, MinTime: f.MinTime, MaxTime: f.MaxTime, Checksum: f.Checksum})
 	}
 	for _, r := range results {
 		if r.rec.Status == "" { // never started: the load was stopped

@@ -454,7 +454,7 @@ func compact(ctx context.Context, cat *catalog.Catalog, o Options, cands []candi
 	cm := catalog.Commit{LoadID: id, FinishedAt: o.Now(), Replaces: replaced, Records: sum.RowsAfter, Bytes: sum.BytesBefore}
 	for _, f := range newFiles {
 		cm.Files = append(cm.Files, catalog.FileRecord{Path: f.Path, Table: f.Table, Partition: f.Partition,
-			Rows: f.Rows, Bytes: f.Bytes, MinTime: f.MinTime, MaxTime: f.MaxTime})
+			Rows: f.Rows, Bytes: f.Bytes, MinTime: f.MinTime, MaxTime: f.MaxTime, Checksum: f.Checksum})
 	}
 	if err := cat.Commit(ctx, cm); err != nil {
 		return fail(fmt.Errorf("commit: %w", err))
