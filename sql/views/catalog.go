@@ -21,7 +21,7 @@ var timeColumns = map[string]bool{
 	"created_at": true, "min_time": true, "max_time": true, "updated_at": true, "at": true,
 }
 
-func createCatalog(ctx context.Context, conn *sql.Conn, o Options) error {
+func createCatalog(ctx context.Context, conn *sql.Conn, o Options, u *unavailable) error {
 	if _, err := conn.ExecContext(ctx, "CREATE SCHEMA IF NOT EXISTS eventlake"); err != nil {
 		return err
 	}
@@ -35,19 +35,20 @@ func createCatalog(ctx context.Context, conn *sql.Conn, o Options) error {
 			return fmt.Errorf("catalog table %s: %w", t, err)
 		}
 	}
-	return createRejects(ctx, conn, o)
+	return createRejects(ctx, conn, o, u)
 }
 
 const emptyRejects = `SELECT NULL::VARCHAR AS object, NULL::BIGINT AS line, NULL::BIGINT AS "offset", NULL::VARCHAR AS reason,
  NULL::VARCHAR AS raw, NULL::BIGINT AS raw_bytes, NULL::VARCHAR AS profile, NULL::VARCHAR AS _load_id,
  NULL::TIMESTAMPTZ AS _ingested_at, NULL::DATE AS load_date WHERE false`
 
-func createRejects(ctx context.Context, conn *sql.Conn, o Options) error {
+func createRejects(ctx context.Context, conn *sql.Conn, o Options, u *unavailable) error {
 	q := emptyRejects
 	live, err := o.Catalog.LiveFiles(ctx, "_rejects")
 	if err != nil {
 		return err
 	}
+	live = u.filter(live)
 	if len(live) > 0 {
 		q = "SELECT * FROM read_parquet(" + fileList(o.Lake, live) + ", hive_partitioning = true, hive_types = {'load_date': DATE})"
 	}
