@@ -150,13 +150,14 @@ func TestCompactSkipsMissing(t *testing.T) {
 	}
 }
 
-type checkReport struct {
+type checkJSON struct {
 	Format  int   `json:"format"`
 	OK      bool  `json:"ok"`
 	Files   int   `json:"files"`
 	Bytes   int64 `json:"bytes"`
 	Damaged []struct {
-		Path, Problem, Detail, LoadID string
+		Path, Problem, Detail string
+		LoadID                string `json:"load_id"`
 	} `json:"damaged"`
 	Orphans []struct {
 		Path  string
@@ -164,10 +165,10 @@ type checkReport struct {
 	} `json:"orphans"`
 }
 
-func runCheck(t *testing.T, lake string) (int, checkReport, string) {
+func runCheckJSON(t *testing.T, lake string) (int, checkJSON, string) {
 	t.Helper()
 	code, out, errOut := runCLI(t, "check", "--lake", lake, "--json")
-	var r checkReport
+	var r checkJSON
 	if err := json.Unmarshal([]byte(out), &r); err != nil {
 		t.Fatalf("check --json: exit %d, stdout is not JSON: %v\n%s\n%s", code, err, out, errOut)
 	}
@@ -180,7 +181,7 @@ func runCheck(t *testing.T, lake string) (int, checkReport, string) {
 func TestCheckCommand(t *testing.T) {
 	lake := lifecycleLake(t)
 	// Clean.
-	code, r, out := runCheck(t, lake)
+	code, r, out := runCheckJSON(t, lake)
 	if code != 0 || !r.OK || r.Files != 8 || r.Bytes == 0 || len(r.Damaged) != 0 || len(r.Orphans) != 0 {
 		t.Errorf("clean lake: exit %d\n%s", code, out)
 	}
@@ -206,7 +207,7 @@ func TestCheckCommand(t *testing.T) {
 	if err := os.WriteFile(p, b, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	code, r, out = runCheck(t, lake)
+	code, r, out = runCheckJSON(t, lake)
 	if code != 1 || r.OK || len(r.Damaged) != 1 || r.Damaged[0].Path != flippedRel || r.Damaged[0].Problem != "checksum" || r.Damaged[0].LoadID == "" {
 		t.Errorf("bit flips: exit %d\n%s", code, out)
 	}
@@ -231,7 +232,7 @@ func TestCheckCommand(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, ".DS_Store"), []byte("x"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	code, r, out = runCheck(t, lake)
+	code, r, out = runCheckJSON(t, lake)
 	var problems []string
 	for _, d := range r.Damaged {
 		problems = append(problems, d.Path+" "+d.Problem)
@@ -270,7 +271,7 @@ func TestCheckWithoutChecksum(t *testing.T) {
 	// Make every file look like an old one (no checksum recorded).
 	cat := filepath.Join(lake, "_eventlake", "catalog.db")
 	execSQLite(t, cat, `UPDATE files SET checksum = NULL`)
-	if code, _, out := runCheck(t, lake); code != 0 {
+	if code, _, out := runCheckJSON(t, lake); code != 0 {
 		t.Fatalf("clean lake without checksums: exit %d\n%s", code, out)
 	}
 	dir := filepath.Join(lake, "events", "domain=account", "event_date=2024-02-02")
@@ -288,7 +289,7 @@ func TestCheckWithoutChecksum(t *testing.T) {
 	if err := os.Truncate(q, 100); err != nil {
 		t.Fatal(err)
 	}
-	code, r, out := runCheck(t, lake)
+	code, r, out := runCheckJSON(t, lake)
 	var problems []string
 	for _, d := range r.Damaged {
 		problems = append(problems, d.Problem)
