@@ -13,9 +13,10 @@ import (
 // a lost disk) or no longer has the size it was written with (truncated,
 // replaced) would make DuckDB fail every statement that touches a view over
 // it, whatever the statement reads. Before the views name a file, they stat
-// it (one stat per file: about 2 ms per 10,000 files on a local disk, see
-// BenchmarkStatLiveFiles) and leave out those that fail, with one warning
-// for the session. Damage inside a file of the right size (bit flips) is
+// it (one stat per file: 40-47 ms per 10,000 files on the 2-core
+// development VM, ext4, see BenchmarkStatLiveFiles; a few threads do not
+// make it faster there) and leave out those that fail, with one warning for
+// the session. Damage inside a file of the right size (bit flips) is
 // found by `eventlake check`, which reads every byte.
 
 // unavailable collects the live files the views leave out.
