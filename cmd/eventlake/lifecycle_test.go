@@ -361,3 +361,28 @@ func TestCompactSkipsBitFlips(t *testing.T) {
 		t.Errorf("exit %d\n%s\n%s", code, out, errOut)
 	}
 }
+
+// A compacted partition (held by the query cache) that loses its file:
+// compact skips it and rebuilds the cache without it; the shell answers.
+func TestCompactedFileMissing(t *testing.T) {
+	lake := lifecycleLake(t)
+	if code, _, errOut := runCLI(t, "compact", "--lake", lake); code != 0 {
+		t.Fatal(errOut)
+	}
+	eventsBefore, _ := perPartition(t, lake, "events")
+	part := "domain=account/event_date=2024-02-02"
+	if err := os.RemoveAll(filepath.Join(lake, "events", part)); err != nil {
+		t.Fatal(err)
+	}
+	// The cache is gone too (or must be rebuilt for another partition).
+	if err := os.Remove(filepath.Join(lake, "_eventlake", "query-cache.duckdb")); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut := runCLI(t, "compact", "--lake", lake, "--min-files", "1")
+	if code != 1 || !strings.Contains(errOut, part) || strings.Contains(errOut, "query cache") {
+		t.Errorf("compact: exit %d\n%s\n%s", code, out, errOut)
+	}
+	if ev, _ := perPartition(t, lake, "events"); !slices.Equal(ev, without(eventsBefore, "account,2024-02-02")) {
+		t.Errorf("events: %q, want %q", ev, without(eventsBefore, "account,2024-02-02"))
+	}
+}
