@@ -32,11 +32,11 @@ build: deps
 # Load the bundled sample exports into ./demo-lake, show what landed, query it.
 demo: build
 	rm -rf $(DEMO)
-	$(BIN) load --lake $(DEMO) testdata/pismo testdata/subscriber testdata/fulfillmenttools
-	$(BIN) load --lake $(DEMO) --profile jwo-orders testdata/jwo
+	$(BIN) load --lake $(DEMO) --settle 0 testdata/pismo testdata/subscriber testdata/fulfillmenttools
+	$(BIN) load --lake $(DEMO) --settle 0 --profile jwo-orders testdata/jwo
 	@echo
 	@echo "== a second run loads nothing new =="
-	$(BIN) load --lake $(DEMO) testdata/pismo testdata/subscriber testdata/fulfillmenttools
+	$(BIN) load --lake $(DEMO) --settle 0 testdata/pismo testdata/subscriber testdata/fulfillmenttools
 	@echo
 	$(BIN) status --lake $(DEMO)
 	@echo

@@ -44,7 +44,7 @@ type LiveFile struct {
 // partition it has already compacted.
 func (c *Catalog) LiveFilesWithLoads(ctx context.Context, table string) ([]LiveFile, error) {
 	rows, err := c.db.QueryContext(ctx, `
-SELECT f.path, f.table_name, f."partition", f."rows", f.bytes, COALESCE(f.min_time, 0), COALESCE(f.max_time, 0),
+SELECT f.path, f.table_name, f."partition", f."rows", f.bytes, COALESCE(f.min_time, 0), COALESCE(f.max_time, 0), COALESCE(f.checksum, ''),
        f.load_id, COALESCE(l.command, '')`+visibleFiles+` AND f.table_name = ?
 ORDER BY f."partition", f.path`, table)
 	if err != nil {
@@ -54,7 +54,7 @@ ORDER BY f."partition", f.path`, table)
 	var out []LiveFile
 	for rows.Next() {
 		var f LiveFile
-		if err := rows.Scan(&f.Path, &f.Table, &f.Partition, &f.Rows, &f.Bytes, &f.MinTime, &f.MaxTime, &f.LoadID, &f.Command); err != nil {
+		if err := rows.Scan(&f.Path, &f.Table, &f.Partition, &f.Rows, &f.Bytes, &f.MinTime, &f.MaxTime, &f.Checksum, &f.LoadID, &f.Command); err != nil {
 			return nil, fmt.Errorf("catalog: live files of %q: %w", table, err)
 		}
 		out = append(out, f)

@@ -68,10 +68,14 @@ func (c *Catalog) BeginLoad(ctx context.Context, l LoadInfo) error {
 // root, '/'-separated (e.g. "events/domain=account/event_date=2024-01-02/part-L-00000.parquet");
 // Partition is the partition directory part (e.g. "domain=account/event_date=2024-01-02").
 // MinTime and MaxTime are unix microseconds of the file's event-time range.
+// Bytes is the file's size and Checksum the checksum of its content, both
+// as written (see partitions.File); Checksum is "" for files written before
+// checksums were recorded.
 type FileRecord struct {
 	Path, Table, Partition string
 	Rows, Bytes            int64
 	MinTime, MaxTime       int64
+	Checksum               string
 }
 
 // Object statuses.
@@ -211,14 +215,14 @@ func (c *Catalog) commit(ctx context.Context, cm Commit) error {
 
 	if len(cm.Files) > 0 {
 		st, err := tx.PrepareContext(ctx,
-			`INSERT INTO files (path, load_id, table_name, "partition", "rows", bytes, min_time, max_time, status, created_at)
-			 VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'live', ?)`)
+			`INSERT INTO files (path, load_id, table_name, "partition", "rows", bytes, min_time, max_time, status, created_at, checksum)
+			 VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'live', ?, ?)`)
 		if err != nil {
 			return err
 		}
 		defer st.Close()
 		for _, f := range cm.Files {
-			if _, err := st.ExecContext(ctx, f.Path, cm.LoadID, f.Table, f.Partition, f.Rows, f.Bytes, f.MinTime, f.MaxTime, at); err != nil {
+			if _, err := st.ExecContext(ctx, f.Path, cm.LoadID, f.Table, f.Partition, f.Rows, f.Bytes, f.MinTime, f.MaxTime, at, nullString(f.Checksum)); err != nil {
 				var owner string
 				if tx.QueryRowContext(ctx, `SELECT load_id FROM files WHERE path = ?`, f.Path).Scan(&owner) == nil {
 					return fmt.Errorf("file %s: already recorded by load %s", f.Path, owner)

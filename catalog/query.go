@@ -128,7 +128,7 @@ ORDER BY table_name, schema_key`, table)
 // Order: table, partition, path.
 func (c *Catalog) LiveFiles(ctx context.Context, table string) ([]FileRecord, error) {
 	q := `
-SELECT f.path, f.table_name, f."partition", f."rows", f.bytes, COALESCE(f.min_time, 0), COALESCE(f.max_time, 0)` + visibleFiles
+SELECT f.path, f.table_name, f."partition", f."rows", f.bytes, COALESCE(f.min_time, 0), COALESCE(f.max_time, 0), COALESCE(f.checksum, '')` + visibleFiles
 	var args []any
 	if table != "" { // a separate condition (not "? = '' OR ...") lets SQLite use the table index
 		q += ` AND f.table_name = ?`
@@ -142,13 +142,52 @@ SELECT f.path, f.table_name, f."partition", f."rows", f.bytes, COALESCE(f.min_ti
 	var out []FileRecord
 	for rows.Next() {
 		var f FileRecord
-		if err := rows.Scan(&f.Path, &f.Table, &f.Partition, &f.Rows, &f.Bytes, &f.MinTime, &f.MaxTime); err != nil {
+		if err := rows.Scan(&f.Path, &f.Table, &f.Partition, &f.Rows, &f.Bytes, &f.MinTime, &f.MaxTime, &f.Checksum); err != nil {
 			return nil, fmt.Errorf("catalog: live files of %q: %w", table, err)
 		}
 		out = append(out, f)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("catalog: live files of %q: %w", table, err)
+	}
+	return out, nil
+}
+
+// How KnownFiles classifies a file the catalog records.
+const (
+	FileVisible     = "live"     // a live file of a published load: readers see it
+	FileUnpublished = "pending"  // a file of a committed load whose publish was interrupted (recovery finishes it)
+	FileReplaced    = "replaced" // removed by a compaction; recovery deletes it if it is still on disk
+	FileUnfinished  = "unfinished"
+)
+
+// KnownFiles maps the path of every file the catalog records (whatever its
+// state) to its state: FileVisible, FileUnpublished, FileReplaced, or
+// FileUnfinished (a live row of a load that is neither published nor
+// committed). A file on disk in a table folder that is not in the map is
+// unknown to the catalog.
+func (c *Catalog) KnownFiles(ctx context.Context) (map[string]string, error) {
+	rows, err := c.db.QueryContext(ctx, `
+SELECT f.path, CASE
+	WHEN f.status = 'removed' THEN '`+FileReplaced+`'
+	WHEN l.status = 'published' THEN '`+FileVisible+`'
+	WHEN l.status = 'committed' THEN '`+FileUnpublished+`'
+	ELSE '`+FileUnfinished+`' END
+FROM files f LEFT JOIN loads l ON l.load_id = f.load_id`)
+	if err != nil {
+		return nil, fmt.Errorf("catalog: files: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]string{}
+	for rows.Next() {
+		var p, st string
+		if err := rows.Scan(&p, &st); err != nil {
+			return nil, fmt.Errorf("catalog: files: %w", err)
+		}
+		out[p] = st
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("catalog: files: %w", err)
 	}
 	return out, nil
 }

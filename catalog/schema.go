@@ -140,6 +140,13 @@ CREATE INDEX notifications_first ON notifications (first_notified_at);
 	`
 ALTER TABLE objects ADD COLUMN retry_at INTEGER; -- unix micros
 `,
+	// Version 4: each file's checksum, recorded when it was written
+	// ("xxh64:<16 hex digits>", see partitions.File.Checksum). Files of
+	// older loads have none: eventlake check verifies them by size and
+	// Parquet footer.
+	`
+ALTER TABLE files ADD COLUMN checksum TEXT;
+`,
 }
 
 // currentVersion is the schema version this build writes and understands.
@@ -152,7 +159,7 @@ var expectedColumns = map[string]string{
 	"meta":           `key, value`,
 	"loads":          `load_id, started_at, finished_at, status, command, host, pid, sources, objects, records, rejects, bytes, files, error`,
 	"objects":        `source, "key", version, size, mtime, content_hash, status, load_id, profile, compression, shape, records, rejects, error, duplicate_of, attempts, first_seen, committed_at, retry_at`,
-	"files":          `path, load_id, table_name, "partition", "rows", bytes, min_time, max_time, status, removed_by, created_at`,
+	"files":          `path, load_id, table_name, "partition", "rows", bytes, min_time, max_time, status, removed_by, created_at, checksum`,
 	"schemas":        `table_name, schema_key, schema_json, source, updated_load, updated_at, changed_by_object`,
 	"schema_changes": `table_name, schema_key, load_id, object, old_json, new_json, at`,
 }

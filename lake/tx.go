@@ -120,7 +120,7 @@ func FileRecords(files []partitions.File) []catalog.FileRecord {
 	out := make([]catalog.FileRecord, len(files))
 	for i, f := range files {
 		out[i] = catalog.FileRecord{Path: f.Path, Table: f.Table, Partition: f.Partition, Rows: f.Rows, Bytes: f.Bytes,
-			MinTime: f.MinTime, MaxTime: f.MaxTime}
+			MinTime: f.MinTime, MaxTime: f.MaxTime, Checksum: f.Checksum}
 	}
 	return out
 }

@@ -70,7 +70,8 @@ func WriteTable(s *Stage, table, partition string, columns []string, rows []Tabl
 		os.Remove(f.Name())
 		return File{}, fmt.Errorf("partitions: writing %s: %w", rel, err)
 	}
-	w := parquet.NewWriter(f, writerOptions(s, o, schema, nil)...)
+	out := &countingWriter{w: f}
+	w := parquet.NewWriter(out, writerOptions(s, o, schema, nil)...)
 	buf := make([]parquet.Row, 0, 256)
 	n := len(columns) + len(tableMeta)
 	for i := range rows {
@@ -105,10 +106,6 @@ func WriteTable(s *Stage, table, partition string, columns []string, rows []Tabl
 	if err := w.Close(); err != nil {
 		return fail(err)
 	}
-	st, err := f.Stat()
-	if err != nil {
-		return fail(err)
-	}
 	if err := f.Close(); err != nil {
 		return File{}, err
 	}
@@ -121,5 +118,6 @@ func WriteTable(s *Stage, table, partition string, columns []string, rows []Tabl
 			max = t
 		}
 	}
-	return File{Table: table, Partition: partition, Path: rel, Rows: int64(len(rows)), Bytes: st.Size(), MinTime: min, MaxTime: max}, nil
+	return File{Table: table, Partition: partition, Path: rel, Rows: int64(len(rows)), Bytes: out.n, MinTime: min, MaxTime: max,
+		Checksum: formatChecksum(out.h.Sum64())}, nil
 }

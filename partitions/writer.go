@@ -9,6 +9,7 @@ import (
 	"slices"
 	"sync"
 
+	"github.com/cespare/xxhash/v2"
 	"github.com/parquet-go/parquet-go"
 	"github.com/parquet-go/parquet-go/compress/zstd"
 	"github.com/parquet-go/parquet-go/format"
@@ -26,6 +27,9 @@ type File struct {
 	// MinTime and MaxTime are the min/max event_time micros of the file's
 	// rows (0 when the table has no event time, e.g. _rejects).
 	MinTime, MaxTime int64
+	// Checksum is the xxhash64 of the whole file ("xxh64:<16 hex digits>",
+	// see FileChecksum), computed from the bytes as they were written.
+	Checksum string
 }
 
 // WriterOptions configures a writer set (EventWriter, RejectWriter). Zero
@@ -302,15 +306,19 @@ type part[T any] struct {
 	prev, next *part[T]
 }
 
-// countingWriter counts the bytes written to the file.
+// countingWriter counts and hashes the bytes written to the file: the
+// writer only appends, so they are the file's bytes and the checksum costs
+// no second read.
 type countingWriter struct {
 	w io.Writer
 	n int64
+	h xxhash.Digest
 }
 
 func (c *countingWriter) Write(b []byte) (int, error) {
 	n, err := c.w.Write(b)
 	c.n += int64(n)
+	_, _ = c.h.Write(b[:n]) // never fails
 	return n, err
 }
 
@@ -464,6 +472,7 @@ func (s *set[T]) acquire(partition string) (*part[T], error) {
 	}
 	p := &part[T]{partition: partition, rel: rel, abs: abs, f: f}
 	p.out.w = f
+	p.out.h.Reset()
 	p.w = s.newWriter(&p.out)
 	s.open[partition] = p
 	s.pushFront(p)
@@ -495,6 +504,7 @@ func (s *set[T]) finish(p *part[T]) error {
 		Bytes:     p.out.n,
 		MinTime:   p.minT,
 		MaxTime:   p.maxT,
+		Checksum:  formatChecksum(p.out.h.Sum64()),
 	})
 	return nil
 }

@@ -54,8 +54,13 @@ reads them (faster than their Parquet files; partitions changed since are read
 from Parquet). --query-cache=false removes it instead; external engines never
 use it.
 
+A partition with a live file that is missing, of the wrong size or whose
+content no longer matches its checksum is left alone (rewriting it would lose
+rows or copy the damage into a new file); the other partitions are compacted,
+the damaged ones are listed on stderr, and the exit status is 1.
+
 Exit status: 0 on success (also when there is nothing to compact), 1 when the
-compaction failed, 2 for usage errors.`,
+compaction failed or skipped a damaged partition, 2 for usage errors.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.changed = cmd.Flags().Changed
@@ -145,16 +150,37 @@ func runCompact(ctx context.Context, o *compactOptions, io streams) error {
 		}
 	}
 	if o.JSON {
-		return json.NewEncoder(io.out).Encode(struct {
+		if err := json.NewEncoder(io.out).Encode(struct {
 			*compact.Summary
 			QueryCache *views.CacheStats `json:"query_cache,omitempty"`
-		}{sum, cache})
+		}{sum, cache}); err != nil {
+			return err
+		}
+	} else {
+		printCompactSummary(io, sum)
+		if cache != nil && cache.Built {
+			fmt.Fprintf(io.out, "query cache: %d compacted partitions (%d rows) in %.2fs\n", cache.Partitions, cache.Rows, cache.Seconds)
+		}
 	}
-	printCompactSummary(io, sum)
-	if cache != nil && cache.Built {
-		fmt.Fprintf(io.out, "query cache: %d compacted partitions (%d rows) in %.2fs\n", cache.Partitions, cache.Rows, cache.Seconds)
+	return damagedPartitions(io, co.Lake, sum.Damaged)
+}
+
+// damagedPartitions reports, on stderr, the partitions compaction left
+// alone because of a damaged file, and then fails the command (so cron
+// notices) after the others were compacted.
+func damagedPartitions(io streams, lake string, damaged []compact.DamagedPartition) error {
+	if len(damaged) == 0 {
+		return nil
 	}
-	return nil
+	w := io.errOut
+	fmt.Fprintf(w, "eventlake: compact left %d partitions alone because of missing or damaged files (the others were compacted):\n", len(damaged))
+	for _, d := range damaged {
+		for _, f := range d.Files {
+			fmt.Fprintf(w, "  %s: %s: %s (%s)\n", d.Partition, f.Path, f.Problem, f.Detail)
+		}
+	}
+	fmt.Fprintf(w, "Run eventlake check --lake %s for the full report; restore the files from a backup, then run compact again.\n", lake)
+	return exitError{exitFailed}
 }
 
 // updateQueryCache rebuilds the query cache after a compaction, or removes

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -17,7 +18,21 @@ func testdata(parts ...string) string {
 }
 
 // run executes the CLI in-process and returns exit code, stdout, stderr.
+// runCLI runs the command line in-process. A load or watch whose arguments
+// do not set --settle gets --settle 0: tests load files they have just
+// written (and CI loads testdata/ right after its checkout), which the
+// default settle time would defer. runCLIExact passes the arguments as given.
 func runCLI(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	if len(args) > 0 && (args[0] == "load" || args[0] == "watch") && !slices.ContainsFunc(args, func(a string) bool {
+		return a == "--settle" || strings.HasPrefix(a, "--settle=")
+	}) {
+		args = append([]string{args[0], "--settle", "0"}, args[1:]...)
+	}
+	return runCLIExact(t, args...)
+}
+
+func runCLIExact(t *testing.T, args ...string) (int, string, string) {
 	t.Helper()
 	var out, errOut bytes.Buffer
 	code := execute(context.Background(), args, streams{in: strings.NewReader(""), out: &out, errOut: &errOut})

@@ -69,7 +69,18 @@ type loadSummary struct {
 
 func loadJSON(t *testing.T, args ...string) (int, loadSummary, string) {
 	t.Helper()
-	code, out, errOut := runCLI(t, append([]string{"load", "--json", "-q"}, args...)...)
+	return loadJSONWith(t, runCLI, args...)
+}
+
+// loadJSONExact is loadJSON with the default settle time.
+func loadJSONExact(t *testing.T, args ...string) (int, loadSummary, string) {
+	t.Helper()
+	return loadJSONWith(t, runCLIExact, args...)
+}
+
+func loadJSONWith(t *testing.T, run func(*testing.T, ...string) (int, string, string), args ...string) (int, loadSummary, string) {
+	t.Helper()
+	code, out, errOut := run(t, append([]string{"load", "--json", "-q"}, args...)...)
 	var s loadSummary
 	if err := json.Unmarshal([]byte(out), &s); err != nil {
 		t.Fatalf("load %v: exit %d, summary %q: %v\n%s", args, code, out, err, errOut)
@@ -119,7 +130,7 @@ func TestLoadDefersAFileBeingWritten(t *testing.T) {
 			continue
 		}
 		// The default settle time applies (no --settle).
-		code, s, errOut := loadJSON(t, "--lake", lake, src)
+		code, s, errOut := loadJSONExact(t, "--lake", lake, src)
 		if code != 0 || s.Committed != 0 || s.Failed != 0 {
 			t.Fatalf("load while the file is written: exit %d, %+v\n%s", code, s, errOut)
 		}
@@ -143,7 +154,7 @@ func TestLoadDefersAFileBeingWritten(t *testing.T) {
 	if err := os.WriteFile(other, exportFile("now", 3), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if code, s, _ := loadJSON(t, "--lake", lake, src); code != 0 || s.Deferred != 1 || s.Committed != 0 {
+	if code, s, _ := loadJSONExact(t, "--lake", lake, src); code != 0 || s.Deferred != 1 || s.Committed != 0 {
 		t.Errorf("a file written just now: exit %d, %+v; want it deferred", code, s)
 	}
 	if code, s, _ := loadJSON(t, "--lake", lake, "--settle", "0", src); code != 0 || s.Deferred != 0 || s.Committed != 1 {

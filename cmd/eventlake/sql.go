@@ -81,6 +81,30 @@ type lakeSession struct {
 	ready     chan struct{}
 	createErr error
 	warn      func([]string)
+	// warned holds the warnings shown, so a session shows each once (a
+	// missing file would otherwise be named again at every refresh).
+	warned       map[string]bool
+	createWarned bool
+}
+
+// showWarnings passes the warnings not shown before to warn.
+func (s *lakeSession) showWarnings(ws []string) {
+	if s.warn == nil {
+		return
+	}
+	if s.warned == nil {
+		s.warned = map[string]bool{}
+	}
+	var fresh []string
+	for _, w := range ws {
+		if !s.warned[w] {
+			s.warned[w] = true
+			fresh = append(fresh, w)
+		}
+	}
+	if len(fresh) > 0 {
+		s.warn(fresh)
+	}
 }
 
 // wait returns once the views exist.
@@ -88,9 +112,9 @@ func (s *lakeSession) wait() error {
 	if s.ready != nil {
 		<-s.ready
 	}
-	if s.warn != nil && s.res != nil {
-		s.warn(s.res.Warnings)
-		s.warn = nil
+	if s.res != nil && !s.createWarned {
+		s.createWarned = true
+		s.showWarnings(s.res.Warnings)
 	}
 	return s.createErr
 }
@@ -115,9 +139,11 @@ func (s *lakeSession) refresh(ctx context.Context, conn *dbsql.Conn) error {
 	if err != nil || v == s.version {
 		return err
 	}
-	if err := views.Refresh(ctx, conn, s.opts); err != nil {
+	ws, err := views.Refresh(ctx, conn, s.opts)
+	if err != nil {
 		return fmt.Errorf("following the catalog: %w", err)
 	}
+	s.showWarnings(ws)
 	s.version = v
 	return nil
 }

@@ -3,8 +3,10 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 	"time"
@@ -14,6 +16,7 @@ import (
 	"github.com/eventlake/eventlake/catalog"
 	"github.com/eventlake/eventlake/config"
 	"github.com/eventlake/eventlake/loader"
+	"github.com/eventlake/eventlake/partitions"
 )
 
 // statusOptions are the flags of `eventlake status`.
@@ -56,6 +59,44 @@ type statusReport struct {
 	// on_change: skip leaves partial.
 	Deferred map[string]int64    `json:"deferred,omitempty"`
 	Grown    map[string][]string `json:"grown,omitempty"`
+	// MissingFiles counts the live files that are not on disk with the
+	// size they were written with (one stat per file); Missing names the
+	// first maxMissing of them. eventlake check reads every byte.
+	MissingFiles int64         `json:"missing_files"`
+	Missing      []missingFile `json:"missing"`
+}
+
+type missingFile struct {
+	Path    string `json:"path"`
+	Problem string `json:"problem"` // missing, size or unreadable
+}
+
+const maxMissing = 20
+
+// missingFiles stats every live file of the lake.
+func missingFiles(ctx context.Context, cat *catalog.Catalog, lake string) (int64, []missingFile, error) {
+	live, err := cat.LiveFiles(ctx, "")
+	if err != nil {
+		return 0, nil, err
+	}
+	var n int64
+	out := []missingFile{}
+	for _, f := range live {
+		err := partitions.StatFile(filepath.Join(lake, filepath.FromSlash(f.Path)), f.Bytes)
+		if err == nil {
+			continue
+		}
+		n++
+		if len(out) < maxMissing {
+			kind := partitions.ProblemUnreadable
+			var p *partitions.FileProblem
+			if errors.As(err, &p) {
+				kind = p.Kind
+			}
+			out = append(out, missingFile{Path: f.Path, Problem: kind})
+		}
+	}
+	return n, out, nil
 }
 
 func runStatus(ctx context.Context, o *statusOptions, io streams) error {
@@ -88,6 +129,9 @@ func runStatus(ctx context.Context, o *statusOptions, io streams) error {
 		return err
 	}
 	rep := statusReport{Status: st, Watch: &ws}
+	if rep.MissingFiles, rep.Missing, err = missingFiles(ctx, cat, lake); err != nil {
+		return err
+	}
 	srcs := o.Sources
 	if len(srcs) == 0 {
 		for _, s := range cfg.Sources {
@@ -164,6 +208,16 @@ func printStatus(io streams, lake string, r statusReport) {
 	fmt.Fprintf(w, "files: %d live, %d rows, %s; rejects: %d\n", r.Files, r.Rows, humanBytes(r.Bytes), r.Rejects)
 	for _, t := range r.Tables {
 		fmt.Fprintf(w, "  table %-12s %6d partitions %6d files %10d rows %10s\n", t.Table, t.Partitions, t.Files, t.Rows, humanBytes(t.Bytes))
+	}
+	if r.MissingFiles > 0 {
+		fmt.Fprintf(w, "damage: %d live files missing or of the wrong size on disk; the shell leaves their rows out. "+
+			"Run eventlake check --lake %s for the full report, then restore them from a backup\n", r.MissingFiles, lake)
+		for _, m := range r.Missing {
+			fmt.Fprintf(w, "  %s (%s)\n", m.Path, m.Problem)
+		}
+		if int64(len(r.Missing)) < r.MissingFiles {
+			fmt.Fprintf(w, "  and %d more\n", r.MissingFiles-int64(len(r.Missing)))
+		}
 	}
 	for _, u := range r.Unpublished {
 		fmt.Fprintf(w, "not yet visible: load %s, committed at %s (%d files, %d rows), was interrupted while publishing; "+

@@ -43,6 +43,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 	"time"
@@ -149,6 +150,54 @@ type Summary struct {
 	BytesAfter  int64       `json:"bytes_after"`
 	Seconds     float64     `json:"seconds"`
 	Details     []Partition `json:"details"`
+	// Damaged lists the partitions left alone because a live file of
+	// theirs is missing, of the wrong size, or fails its checksum or
+	// Parquet footer: rewriting them would lose rows or copy the damage
+	// into a file with a fresh, valid checksum. The other partitions are
+	// compacted; the command exits non-zero.
+	Damaged []DamagedPartition `json:"damaged"`
+}
+
+// DamagedPartition is a partition compaction skipped, with its bad files.
+type DamagedPartition struct {
+	Partition string        `json:"partition"`
+	Files     []DamagedFile `json:"files"`
+}
+
+// DamagedFile is a live file that failed its check (see partitions.VerifyFile).
+type DamagedFile struct {
+	Path    string `json:"path"`
+	Problem string `json:"problem"` // a partitions.Problem* kind
+	Detail  string `json:"detail"`
+}
+
+// fileError is a live file that cannot be read as what was written: it
+// makes compaction skip the file's partition instead of stopping.
+type fileError struct {
+	DamagedFile
+	err error
+}
+
+func (e *fileError) Error() string { return "file " + e.Path + ": " + e.Detail }
+func (e *fileError) Unwrap() error { return e.err }
+
+// damagedFile turns a partitions.VerifyFile/StatFile error into a fileError
+// naming the lake-relative path.
+func damagedFile(rel string, err error) *fileError {
+	fe := &fileError{DamagedFile: DamagedFile{Path: rel, Problem: partitions.ProblemUnreadable, Detail: err.Error()}, err: err}
+	var p *partitions.FileProblem
+	if errors.As(err, &p) {
+		fe.Problem, fe.Detail = p.Kind, p.Detail
+	}
+	return fe
+}
+
+// skipDamaged records a partition skipped for fe.
+func (s *Summary) skipDamaged(o Options, partition string, files ...DamagedFile) {
+	s.Damaged = append(s.Damaged, DamagedPartition{Partition: partition, Files: files})
+	for _, f := range files {
+		o.Log.Warn("skipping a partition with a damaged file", "partition", partition, "file", f.Path, "problem", f.Problem, "detail", f.Detail)
+	}
 }
 
 func (o *Options) defaults() error {
@@ -253,7 +302,7 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 	if _, err := os.Stat(o.CatalogPath); err != nil {
 		return nil, fmt.Errorf("no catalog at %s: nothing has been loaded into this lake yet", o.CatalogPath)
 	}
-	sum := &Summary{DryRun: o.DryRun, Details: []Partition{}}
+	sum := &Summary{DryRun: o.DryRun, Details: []Partition{}, Damaged: []DamagedPartition{}}
 	if o.DryRun {
 		// Read-only: no lock (a dry run never blocks or waits for a load)
 		// and no recovery (that writes).
@@ -262,7 +311,7 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 			return nil, err
 		}
 		defer cat.Close()
-		cands, skipped, err := plan(ctx, cat, o, only)
+		cands, skipped, err := plan(ctx, cat, o, only, sum)
 		if err != nil {
 			return nil, err
 		}
@@ -291,22 +340,27 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 		o.Log.Info("recovery", "aborted", rep.Aborted, "completed", rep.Completed, "files_published", rep.FilesPublished,
 			"stray_dirs", rep.StrayDirs, "replaced_deleted", rep.ReplacedDeleted)
 	}
-	cands, skipped, err := plan(ctx, cat, o, only)
+	cands, skipped, err := plan(ctx, cat, o, only, sum)
 	if err != nil {
 		return nil, err
 	}
 	sum.Skipped = skipped
+	cands = verified(o, cands, sum)
 	if len(cands) == 0 {
 		o.Log.Info("nothing to compact", "skipped", skipped)
 		sum.Seconds = time.Since(start).Seconds()
 		return sum, nil
 	}
-	if err := compact(ctx, w, o, cands, sum); err != nil {
+	if err := compact(ctx, w, o, cands, sum); err != nil && !errors.Is(err, errNothingMerged) {
 		return nil, err
 	}
 	sum.Seconds = time.Since(start).Seconds()
 	return sum, nil
 }
+
+// errNothingMerged ends a compaction whose every candidate partition was
+// found damaged while merging (the load is recorded as failed with it).
+var errNothingMerged = errors.New("no partition compacted: every candidate has a damaged file")
 
 // add appends p to the summary's details and totals.
 func (s *Summary) add(p Partition) {
@@ -321,10 +375,32 @@ func (s *Summary) add(p Partition) {
 	s.BytesAfter += p.BytesAfter
 }
 
+// verified reads every file of the candidates back (partitions.VerifyFile:
+// size, checksum, footer) and drops the partitions with a damaged file,
+// recording them in sum.
+func verified(o Options, cands []candidate, sum *Summary) []candidate {
+	out := cands[:0]
+	for _, c := range cands {
+		var bad []DamagedFile
+		for _, f := range c.files {
+			if err := partitions.VerifyFile(filepath.Join(o.Lake, filepath.FromSlash(f.Path)), f.Bytes, f.Checksum); err != nil {
+				bad = append(bad, damagedFile(f.Path, err).DamagedFile)
+			}
+		}
+		if len(bad) > 0 {
+			sum.skipDamaged(o, c.partition, bad...)
+			continue
+		}
+		out = append(out, c)
+	}
+	return out
+}
+
 // plan lists the live events files and picks the partitions to compact. It
 // returns them in partition order, and the number of selected partitions
-// skipped.
-func plan(ctx context.Context, cat *catalog.Catalog, o Options, only map[string]bool) ([]candidate, int, error) {
+// skipped. A partition with a file missing on disk or of the wrong size
+// (one stat per file) is recorded in sum.Damaged instead.
+func plan(ctx context.Context, cat *catalog.Catalog, o Options, only map[string]bool, sum *Summary) ([]candidate, int, error) {
 	files, err := cat.LiveFilesWithLoads(ctx, partitions.EventsTable)
 	if err != nil {
 		return nil, 0, err
@@ -360,6 +436,16 @@ func plan(ctx context.Context, cat *catalog.Catalog, o Options, only map[string]
 			skipped++
 			continue
 		}
+		var bad []DamagedFile
+		for _, f := range group {
+			if err := partitions.StatFile(filepath.Join(o.Lake, filepath.FromSlash(f.Path)), f.Bytes); err != nil {
+				bad = append(bad, damagedFile(f.Path, err).DamagedFile)
+			}
+		}
+		if len(bad) > 0 {
+			sum.skipDamaged(o, p, bad...)
+			continue
+		}
 		switch {
 		case compacted(group):
 			skipped++
@@ -367,6 +453,11 @@ func plan(ctx context.Context, cat *catalog.Catalog, o Options, only map[string]
 			cands = append(cands, candidate{partition: p, reason: ReasonFiles, files: group})
 		default:
 			dup, err := hasDuplicates(ctx, o.Lake, group)
+			var fe *fileError
+			if errors.As(err, &fe) {
+				sum.skipDamaged(o, p, fe.DamagedFile)
+				continue
+			}
 			if err != nil {
 				return nil, 0, fmt.Errorf("partition %s: %w", p, err)
 			}
@@ -400,8 +491,16 @@ func compact(ctx context.Context, w *lake.Writer, o Options, cands []candidate, 
 	}
 	var newFiles []partitions.File
 	var replaced []string
-	for i, c := range cands {
+	merged := 0
+	for _, c := range cands {
 		res, err := mergePartition(ctx, o, tx.Stage(), c)
+		var fe *fileError
+		if errors.As(err, &fe) {
+			// Nothing of the partition is staged (mergePartition aborts
+			// its writer): leave it as it is.
+			sum.skipDamaged(o, c.partition, fe.DamagedFile)
+			continue
+		}
 		if err != nil {
 			return tx.Fail(ctx, fmt.Errorf("compacting partition %s: %w", c.partition, err))
 		}
@@ -412,9 +511,13 @@ func compact(ctx context.Context, w *lake.Writer, o Options, cands []candidate, 
 		sum.add(res.Partition)
 		o.Log.Info("partition compacted", "partition", c.partition, "reason", c.reason, "files_before", res.FilesBefore,
 			"files_after", res.FilesAfter, "rows_before", res.RowsBefore, "rows_after", res.RowsAfter, "duplicates", res.Duplicates)
-		if i == 0 {
+		if merged++; merged == 1 {
 			tx.Step("during-merge")
 		}
+	}
+	if merged == 0 {
+		// Every candidate turned out damaged: nothing to commit.
+		return tx.Fail(ctx, errNothingMerged)
 	}
 	sum.LoadID = tx.ID()
 	return tx.Commit(ctx, lake.Changes{Files: newFiles, Replaces: replaced, FinishedAt: o.Now(), Records: sum.RowsAfter, Bytes: sum.BytesBefore})
@@ -468,7 +571,7 @@ func ParseSize(s string) (int64, error) {
 // catalog lists a file that is not on disk.
 func openError(rel string, err error) error {
 	if errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("file %s is live in the catalog but missing on disk", rel)
+		return &fileError{DamagedFile: DamagedFile{Path: rel, Problem: partitions.ProblemMissing, Detail: "live in the catalog but missing on disk"}, err: err}
 	}
 	return fmt.Errorf("file %s: %w", rel, err)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"path"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -15,6 +16,7 @@ import (
 	"github.com/eventlake/eventlake/internal/laketest"
 	lk "github.com/eventlake/eventlake/lake"
 	"github.com/eventlake/eventlake/loader"
+	"github.com/eventlake/eventlake/partitions"
 )
 
 // smallCorpus: 3 loads of 4 objects, 3 domains × 2 days = 6 partitions with
@@ -238,14 +240,19 @@ func TestDryRunChangesNothing(t *testing.T) {
 	}
 }
 
-func TestBadFilesFailCleanly(t *testing.T) {
-	cases := map[string]func(t *testing.T, path string){
-		"missing": func(t *testing.T, path string) {
+// A missing or damaged live file makes compaction leave its partition as
+// it is, with the file named in Summary.Damaged, and compact the others.
+func TestBadFilesSkipPartition(t *testing.T) {
+	cases := map[string]struct {
+		damage  func(t *testing.T, path string)
+		problem string
+	}{
+		"missing": {func(t *testing.T, path string) {
 			if err := os.Remove(path); err != nil {
 				t.Fatal(err)
 			}
-		},
-		"corrupt": func(t *testing.T, path string) {
+		}, partitions.ProblemMissing},
+		"corrupt": {func(t *testing.T, path string) {
 			b, err := os.ReadFile(path)
 			if err != nil {
 				t.Fatal(err)
@@ -257,46 +264,65 @@ func TestBadFilesFailCleanly(t *testing.T) {
 			if err := os.WriteFile(path, b, 0o644); err != nil {
 				t.Fatal(err)
 			}
-		},
-		"not parquet": func(t *testing.T, path string) {
+		}, partitions.ProblemChecksum},
+		"not parquet": {func(t *testing.T, path string) {
 			if err := os.WriteFile(path, []byte("hello"), 0o644); err != nil {
 				t.Fatal(err)
 			}
-		},
+		}, partitions.ProblemSize},
 	}
 	dirs := smallCorpus.write(t)
 	template := t.TempDir()
 	loadAll(t, template, dirs)
-	for name, damage := range cases {
+	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {
 			lake := copyDir(t, template)
 			live := liveFiles(t, lake)
 			bad := live[len(live)/2]
-			damage(t, filepath.Join(lake, bad))
-			diskBefore := diskFiles(t, lake)
-			_, err := Run(context.Background(), Options{Lake: lake})
-			if err == nil || !strings.Contains(err.Error(), bad) {
-				t.Fatalf("error %v, want one naming %s", err, bad)
+			badDir := path.Dir(bad)
+			c.damage(t, filepath.Join(lake, bad))
+			var partBefore []string
+			for _, f := range diskFiles(t, lake) {
+				if path.Dir(f) == badDir {
+					partBefore = append(partBefore, f)
+				}
 			}
-			// Nothing changed: same live files, same files on disk, the
-			// compaction recorded as failed, no staging left.
-			if got := liveFiles(t, lake); strings.Join(got, ",") != strings.Join(live, ",") {
-				t.Errorf("live files changed by a failed compaction")
-			}
-			if got := diskFiles(t, lake); strings.Join(got, ",") != strings.Join(diskBefore, ",") {
-				t.Errorf("files on disk changed by a failed compaction:\n got %q\nwant %q", got, diskBefore)
-			}
-			if st := laketest.Files(t, filepath.Join(lake, "_eventlake", "staging")); len(st) != 0 {
-				t.Errorf("staging left behind: %q", st)
-			}
-			cat, err := catalog.Open(filepath.Join(lake, "_eventlake", "catalog.db"), catalog.Options{ReadOnly: true})
+			sum, err := Run(context.Background(), Options{Lake: lake})
 			if err != nil {
 				t.Fatal(err)
 			}
-			defer cat.Close()
-			var status string
-			if err := cat.DB().QueryRow(`SELECT status FROM loads WHERE command = 'compact'`).Scan(&status); err != nil || status != "failed" {
-				t.Errorf("compaction load status %q (%v), want failed", status, err)
+			if len(sum.Damaged) != 1 || len(sum.Damaged[0].Files) != 1 || sum.Damaged[0].Files[0].Path != bad || sum.Damaged[0].Files[0].Problem != c.problem {
+				t.Fatalf("damaged = %+v, want %s (%s)", sum.Damaged, bad, c.problem)
+			}
+			if sum.Partitions == 0 || sum.LoadID == "" {
+				t.Errorf("the other partitions were not compacted: %+v", sum)
+			}
+			// The damaged partition is as it was, on disk and in the catalog.
+			var partAfter, liveAfter []string
+			for _, f := range diskFiles(t, lake) {
+				if path.Dir(f) == badDir {
+					partAfter = append(partAfter, f)
+				}
+			}
+			if strings.Join(partAfter, ",") != strings.Join(partBefore, ",") {
+				t.Errorf("damaged partition changed on disk:\n got %q\nwant %q", partAfter, partBefore)
+			}
+			for _, f := range liveFiles(t, lake) {
+				if path.Dir(f) == badDir {
+					liveAfter = append(liveAfter, f)
+				}
+			}
+			var liveBefore []string
+			for _, f := range live {
+				if path.Dir(f) == badDir {
+					liveBefore = append(liveBefore, f)
+				}
+			}
+			if strings.Join(liveAfter, ",") != strings.Join(liveBefore, ",") {
+				t.Errorf("live files of the damaged partition changed")
+			}
+			if st := laketest.Files(t, filepath.Join(lake, "_eventlake", "staging")); len(st) != 0 {
+				t.Errorf("staging left behind: %q", st)
 			}
 		})
 	}
@@ -309,17 +335,36 @@ func TestRefusesUnknownColumns(t *testing.T) {
 	// Rewrite one file with an extra column through DuckDB: compacting it
 	// would lose that column, so compaction must refuse.
 	db := laketest.DuckDB(t)
-	path := filepath.Join(lake, live[0])
-	tmp := path + ".tmp"
-	if _, err := db.Exec(`COPY (SELECT *, 42 AS extra FROM read_parquet('` + path + `', hive_partitioning = false)) TO '` + tmp + `' (FORMAT parquet)`); err != nil {
+	p := filepath.Join(lake, live[0])
+	tmp := p + ".tmp"
+	if _, err := db.Exec(`COPY (SELECT *, 42 AS extra FROM read_parquet('` + p + `', hive_partitioning = false)) TO '` + tmp + `' (FORMAT parquet)`); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.Rename(tmp, path); err != nil {
+	if err := os.Rename(tmp, p); err != nil {
 		t.Fatal(err)
 	}
-	_, err := Run(context.Background(), Options{Lake: lake})
-	if err == nil || !strings.Contains(err.Error(), "extra") || !strings.Contains(err.Error(), live[0]) {
-		t.Errorf("error %v, want a refusal naming column extra and %s", err, live[0])
+	// It is not the file that was written: its partition is left alone.
+	sum, err := Run(context.Background(), Options{Lake: lake})
+	if err != nil || len(sum.Damaged) != 1 || sum.Damaged[0].Files[0].Path != live[0] {
+		t.Fatalf("summary %+v, %v; want %s damaged", sum, err, live[0])
+	}
+	// Even recorded as it is now (a catalog of an older eventlake, without
+	// checksums), it is refused for its column.
+	st, err := os.Stat(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cat, err := catalog.Open(filepath.Join(lake, "_eventlake", "catalog.db"), catalog.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cat.DB().Exec(`UPDATE files SET bytes = ?, checksum = NULL WHERE path = ?`, st.Size(), live[0]); err != nil {
+		t.Fatal(err)
+	}
+	cat.Close()
+	sum, err = Run(context.Background(), Options{Lake: lake, MinFiles: 1})
+	if err != nil || len(sum.Damaged) != 1 || sum.Damaged[0].Files[0].Path != live[0] || !strings.Contains(sum.Damaged[0].Files[0].Detail, "extra") {
+		t.Errorf("summary %+v, %v; want a refusal naming column extra and %s", sum, err, live[0])
 	}
 }
 

@@ -143,7 +143,7 @@ func mergePartition(ctx context.Context, o Options, stage *partitions.Stage, c c
 			return scanKeys(ctx, pf, int32(fi), wins, in)
 		})
 		if err != nil {
-			return res, err
+			return res, readError(ctx, f.Path, err)
 		}
 		rows[fi] = n
 		res.RowsBefore += n
@@ -227,12 +227,12 @@ func withFile(lake string, f catalog.LiveFile, fn func(*parquet.File) (int64, er
 		// parquet-go panics on some malformed inputs instead of returning
 		// an error; a damaged file must fail the compaction, not crash it.
 		if r := recover(); r != nil {
-			err = fmt.Errorf("file %s: unreadable Parquet: %v", f.Path, r)
+			err = &fileError{DamagedFile: DamagedFile{Path: f.Path, Problem: partitions.ProblemUnreadable, Detail: fmt.Sprintf("unreadable Parquet: %v", r)}}
 		}
 	}()
 	pf, err := parquet.OpenFile(osf, st.Size(), parquet.SkipPageIndex(true), parquet.SkipBloomFilters(true))
 	if err != nil {
-		return 0, fmt.Errorf("file %s: %w", f.Path, err)
+		return 0, &fileError{DamagedFile: DamagedFile{Path: f.Path, Problem: partitions.ProblemFooter, Detail: "the Parquet footer does not parse: " + err.Error()}, err: err}
 	}
 	for _, path := range pf.Schema().Columns() {
 		// Rewriting a file with a column EventRow does not know would
@@ -246,6 +246,16 @@ func withFile(lake string, f catalog.LiveFile, fn func(*parquet.File) (int64, er
 		return n, fmt.Errorf("file %s: %w", f.Path, err)
 	}
 	return n, nil
+}
+
+// readError classifies an error of a pass that only reads a file: unless
+// the context ended, the file cannot be read as written (a fileError).
+func readError(ctx context.Context, rel string, err error) error {
+	var fe *fileError
+	if ctx.Err() != nil || errors.As(err, &fe) {
+		return err
+	}
+	return &fileError{DamagedFile: DamagedFile{Path: rel, Problem: partitions.ProblemUnreadable, Detail: err.Error()}, err: err}
 }
 
 // scanKeys is pass 1 over one file: it updates wins and returns the file's
@@ -316,8 +326,11 @@ func hasDuplicates(ctx context.Context, lake string, files []catalog.LiveFile) (
 				}
 			}
 		})
-		if err != nil || dup {
-			return dup, err
+		if err != nil {
+			return false, readError(ctx, f.Path, err)
+		}
+		if dup {
+			return true, nil
 		}
 	}
 	return false, nil

@@ -15,6 +15,7 @@ import (
 	"github.com/eventlake/eventlake/catalog"
 	"github.com/eventlake/eventlake/internal/fsync"
 	"github.com/eventlake/eventlake/lake"
+	"github.com/eventlake/eventlake/partitions"
 )
 
 // The query cache is a DuckDB database next to the catalog holding the rows
@@ -80,6 +81,13 @@ func BuildCache(ctx context.Context, lake string, cat *catalog.Catalog) (CacheSt
 		return st, err
 	}
 	clean := compactedPartitions(live)
+	// A partition with a file missing on disk (or of another size) is not
+	// cached: the shell reads its remaining files (see unavailable).
+	for _, f := range live {
+		if clean[f.Partition] && partitions.StatFile(absPath(lake, f.Path), f.Bytes) != nil {
+			clean[f.Partition] = false
+		}
+	}
 	var files []string
 	parts := map[string]bool{}
 	for _, f := range live {

@@ -21,7 +21,7 @@ var timeColumns = map[string]bool{
 	"created_at": true, "min_time": true, "max_time": true, "updated_at": true, "at": true,
 }
 
-func createCatalog(ctx context.Context, conn *sql.Conn, o Options) error {
+func createCatalog(ctx context.Context, conn *sql.Conn, o Options, u *unavailable) error {
 	if _, err := conn.ExecContext(ctx, "CREATE SCHEMA IF NOT EXISTS eventlake"); err != nil {
 		return err
 	}
@@ -51,7 +51,7 @@ INSERT INTO eventlake.schema_changes SELECT table_name, schema_key, load_id, obj
 DROP TABLE eventlake.catalog_schema_changes`); err != nil {
 		return fmt.Errorf("catalog table schema_changes: %w", err)
 	}
-	return createRejects(ctx, conn, o)
+	return createRejects(ctx, conn, o, u)
 }
 
 // The reject files' "offset" column (a reserved word, so it must be quoted)
@@ -60,12 +60,13 @@ const emptyRejects = `SELECT NULL::VARCHAR AS object, NULL::BIGINT AS line, NULL
  NULL::VARCHAR AS raw, NULL::BIGINT AS raw_bytes, NULL::VARCHAR AS profile, NULL::VARCHAR AS _load_id,
  NULL::TIMESTAMPTZ AS _ingested_at, NULL::DATE AS load_date, NULL::BIGINT AS byte_offset WHERE false`
 
-func createRejects(ctx context.Context, conn *sql.Conn, o Options) error {
+func createRejects(ctx context.Context, conn *sql.Conn, o Options, u *unavailable) error {
 	q := emptyRejects
 	live, err := o.Catalog.LiveFiles(ctx, "_rejects")
 	if err != nil {
 		return err
 	}
+	live = u.filter(live)
 	if len(live) > 0 {
 		q = "SELECT *, \"offset\" AS byte_offset FROM read_parquet(" + fileList(o.Lake, live) + ", hive_partitioning = true, hive_types = {'load_date': DATE})"
 	}

@@ -13,7 +13,7 @@ import (
 
 // createTables creates, for each delimited table, <table>_history (every
 // row, typed) and <table> (the latest row per key).
-func createTables(ctx context.Context, conn *sql.Conn, o Options, schemas []catalog.SchemaRecord, res *Result) error {
+func createTables(ctx context.Context, conn *sql.Conn, o Options, schemas []catalog.SchemaRecord, res *Result, u *unavailable) error {
 	var names []string
 	for _, s := range schemas {
 		if s.Table != "events" {
@@ -34,6 +34,7 @@ func createTables(ctx context.Context, conn *sql.Conn, o Options, schemas []cata
 		if err != nil {
 			return err
 		}
+		files = u.filter(files)
 		name := assigned[s.Table]
 		part := ts.PartitionColumn
 		if part == "" {

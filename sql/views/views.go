@@ -95,7 +95,8 @@ func Create(ctx context.Context, conn *sql.Conn, o Options) (*Result, error) {
 	if err := exec("DROP VIEW IF EXISTS main.events_raw; CREATE OR REPLACE TABLE main.events_raw AS " + emptyEvents); err != nil {
 		return nil, err
 	}
-	if err := createCatalog(ctx, conn, o); err != nil {
+	u := &unavailable{lake: o.Lake}
+	if err := createCatalog(ctx, conn, o, u); err != nil {
 		return nil, err
 	}
 	all, err := o.Catalog.Schemas(ctx, "")
@@ -108,7 +109,7 @@ func Create(ctx context.Context, conn *sql.Conn, o Options) (*Result, error) {
 	}
 	res.Warnings = append(res.Warnings, warnings...)
 	var conflicts []string // parts of eventlake.type_conflicts
-	if err := createTables(ctx, conn, o, all, res); err != nil {
+	if err := createTables(ctx, conn, o, all, res, u); err != nil {
 		return nil, err
 	}
 	var schemas []catalog.SchemaRecord
@@ -199,11 +200,14 @@ func Create(ctx context.Context, conn *sql.Conn, o Options) (*Result, error) {
 	if err := exec("CREATE OR REPLACE VIEW eventlake.type_conflicts AS " + tc); err != nil {
 		return nil, err
 	}
-	raw, events, warnings, err := eventsQueries(ctx, conn, o)
+	raw, events, warnings, err := eventsQueries(ctx, conn, o, u)
 	if err != nil {
 		return nil, err
 	}
 	res.Warnings = append(res.Warnings, warnings...)
+	if w := u.warning(); w != "" {
+		res.Warnings = append(res.Warnings, w)
+	}
 	if err := exec("DROP TABLE main.events_raw; CREATE VIEW main.events_raw AS " + raw); err != nil {
 		return nil, err
 	}
@@ -224,10 +228,21 @@ func Create(ctx context.Context, conn *sql.Conn, o Options) (*Result, error) {
 // the de-duplication. A partition whose files all come from one compaction
 // holds no duplicates (compaction dropped them), so its files are read
 // without the window at all.
-func eventsQueries(ctx context.Context, conn *sql.Conn, o Options) (raw, events string, warnings []string, err error) {
-	live, err := o.Catalog.LiveFilesWithLoads(ctx, "events")
+//
+// Files missing on disk or of another size than recorded are left out
+// (recorded in u).
+func eventsQueries(ctx context.Context, conn *sql.Conn, o Options, u *unavailable) (raw, events string, warnings []string, err error) {
+	listed, err := o.Catalog.LiveFilesWithLoads(ctx, "events")
 	if err != nil {
 		return "", "", nil, err
+	}
+	// A partition that lost a file is no longer the set the query cache
+	// holds, so it is read from its remaining files.
+	live := listed[:0:0]
+	for _, f := range listed {
+		if u.ok(f.FileRecord) {
+			live = append(live, f)
+		}
 	}
 	if len(live) == 0 {
 		_, _ = conn.ExecContext(ctx, "DETACH DATABASE IF EXISTS "+cacheAlias)
@@ -326,16 +341,24 @@ func fileList(lake string, files []catalog.FileRecord) string {
 // current live files (after a load or a compaction committed) and copies
 // the catalog tables again, keeping every other view: they read through
 // events_raw. (Views of event types that appeared since Create need a new
-// session.)
-func Refresh(ctx context.Context, conn *sql.Conn, o Options) error {
-	raw, events, _, err := eventsQueries(ctx, conn, o)
+// session.) It returns warnings as Create does (files left out); a caller
+// shows each distinct warning once.
+func Refresh(ctx context.Context, conn *sql.Conn, o Options) ([]string, error) {
+	u := &unavailable{lake: o.Lake}
+	raw, events, warnings, err := eventsQueries(ctx, conn, o, u)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if _, err := conn.ExecContext(ctx, "CREATE OR REPLACE VIEW main.events_raw AS "+raw+"; CREATE OR REPLACE VIEW main.events AS "+events); err != nil {
-		return err
+		return nil, err
 	}
-	return createCatalog(ctx, conn, o)
+	if err := createCatalog(ctx, conn, o, u); err != nil {
+		return nil, err
+	}
+	if w := u.warning(); w != "" {
+		warnings = append(warnings, w)
+	}
+	return warnings, nil
 }
 
 // Count returns, from the catalog alone, how many event types get a typed
