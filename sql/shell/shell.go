@@ -170,6 +170,8 @@ type session struct {
 	oncePath string        // .once: the next statement's result goes to this file, then output reverts
 	onceFile *os.File      // open .once file, nil until its first use
 	onceW    *bufio.Writer // buffered writer on onceFile
+
+	comp *completer // Tab completion on a terminal; nil otherwise
 }
 
 // modeList names the output modes of .mode (parquet is for Options.Format only).
@@ -751,6 +753,9 @@ func (s *session) repl(ctx context.Context, src lineSource, guard interruptGuard
 		prompt := mainPrompt
 		if sp.pending() {
 			prompt = contPrompt
+		}
+		if s.comp != nil {
+			s.comp.setContext(strings.Join(lines, "\n"), sp.pending(), s.stmts)
 		}
 		line, err := src.readLine(prompt)
 		if cerr := ctx.Err(); cerr != nil {
