@@ -107,6 +107,14 @@ func TestTerminalClearExitEscapes(t *testing.T) {
 		t.Errorf("value with escape sequences reached the terminal raw:\n%q", seen)
 	}
 
+	// So is a value quoted in an error message.
+	type_("select ('a' || chr(27) || '[2J')::int;\r")
+	screen.expect(t, "Conversion Error")
+	seen = screen.expect(t, "eventlake> ")
+	if !strings.Contains(seen, `a\x1B[2J`) || strings.Contains(seen, "\x1b[2J") {
+		t.Errorf("error message with escape sequences reached the terminal raw:\n%q", seen)
+	}
+
 	// The interactive table keeps the first and last 20 of 100 rows.
 	type_("select range from range(100);\r")
 	screen.expect(t, "100 rows (40 shown)")
