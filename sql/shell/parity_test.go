@@ -196,7 +196,7 @@ func TestInteractivePlainInputStopsAtError(t *testing.T) {
 
 func TestLineModeEscapes(t *testing.T) {
 	out := runScript(t, Options{Format: "line"}, `select 'red' || chr(27) || '[31m' || chr(10) || 'x' || chr(8238) as v;`)
-	if want := `v = red\x1B[31m\nx\u202E` + "\n"; out != want {
+	if want := `v = red\x1B[31m` + "\n" + `x\u202E` + "\n"; out != want {
 		t.Errorf("line mode = %q, want %q", out, want)
 	}
 	out = runScript(t, Options{Format: "csv"}, `select 'red' || chr(27) || '[31m' as v;`)

@@ -159,7 +159,7 @@ func (l *lineWriter) row(vals []driver.Value) error {
 		}
 		l.w.WriteString(l.names[i])
 		l.w.WriteString(" = ")
-		l.w.WriteString(escapeControls(s))
+		l.w.WriteString(escapeMessage(s)) // line breaks stay, as in the duckdb CLI: a multi-line document stays readable
 		if err := l.w.WriteByte('\n'); err != nil {
 			return err
 		}
