@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	dbsql "database/sql"
+	"errors"
 	"fmt"
 	"os"
 
@@ -25,7 +26,8 @@ func init() { extraCommands = append(extraCommands, newSQLCmd) }
 // sqlOptions are the flags of `eventlake sql`.
 type sqlOptions struct {
 	Lake, Catalog, ConfigPath, SchemasDir string
-	Command, File                         string
+	Commands                              []string
+	File                                  string
 	Format, Output                        string
 	History                               string
 }
@@ -33,7 +35,7 @@ type sqlOptions struct {
 func newSQLCmd(io streams) *cobra.Command {
 	o := &sqlOptions{}
 	c := &cobra.Command{
-		Use:   "sql --lake DIR [-c SQL | -f FILE] [--format table|csv|json|line|parquet] [--output FILE]",
+		Use:   "sql --lake DIR [-c SQL ... | -f FILE] [--format table|csv|json|jsonlines|line|list|tabs|markdown|parquet] [--output FILE]",
 		Short: "Open a DuckDB SQL shell on the lake (or run SQL non-interactively)",
 		Long: `Sql opens DuckDB with views over the lake:
 
@@ -44,10 +46,12 @@ func newSQLCmd(io streams) *cobra.Command {
   eventlake.loads | objects | files | rejects | schemas | schema_changes   the catalog
   eventlake.type_conflicts   values whose type differs from the declared JSON Schema's
 
-Without -c or -f it is interactive (.help lists the dot commands). With -c or -f
-the statements run in order; the first error is printed on stderr and the exit
-status is 1. A running load never blocks the shell, nor the shell a load: the
-shell sees the lake as of its start.`,
+Without -c or -f it is interactive (.help lists the dot commands). With -c
+(repeatable: each runs in turn, in one session), -f, or a script piped on
+stdin, the statements run in order; the first error stops them, is printed on
+stderr and the exit status is 1 (.exit CODE sets another). A running load
+never blocks the shell, nor the shell a load: the shell sees the lake as of
+its start.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error { return runSQL(cmd.Context(), o, io) },
 	}
@@ -56,9 +60,9 @@ shell sees the lake as of its start.`,
 	f.StringVar(&o.Catalog, "catalog", "", "catalog file (default <lake>/_eventlake/catalog.db)")
 	f.StringVar(&o.ConfigPath, "config", "", "YAML config file (upsert keys under tables:)")
 	f.StringVar(&o.SchemasDir, "schemas", "", "JSON Schemas for typed views: a folder or s3://, gs:// URL of <domain>/<event_type>.json (Pismo's json_schemas/)")
-	f.StringVarP(&o.Command, "command", "c", "", "run these statements and exit")
+	f.StringArrayVarP(&o.Commands, "command", "c", nil, "run these statements and exit (repeatable: run in order)")
 	f.StringVarP(&o.File, "file", "f", "", "run the statements of this file and exit")
-	f.StringVar(&o.Format, "format", "table", "output format: table, csv, json, line, parquet (parquet needs --output)")
+	f.StringVar(&o.Format, "format", "table", "output format: table, csv, json, jsonlines, line, list, tabs, markdown, parquet (parquet needs --output)")
 	f.StringVarP(&o.Output, "output", "o", "", "write results to this file")
 	f.StringVar(&o.History, "history", "", "history file of the interactive shell (default ~/.eventlake_history)")
 	return c
@@ -214,24 +218,25 @@ func openLake(ctx context.Context, lake, catPath, configPath, schemasDir string,
 
 func runSQL(ctx context.Context, o *sqlOptions, io streams) error {
 	switch o.Format {
-	case "table", "csv", "json", "line", "parquet":
+	case "table", "box", "duckbox", "csv", "json", "jsonlines", "ndjson", "line", "list", "tabs", "markdown", "parquet":
 	default:
-		return usagef("--format %q: want table, csv, json, line or parquet", o.Format)
+		return usagef("--format %q: want table, csv, json, jsonlines, line, list, tabs, markdown or parquet", o.Format)
 	}
 	if o.Format == "parquet" && o.Output == "" {
 		return usagef("--format parquet needs --output FILE")
 	}
-	if o.Command != "" && o.File != "" {
+	if len(o.Commands) > 0 && o.File != "" {
 		return usagef("give -c or -f, not both")
 	}
-	script := o.Command
+	scripts := o.Commands
 	if o.File != "" {
 		b, err := os.ReadFile(o.File)
 		if err != nil {
 			return usageError{err}
 		}
-		script = string(b)
+		scripts = []string{string(b)}
 	}
+	script := strings.Join(scripts, "\n")
 	var only func(string) bool
 	if script != "" {
 		only = mentionedSchemas(script)
@@ -257,12 +262,8 @@ func runSQL(ctx context.Context, o *sqlOptions, io streams) error {
 	}
 	so := shell.Options{Conn: ls.conn, In: io.in, Out: io.out, Err: io.errOut, Format: o.Format, Output: o.Output,
 		BeforeStatement: ls.refresh}
-	if o.Command != "" || o.File != "" {
-		if err := shell.Run(ctx, so, script); err != nil {
-			fmt.Fprintf(io.errOut, "Error: %v\n", err)
-			return exitError{exitFailed}
-		}
-		return nil
+	if len(scripts) > 0 {
+		return shellExit(shell.Run(ctx, so, scripts...), io)
 	}
 	so.HistoryFile = o.History
 	if f, ok := io.out.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
@@ -280,7 +281,22 @@ func runSQL(ctx context.Context, o *sqlOptions, io streams) error {
 	}
 	so.Banner = fmt.Sprintf("eventlake SQL on %s: events, events_raw, %d typed views in %d domain schemas, eventlake.* catalog tables.\nEnter \".help\" for usage hints; statements end with ';'.",
 		first(o.Lake, "the lake"), types, domains)
-	return shell.Interactive(ctx, so)
+	return shellExit(shell.Interactive(ctx, so), io)
+}
+
+// shellExit turns the outcome of a shell session into the command's: a failed statement of a script (-c,
+// -f, piped stdin) is printed and exits 1, .exit CODE exits CODE.
+func shellExit(err error, io streams) error {
+	var se *shell.StatementError
+	var ee *shell.ExitError
+	switch {
+	case errors.As(err, &ee):
+		return exitError{ee.Code}
+	case errors.As(err, &se):
+		fmt.Fprintf(io.errOut, "Error: %v\n", err)
+		return exitError{exitFailed}
+	}
+	return err
 }
 
 // mentionedSchemas decides, for a -c/-f script, which domain schemas need
@@ -290,7 +306,7 @@ func runSQL(ctx context.Context, o *sqlOptions, io streams) error {
 // script does not use costs only time, so the test is generous.
 func mentionedSchemas(script string) func(string) bool {
 	lower := strings.ToLower(script)
-	for _, all := range []string{".tables", ".schema", "show", "information_schema", "duckdb_", "pragma", "describe", "summarize"} {
+	for _, all := range []string{".tables", ".schema", ".read", "show", "information_schema", "duckdb_", "pragma", "describe", "summarize"} {
 		if strings.Contains(lower, all) {
 			return nil
 		}

@@ -13,15 +13,24 @@ import (
 var dotCommands = []struct{ usage, help string }{
 	{".tables [PATTERN]", "list tables and views (schema-qualified); PATTERN is a LIKE pattern (% and _)"},
 	{".schema [NAME]", "show the columns and types of table or view NAME (schema.name allowed), or of all"},
-	{".mode [MODE]", "set the output format: table (or box), csv, json, line; without MODE show it"},
+	{".mode [MODE]", "set the output format: " + modeList + "; without MODE show it"},
+	{".headers on|off", "header line in csv, list, tabs and markdown output"},
+	{".nullvalue TEXT", "show NULL as TEXT in table, line, csv, list, tabs and markdown output"},
+	{".maxrows [N]", "rows a table shows (first and last ones); 0 = all; without N show it"},
+	{".width [N ...]", "fixed table column widths in cells, 0 = automatic; without N all automatic"},
 	{".timer on|off", "print the run time of each statement"},
 	{".output [FILE]", "write results to FILE; without FILE, back to the terminal"},
+	{".once FILE", "write the next statement's result to FILE"},
+	{".read FILE", "run the statements and dot commands of FILE; its first error stops it"},
+	{".shell CMD ...", "run CMD with sh -c (.system too)"},
+	{".show", "show the current settings"},
+	{".databases", "list the attached databases"},
 	{".help", "show this help"},
-	{".quit, .exit", "leave the shell (Ctrl-D too)"},
+	{".quit, .exit [CODE]", "leave the shell (Ctrl-D too), with exit status CODE"},
 }
 
 func knownDotCommands() string {
-	return ".tables, .schema, .mode, .timer, .output, .help, .quit, .exit"
+	return strings.Join(dotCommandNames(), ", ")
 }
 
 // splitArgs splits a dot command line into words; '…' and "…" quote a word with spaces.
@@ -79,9 +88,10 @@ func (s *session) dot(ctx context.Context, line string) (quit bool, err error) {
 		}
 		return fmt.Errorf("usage of %s", cmd)
 	}
+	if handled, quit, err := s.dotMore(ctx, cmd, args); handled {
+		return quit, err
+	}
 	switch cmd {
-	case ".quit", ".exit":
-		return true, nil
 	case ".help":
 		if err := s.flush(); err != nil {
 			return false, err

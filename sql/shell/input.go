@@ -235,6 +235,7 @@ func (s *session) interactiveTerminal(ctx context.Context, o Options, tty *termi
 	// A cancelled ctx ends a pending Readline: the mux then returns io.EOF.
 	defer context.AfterFunc(ctx, mux.close)()
 
+	s.comp = newCompleter(s)
 	hist := historyPath(o.HistoryFile, s.errw)
 	var before os.FileInfo
 	if hist != "" {
@@ -283,8 +284,16 @@ func (s *session) interactiveTerminal(ctx context.Context, o Options, tty *termi
 			onResize = f
 			resizeMu.Unlock()
 		},
-		// Ctrl-Z would suspend the shell with the terminal in raw mode; ignore it.
-		FuncFilterInputRune: func(r rune) (rune, bool) { return r, r != readline.CharCtrlZ },
+		FuncFilterInputRune: func(r rune) (rune, bool) {
+			if r == readline.CharCtrlL {
+				// readline only homes the cursor and redraws the line; clear the screen first, as the
+				// duckdb CLI does.
+				io.WriteString(s.stdout, "\x1b[H\x1b[2J")
+			}
+			// Ctrl-Z would suspend the shell with the terminal in raw mode; ignore it.
+			return r, r != readline.CharCtrlZ
+		},
+		AutoComplete: s.comp,
 	}
 	rl, err := readline.NewEx(cfg)
 	if err != nil {

@@ -19,19 +19,6 @@ type resultWriter interface {
 	end() error
 }
 
-// newResultWriter returns the writer for a mode (table, csv, json, line).
-func newResultWriter(mode string, w *bufio.Writer, maxRows, width int) resultWriter {
-	switch mode {
-	case "csv":
-		return &csvWriter{w: csv.NewWriter(w)}
-	case "json":
-		return &jsonWriter{w: w}
-	case "line":
-		return &lineWriter{w: w}
-	}
-	return &tableWriter{w: w, maxRows: maxRows, width: width}
-}
-
 // ---- csv ----
 
 // csvWriter writes RFC 4180 CSV with a header line; NULL is an empty field.
@@ -39,17 +26,25 @@ type csvWriter struct {
 	w      *csv.Writer
 	types  []*typeInfo
 	record []string
+	noHead bool   // .headers off
+	null   string // .nullvalue
 }
 
 func (c *csvWriter) begin(cols []string, types []*typeInfo) error {
 	c.types = types
 	c.record = make([]string, len(cols))
+	if c.noHead {
+		return nil
+	}
 	return c.w.Write(cols)
 }
 
 func (c *csvWriter) row(vals []driver.Value) error {
 	for i, v := range vals {
-		c.record[i], _ = textValue(v, c.types[i])
+		var ok bool
+		if c.record[i], ok = textValue(v, c.types[i]); !ok {
+			c.record[i] = c.null
+		}
 	}
 	return c.w.Write(c.record)
 }
@@ -65,6 +60,7 @@ func (c *csvWriter) end() error {
 // the column order; a repeated column name gets a _2, _3… suffix so that no value is lost.
 type jsonWriter struct {
 	w     *bufio.Writer
+	lines bool     // jsonlines: one object per line, no enclosing array
 	keys  [][]byte // encoded "name": prefixes
 	types []*typeInfo
 	rows  int64
@@ -88,7 +84,9 @@ func (j *jsonWriter) begin(cols []string, types []*typeInfo) error {
 
 func (j *jsonWriter) row(vals []driver.Value) error {
 	b := j.buf[:0]
-	if j.rows == 0 {
+	if j.lines {
+		b = append(b, '{')
+	} else if j.rows == 0 {
 		b = append(b, "[\n{"...)
 	} else {
 		b = append(b, ",\n{"...)
@@ -101,6 +99,9 @@ func (j *jsonWriter) row(vals []driver.Value) error {
 		b = appendJSON(b, v, j.types[i])
 	}
 	b = append(b, '}')
+	if j.lines {
+		b = append(b, '\n')
+	}
 	j.buf = b
 	j.rows++
 	_, err := j.w.Write(b)
@@ -108,6 +109,9 @@ func (j *jsonWriter) row(vals []driver.Value) error {
 }
 
 func (j *jsonWriter) end() error {
+	if j.lines {
+		return nil
+	}
 	var err error
 	if j.rows == 0 {
 		_, err = j.w.WriteString("[]\n")
@@ -122,6 +126,7 @@ func (j *jsonWriter) end() error {
 // lineWriter writes "column = value" lines, names right-aligned, a blank line between rows (duckdb's .mode line).
 type lineWriter struct {
 	w     *bufio.Writer
+	null  string // shown for NULL ("NULL" unless .nullvalue)
 	names []string
 	types []*typeInfo
 	rows  int64
@@ -150,11 +155,11 @@ func (l *lineWriter) row(vals []driver.Value) error {
 	for i, v := range vals {
 		s, ok := textValue(v, l.types[i])
 		if !ok {
-			s = "NULL"
+			s = l.null
 		}
 		l.w.WriteString(l.names[i])
 		l.w.WriteString(" = ")
-		l.w.WriteString(s)
+		l.w.WriteString(escapeMessage(s)) // line breaks stay, as in the duckdb CLI: a multi-line document stays readable
 		if err := l.w.WriteByte('\n'); err != nil {
 			return err
 		}
@@ -177,8 +182,10 @@ const maxTypeWidth = 20
 // the last half, so memory stays bounded however long the result is; the rows in between are counted only.
 type tableWriter struct {
 	w       *bufio.Writer
-	maxRows int // <= 0: every row
-	width   int // terminal width; <= 0: unlimited
+	null    string // shown for NULL ("NULL" unless .nullvalue)
+	fixed   []int  // .width: fixed column widths, 0 = automatic
+	maxRows int    // <= 0: every row
+	width   int    // terminal width; <= 0: unlimited
 	cols    []string
 	types   []*typeInfo
 	head    [][]driver.Value
@@ -225,7 +232,7 @@ func (t *tableWriter) renderRow(vals []driver.Value) []cell {
 	for i, v := range vals {
 		s, ok := textValue(v, t.types[i])
 		if !ok {
-			out[i] = cell{text: "NULL", null: true}
+			out[i] = cell{text: escapeControls(t.null), null: true}
 			continue
 		}
 		out[i] = cell{text: escapeControls(s)}
@@ -265,6 +272,9 @@ func (t *tableWriter) end() error {
 		}
 	}
 	for i := range natural {
+		if i < len(t.fixed) && t.fixed[i] > 0 {
+			natural[i] = t.fixed[i]
+		}
 		minimum[i] = min(natural[i], minColWidth)
 	}
 

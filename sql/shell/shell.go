@@ -69,6 +69,7 @@ const defaultInteractiveMaxRows = 40
 
 // StatementError is the error Run returns when a statement or a dot command of the script fails.
 type StatementError struct {
+	Script    string // the script it is in when that is not the only one: "script 2" (Run), a .read file
 	Index     int    // 1-based number of the SQL statement in the script; 0 for a dot command
 	Line      int    // 1-based script line on which it starts
 	Statement string // its first line, clipped
@@ -76,6 +77,11 @@ type StatementError struct {
 }
 
 func (e *StatementError) Error() string {
+	if e.Script != "" {
+		inner := *e
+		inner.Script = ""
+		return e.Script + ": " + inner.Error()
+	}
 	if e.Index == 0 {
 		return fmt.Sprintf("line %d (%s): %v", e.Line, e.Statement, e.Err)
 	}
@@ -85,6 +91,12 @@ func (e *StatementError) Error() string {
 }
 
 func (e *StatementError) Unwrap() error { return e.Err }
+
+// ExitError is returned by Run and Interactive when a script or the user asked for a non-zero exit status
+// (.exit CODE).
+type ExitError struct{ Code int }
+
+func (e *ExitError) Error() string { return fmt.Sprintf("exit status %d", e.Code) }
 
 // clipStatement returns the first line of a statement, at most 60 characters, with "…" when anything was cut.
 func clipStatement(text string) string {
@@ -147,14 +159,32 @@ type session struct {
 	stmts     int // statements run so far
 	before    func(ctx context.Context, conn *sql.Conn) error
 	parquetBy int // number of the statement whose result is in the parquet output file; 0: none yet
+
+	exitCode  int    // the status .exit asked for
+	headers   bool   // .headers: csv, list, tabs and markdown write a header line
+	nullValue string // .nullvalue: how text modes show NULL, when nullSet
+	nullSet   bool
+	widths    []int // .width: fixed table column widths, 0 = automatic
+	readDepth int   // nesting of .read
+
+	oncePath string        // .once: the next statement's result goes to this file, then output reverts
+	onceFile *os.File      // open .once file, nil until its first use
+	onceW    *bufio.Writer // buffered writer on onceFile
+
+	comp *completer // Tab completion on a terminal; nil otherwise
 }
+
+// modeList names the output modes of .mode (parquet is for Options.Format only).
+const modeList = "table (or box, duckbox), csv, json, jsonlines (or ndjson), line, list, tabs, markdown"
 
 // normalizeMode validates a format name.
 func normalizeMode(m string, allowParquet bool) (string, error) {
 	switch strings.ToLower(m) {
-	case "", "table", "box":
+	case "", "table", "box", "duckbox":
 		return "table", nil
-	case "csv", "json", "line":
+	case "ndjson":
+		return "jsonlines", nil
+	case "csv", "json", "jsonlines", "line", "list", "tabs", "markdown":
 		return strings.ToLower(m), nil
 	case "parquet":
 		if allowParquet {
@@ -162,9 +192,9 @@ func normalizeMode(m string, allowParquet bool) (string, error) {
 		}
 	}
 	if allowParquet {
-		return "", fmt.Errorf("unknown output format %q: want table, csv, json, line or parquet", m)
+		return "", fmt.Errorf("unknown output format %q: want %s or parquet", m, modeList)
 	}
-	return "", fmt.Errorf("unknown mode %q: want table (or box), csv, json or line", m)
+	return "", fmt.Errorf("unknown mode %q: want %s", m, modeList)
 }
 
 func newSession(o Options, interactive bool) (*session, error) {
@@ -189,6 +219,7 @@ func newSession(o Options, interactive bool) (*session, error) {
 		maxRows: o.MaxRows,
 		width:   o.Width,
 		before:  o.BeforeStatement,
+		headers: true,
 	}
 	if s.stdout == nil {
 		s.stdout = io.Discard
@@ -212,6 +243,17 @@ func newSession(o Options, interactive bool) (*session, error) {
 
 // writer returns the buffered writer for results, creating the output file on first use.
 func (s *session) writer() (*bufio.Writer, error) {
+	if s.oncePath != "" {
+		if s.onceW == nil {
+			f, err := os.Create(s.oncePath)
+			if err != nil {
+				s.oncePath = ""
+				return nil, fmt.Errorf("opening output file: %w", err)
+			}
+			s.onceFile, s.onceW = f, bufio.NewWriterSize(f, 64<<10)
+		}
+		return s.onceW, nil
+	}
 	if s.w != nil {
 		return s.w, nil
 	}
@@ -229,6 +271,9 @@ func (s *session) writer() (*bufio.Writer, error) {
 }
 
 func (s *session) destName() string {
+	if s.oncePath != "" {
+		return s.oncePath
+	}
 	if s.outPath != "" {
 		return s.outPath
 	}
@@ -237,6 +282,11 @@ func (s *session) destName() string {
 
 // flush writes buffered results out; it is called after every statement so that output appears promptly.
 func (s *session) flush() error {
+	if s.onceW != nil {
+		if err := s.onceW.Flush(); err != nil {
+			return fmt.Errorf("writing results to %s: %w", s.oncePath, err)
+		}
+	}
 	if s.w == nil {
 		return nil
 	}
@@ -263,7 +313,10 @@ func (s *session) setOutput(path string) error {
 }
 
 func (s *session) closeOutput() error {
-	err := s.flush()
+	err := s.endOnce()
+	if ferr := s.flush(); err == nil {
+		err = ferr
+	}
 	s.w = nil
 	if s.outFile != nil {
 		if cerr := s.outFile.Close(); cerr != nil && err == nil {
@@ -276,7 +329,7 @@ func (s *session) closeOutput() error {
 
 // termWidth is the width tables are fitted to: the terminal's, or unlimited when results go to a file.
 func (s *session) termWidth() int {
-	if s.width == nil || s.outPath != "" {
+	if s.width == nil || s.outPath != "" || s.oncePath != "" {
 		return 0
 	}
 	return max(s.width(), 0)
@@ -287,7 +340,9 @@ func (s *session) termWidth() int {
 // of their own. Each result set is rendered in o.Format; statements without a result set (DDL, SET, INSERT
 // without RETURNING, …) print nothing. The first error stops the script and is returned as a
 // *StatementError naming the statement and its line; DuckDB's position excerpt is kept in the message.
-func Run(ctx context.Context, o Options, script string) (err error) {
+// Several scripts (repeated -c) run in order in one session, settings carrying over; an error then also
+// names its script ("script 2"). .exit CODE with a non-zero CODE ends it with an *ExitError.
+func Run(ctx context.Context, o Options, scripts ...string) (err error) {
 	s, err := newSession(o, false)
 	if err != nil {
 		return err
@@ -297,26 +352,97 @@ func Run(ctx context.Context, o Options, script string) (err error) {
 			err = cerr
 		}
 	}()
-	for _, it := range parseScript(script) {
-		if err := ctx.Err(); err != nil {
+	for i, script := range scripts {
+		quit, err := s.runLines(ctx, stringLines(script))
+		if err != nil {
+			var se *StatementError
+			if len(scripts) > 1 && errors.As(err, &se) && se.Script == "" {
+				se.Script = fmt.Sprintf("script %d", i+1)
+			}
 			return err
 		}
-		if it.Dot {
-			quit, err := s.dot(ctx, it.Text)
+		if quit {
+			break
+		}
+	}
+	return s.exitErr()
+}
+
+// exitErr is the result of a session that ended normally: nil, or the status .exit asked for.
+func (s *session) exitErr() error {
+	if s.exitCode != 0 {
+		return &ExitError{Code: s.exitCode}
+	}
+	return nil
+}
+
+// stringLines returns the lines of a script one by one, without their newline, then io.EOF.
+func stringLines(script string) func() (string, error) {
+	return func() (string, error) {
+		if script == "" {
+			return "", io.EOF
+		}
+		line, rest, _ := strings.Cut(script, "\n")
+		script = rest
+		return strings.TrimSuffix(line, "\r"), nil
+	}
+}
+
+// runLines runs a script read line by line: statements end with ';' (a last one without ';' runs at the end
+// of the input), dot commands are lines of their own outside a statement. It is the one loop behind Run,
+// .read and piped input, so they all behave alike: the first error stops the script and is returned as a
+// *StatementError naming the statement (numbered from 1 in this script) and its line. quit reports .quit or
+// .exit.
+func (s *session) runLines(ctx context.Context, next func() (string, error)) (quit bool, err error) {
+	sp := newSplitter()
+	n := 0
+	run := func(st statement) error {
+		n++
+		s.stmts++
+		if err := s.exec(ctx, st.Text); err != nil {
+			return &StatementError{Index: n, Line: st.Line, Statement: clipStatement(st.Text), Err: err}
+		}
+		return nil
+	}
+	for {
+		if err := ctx.Err(); err != nil {
+			return false, err
+		}
+		line, err := next()
+		if err == io.EOF {
+			if st, ok := sp.flush(); ok {
+				return false, run(st)
+			}
+			return false, nil
+		}
+		if err != nil {
+			return false, err
+		}
+		if !sp.pending() && isDotLine(line) {
+			text, at := strings.TrimSpace(line), sp.line
+			sp.skipLine()
+			quit, err := s.dot(ctx, text)
+			if ferr := s.flush(); err == nil {
+				err = ferr
+			}
 			if err != nil {
-				return &StatementError{Line: it.Line, Statement: clipStatement(it.Text), Err: err}
+				var se *StatementError
+				if errors.As(err, &se) { // from a .read file: it names its file, statement and line
+					return false, err
+				}
+				return false, &StatementError{Line: at, Statement: clipStatement(text), Err: err}
 			}
 			if quit {
-				return nil
+				return true, nil
 			}
 			continue
 		}
-		s.stmts++
-		if err := s.exec(ctx, it.Text); err != nil {
-			return &StatementError{Index: s.stmts, Line: it.Line, Statement: clipStatement(it.Text), Err: err}
+		for _, st := range sp.feed(line+"\n", nil) {
+			if err := run(st); err != nil {
+				return false, err
+			}
 		}
 	}
-	return nil
 }
 
 // exec runs one SQL statement and renders its result.
@@ -339,6 +465,9 @@ func (s *session) exec(ctx context.Context, text string) error {
 	}
 	if ferr := s.flush(); err == nil {
 		err = ferr
+	}
+	if oerr := s.endOnce(); err == nil {
+		err = oerr
 	}
 	if s.timer {
 		fmt.Fprintf(s.errw, "Run Time: %.3fs\n", time.Since(start).Seconds())
@@ -465,14 +594,17 @@ func rawJSONQuery(ctx context.Context, c *duckdb.Conn, stmt *duckdb.Stmt, text s
 
 // copyParquet writes the result of a SELECT to the output file with DuckDB's own Parquet writer.
 func (s *session) copyParquet(ctx context.Context, c *duckdb.Conn, text string) error {
-	if s.outPath == "" {
-		return errors.New("parquet output needs an output file")
-	}
-	if s.parquetBy != 0 {
+	path := s.outPath
+	if s.oncePath != "" {
+		path = s.oncePath
+	} else if s.parquetBy != 0 {
 		return fmt.Errorf("%s already holds the result of statement %d: a Parquet file takes one query's result", s.outPath, s.parquetBy)
 	}
+	if path == "" {
+		return errors.New("parquet output needs an output file")
+	}
 	// The newline before ')' ends a trailing -- comment of the statement.
-	q := "COPY (" + text + "\n) TO " + sqlString(s.outPath) + " (FORMAT parquet, COMPRESSION zstd)"
+	q := "COPY (" + text + "\n) TO " + sqlString(path) + " (FORMAT parquet, COMPRESSION zstd)"
 	if _, err := c.ExecContext(ctx, q, nil); err != nil {
 		// Some statements DuckDB plans as queries (PRAGMA, SHOW, …) are not accepted inside COPY (…).
 		var de *duckdb.Error
@@ -481,7 +613,9 @@ func (s *session) copyParquet(ctx context.Context, c *duckdb.Conn, text string) 
 		}
 		return err
 	}
-	s.parquetBy = s.stmts
+	if s.oncePath == "" {
+		s.parquetBy = s.stmts
+	}
 	return nil
 }
 
@@ -535,7 +669,7 @@ func (s *session) render(ctx context.Context, typ duckdb.StmtType, rows driver.R
 	if err != nil {
 		return err
 	}
-	rw := newResultWriter(s.mode, w, s.maxRows, s.termWidth())
+	rw := s.newResultWriter(w)
 	werr := func(err error) error { return fmt.Errorf("writing results to %s: %w", s.destName(), err) }
 	if err := rw.begin(cols, types); err != nil {
 		return werr(err)
@@ -580,15 +714,18 @@ type interruptGuard func(cancel context.CancelFunc) (stop func())
 // returns). On a terminal it edits lines with readline, keeps a persistent history (o.HistoryFile), shows the
 // prompt "eventlake> " and "      ...> " while a statement is incomplete (until a ';' outside quotes and
 // comments). Ctrl-C while typing clears the input; Ctrl-C while a statement runs interrupts it and prints
-// "Interrupted"; it never ends the shell. Errors are printed to o.Err and the loop continues.
+// "Interrupted"; it never ends the shell. Errors are printed to o.Err and the loop continues. Tab completes
+// keywords, names and dot commands; Ctrl-L clears the screen.
 //
-// When o.In is not a terminal, lines are read without prompts, banner or history, as the duckdb CLI does
-// with piped input.
+// When o.In is not a terminal, it is a script read as it comes (no prompts, banner or history) and runs
+// exactly as Run runs one: unlimited table rows by default, and the first error stops it and is returned as
+// a *StatementError. .exit CODE with a non-zero CODE returns an *ExitError in both cases.
 func Interactive(ctx context.Context, o Options) (err error) {
 	if o.In == nil {
 		return errors.New("shell: Options.In is nil")
 	}
-	s, err := newSession(o, true)
+	tty, isTerminal := openTerminal(o.In)
+	s, err := newSession(o, isTerminal)
 	if err != nil {
 		return err
 	}
@@ -597,12 +734,19 @@ func Interactive(ctx context.Context, o Options) (err error) {
 			err = cerr
 		}
 	}()
-	if tty, ok := openTerminal(o.In); ok {
-		return s.interactiveTerminal(ctx, o, tty)
+	if isTerminal {
+		if err := s.interactiveTerminal(ctx, o, tty); err != nil {
+			return err
+		}
+		return s.exitErr()
 	}
+	// Piped input is a script: it runs exactly as Run runs one, and stops at the first error.
 	src := newPlainSource(ctx, o.In)
 	defer src.stop()
-	return s.repl(ctx, src, nil)
+	if _, err := s.runLines(ctx, func() (string, error) { return src.readLine("") }); err != nil {
+		return err
+	}
+	return s.exitErr()
 }
 
 // repl is the loop shared by terminal and plain input.
@@ -613,6 +757,9 @@ func (s *session) repl(ctx context.Context, src lineSource, guard interruptGuard
 		prompt := mainPrompt
 		if sp.pending() {
 			prompt = contPrompt
+		}
+		if s.comp != nil {
+			s.comp.setContext(strings.Join(lines, "\n"), sp.pending(), s.stmts)
 		}
 		line, err := src.readLine(prompt)
 		if cerr := ctx.Err(); cerr != nil {
@@ -685,8 +832,18 @@ func (s *session) guarded(ctx context.Context, guard interruptGuard, fn func(con
 	case qctx.Err() != nil:
 		fmt.Fprintln(s.errw, "Interrupted")
 	default:
-		fmt.Fprintf(s.errw, "Error: %v\n", err)
+		fmt.Fprintf(s.errw, "Error: %s\n", escapeMessage(err.Error()))
 	}
+}
+
+// escapeMessage escapes control characters in an error message shown on the terminal (DuckDB quotes the
+// offending value in many messages) but keeps its line breaks, which lay out DuckDB's "LINE n:" excerpt.
+func escapeMessage(msg string) string {
+	lines := strings.Split(msg, "\n")
+	for i, l := range lines {
+		lines[i] = escapeControls(l)
+	}
+	return strings.Join(lines, "\n")
 }
 
 // plainSource reads lines from a non-terminal reader. A goroutine does the reading so that a cancelled ctx

@@ -43,7 +43,9 @@ func displayWidth(s string) int {
 }
 
 // escapeControls makes a value printable on one table line: newlines, carriage returns and tabs become \n, \r
-// and \t, other control characters \xHH, invalid UTF-8 bytes U+FFFD.
+// and \t, other control characters \xHH, invalid UTF-8 bytes U+FFFD. Characters that reorder or break the
+// text on a terminal without being visible (bidirectional overrides, line and paragraph separators) become
+// \uHHHH, so a value cannot disguise what is shown around it.
 func escapeControls(s string) string {
 	clean := true
 	for i := 0; i < len(s); i++ {
@@ -71,6 +73,8 @@ func escapeControls(s string) string {
 			b.WriteRune(utf8.RuneError)
 		case r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0):
 			fmt.Fprintf(&b, `\x%02X`, r)
+		case r == 0x061c || r == 0x200e || r == 0x200f || (r >= 0x2028 && r <= 0x202e) || (r >= 0x2066 && r <= 0x2069):
+			fmt.Fprintf(&b, `\u%04X`, r)
 		default:
 			b.WriteRune(r)
 		}
