@@ -93,7 +93,10 @@ type ObjectRecord struct {
 	Status                      string // committed, quarantined, duplicate, failed
 	Profile, Compression, Shape string
 	Records, Rejects            int64
-	Error, DuplicateOf          string
+	// LenientQuotes counts the rows of a delimited object that were read
+	// leniently: a '"' inside an unquoted field taken as text.
+	LenientQuotes      int64
+	Error, DuplicateOf string
 }
 
 // SchemaRecord is the stored schema of one (table, key): upserted by Commit;
@@ -224,13 +227,13 @@ func (c *Catalog) commit(ctx context.Context, cm Commit) error {
 		// ok: any non-failed outcome replaces the row's outcome fields.
 		okSt, err := tx.PrepareContext(ctx, `
 INSERT INTO objects (source, "key", version, size, mtime, content_hash, status, load_id, profile, compression, shape,
-                     records, rejects, error, duplicate_of, attempts, first_seen, committed_at)
-VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, 1, ?16, ?17)
+                     records, rejects, error, duplicate_of, attempts, first_seen, committed_at, lenient_quotes)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, 1, ?16, ?17, ?18)
 ON CONFLICT (source, "key", version) DO UPDATE SET
 	size = excluded.size, mtime = excluded.mtime, content_hash = excluded.content_hash, status = excluded.status,
 	load_id = excluded.load_id, profile = excluded.profile, compression = excluded.compression, shape = excluded.shape,
 	records = excluded.records, rejects = excluded.rejects, error = excluded.error, duplicate_of = excluded.duplicate_of,
-	attempts = objects.attempts + 1, committed_at = excluded.committed_at`)
+	lenient_quotes = excluded.lenient_quotes, attempts = objects.attempts + 1, committed_at = excluded.committed_at`)
 		if err != nil {
 			return err
 		}
@@ -238,13 +241,13 @@ ON CONFLICT (source, "key", version) DO UPDATE SET
 		// failed: count the attempt, but never demote a successful version.
 		failSt, err := tx.PrepareContext(ctx, `
 INSERT INTO objects (source, "key", version, size, mtime, content_hash, status, load_id, profile, compression, shape,
-                     records, rejects, error, duplicate_of, attempts, first_seen, committed_at)
-VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, 1, ?16, ?17)
+                     records, rejects, error, duplicate_of, attempts, first_seen, committed_at, lenient_quotes)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, 1, ?16, ?17, ?18)
 ON CONFLICT (source, "key", version) DO UPDATE SET
 	size = excluded.size, mtime = excluded.mtime, content_hash = excluded.content_hash,
 	load_id = excluded.load_id, profile = excluded.profile, compression = excluded.compression, shape = excluded.shape,
 	records = excluded.records, rejects = excluded.rejects, error = excluded.error,
-	attempts = objects.attempts + 1, committed_at = excluded.committed_at
+	lenient_quotes = excluded.lenient_quotes, attempts = objects.attempts + 1, committed_at = excluded.committed_at
 WHERE objects.status = 'failed'`)
 		if err != nil {
 			return err
@@ -261,7 +264,7 @@ WHERE objects.status = 'failed'`)
 			}
 			if _, err := st.ExecContext(ctx, o.Source, o.Key, o.Version, size, micros(o.ModTime), nullString(o.ContentHash),
 				o.Status, cm.LoadID, nullString(o.Profile), nullString(o.Compression), nullString(o.Shape),
-				o.Records, o.Rejects, nullString(o.Error), nullString(o.DuplicateOf), startedAt, at); err != nil {
+				o.Records, o.Rejects, nullString(o.Error), nullString(o.DuplicateOf), startedAt, at, o.LenientQuotes); err != nil {
 				return fmt.Errorf("object %s %s (version %s): %w", o.Source, o.Key, o.Version, err)
 			}
 		}

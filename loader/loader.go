@@ -120,16 +120,19 @@ type ObjectError struct {
 
 // Summary is what a load did; `load --json` prints it.
 type Summary struct {
-	LoadID            string  `json:"load_id"`
-	Objects           int64   `json:"objects"`
-	Committed         int64   `json:"committed"`
-	Failed            int64   `json:"failed"`
-	Quarantined       int64   `json:"quarantined"`
-	Duplicates        int64   `json:"duplicates"`
-	Skipped           int64   `json:"skipped"`
-	Vanished          int64   `json:"vanished"`
-	Records           int64   `json:"records"`
-	Rejects           int64   `json:"rejects"`
+	LoadID      string `json:"load_id"`
+	Objects     int64  `json:"objects"`
+	Committed   int64  `json:"committed"`
+	Failed      int64  `json:"failed"`
+	Quarantined int64  `json:"quarantined"`
+	Duplicates  int64  `json:"duplicates"`
+	Skipped     int64  `json:"skipped"`
+	Vanished    int64  `json:"vanished"`
+	Records     int64  `json:"records"`
+	Rejects     int64  `json:"rejects"`
+	// LenientQuotes counts the CSV rows loaded with a '"' inside an unquoted
+	// field read as text (per object in the catalog's objects table).
+	LenientQuotes     int64   `json:"lenient_quotes"`
 	Bytes             int64   `json:"bytes"`
 	UncompressedBytes int64   `json:"uncompressed_bytes"`
 	Files             int     `json:"files"`
@@ -385,6 +388,7 @@ func Run(ctx context.Context, o Options, specs []SourceSpec) (*Summary, error) {
 		if r.rec.Status != "failed" {
 			sum.Records += r.rec.Records
 			sum.Rejects += r.rec.Rejects
+			sum.LenientQuotes += r.rec.LenientQuotes
 		}
 		sum.Bytes += r.rec.Size
 		sum.UncompressedBytes += r.uncompressed
