@@ -568,6 +568,10 @@ func (w *worker) mapRecord(p profile.Profile, data []byte, url string, line, off
 }
 
 func (w *worker) rejectRow(url string, line, offset, size int64, reason string, raw []byte, prof string) partitions.RejectRow {
+	exact := bytes.Clone(raw[:min(len(raw), maxRawReject)]) // raw is only valid until the reader moves on
+	if exact == nil {
+		exact = []byte{}
+	}
 	if len(raw) > maxRawReject {
 		raw = raw[:maxRawReject]
 		for len(raw) > 0 && !utf8.Valid(raw[len(raw)-3:]) && len(raw) > maxRawReject-3 {
@@ -576,7 +580,7 @@ func (w *worker) rejectRow(url string, line, offset, size int64, reason string, 
 	}
 	return partitions.RejectRow{
 		Object: url, Line: line, Offset: offset, Reason: strings.ToValidUTF8(reason, "\uFFFD"), Raw: string(bytes.ToValidUTF8(raw, []byte("\uFFFD"))),
-		RawBytes: size, Profile: prof, LoadID: w.l.id, IngestedAt: w.l.ingestedAt,
+		RawBytes: size, Profile: prof, LoadID: w.l.id, IngestedAt: w.l.ingestedAt, RawExact: exact,
 	}
 }
 

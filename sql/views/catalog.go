@@ -40,7 +40,7 @@ func createCatalog(ctx context.Context, conn *sql.Conn, o Options) error {
 
 const emptyRejects = `SELECT NULL::VARCHAR AS object, NULL::BIGINT AS line, NULL::BIGINT AS "offset", NULL::VARCHAR AS reason,
  NULL::VARCHAR AS raw, NULL::BIGINT AS raw_bytes, NULL::VARCHAR AS profile, NULL::VARCHAR AS _load_id,
- NULL::TIMESTAMPTZ AS _ingested_at, NULL::DATE AS load_date WHERE false`
+ NULL::TIMESTAMPTZ AS _ingested_at, NULL::BLOB AS raw_exact, NULL::DATE AS load_date WHERE false`
 
 func createRejects(ctx context.Context, conn *sql.Conn, o Options) error {
 	q := emptyRejects
@@ -49,7 +49,8 @@ func createRejects(ctx context.Context, conn *sql.Conn, o Options) error {
 		return err
 	}
 	if len(live) > 0 {
-		q = "SELECT * FROM read_parquet(" + fileList(o.Lake, live) + ", hive_partitioning = true, hive_types = {'load_date': DATE})"
+		// union_by_name: files written before raw_exact existed read it as NULL.
+		q = "SELECT * FROM read_parquet(" + fileList(o.Lake, live) + ", hive_partitioning = true, union_by_name = true, hive_types = {'load_date': DATE})"
 	}
 	_, err = conn.ExecContext(ctx, "CREATE OR REPLACE VIEW eventlake.rejects AS "+q)
 	return err
