@@ -336,8 +336,8 @@ func TestStatus(t *testing.T) {
 			{Path: "orders/order_date=2024-02-01/p4.parquet", Table: "orders", Partition: "order_date=2024-02-01", Rows: 7, Bytes: 70},
 		},
 		Objects: []ObjectRecord{
-			{Source: src, Key: "a", Version: "1", Status: StatusCommitted},
-			{Source: src, Key: "b", Version: "1", Status: StatusCommitted},
+			{Source: src, Key: "a", Version: "1", Status: StatusCommitted, LenientQuotes: 3},
+			{Source: src, Key: "b", Version: "1", Status: StatusCommitted, LenientQuotes: 1},
 			{Source: src, Key: "c", Version: "1", Status: StatusQuarantined},
 			{Source: src, Key: "d", Version: "1", Status: StatusFailed, Error: "boom"},
 		}})
@@ -354,8 +354,12 @@ func TestStatus(t *testing.T) {
 	if want := map[string]int64{"committed": 2, "quarantined": 1, "failed": 1}; !reflect.DeepEqual(st.Objects, want) {
 		t.Errorf("Objects = %v, want %v", st.Objects, want)
 	}
-	if st.Loads != 2 || st.Files != 4 || st.Rows != 23 || st.Bytes != 230 || st.Rejects != 2 {
-		t.Errorf("totals: loads %d files %d rows %d bytes %d rejects %d", st.Loads, st.Files, st.Rows, st.Bytes, st.Rejects)
+	if st.Loads != 2 || st.Files != 4 || st.Rows != 23 || st.Bytes != 230 || st.Rejects != 2 || st.LenientQuotes != 4 {
+		t.Errorf("totals: loads %d files %d rows %d bytes %d rejects %d lenient quotes %d", st.Loads, st.Files, st.Rows, st.Bytes, st.Rejects, st.LenientQuotes)
+	}
+	var lenient int64
+	if err := c.DB().QueryRow(`SELECT lenient_quotes FROM objects WHERE "key" = 'a'`).Scan(&lenient); err != nil || lenient != 3 {
+		t.Errorf("objects.lenient_quotes of a: %d, %v", lenient, err)
 	}
 	if st.LastLoad == nil || st.LastLoad.ID != "L2" || st.LastLoad.Status != "failed" || st.LastLoad.Error != "disk full" ||
 		!st.LastLoad.StartedAt.Equal(t0.Add(time.Hour)) || !reflect.DeepEqual(st.LastLoad.Sources, []string{"s3://bucket/prefix"}) {
@@ -376,7 +380,7 @@ func TestStatus(t *testing.T) {
 	}
 	var m map[string]any
 	json.Unmarshal(b, &m)
-	for _, k := range []string{"objects", "loads", "last_load", "files", "rows", "bytes", "rejects", "failed", "tables"} {
+	for _, k := range []string{"objects", "loads", "last_load", "files", "rows", "bytes", "rejects", "lenient_quotes", "failed", "tables"} {
 		if _, ok := m[k]; !ok {
 			t.Errorf("JSON %s lacks key %q", b, k)
 		}

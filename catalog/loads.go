@@ -103,6 +103,9 @@ type ObjectRecord struct {
 	// RetryAt, for a failed object, is when it may be tried again (zero:
 	// at the next run).
 	RetryAt time.Time
+	// LenientQuotes counts the rows of a delimited object that were read
+	// leniently: a '"' inside an unquoted field taken as text.
+	LenientQuotes int64
 }
 
 // SchemaRecord is the stored schema of one (table, key): upserted by Commit;
@@ -236,13 +239,13 @@ func (c *Catalog) commit(ctx context.Context, cm Commit) error {
 		// ok: any non-failed outcome replaces the row's outcome fields.
 		okSt, err := tx.PrepareContext(ctx, `
 INSERT INTO objects (source, "key", version, size, mtime, content_hash, status, load_id, profile, compression, shape,
-                     records, rejects, error, duplicate_of, attempts, first_seen, committed_at, retry_at)
-VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, 1, ?16, ?17, NULL)
+                     records, rejects, error, duplicate_of, attempts, first_seen, committed_at, lenient_quotes, retry_at)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, 1, ?16, ?17, ?18, NULL)
 ON CONFLICT (source, "key", version) DO UPDATE SET
 	size = excluded.size, mtime = excluded.mtime, content_hash = excluded.content_hash, status = excluded.status,
 	load_id = excluded.load_id, profile = excluded.profile, compression = excluded.compression, shape = excluded.shape,
 	records = excluded.records, rejects = excluded.rejects, error = excluded.error, duplicate_of = excluded.duplicate_of,
-	attempts = objects.attempts + 1, committed_at = excluded.committed_at, retry_at = NULL`)
+	lenient_quotes = excluded.lenient_quotes, attempts = objects.attempts + 1, committed_at = excluded.committed_at, retry_at = NULL`)
 		if err != nil {
 			return err
 		}
@@ -250,13 +253,13 @@ ON CONFLICT (source, "key", version) DO UPDATE SET
 		// failed: count the attempt, but never demote a successful version.
 		failSt, err := tx.PrepareContext(ctx, `
 INSERT INTO objects (source, "key", version, size, mtime, content_hash, status, load_id, profile, compression, shape,
-                     records, rejects, error, duplicate_of, attempts, first_seen, committed_at, retry_at)
-VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, 1, ?16, ?17, ?18)
+                     records, rejects, error, duplicate_of, attempts, first_seen, committed_at, lenient_quotes, retry_at)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, 1, ?16, ?17, ?18, ?19)
 ON CONFLICT (source, "key", version) DO UPDATE SET
 	size = excluded.size, mtime = excluded.mtime, content_hash = excluded.content_hash,
 	load_id = excluded.load_id, profile = excluded.profile, compression = excluded.compression, shape = excluded.shape,
 	records = excluded.records, rejects = excluded.rejects, error = excluded.error,
-	attempts = objects.attempts + 1, committed_at = excluded.committed_at, retry_at = excluded.retry_at
+	lenient_quotes = excluded.lenient_quotes, attempts = objects.attempts + 1, committed_at = excluded.committed_at, retry_at = excluded.retry_at
 WHERE objects.status = 'failed'`)
 		if err != nil {
 			return err
@@ -273,7 +276,7 @@ WHERE objects.status = 'failed'`)
 			}
 			args = append([]any{o.Source, o.Key, o.Version, size, micros(o.ModTime), nullString(o.ContentHash),
 				o.Status, cm.LoadID, nullString(o.Profile), nullString(o.Compression), nullString(o.Shape),
-				o.Records, o.Rejects, nullString(o.Error), nullString(o.DuplicateOf), startedAt, at}, args...)
+				o.Records, o.Rejects, nullString(o.Error), nullString(o.DuplicateOf), startedAt, at, o.LenientQuotes}, args...)
 			if _, err := st.ExecContext(ctx, args...); err != nil {
 				return fmt.Errorf("object %s %s (version %s): %w", o.Source, o.Key, o.Version, err)
 			}

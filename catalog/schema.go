@@ -147,6 +147,11 @@ ALTER TABLE objects ADD COLUMN retry_at INTEGER; -- unix micros
 	`
 ALTER TABLE files ADD COLUMN checksum TEXT;
 `,
+	// Version 5: rows of a delimited object read leniently (a '"' inside an
+	// unquoted field taken as text): loaded, and counted so they are seen.
+	`
+ALTER TABLE objects ADD COLUMN lenient_quotes INTEGER NOT NULL DEFAULT 0;
+`,
 }
 
 // currentVersion is the schema version this build writes and understands.
@@ -158,7 +163,7 @@ var currentVersion = len(migrations)
 var expectedColumns = map[string]string{
 	"meta":           `key, value`,
 	"loads":          `load_id, started_at, finished_at, status, command, host, pid, sources, objects, records, rejects, bytes, files, error`,
-	"objects":        `source, "key", version, size, mtime, content_hash, status, load_id, profile, compression, shape, records, rejects, error, duplicate_of, attempts, first_seen, committed_at, retry_at`,
+	"objects":        `source, "key", version, size, mtime, content_hash, status, load_id, profile, compression, shape, records, rejects, error, duplicate_of, attempts, first_seen, committed_at, retry_at, lenient_quotes`,
 	"files":          `path, load_id, table_name, "partition", "rows", bytes, min_time, max_time, status, removed_by, created_at, checksum`,
 	"schemas":        `table_name, schema_key, schema_json, source, updated_load, updated_at, changed_by_object`,
 	"schema_changes": `table_name, schema_key, load_id, object, old_json, new_json, at`,

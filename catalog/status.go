@@ -24,6 +24,10 @@ type Status struct {
 	Rows    int64 `json:"rows"`
 	Bytes   int64 `json:"bytes"`
 	Rejects int64 `json:"rejects"`
+	// LenientQuotes totals the rows of committed delimited objects (of
+	// published loads) that were read leniently: a '"' inside an unquoted
+	// field taken as text (objects.lenient_quotes has them per object).
+	LenientQuotes int64 `json:"lenient_quotes"`
 	// Failed lists objects whose latest outcome is a failure, newest first,
 	// at most maxFailed of them (Objects["failed"] has the full count).
 	Failed []FailedObject `json:"failed"`
@@ -148,6 +152,12 @@ func (c *Catalog) status(ctx context.Context) (Status, error) {
 	if err := tx.QueryRowContext(ctx, `
 SELECT count(*), COALESCE(SUM(CASE WHEN status = 'published' THEN rejects END), 0) FROM loads`).
 		Scan(&s.Loads, &s.Rejects); err != nil {
+		return s, err
+	}
+	if err := tx.QueryRowContext(ctx, `
+SELECT COALESCE(SUM(lenient_quotes), 0) FROM objects
+WHERE status = 'committed' AND load_id IN (SELECT load_id FROM loads WHERE status = 'published')`).
+		Scan(&s.LenientQuotes); err != nil {
 		return s, err
 	}
 

@@ -214,6 +214,9 @@ func (w *worker) readCSV(rd *format.Reader, j job, url string, r *result) (strin
 			Fields: fields, ReportTime: rt, Object: url, Line: row.Line, Offset: row.Offset, LoadID: w.l.id, IngestedAt: w.l.ingestedAt,
 		}})
 		b.size += 64 + len(row.Raw)
+		if row.BareQuote {
+			r.rec.LenientQuotes++ // loaded, and counted: a strict reader would refuse the row
+		}
 		r.rec.Records++
 		w.l.recordsDone.Add(1)
 	}

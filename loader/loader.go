@@ -136,19 +136,22 @@ type ObjectError struct {
 
 // Summary is what a load did; `load --json` prints it.
 type Summary struct {
-	LoadID            string  `json:"load_id"`
-	Objects           int64   `json:"objects"`
-	Committed         int64   `json:"committed"`
-	Failed            int64   `json:"failed"`
-	Quarantined       int64   `json:"quarantined"`
-	Duplicates        int64   `json:"duplicates"`
-	Skipped           int64   `json:"skipped"`
-	Vanished          int64   `json:"vanished"`
-	Deferred          int64   `json:"deferred"` // still being written (modified within Settle): a later run loads them
-	Waiting           int64   `json:"waiting"`  // failed before; their retry time has not come (RetryBackoff)
-	Grown             int64   `json:"grown"`    // on_change skip: grew after they were loaded; the lake may hold a partial version
-	Records           int64   `json:"records"`
-	Rejects           int64   `json:"rejects"`
+	LoadID      string `json:"load_id"`
+	Objects     int64  `json:"objects"`
+	Committed   int64  `json:"committed"`
+	Failed      int64  `json:"failed"`
+	Quarantined int64  `json:"quarantined"`
+	Duplicates  int64  `json:"duplicates"`
+	Skipped     int64  `json:"skipped"`
+	Vanished    int64  `json:"vanished"`
+	Deferred    int64  `json:"deferred"` // still being written (modified within Settle): a later run loads them
+	Waiting     int64  `json:"waiting"`  // failed before; their retry time has not come (RetryBackoff)
+	Grown       int64  `json:"grown"`    // on_change skip: grew after they were loaded; the lake may hold a partial version
+	Records     int64  `json:"records"`
+	Rejects     int64  `json:"rejects"`
+	// LenientQuotes counts the CSV rows loaded with a '"' inside an unquoted
+	// field read as text (per object in the catalog's objects table).
+	LenientQuotes     int64   `json:"lenient_quotes"`
 	Bytes             int64   `json:"bytes"`
 	UncompressedBytes int64   `json:"uncompressed_bytes"`
 	Files             int     `json:"files"`
@@ -393,6 +396,7 @@ func Run(ctx context.Context, o Options, specs []SourceSpec) (*Summary, error) {
 		if r.rec.Status != "failed" {
 			sum.Records += r.rec.Records
 			sum.Rejects += r.rec.Rejects
+			sum.LenientQuotes += r.rec.LenientQuotes
 		}
 		sum.Bytes += r.rec.Size
 		sum.UncompressedBytes += r.uncompressed

@@ -273,7 +273,7 @@ func (w *worker) process(ctx context.Context, j job) (result, error) {
 		}
 		w.discard()
 		r.rec.Status, r.rec.Error = "failed", err.Error()
-		r.rec.Records, r.rec.Rejects = 0, 0
+		r.rec.Records, r.rec.Rejects, r.rec.LenientQuotes = 0, 0, 0
 		w.l.opts.Log.Error("object failed; it will be retried by the next run", "object", url, "error", err)
 		return r, nil
 	}
@@ -378,7 +378,7 @@ func (w *worker) process(ctx context.Context, j job) (result, error) {
 	if quarantine != "" {
 		w.l.rejectsDone.Add(1 - r.rec.Rejects)
 		w.discard()
-		r.rec.Status, r.rec.Error, r.rec.Records = "quarantined", quarantine, 0
+		r.rec.Status, r.rec.Error, r.rec.Records, r.rec.LenientQuotes = "quarantined", quarantine, 0, 0
 		r.rec.Rejects = 1
 		w.buf.rejects = append(w.buf.rejects, w.rejectRow(url, 1, 0, r.uncompressed, quarantine, w.head.buf, r.rec.Profile))
 		w.l.opts.Log.Warn("object quarantined whole", "object", url, "reason", quarantine)
@@ -388,7 +388,7 @@ func (w *worker) process(ctx context.Context, j job) (result, error) {
 		return r, err
 	} else if dup {
 		w.discard()
-		r.rec.Status, r.rec.DuplicateOf, r.rec.Records, r.rec.Rejects = "duplicate", orig, 0, 0
+		r.rec.Status, r.rec.DuplicateOf, r.rec.Records, r.rec.Rejects, r.rec.LenientQuotes = "duplicate", orig, 0, 0, 0
 		w.l.opts.Log.Info("object is a copy of one already loaded; no rows added", "object", url, "duplicate_of", orig)
 		return r, nil
 	}
@@ -568,6 +568,10 @@ func (w *worker) mapRecord(p profile.Profile, data []byte, url string, line, off
 }
 
 func (w *worker) rejectRow(url string, line, offset, size int64, reason string, raw []byte, prof string) partitions.RejectRow {
+	exact := bytes.Clone(raw[:min(len(raw), maxRawReject)]) // raw is only valid until the reader moves on
+	if exact == nil {
+		exact = []byte{}
+	}
 	if len(raw) > maxRawReject {
 		raw = raw[:maxRawReject]
 		for len(raw) > 0 && !utf8.Valid(raw[len(raw)-3:]) && len(raw) > maxRawReject-3 {
@@ -576,7 +580,7 @@ func (w *worker) rejectRow(url string, line, offset, size int64, reason string, 
 	}
 	return partitions.RejectRow{
 		Object: url, Line: line, Offset: offset, Reason: strings.ToValidUTF8(reason, "\uFFFD"), Raw: string(bytes.ToValidUTF8(raw, []byte("\uFFFD"))),
-		RawBytes: size, Profile: prof, LoadID: w.l.id, IngestedAt: w.l.ingestedAt,
+		RawBytes: size, Profile: prof, LoadID: w.l.id, IngestedAt: w.l.ingestedAt, RawExact: exact,
 	}
 }
 

@@ -37,10 +37,17 @@ type RejectRow struct {
 	Line   int64  `parquet:"line"`
 	Offset int64  `parquet:"offset"`
 	Reason string `parquet:"reason,dict"`
-	// Raw is the record text, truncated to a bounded length.
-	Raw        string `parquet:"raw"`
+	// Raw is the record text, truncated to a bounded length, as readable
+	// text: invalid UTF-8 is replaced by U+FFFD (see RawExact).
+	Raw string `parquet:"raw"`
+	// RawBytes is the record's full length in bytes.
 	RawBytes   int64  `parquet:"raw_bytes"`
 	Profile    string `parquet:"profile,dict"`
 	LoadID     string `parquet:"_load_id,dict"`
 	IngestedAt int64  `parquet:"_ingested_at,timestamp(microsecond:utc)"`
+	// RawExact is the record's bytes exactly as received (binary, no text
+	// annotation), truncated to the same bound as Raw, at a byte: the record
+	// is whole when len(RawExact) == RawBytes. It is the last column, so
+	// files written before it existed differ only by its absence.
+	RawExact []byte `parquet:"raw_exact"`
 }

@@ -449,7 +449,8 @@ func TestRejectWriter(t *testing.T) {
 			RawBytes:   int64(20 + i),
 			Profile:    "fulfillmenttools",
 			LoadID:     "L",
-			IngestedAt: day0 + int64(i/10)*day, // three load dates
+			IngestedAt: day0 + int64(i/10)*day,                                      // three load dates
+			RawExact:   fmt.Appendf(nil, `{"id":%d,"domain":"\xff"}`+"\x00\xfe", i), // any bytes, kept as they are
 		})
 	}
 	// Alternate days so the single open file is finished and reopened.

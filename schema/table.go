@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"time"
 )
 
 // Delimited files (CSV) load into tables of their own. Column types are
@@ -86,8 +87,11 @@ func NewColumnTypes(names []string) *ColumnTypes {
 }
 
 var (
-	reInt     = regexp.MustCompile(`^[+-]?\d{1,18}$`)
-	reDecimal = regexp.MustCompile(`^[+-]?\d{1,20}\.(\d{1,18})$`)
+	// A leading zero before a digit ("08123", "-012", "007.5") makes a value
+	// text: such values are identifiers (ZIP codes, SKUs, EAN/UPC barcodes,
+	// store and account numbers) whose zeros a number type would drop.
+	reInt     = regexp.MustCompile(`^[+-]?(0|[1-9]\d{0,17})$`)
+	reDecimal = regexp.MustCompile(`^[+-]?(?:0|[1-9]\d{0,19})\.(\d{1,18})$`)
 	reDate    = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}$`)
 	reTS      = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?$`)
 	reTSZ     = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?( ?(Z|[+-]\d{2}(:?\d{2})?|UTC))$`)
@@ -104,14 +108,30 @@ func classify(v string) (colKind, int) {
 		return kInt, 0
 	case reDecimal.MatchString(v):
 		return kDecimal, len(reDecimal.FindStringSubmatch(v)[1])
-	case reDate.MatchString(v):
+	case reDate.MatchString(v) && validDateTime(v):
 		return kDate, 0
-	case reTS.MatchString(v):
+	case reTS.MatchString(v) && validDateTime(v):
 		return kTimestamp, 0
-	case reTSZ.MatchString(v):
+	case reTSZ.MatchString(v) && validDateTime(v):
 		return kTimestampTZ, 0
 	}
 	return kString, 0
+}
+
+// validDateTime reports whether a value matching reDate, reTS or reTSZ names a
+// day and time that exist: a cast of 2024-02-30 or 10:61 would give NULL.
+func validDateTime(v string) bool {
+	if _, err := time.Parse("2006-01-02", v[:10]); err != nil {
+		return false
+	}
+	if len(v) < 16 {
+		return true
+	}
+	num := func(i int) int { return int(v[i]-'0')*10 + int(v[i+1]-'0') }
+	if num(11) > 23 || num(14) > 59 {
+		return false
+	}
+	return len(v) < 19 || v[16] != ':' || num(17) <= 59
 }
 
 func widen(a colKind, as int, b colKind, bs int) (colKind, int) {

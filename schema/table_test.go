@@ -61,3 +61,43 @@ func TestTableSchemaMergeStored(t *testing.T) {
 		t.Errorf("merged schema\n got %s\nwant %s", got, want)
 	}
 }
+
+// A value with a leading zero before a digit is an identifier (ZIP code, SKU,
+// EAN, account number), not a number: typing it would drop the zero. So is a
+// date or time that does not exist (the cast would make it NULL).
+func TestColumnTypesKeepText(t *testing.T) {
+	cases := []struct {
+		values []string
+		want   string
+	}{
+		{[]string{"08123", "90210"}, "VARCHAR"},
+		{[]string{"90210", "08123"}, "VARCHAR"},
+		{[]string{"00"}, "VARCHAR"},
+		{[]string{"-012"}, "VARCHAR"},
+		{[]string{"+012"}, "VARCHAR"},
+		{[]string{"007.5"}, "VARCHAR"},
+		{[]string{"-00.5"}, "VARCHAR"},
+		{[]string{"0", "12", "-7"}, "BIGINT"},
+		{[]string{"0.5", "-0.5", "10.25"}, "DECIMAL(38,2)"},
+		{[]string{"0", "0.0"}, "DECIMAL(38,1)"},
+		{[]string{" 0123 "}, "VARCHAR"},
+		{[]string{"2024-02-30"}, "VARCHAR"},
+		{[]string{"2024-13-01"}, "VARCHAR"},
+		{[]string{"2024-02-29"}, "DATE"},
+		{[]string{"2024-06-05 24:00"}, "VARCHAR"},
+		{[]string{"2024-06-05T10:61:00"}, "VARCHAR"},
+		{[]string{"2023-02-29T10:00:00Z"}, "VARCHAR"},
+		{[]string{"2024-06-05T23:59:59.5Z"}, "TIMESTAMPTZ"},
+	}
+	for _, c := range cases {
+		ct := NewColumnTypes([]string{"v"})
+		for _, v := range c.values {
+			ct.Observe(0, v)
+		}
+		ts := &TableSchema{}
+		ts.Merge(ct)
+		if got := ts.Columns[0].Kind; got != c.want {
+			t.Errorf("%q: %s, want %s", c.values, got, c.want)
+		}
+	}
+}

@@ -301,6 +301,9 @@ func printSummary(io streams, s *loader.Summary) {
 	if s.Rejects > 0 {
 		fmt.Fprintln(io.out, "  rejected records are in <lake>/_rejects/ (eventlake sql: select * from eventlake.rejects)")
 	}
+	if s.LenientQuotes > 0 {
+		fmt.Fprintf(io.out, "  %d CSV row(s) loaded with a '\"' inside an unquoted field, read as text (per object: eventlake.objects.lenient_quotes)\n", s.LenientQuotes)
+	}
 }
 
 // printWaits tells about the objects left for a later run.

@@ -206,6 +206,9 @@ func printStatus(io streams, lake string, r statusReport) {
 		}
 	}
 	fmt.Fprintf(w, "files: %d live, %d rows, %s; rejects: %d\n", r.Files, r.Rows, humanBytes(r.Bytes), r.Rejects)
+	if r.LenientQuotes > 0 {
+		fmt.Fprintf(w, "CSV rows with a '\"' inside an unquoted field, read as text: %d (per object: eventlake.objects.lenient_quotes)\n", r.LenientQuotes)
+	}
 	for _, t := range r.Tables {
 		fmt.Fprintf(w, "  table %-12s %6d partitions %6d files %10d rows %10s\n", t.Table, t.Partitions, t.Files, t.Rows, humanBytes(t.Bytes))
 	}

@@ -25,10 +25,13 @@ type CSVRow struct {
 	Raw    []byte   // the row's text without its line ending, truncated to MaxRawBytes when Err is set; valid until the next Next
 	Size   int64    // the row's full length in bytes without its line ending (> len(Raw) when Raw is truncated)
 	Err    error    // non-nil: the row is bad (ragged, quote error, too large); reading continues with the next row
+	// BareQuote: a '"' inside an unquoted field (37°36'37.8"N) was read as text, as DuckDB, Python's csv and
+	// Polars read it. Strict RFC 4180 readers (encoding/csv) reject such a row.
+	BareQuote bool
 }
 
-// CSV row-splitter states. They mirror encoding/csv's grammar (LazyQuotes off) so that each row handed to it is
-// exactly one record, including the rows it rejects.
+// CSV row-splitter states. They follow the grammar of parseRow so that each row handed to it is exactly one
+// record, including the rows it rejects.
 const (
 	csvFieldStart = iota
 	csvUnquoted
@@ -38,13 +41,18 @@ const (
 	csvBadLine // after a quote error: the row ends at the end of this line
 )
 
-// CSVReader reads a delimited file with a header row via encoding/csv (quoted fields, embedded newlines and
-// delimiters, CRLF, BOM). The delimiter is sniffed from the header line among , ; \t | (the most frequent outside
-// quotes that also occurs equally often in the second row, when there is one).
+// CSVReader reads a delimited file with a header row (quoted fields, embedded newlines and delimiters, CRLF, BOM).
+// The delimiter is sniffed from the header line among , ; \t | (the most frequent outside quotes that also occurs
+// equally often in the second row, when there is one).
 //
 // Rows are first delimited by a quote-aware splitter (in bounded memory: a row longer than MaxRecordBytes is
-// skipped and reported with ErrTooLarge) and then parsed by encoding/csv, which gives exact Line, Offset and Raw
-// for every row, also the bad ones. Blank lines are skipped (but counted), as encoding/csv does.
+// skipped and reported with ErrTooLarge) and then split into fields by parseRow, which gives exact Line, Offset and
+// Raw for every row, also the bad ones. Blank lines are skipped (but counted), as encoding/csv does.
+//
+// Values are exactly the bytes sent: a quoted field keeps its CR, LF and CRLF as they are (encoding/csv would turn
+// a CRLF inside quotes into LF), and `""` inside quotes is one '"'. A '"' inside an unquoted field is text (the row
+// is marked BareQuote), as DuckDB, Python's csv and Polars read it; text after a closing quote (`"x"y`) and a quote
+// that never closes are errors (encoding/csv's ErrQuote).
 //
 // Unlike encoding/csv, a quote error in a row that spans several lines (a stray or unbalanced '"' opens a quoted
 // field that swallows the following lines) rejects only the row's first line; reading goes on at the next line, so
@@ -65,10 +73,8 @@ type CSVReader struct {
 	skipping bool
 	raw      []byte
 
-	rowSrc bytes.Reader
-	cr     *csv.Reader
-	crOff  int64 // cr.InputOffset() after the previous row
-	resync int   // times the parser had to be replaced (splitter and parser disagreed); tests expect 0
+	fieldBuf []byte // the current row's field bytes (reused)
+	ends     []int  // end of each field in fieldBuf (reused)
 	// resumeAt is the stream offset where reading went on after the last row returned, when that row had a quote
 	// error across lines and was cut at its first line (tests compare with encoding/csv from there); else -1.
 	resumeAt int64
@@ -92,7 +98,6 @@ func newCSVReader(st *stream, opts Options) (*CSVReader, error) {
 		c.pos = int64(len(utf8BOM))
 	}
 	c.delim = sniffDelimiter(b[c.pos:], st.eof)
-	c.cr = c.newParser()
 	row, err := c.nextRow()
 	if err == io.EOF {
 		return nil, fmt.Errorf("format: %w: the CSV has no header row", ErrBadHeader)
@@ -105,14 +110,6 @@ func newCSVReader(st *stream, opts Options) (*CSVReader, error) {
 	}
 	c.header = row.Fields
 	return c, nil
-}
-
-func (c *CSVReader) newParser() *csv.Reader {
-	cr := csv.NewReader(&c.rowSrc)
-	cr.Comma = rune(c.delim)
-	cr.FieldsPerRecord = -1 // ragged rows are reported by Next with the row's line
-	c.crOff = 0
-	return cr
 }
 
 // Header returns the header row's fields.
@@ -209,8 +206,6 @@ func (c *CSVReader) scanRow(b []byte, i int) (int, bool) {
 				c.line++
 				c.state = csvFieldStart
 				return i + 1, true
-			case '"':
-				st = csvBadLine // bare quote
 			}
 		case csvQuoted:
 			j := bytes.IndexByte(b[i:], '"')
@@ -286,24 +281,10 @@ func (c *CSVReader) finishRow(end int64, nl bool) (CSVRow, bool) {
 		c.truncateRaw(&row)
 		return row, true
 	}
-	feed := content
-	if nl {
-		feed = c.st.buf[from : from+int(size)+1]
-	}
-	c.rowSrc.Reset(feed)
-	fields, err := c.cr.Read()
-	if off := c.cr.InputOffset(); off-c.crOff != int64(len(feed)) {
-		// The splitter and encoding/csv disagree on the row's end: start a fresh parser so that no stale
-		// buffered bytes leak into the next row. (The fuzz test checks that this does not happen.)
-		c.cr = c.newParser()
-		c.resync++
-	} else {
-		c.crOff = off
-	}
+	fields, bare, err := c.parseRow(text)
 	if err != nil {
 		var pe *csv.ParseError
 		if errors.As(err, &pe) {
-			err = &csv.ParseError{StartLine: int(c.rowLine), Line: int(c.rowLine) + pe.Line - pe.StartLine, Column: pe.Column, Err: pe.Err}
 			if nl := bytes.IndexByte(text, '\n'); nl >= 0 {
 				// A quote error in a row that spans lines: most likely one stray or unbalanced quote, which would make
 				// the rows after it part of this one. Only the first line is rejected; reading goes on at the next.
@@ -314,17 +295,83 @@ func (c *CSVReader) finishRow(end int64, nl bool) (CSVRow, bool) {
 				c.pos = c.rowStart + int64(nl) + 1
 				c.line = c.rowLine + 1
 				c.resumeAt = c.pos
-				c.cr = c.newParser() // it has consumed the whole row
 			}
-		} else {
-			err = fmt.Errorf("CSV row at line %d: %w", c.rowLine, err)
 		}
 		row.Err = err
 		c.truncateRaw(&row)
 		return row, true
 	}
-	row.Fields = fields
+	row.Fields, row.BareQuote = fields, bare
 	return row, true
+}
+
+// parseRow splits one row's text (without its line ending) into fields. A quoted field is its bytes between the
+// quotes with `""` read as '"' (CR and LF kept as they are); an unquoted field runs to the next delimiter, a '"' in
+// it being text (bare reports one). Text after a closing quote, or a quote that never closes, is a ParseError
+// wrapping csv.ErrQuote, with the row's line and the error's line and column (1-based, in bytes).
+func (c *CSVReader) parseRow(text []byte) (fields []string, bare bool, err error) {
+	d := c.delim
+	buf, ends := c.fieldBuf[:0], c.ends[:0]
+	defer func() { c.fieldBuf, c.ends = buf, ends }()
+	i := 0
+	for {
+		if i < len(text) && text[i] == '"' {
+			i++
+			for {
+				j := bytes.IndexByte(text[i:], '"')
+				if j < 0 {
+					return nil, false, c.quoteError(text, len(text))
+				}
+				buf = append(buf, text[i:i+j]...)
+				i += j + 1
+				if i < len(text) && text[i] == '"' { // "" is one quote
+					buf = append(buf, '"')
+					i++
+					continue
+				}
+				break
+			}
+			ends = append(ends, len(buf))
+			if i == len(text) {
+				break
+			}
+			if text[i] != d {
+				return nil, false, c.quoteError(text, i)
+			}
+			i++ // a delimiter that ends the row is followed by one more, empty field
+			continue
+		}
+		end := len(text)
+		j := bytes.IndexByte(text[i:], d)
+		if j >= 0 {
+			end = i + j
+		}
+		if bytes.IndexByte(text[i:end], '"') >= 0 {
+			bare = true
+		}
+		buf = append(buf, text[i:end]...)
+		ends = append(ends, len(buf))
+		if j < 0 {
+			break
+		}
+		i = end + 1
+	}
+	all := string(buf)
+	fields = make([]string, len(ends))
+	start := 0
+	for k, e := range ends {
+		fields[k] = all[start:e]
+		start = e
+	}
+	return fields, bare, nil
+}
+
+// quoteError is the ParseError of a quote error at text[at].
+func (c *CSVReader) quoteError(text []byte, at int) error {
+	before := text[:at]
+	nls := bytes.Count(before, []byte{'\n'})
+	col := at - (bytes.LastIndexByte(before, '\n') + 1) + 1
+	return &csv.ParseError{StartLine: int(c.rowLine), Line: int(c.rowLine) + nls, Column: col, Err: csv.ErrQuote}
 }
 
 // sniffDelimiter picks the candidate that occurs most often outside quotes in the header row and as often in the

@@ -48,7 +48,7 @@ func TestCSV(t *testing.T) {
 	}{
 		{"jwo crlf", jwoCSV, ',', []string{"order_id", "store_id", "item", "quantity", "note"}, []wantRow{
 			{[]string{"A-1", "S1", "Coffee, large", "2", `say "hi"`}, 2, "A-1"},
-			{[]string{"A-2", "S1", "Tea", "1", "two\nlines"}, 3, "A-2"},
+			{[]string{"A-2", "S1", "Tea", "1", "two\r\nlines"}, 3, "A-2"}, // the CRLF inside quotes is kept
 			{[]string{"A-3", "S2", "Water", "3", ""}, 6, "A-3"},
 		}},
 		{"bom semicolon", "\xef\xbb\xbfa;b;c\n1;\"x;y\";3\n", ';', []string{"a", "b", "c"}, []wantRow{{[]string{"1", "x;y", "3"}, 2, "1;"}}},
@@ -106,7 +106,7 @@ func TestCSVBadRows(t *testing.T) {
 		"1,a,2\n" +
 		"2,b\n" + // ragged, line 3
 		"3,\"multi\nline\",4,extra\n" + // ragged, starts line 4
-		"4,b\"ad,5\n" + // bare quote, line 6
+		"4,b\"ad,5\n" + // bare quote, line 6: text, the row is marked BareQuote
 		"5,\"x\"y,6\n" + // quote error, line 7
 		"6,ok,7\n" +
 		"7,\"never closed,8\n9,z,9\n" // unbalanced quote to EOF, line 9: only line 9 is rejected
@@ -124,7 +124,7 @@ func TestCSVBadRows(t *testing.T) {
 		{2, nil, "1,a,2"},
 		{3, csv.ErrFieldCount, "2,b"},
 		{4, csv.ErrFieldCount, "3,\"multi"},
-		{6, csv.ErrBareQuote, "4,b\"ad,5"},
+		{6, nil, "4,b\"ad,5"},
 		{7, csv.ErrQuote, "5,\"x\"y,6"},
 		{8, nil, "6,ok,7"},
 		{9, csv.ErrQuote, "7,\"never"},
@@ -148,9 +148,58 @@ func TestCSVBadRows(t *testing.T) {
 	if !strings.Contains(rows[1].Err.Error(), "line 3 has 2 fields, the header has 3") {
 		t.Errorf("ragged error text: %v", rows[1].Err)
 	}
+	if f := rows[3].Fields; !rows[3].BareQuote || len(f) != 3 || f[1] != `b"ad` {
+		t.Errorf("bare quote row: %q (bare quote %v)", f, rows[3].BareQuote)
+	}
+	for i, r := range rows {
+		if r.BareQuote != (i == 3) {
+			t.Errorf("row %d: bare quote %v", i, r.BareQuote)
+		}
+	}
 	var pe *csv.ParseError
-	if !errors.As(rows[3].Err, &pe) || pe.StartLine != 6 || pe.Line != 6 {
-		t.Errorf("bare quote error: %v", rows[3].Err)
+	if !errors.As(rows[4].Err, &pe) || pe.StartLine != 7 || pe.Line != 7 || pe.Column != 6 {
+		t.Errorf("quote error: %v", rows[4].Err)
+	}
+}
+
+// Values come back exactly as sent, as DuckDB's, Python's and Polars' CSV readers give them: the bytes inside
+// quotes (CRLF included), a '"' inside an unquoted field as text, leading zeros.
+func TestCSVExactValues(t *testing.T) {
+	input := "id,zip,where,note\r\n" +
+		"1,08123,\"37°36'37.8\"\"N\",\"Once upon \r\na time\"\r\n" +
+		"2,00501,37°36'37.8\"N 121°2'17.9\"W,\"cr\ronly and lf\nonly\"\r\n" +
+		"3,\"\",\"\"\"\",a\"b\"\"c\r\n" +
+		"4,x\r,\"trailing cr\r\",\"\r\n\"\r\n" +
+		"5,,,\r\n"
+	want := [][]string{
+		{"1", "08123", `37°36'37.8"N`, "Once upon \r\na time"},
+		{"2", "00501", `37°36'37.8"N 121°2'17.9"W`, "cr\ronly and lf\nonly"},
+		{"3", "", `"`, `a"b""c`},
+		{"4", "x\r", "trailing cr\r", "\r\n"},
+		{"5", "", "", ""},
+	}
+	bare := []bool{false, true, true, false, false}
+	for _, oneByte := range []bool{false, true} {
+		var src io.Reader = strings.NewReader(input)
+		if oneByte {
+			src = iotest.OneByteReader(src)
+		}
+		cr, err := NewCSVReader(src, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		rows := readCSV(t, cr)
+		if len(rows) != len(want) {
+			t.Fatalf("got %d rows, want %d: %+v", len(rows), len(want), rows)
+		}
+		for i, r := range rows {
+			if r.Err != nil || strings.Join(r.Fields, "\x00") != strings.Join(want[i], "\x00") {
+				t.Errorf("row %d: %q (err %v), want %q", i, r.Fields, r.Err, want[i])
+			}
+			if r.BareQuote != bare[i] {
+				t.Errorf("row %d: bare quote %v, want %v", i, r.BareQuote, bare[i])
+			}
+		}
 	}
 }
 

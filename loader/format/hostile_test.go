@@ -54,7 +54,7 @@ func TestCSVUnbalancedQuoteResumes(t *testing.T) {
 		{4, nil, `3,"South",4.00`, 3},
 		{5, nil, "4,\"two\r\nlines\",5.00", 3},
 		{7, csv.ErrQuote, `5,"x`, 0},
-		{8, csv.ErrBareQuote, `y"z,6.00`, 0},
+		{8, csv.ErrFieldCount, `y"z,6.00`, 2}, // its '"' is text, but it has 2 fields
 		{9, nil, "6,East,7.00", 3},
 	}
 	for _, oneByte := range []bool{false, true} {

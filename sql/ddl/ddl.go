@@ -77,6 +77,7 @@ var RejectColumns = []Column{
 	{"profile", "string", "STRING", "varchar", "VARCHAR"},
 	{"_load_id", "string", "STRING", "varchar", "VARCHAR"},
 	{"_ingested_at", "timestamp", "TIMESTAMP", "timestamp(3)", "TIMESTAMP WITH TIME ZONE"},
+	{"raw_exact", "binary", "BINARY", "varbinary", "BLOB"},
 }
 
 // RejectPartitions are the partition columns of _rejects.

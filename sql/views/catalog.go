@@ -58,7 +58,7 @@ DROP TABLE eventlake.catalog_schema_changes`); err != nil {
 // is also shown as byte_offset.
 const emptyRejects = `SELECT NULL::VARCHAR AS object, NULL::BIGINT AS line, NULL::BIGINT AS "offset", NULL::VARCHAR AS reason,
  NULL::VARCHAR AS raw, NULL::BIGINT AS raw_bytes, NULL::VARCHAR AS profile, NULL::VARCHAR AS _load_id,
- NULL::TIMESTAMPTZ AS _ingested_at, NULL::DATE AS load_date, NULL::BIGINT AS byte_offset WHERE false`
+ NULL::TIMESTAMPTZ AS _ingested_at, NULL::BLOB AS raw_exact, NULL::DATE AS load_date, NULL::BIGINT AS byte_offset WHERE false`
 
 func createRejects(ctx context.Context, conn *sql.Conn, o Options, u *unavailable) error {
 	q := emptyRejects
@@ -68,7 +68,8 @@ func createRejects(ctx context.Context, conn *sql.Conn, o Options, u *unavailabl
 	}
 	live = u.filter(live)
 	if len(live) > 0 {
-		q = "SELECT *, \"offset\" AS byte_offset FROM read_parquet(" + fileList(o.Lake, live) + ", hive_partitioning = true, hive_types = {'load_date': DATE})"
+		// union_by_name: files written before raw_exact existed read it as NULL.
+		q = "SELECT *, \"offset\" AS byte_offset FROM read_parquet(" + fileList(o.Lake, live) + ", hive_partitioning = true, union_by_name = true, hive_types = {'load_date': DATE})"
 	}
 	_, err = conn.ExecContext(ctx, "CREATE OR REPLACE VIEW eventlake.rejects AS "+q)
 	return err
