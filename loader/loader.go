@@ -40,9 +40,9 @@ import (
 	"github.com/eventlake/eventlake/partitions"
 )
 
-// MaxWorkers bounds Options.Workers: each worker holds its own buffers (an
-// object's rows, read and inflate buffers), so memory grows with the
-// workers, and beyond a few dozen objects in flight nothing gets faster.
+// MaxWorkers bounds Options.Workers: beyond a few dozen objects in flight
+// nothing gets faster. (Memory does not grow with the workers: their large
+// buffers come from load-wide budgets, see budget.go.)
 const MaxWorkers = 64
 
 // Options configure a load.
@@ -83,6 +83,15 @@ type Options struct {
 	Deadline time.Duration
 	// Now is the clock (tests).
 	Now func() time.Time
+
+	// budgets, when set, are the load's memory budgets (tests read their
+	// peaks); otherwise each load makes its own (see budget.go).
+	budgets *loadBudgets
+}
+
+// loadBudgets are the load-wide allowances of the workers' large buffers.
+type loadBudgets struct {
+	whole, arena *memBudget
 }
 
 // ErrStopped is why objects in flight are abandoned when a load is stopped
@@ -342,8 +351,13 @@ func Run(ctx context.Context, o Options, specs []SourceSpec) (*Summary, error) {
 	if err != nil {
 		return nil, abandon(nil, err)
 	}
+	budgets := o.budgets
+	if budgets == nil {
+		budgets = &loadBudgets{whole: newMemBudget(defaultWholeBudget), arena: newMemBudget(defaultArenaBudget)}
+	}
 	l := &load{opts: o, cat: cat, stage: stage, profiles: profiles, csvProfiles: profiles.csv,
-		id: sum.LoadID, ingestedAt: now.UnixMicro(), hashes: map[string]string{}, stop: stop, dead: map[source.Source]error{}}
+		id: sum.LoadID, ingestedAt: now.UnixMicro(), hashes: map[string]string{}, stop: stop, dead: map[source.Source]error{},
+		wholeBudget: budgets.whole, chunks: newChunkPool(budgets.arena)}
 	tRun := time.Now()
 	sum.Workers = min(o.Workers, len(jobs))
 	results, files, err := l.run(ctx, jobs)
@@ -640,10 +654,14 @@ type load struct {
 	deadMu sync.Mutex
 	dead   map[source.Source]error
 
-	sink   *eventSink // the events of every worker
-	mu     sync.Mutex
-	hashes map[string]string // content hash → object URL, within this load
-	types  map[string]*observedType
+	sink *eventSink // the events of every worker
+	// The workers' large buffers come out of load-wide budgets: whole
+	// objects (wholeBuf) and arena chunks (chunks).
+	wholeBudget *memBudget
+	chunks      *chunkPool
+	mu          sync.Mutex
+	hashes      map[string]string // content hash → object URL, within this load
+	types       map[string]*observedType
 
 	objectsDone, bytesDone, recordsDone, rejectsDone atomic.Int64
 }
@@ -665,6 +683,7 @@ func (l *load) run(ctx context.Context, jobs []job) ([]result, []partitions.File
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	defer l.chunks.drain() // after the writers are closed or aborted
 	stopProgress := l.progress(len(jobs))
 	defer stopProgress()
 
@@ -688,7 +707,9 @@ func (l *load) run(ctx context.Context, jobs []job) ([]result, []partitions.File
 	var fatalOnce sync.Once
 	var fatal error
 	// A writer's error stops the workers; run reads it from the sink.
-	l.sink = newEventSink(l.stage, n, partitions.WriterOptions{ZstdLevel: l.opts.ZstdLevel, MemoryBytes: 8 << 20, MaxOpenFiles: 64}, func(error) { cancel() })
+	// Writers encode and compress: more of them than cores gains nothing,
+	// and each holds its own row groups.
+	l.sink = newEventSink(l.stage, max(1, min(n, runtime.GOMAXPROCS(0))), partitions.WriterOptions{ZstdLevel: l.opts.ZstdLevel, MemoryBytes: 8 << 20, MaxOpenFiles: 64}, func(error) { cancel() })
 	for i := range workers {
 		w := newWorker(l)
 		workers[i] = w
