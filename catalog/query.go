@@ -9,9 +9,11 @@ import (
 
 // ObjectState is the newest catalog row for one (source, key).
 type ObjectState struct {
-	Version, Status, ContentHash, LoadID string
-	Attempts                             int
-	Error                                string
+	Version             string
+	Status              ObjectStatus
+	ContentHash, LoadID string
+	Attempts            int
+	Error               string
 }
 
 // Objects returns source's objects keyed by key: the committed/quarantined/duplicate version if any, else the
@@ -43,7 +45,7 @@ FROM objects WHERE source = ? ORDER BY "key"`, source)
 		if err := rows.Scan(&key, &st.Version, &st.Status, &st.ContentHash, &st.LoadID, &st.Attempts, &st.Error, &at); err != nil {
 			return nil, fmt.Errorf("catalog: objects of %s: %w", source, err)
 		}
-		ok := st.Status != StatusFailed
+		ok := st.Status != ObjectFailed
 		switch {
 		case !have || key != curKey:
 			if have {

@@ -308,7 +308,7 @@ func (l *load) tableSchemas(stored []catalog.SchemaRecord, results []result) ([]
 	}
 	idx := make([]int, 0, len(results))
 	for i, r := range results {
-		if r.tableTypes != nil && r.rec.Status == "committed" {
+		if r.tableTypes != nil && r.rec.Status == catalog.ObjectCommitted {
 			idx = append(idx, i)
 		}
 	}

@@ -116,15 +116,15 @@ type Outcome struct {
 	// Status: committed, duplicate, quarantined, failed, vanished (gone
 	// between listing and reading), missing (a named key that does not
 	// exist), known (already in the catalog: nothing to do).
-	Status string
+	Status catalog.ObjectStatus
 	Error  string // for failed
 }
 
 // ObjectError reports an object that failed or was quarantined.
 type ObjectError struct {
-	Object string `json:"object"`
-	Status string `json:"status"`
-	Error  string `json:"error"`
+	Object string               `json:"object"`
+	Status catalog.ObjectStatus `json:"status"`
+	Error  string               `json:"error"`
 }
 
 // Summary is what a load did; `load --json` prints it.
@@ -311,7 +311,7 @@ func Run(ctx context.Context, o Options, specs []SourceSpec) (*Summary, error) {
 		jobs = append(jobs, planned...)
 	}
 	for _, oc := range sum.Outcomes {
-		if oc.Status == "failed" { // a named object that could not be looked at
+		if oc.Status == catalog.ObjectFailed { // a named object that could not be looked at
 			sum.Failed++
 			sum.Errors = append(sum.Errors, ObjectError{Object: oc.Source + oc.Key, Status: oc.Status, Error: oc.Error})
 		}
@@ -381,22 +381,22 @@ func Run(ctx context.Context, o Options, specs []SourceSpec) (*Summary, error) {
 		sum.Outcomes = append(sum.Outcomes, Outcome{Source: r.rec.Source, Key: r.rec.Key, Status: r.rec.Status})
 		sum.Objects++
 		switch r.rec.Status {
-		case "committed":
+		case catalog.ObjectCommitted:
 			sum.Committed++
-		case "failed":
+		case catalog.ObjectFailed:
 			sum.Failed++
-		case "quarantined":
+		case catalog.ObjectQuarantined:
 			sum.Quarantined++
-		case "duplicate":
+		case catalog.ObjectDuplicate:
 			sum.Duplicates++
-		case "vanished":
+		case catalog.ObjectVanished:
 			sum.Vanished++
 			continue
 		}
-		if r.rec.Status == "failed" || r.rec.Status == "quarantined" {
+		if r.rec.Status == catalog.ObjectFailed || r.rec.Status == catalog.ObjectQuarantined {
 			sum.Errors = append(sum.Errors, ObjectError{Object: r.url, Status: r.rec.Status, Error: r.rec.Error})
 		}
-		if r.rec.Status != "failed" {
+		if r.rec.Status != catalog.ObjectFailed {
 			sum.Records += r.rec.Records
 			sum.Rejects += r.rec.Rejects
 		}
@@ -549,15 +549,15 @@ func plan(ctx context.Context, cat *catalog.Catalog, src source.Source, sp Sourc
 		switch {
 		case !seen:
 			jobs = append(jobs, job{src: src, obj: obj, profile: prof})
-		case st.Status == "failed":
+		case st.Status == catalog.ObjectFailed:
 			jobs = append(jobs, job{src: src, obj: obj, profile: prof, reason: "retry"})
 		case st.Version == obj.Version:
 			skipped++
-			*outcomes = append(*outcomes, Outcome{Source: src.URL(), Key: obj.Key, Status: "known"})
+			*outcomes = append(*outcomes, Outcome{Source: src.URL(), Key: obj.Key, Status: catalog.ObjectKnown})
 		case o.OnChange == "skip":
 			o.Log.Warn("object changed since it was loaded; skipping (on_change: skip)", "object", src.URL()+obj.Key, "loaded_version", st.Version, "version", obj.Version)
 			skipped++
-			*outcomes = append(*outcomes, Outcome{Source: src.URL(), Key: obj.Key, Status: "known"})
+			*outcomes = append(*outcomes, Outcome{Source: src.URL(), Key: obj.Key, Status: catalog.ObjectKnown})
 		default:
 			o.Log.Info("object changed since it was loaded; loading the new version", "object", src.URL()+obj.Key, "loaded_version", st.Version, "version", obj.Version)
 			jobs = append(jobs, job{src: src, obj: obj, profile: prof, reason: "changed"})
@@ -569,13 +569,13 @@ func plan(ctx context.Context, cat *catalog.Catalog, src source.Source, sp Sourc
 			obj, err := src.Stat(ctx, k)
 			if errors.Is(err, source.ErrNotFound) {
 				o.Log.Warn("named object does not exist", "object", src.URL()+k)
-				*outcomes = append(*outcomes, Outcome{Source: src.URL(), Key: k, Status: "missing"})
+				*outcomes = append(*outcomes, Outcome{Source: src.URL(), Key: k, Status: catalog.ObjectMissing})
 				continue
 			}
 			if err != nil {
 				// One unreadable object (access denied, …) fails alone.
 				o.Log.Error("cannot stat a named object; it stays pending", "object", src.URL()+k, "error", err)
-				*outcomes = append(*outcomes, Outcome{Source: src.URL(), Key: k, Status: "failed", Error: err.Error()})
+				*outcomes = append(*outcomes, Outcome{Source: src.URL(), Key: k, Status: catalog.ObjectFailed, Error: err.Error()})
 				continue
 			}
 			if err := visit(obj); err != nil {
@@ -837,7 +837,7 @@ func (l *load) deadErr(src source.Source) error {
 func notAttempted(j job, cause error) result {
 	return result{url: j.src.URL() + j.obj.Key, rec: catalog.ObjectRecord{
 		Source: j.src.URL(), Key: j.obj.Key, Version: j.obj.Version, Size: j.obj.Size, ModTime: j.obj.ModTime,
-		Status: "failed", Error: fmt.Sprintf("not attempted: %v", cause),
+		Status: catalog.ObjectFailed, Error: fmt.Sprintf("not attempted: %v", cause),
 	}}
 }
 

@@ -321,14 +321,14 @@ func (w *worker) process(ctx context.Context, j job) (result, error) {
 			w.l.markDead(j.src, err)
 		}
 		w.discard()
-		r.rec.Status, r.rec.Error = "failed", err.Error()
+		r.rec.Status, r.rec.Error = catalog.ObjectFailed, err.Error()
 		r.rec.Records, r.rec.Rejects = 0, 0
 		w.l.opts.Log.Error("object failed; it will be retried by the next run", "object", url, "error", err)
 		return r, nil
 	}
 	rc, got, err := j.src.Open(ctx, j.obj.Key)
 	if errors.Is(err, source.ErrNotFound) {
-		r.rec.Status = "vanished"
+		r.rec.Status = catalog.ObjectVanished
 		w.l.opts.Log.Warn("object disappeared between listing and reading; skipped", "object", url)
 		return r, nil
 	}
@@ -427,7 +427,7 @@ func (w *worker) process(ctx context.Context, j job) (result, error) {
 	if quarantine != "" {
 		w.l.rejectsDone.Add(1 - r.rec.Rejects)
 		w.discard()
-		r.rec.Status, r.rec.Error, r.rec.Records = "quarantined", quarantine, 0
+		r.rec.Status, r.rec.Error, r.rec.Records = catalog.ObjectQuarantined, quarantine, 0
 		r.rec.Rejects = 1
 		w.buf.rejects = append(w.buf.rejects, w.rejectRow(url, 1, 0, r.uncompressed, quarantine, w.head.buf, r.rec.Profile))
 		w.l.opts.Log.Warn("object quarantined whole", "object", url, "reason", quarantine)
@@ -437,13 +437,13 @@ func (w *worker) process(ctx context.Context, j job) (result, error) {
 		return r, err
 	} else if dup {
 		w.discard()
-		r.rec.Status, r.rec.DuplicateOf, r.rec.Records, r.rec.Rejects = "duplicate", orig, 0, 0
+		r.rec.Status, r.rec.DuplicateOf, r.rec.Records, r.rec.Rejects = catalog.ObjectDuplicate, orig, 0, 0
 		w.l.opts.Log.Info("object is a copy of one already loaded; no rows added", "object", url, "duplicate_of", orig)
 		return r, nil
 	}
-	r.rec.Status = "committed"
+	r.rec.Status = catalog.ObjectCommitted
 	if r.rec.Records == 0 && r.rec.Rejects > 0 {
-		r.rec.Status = "quarantined"
+		r.rec.Status = catalog.ObjectQuarantined
 		r.rec.Error = fmt.Sprintf("all %d records rejected (first reason: %s)", r.rec.Rejects, r.firstReject)
 	}
 	return r, w.flush()
