@@ -742,6 +742,9 @@ func (l *load) run(ctx context.Context, jobs []job) ([]result, []partitions.File
 					l.objectsDone.Add(1)
 				}
 			}
+			// Out of objects: give the whole-object buffers back, for the
+			// workers that wait for them.
+			w.freeBuffers()
 		}()
 	}
 	go func() {

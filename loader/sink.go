@@ -1,6 +1,7 @@
 package loader
 
 import (
+	"context"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -171,6 +172,29 @@ func (p *chunkPool) drain() {
 		p.budget.give(int64(cap(c)))
 	}
 	p.chunks, p.rows = nil, nil
+}
+
+// waitRoom waits until n bytes of chunks (at most a quarter of the budget)
+// could be had, or ctx ends. The caller must hold no chunk.
+func (p *chunkPool) waitRoom(ctx context.Context, n int64) {
+	n = min(n, p.budget.limit/4)
+	stop := context.AfterFunc(ctx, func() {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		p.returned.Broadcast()
+	})
+	defer stop()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for ctx.Err() == nil {
+		for c := pop(&p.chunks); c != nil; c = pop(&p.chunks) { // free chunks are room
+			p.budget.give(chunkSize)
+		}
+		if p.budget.limit-p.budget.inUse() >= n {
+			return
+		}
+		p.returned.Wait()
+	}
 }
 
 func (p *chunkPool) getRows() []partitions.EventRow {

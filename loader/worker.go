@@ -353,7 +353,7 @@ func (w *worker) process(ctx context.Context, j job) (result, error) {
 	var whole []byte // the inflated object, when it was inflated in one call
 	if w.gunzip != nil && j.obj.Size <= wholeMaxCompressed {
 		var done func()
-		whole, in, done, err = w.inflateWhole(raw, j.obj.Size)
+		whole, in, done, err = w.inflateWhole(ctx, raw, j.obj.Size)
 		defer done()
 		if err != nil {
 			return fail(err)
@@ -369,6 +369,11 @@ func (w *worker) process(ctx context.Context, j job) (result, error) {
 		w.head = headCapture{buf: append(w.head.buf[:0], whole[:min(len(whole), maxRawReject)]...), n: int64(len(whole))}
 		rd = format.NewReaderBytes(whole, fopts)
 	} else {
+		if len(w.buf.chunks) == 0 {
+			// Streamed rows are copied into the arena: holding none of
+			// it, wait for room for a good part of this object's.
+			w.l.chunks.waitRoom(ctx, 4*j.obj.Size)
+		}
 		dec, comp, err = format.Decompress(in)
 		if err != nil {
 			return fail(err)
@@ -456,7 +461,13 @@ var errWrite = errors.New("writing the lake")
 // inflated bytes, or nil and the reader to stream the object from instead
 // (the bytes read so far, then the rest). done gives the buffers back; call
 // it when the object is finished, also after an error.
-func (w *worker) inflateWhole(raw io.Reader, size int64) (whole []byte, in io.Reader, done func(), err error) {
+func (w *worker) inflateWhole(ctx context.Context, raw io.Reader, size int64) (whole []byte, in io.Reader, done func(), err error) {
+	if w.zbuf.b == nil && w.obufs[0].b == nil && w.obufs[1].b == nil {
+		// Holding no whole-object buffer, wait for room for this object's:
+		// the compressed bytes and two inflated objects of about five times
+		// their size (with the quarter grow adds).
+		w.l.wholeBudget.waitFree(ctx, 15*max(size, 64<<10))
+	}
 	zb, complete, err := w.zbuf.readAll(raw, size, wholeMaxCompressed)
 	done = func() { w.zbuf.release(wholeKeep) }
 	if err != nil {
