@@ -70,10 +70,6 @@ func init() {
 // encrypted private key.
 const PassphraseEnv = "EVENTLAKE_SFTP_PASSPHRASE"
 
-// ErrObjectChanged is returned (wrapped) by a read when the object's size or
-// modification time changed while it was being read, or it got shorter.
-var ErrObjectChanged = errors.New("object changed while reading")
-
 // Tunables. Variables rather than constants so tests can shorten them.
 var (
 	// dialTimeout bounds the TCP connect and, separately, the SSH handshake
@@ -1038,7 +1034,7 @@ func (r *reader) finish() error {
 
 func (r *reader) compare(fi os.FileInfo) error {
 	if fi.Size() != r.want.Size || fi.ModTime().Unix() != r.want.ModTime.Unix() {
-		return fmt.Errorf("sftp source %s: %w (opened as %s, now %s)", r.where(), ErrObjectChanged, r.want.Version, version(fi))
+		return fmt.Errorf("sftp source %s: %w (opened as %s, now %s)", r.where(), source.ErrObjectChanged, r.want.Version, version(fi))
 	}
 	return nil
 }
@@ -1059,7 +1055,7 @@ func (r *reader) resume(cause error) error {
 	f, fi, c, err := r.s.open(context.Background(), r.path)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
-			return fmt.Errorf("sftp source %s: %w (removed; reading at byte %d failed: %v)", r.where(), ErrObjectChanged, r.off, cause)
+			return fmt.Errorf("sftp source %s: %w (removed; reading at byte %d failed: %v)", r.where(), source.ErrObjectChanged, r.off, cause)
 		}
 		return fmt.Errorf("sftp source %s: reading at byte %d: %v; re-opening failed: %w", r.where(), r.off, cause, err)
 	}
