@@ -37,6 +37,7 @@ import (
 	"github.com/eventlake/eventlake/config"
 	"github.com/eventlake/eventlake/loader/source"
 	"github.com/eventlake/eventlake/loader/source/dateprefix"
+	"github.com/eventlake/eventlake/loader/source/local"
 	"github.com/eventlake/eventlake/partitions"
 )
 
@@ -511,7 +512,7 @@ func openSource(ctx context.Context, raw, lake string, log *slog.Logger, exclude
 		return nil, err
 	}
 	if u.Scheme == "file" {
-		src, err := openLocal(u.Path, append([]string{lake}, exclude...), u.Query().Get("follow_symlinks") == "true", log)
+		src, err := local.FromURL(u, local.Options{Exclude: append([]string{lake}, exclude...), Log: log})
 		if err != nil {
 			return nil, err
 		}
