@@ -11,7 +11,7 @@ LDFLAGS := -X main.version=$(VERSION)
 DEMO    := ./demo-lake
 PKGS    := ./...
 
-.PHONY: all build demo test test-race test-crash fuzz bench vet fmt deps clean
+.PHONY: all build demo test test-race test-crash fuzz bench vet fmt tidy deps clean
 
 all: build
 
@@ -53,9 +53,14 @@ fmt:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 		if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
-# The test suite CI runs: vet, formatting, every package's tests (including
-# the short crash-recovery trials and real protocol servers in-process).
-test: deps fmt vet
+# go.mod and go.sum must be what `go mod tidy` makes them.
+tidy:
+	$(GO) mod tidy -diff
+
+# The test suite CI runs: vet, formatting, a tidy go.mod, every package's
+# tests (including the short crash-recovery trials and real protocol servers
+# in-process).
+test: deps fmt vet tidy
 	CGO_ENABLED=1 $(GO) test -count=1 -timeout 30m $(PKGS)
 
 test-race: deps

@@ -13,9 +13,9 @@ func commitMany(tb testing.TB, c *Catalog, n int) {
 	objs := make([]ObjectRecord, n)
 	for i := range objs {
 		objs[i] = ObjectRecord{Source: src, Key: fmt.Sprintf("2024/02/01/%02d/obj-%06d", i%24, i), Version: fmt.Sprintf("\"etag-%d\"", i),
-			Size: int64(1000 + i), ModTime: t0, ContentHash: fmt.Sprintf("sha256:%064x", i), Status: StatusCommitted, Profile: "pismo", Records: 100}
+			Size: int64(1000 + i), ModTime: t0, ContentHash: fmt.Sprintf("sha256:%064x", i), Status: ObjectCommitted, Profile: "pismo", Records: 100}
 		if i%10 == 0 {
-			objs[i].Status, objs[i].Error = StatusFailed, "timeout"
+			objs[i].Status, objs[i].Error = ObjectFailed, "timeout"
 		}
 	}
 	commit(tb, c, Commit{LoadID: "L1", FinishedAt: t0, Objects: objs})
@@ -31,10 +31,10 @@ func TestObjectsTenThousand(t *testing.T) {
 	if len(m) != 10000 {
 		t.Fatalf("Objects returned %d entries, want 10000", len(m))
 	}
-	if got := m["2024/02/01/10/obj-000010"]; got.Status != StatusFailed || got.Error != "timeout" {
+	if got := m["2024/02/01/10/obj-000010"]; got.Status != ObjectFailed || got.Error != "timeout" {
 		t.Errorf("obj-000010 = %+v, want failed", got)
 	}
-	if got := m["2024/02/01/11/obj-000011"]; got.Status != StatusCommitted || got.ContentHash != fmt.Sprintf("sha256:%064x", 11) {
+	if got := m["2024/02/01/11/obj-000011"]; got.Status != ObjectCommitted || got.ContentHash != fmt.Sprintf("sha256:%064x", 11) {
 		t.Errorf("obj-000011 = %+v, want committed", got)
 	}
 }

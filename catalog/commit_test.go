@@ -25,11 +25,11 @@ func TestCommitObjectsFindContentRoundTrip(t *testing.T) {
 			{Path: "events/domain=card/event_date=2024-02-01/part-L1-00001.parquet", Table: "events", Partition: "domain=card/event_date=2024-02-01", Rows: 5, Bytes: 500, MinTime: 3, MaxTime: 4},
 		},
 		Objects: []ObjectRecord{
-			{Source: src, Key: "2024/02/01/09/a", Version: "etag-a", Size: 100, ModTime: t0, ContentHash: "ha", Status: StatusCommitted, Profile: "pismo", Compression: "none", Shape: "concat", Records: 15},
-			{Source: src, Key: "2024/02/01/09/b", Version: "etag-b", Size: 20, ContentHash: "hb", Status: StatusQuarantined, Rejects: 3, Error: "no valid record"},
-			{Source: src, Key: "2024/02/01/09/c", Version: "etag-c", ContentHash: "ha", Status: StatusDuplicate, DuplicateOf: src + "/2024/02/01/09/a"},
-			{Source: src, Key: "2024/02/01/09/d", Version: "etag-d", Status: StatusFailed, Error: "read: connection reset", RetryAt: t0.Add(2 * time.Minute)},
-			{Source: "gs://other", Key: "x", Version: "1", ContentHash: "hx", Status: StatusCommitted},
+			{Source: src, Key: "2024/02/01/09/a", Version: "etag-a", Size: 100, ModTime: t0, ContentHash: "ha", Status: ObjectCommitted, Profile: "pismo", Compression: "none", Shape: "concat", Records: 15},
+			{Source: src, Key: "2024/02/01/09/b", Version: "etag-b", Size: 20, ContentHash: "hb", Status: ObjectQuarantined, Rejects: 3, Error: "no valid record"},
+			{Source: src, Key: "2024/02/01/09/c", Version: "etag-c", ContentHash: "ha", Status: ObjectDuplicate, DuplicateOf: src + "/2024/02/01/09/a"},
+			{Source: src, Key: "2024/02/01/09/d", Version: "etag-d", Status: ObjectFailed, Error: "read: connection reset", RetryAt: t0.Add(2 * time.Minute)},
+			{Source: "gs://other", Key: "x", Version: "1", ContentHash: "hx", Status: ObjectCommitted},
 		},
 		Records: 15, Rejects: 3, Bytes: 1500,
 	}
@@ -130,26 +130,26 @@ func TestFailedAttemptsAndVersions(t *testing.T) {
 	}
 
 	// Failed objects are recorded although no file was written; attempts count up.
-	step("L1", t0, ObjectRecord{Version: "v1", Status: StatusFailed, Error: "timeout"})
+	step("L1", t0, ObjectRecord{Version: "v1", Status: ObjectFailed, Error: "timeout"})
 	if got, want := state(), (ObjectState{Version: "v1", Status: "failed", LoadID: "L1", Attempts: 1, Error: "timeout"}); got != want {
 		t.Fatalf("after 1st failure: %+v, want %+v", got, want)
 	}
-	step("L2", t0.Add(time.Hour), ObjectRecord{Version: "v1", Status: StatusFailed, Error: "gzip: invalid header"})
+	step("L2", t0.Add(time.Hour), ObjectRecord{Version: "v1", Status: ObjectFailed, Error: "gzip: invalid header"})
 	if got, want := state(), (ObjectState{Version: "v1", Status: "failed", LoadID: "L2", Attempts: 2, Error: "gzip: invalid header"}); got != want {
 		t.Fatalf("after 2nd failure: %+v, want %+v", got, want)
 	}
-	step("L3", t0.Add(2*time.Hour), ObjectRecord{Version: "v1", Status: StatusCommitted, ContentHash: "h1"})
+	step("L3", t0.Add(2*time.Hour), ObjectRecord{Version: "v1", Status: ObjectCommitted, ContentHash: "h1"})
 	if got, want := state(), (ObjectState{Version: "v1", Status: "committed", ContentHash: "h1", LoadID: "L3", Attempts: 3}); got != want {
 		t.Fatalf("after success: %+v, want %+v", got, want)
 	}
 	// A failure reported for an already committed version must not demote it.
-	step("L4", t0.Add(3*time.Hour), ObjectRecord{Version: "v1", Status: StatusFailed, Error: "late failure"})
+	step("L4", t0.Add(3*time.Hour), ObjectRecord{Version: "v1", Status: ObjectFailed, Error: "late failure"})
 	if got, want := state(), (ObjectState{Version: "v1", Status: "committed", ContentHash: "h1", LoadID: "L3", Attempts: 3}); got != want {
 		t.Fatalf("after failure of committed version: %+v, want %+v", got, want)
 	}
 
 	// A changed version is a new row; the newest committed one wins.
-	step("L5", t0.Add(4*time.Hour), ObjectRecord{Version: "v2", Status: StatusCommitted, ContentHash: "h2"})
+	step("L5", t0.Add(4*time.Hour), ObjectRecord{Version: "v2", Status: ObjectCommitted, ContentHash: "h2"})
 	if got, want := state(), (ObjectState{Version: "v2", Status: "committed", ContentHash: "h2", LoadID: "L5", Attempts: 1}); got != want {
 		t.Fatalf("after new version: %+v, want %+v", got, want)
 	}
@@ -161,7 +161,7 @@ func TestFailedAttemptsAndVersions(t *testing.T) {
 		t.Errorf("rows for %s = %d, want 2 (one per version)", key, n)
 	}
 	// A failing newer version does not hide the committed one from Objects...
-	step("L6", t0.Add(5*time.Hour), ObjectRecord{Version: "v3", Status: StatusFailed, Error: "boom"})
+	step("L6", t0.Add(5*time.Hour), ObjectRecord{Version: "v3", Status: ObjectFailed, Error: "boom"})
 	if got := state(); got.Version != "v2" || got.Status != "committed" {
 		t.Fatalf("after failed v3: %+v, want committed v2", got)
 	}
@@ -186,7 +186,7 @@ func TestCommitIsAtomicAndChecked(t *testing.T) {
 	// The second file collides with L1's: nothing of L2 may be stored.
 	err := c.Commit(ctx, Commit{LoadID: "L2",
 		Files:   []FileRecord{{Path: "events/x/part-L2-0.parquet", Table: "events", Partition: "x"}, file},
-		Objects: []ObjectRecord{{Source: src, Key: "k", Version: "1", Status: StatusCommitted}},
+		Objects: []ObjectRecord{{Source: src, Key: "k", Version: "1", Status: ObjectCommitted}},
 	})
 	if err == nil || !strings.Contains(err.Error(), file.Path) || !strings.Contains(err.Error(), "load L1") {
 		t.Fatalf("colliding Commit: err = %v, want one naming %s and load L1", err, file.Path)
@@ -336,10 +336,10 @@ func TestStatus(t *testing.T) {
 			{Path: "orders/order_date=2024-02-01/p4.parquet", Table: "orders", Partition: "order_date=2024-02-01", Rows: 7, Bytes: 70},
 		},
 		Objects: []ObjectRecord{
-			{Source: src, Key: "a", Version: "1", Status: StatusCommitted, LenientQuotes: 3},
-			{Source: src, Key: "b", Version: "1", Status: StatusCommitted, LenientQuotes: 1},
-			{Source: src, Key: "c", Version: "1", Status: StatusQuarantined},
-			{Source: src, Key: "d", Version: "1", Status: StatusFailed, Error: "boom"},
+			{Source: src, Key: "a", Version: "1", Status: ObjectCommitted, LenientQuotes: 3},
+			{Source: src, Key: "b", Version: "1", Status: ObjectCommitted, LenientQuotes: 1},
+			{Source: src, Key: "c", Version: "1", Status: ObjectQuarantined},
+			{Source: src, Key: "d", Version: "1", Status: ObjectFailed, Error: "boom"},
 		}})
 	c.MarkPublished(ctx, "L1")
 	begin(t, c, "L2", t0.Add(time.Hour))
@@ -395,7 +395,7 @@ func TestFailedListIsBounded(t *testing.T) {
 	begin(t, c, "L1", t0)
 	var objs []ObjectRecord
 	for i := range 30 {
-		objs = append(objs, ObjectRecord{Source: src, Key: fmt.Sprintf("k%02d", i), Version: "1", Status: StatusFailed, Error: "x"})
+		objs = append(objs, ObjectRecord{Source: src, Key: fmt.Sprintf("k%02d", i), Version: "1", Status: ObjectFailed, Error: "x"})
 	}
 	commit(t, c, Commit{LoadID: "L1", Objects: objs})
 	st, err := c.Status(context.Background())

@@ -78,14 +78,6 @@ type FileRecord struct {
 	Checksum               string
 }
 
-// Object statuses.
-const (
-	StatusCommitted   = "committed"
-	StatusQuarantined = "quarantined"
-	StatusDuplicate   = "duplicate"
-	StatusFailed      = "failed"
-)
-
 // ObjectRecord is the outcome of one source object in a load. Source is the
 // (redacted) source URL, Key the object key relative to it and Version the
 // source's version string (ETag, generation, size+mtime). A negative Size or
@@ -96,7 +88,7 @@ type ObjectRecord struct {
 	Size                        int64
 	ModTime                     time.Time
 	ContentHash                 string
-	Status                      string // committed, quarantined, duplicate, failed
+	Status                      ObjectStatus // committed, quarantined, duplicate, failed
 	Profile, Compression, Shape string
 	Records, Rejects            int64
 	Error, DuplicateOf          string
@@ -174,7 +166,7 @@ func (c *Catalog) commit(ctx context.Context, cm Commit) error {
 		}
 		named[v] = true
 		switch o.Status {
-		case StatusCommitted, StatusQuarantined, StatusDuplicate, StatusFailed:
+		case ObjectCommitted, ObjectQuarantined, ObjectDuplicate, ObjectFailed:
 		default:
 			return fmt.Errorf("object %s %s: invalid status %q (want committed, quarantined, duplicate or failed)", o.Source, o.Key, o.Status)
 		}
@@ -203,7 +195,7 @@ func (c *Catalog) commit(ctx context.Context, cm Commit) error {
 	}
 	defer tx.Rollback()
 
-	var status string
+	var status LoadStatus
 	var startedAt int64
 	err = tx.QueryRowContext(ctx, `SELECT status, started_at FROM loads WHERE load_id = ?`, cm.LoadID).Scan(&status, &startedAt)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -212,7 +204,7 @@ func (c *Catalog) commit(ctx context.Context, cm Commit) error {
 	if err != nil {
 		return err
 	}
-	if status != "running" {
+	if status != LoadRunning {
 		return fmt.Errorf("load is %s, not running", status)
 	}
 
@@ -267,7 +259,7 @@ WHERE objects.status = 'failed'`)
 		defer failSt.Close()
 		for _, o := range cm.Objects {
 			st, args := okSt, []any(nil)
-			if o.Status == StatusFailed {
+			if o.Status == ObjectFailed {
 				st, args = failSt, []any{micros(o.RetryAt)}
 			}
 			var size any
@@ -342,7 +334,7 @@ ON CONFLICT (table_name, schema_key) DO UPDATE SET
 // into the lake. Marking an already published load again is a no-op. For a
 // compaction, the same transaction marks the files it replaces 'removed'.
 func (c *Catalog) MarkPublished(ctx context.Context, loadID string) error {
-	if err := c.setStatus(ctx, loadID, "published", []string{"committed"}, "published", nil, retireReplaced); err != nil {
+	if err := c.setStatus(ctx, loadID, LoadPublished, []LoadStatus{LoadCommitted}, LoadPublished, nil, retireReplaced); err != nil {
 		return fmt.Errorf("catalog: mark load %s published: %w", loadID, err)
 	}
 	return nil
@@ -355,7 +347,7 @@ func (c *Catalog) FailLoad(ctx context.Context, loadID string, err error) error 
 	if err != nil {
 		msg = err.Error()
 	}
-	if serr := c.setStatus(ctx, loadID, "failed", []string{"running"}, "", &msg, nil); serr != nil {
+	if serr := c.setStatus(ctx, loadID, LoadFailed, []LoadStatus{LoadRunning}, "", &msg, nil); serr != nil {
 		return fmt.Errorf("catalog: mark load %s failed: %w", loadID, serr)
 	}
 	return nil
@@ -365,14 +357,14 @@ func (c *Catalog) FailLoad(ctx context.Context, loadID string, err error) error 
 // already in status same (when non-empty), it succeeds without change. When
 // errMsg is non-nil the error column and finished_at are set too. then, when
 // non-nil, runs in the same transaction after the status change.
-func (c *Catalog) setStatus(ctx context.Context, loadID, to string, from []string, same string, errMsg *string,
+func (c *Catalog) setStatus(ctx context.Context, loadID string, to LoadStatus, from []LoadStatus, same LoadStatus, errMsg *string,
 	then func(ctx context.Context, tx *sql.Tx, loadID string) error) error {
 	tx, err := c.db.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
 	defer tx.Rollback()
-	var status string
+	var status LoadStatus
 	err = tx.QueryRowContext(ctx, `SELECT status FROM loads WHERE load_id = ?`, loadID).Scan(&status)
 	if errors.Is(err, sql.ErrNoRows) {
 		return errors.New("no such load")
@@ -388,13 +380,17 @@ func (c *Catalog) setStatus(ctx context.Context, loadID, to string, from []strin
 		allowed = allowed || status == f
 	}
 	if !allowed {
-		return fmt.Errorf("load is %s, expected %s", status, strings.Join(from, " or "))
+		names := make([]string, len(from))
+		for i, f := range from {
+			names[i] = string(f)
+		}
+		return fmt.Errorf("load is %s, expected %s", status, strings.Join(names, " or "))
 	}
 	if errMsg != nil {
 		_, err = tx.ExecContext(ctx, `UPDATE loads SET status = ?, error = ?, finished_at = ? WHERE load_id = ?`,
-			to, *errMsg, time.Now().UnixMicro(), loadID)
+			string(to), *errMsg, time.Now().UnixMicro(), loadID)
 	} else {
-		_, err = tx.ExecContext(ctx, `UPDATE loads SET status = ? WHERE load_id = ?`, to, loadID)
+		_, err = tx.ExecContext(ctx, `UPDATE loads SET status = ? WHERE load_id = ?`, string(to), loadID)
 	}
 	if err != nil {
 		return err

@@ -122,7 +122,7 @@ func makeCatalog(t *testing.T, path string) {
 	begin(t, c, "L1", t0)
 	objs := make([]ObjectRecord, 300)
 	for i := range objs {
-		objs[i] = ObjectRecord{Source: "s3://b/p", Key: strings.Repeat("k", 50) + string(rune('a'+i%26)) + itoa3(i), Version: "v1", Status: StatusCommitted, ContentHash: "h" + itoa3(i)}
+		objs[i] = ObjectRecord{Source: "s3://b/p", Key: strings.Repeat("k", 50) + string(rune('a'+i%26)) + itoa3(i), Version: "v1", Status: ObjectCommitted, ContentHash: "h" + itoa3(i)}
 	}
 	commit(t, c, Commit{LoadID: "L1", FinishedAt: t0, Objects: objs})
 	if err := c.Close(); err != nil {

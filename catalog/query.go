@@ -10,11 +10,13 @@ import (
 
 // ObjectState is the newest catalog row for one (source, key).
 type ObjectState struct {
-	Version, Status, ContentHash, LoadID string
-	Attempts                             int
-	Error                                string
-	Size                                 int64     // -1: unknown
-	RetryAt                              time.Time // a failed version: not tried again before (zero: at the next run)
+	Version             string
+	Status              ObjectStatus
+	ContentHash, LoadID string
+	Attempts            int
+	Error               string
+	Size                int64     // -1: unknown
+	RetryAt             time.Time // a failed version: not tried again before (zero: at the next run)
 }
 
 // Objects returns source's objects keyed by key: the committed/quarantined/duplicate version if any, else the
@@ -49,7 +51,7 @@ FROM objects WHERE source = ? ORDER BY "key"`, source)
 			return nil, fmt.Errorf("catalog: objects of %s: %w", source, err)
 		}
 		st.RetryAt = fromMicros(retryAt)
-		ok := st.Status != StatusFailed
+		ok := st.Status != ObjectFailed
 		switch {
 		case !have || key != curKey:
 			if have {

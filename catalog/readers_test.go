@@ -69,7 +69,7 @@ func TestStatusAgreesWithReadersBeforePublish(t *testing.T) {
 	commit(t, c, Commit{LoadID: "L1", FinishedAt: t0.Add(time.Minute), Files: []FileRecord{
 		{Path: "events/domain=a/event_date=2024-02-01/part-L1-00000.parquet", Table: "events", Partition: "domain=a/event_date=2024-02-01", Rows: 10, Bytes: 100},
 		{Path: "events/domain=a/event_date=2024-02-01/part-L1-00001.parquet", Table: "events", Partition: "domain=a/event_date=2024-02-01", Rows: 5, Bytes: 50},
-	}, Objects: []ObjectRecord{{Source: src, Key: "a", Version: "1", Status: StatusCommitted, Records: 15, Rejects: 1}}, Records: 15, Rejects: 1})
+	}, Objects: []ObjectRecord{{Source: src, Key: "a", Version: "1", Status: ObjectCommitted, Records: 15, Rejects: 1}}, Records: 15, Rejects: 1})
 	if err := c.MarkPublished(ctx, "L1"); err != nil {
 		t.Fatal(err)
 	}
@@ -80,7 +80,7 @@ func TestStatusAgreesWithReadersBeforePublish(t *testing.T) {
 	commit(t, c, Commit{LoadID: "L2", FinishedAt: t0.Add(time.Hour), Files: []FileRecord{
 		{Path: "events/domain=b/event_date=2024-02-01/part-L2-00000.parquet", Table: "events", Partition: "domain=b/event_date=2024-02-01", Rows: 7, Bytes: 70},
 		{Path: "orders/report_date=2024-02-01/part-L2-00001.parquet", Table: "orders", Partition: "report_date=2024-02-01", Rows: 3, Bytes: 30},
-	}, Objects: []ObjectRecord{{Source: src, Key: "b", Version: "1", Status: StatusCommitted, Records: 10, Rejects: 2}}, Records: 10, Rejects: 2})
+	}, Objects: []ObjectRecord{{Source: src, Key: "b", Version: "1", Status: ObjectCommitted, Records: 10, Rejects: 2}}, Records: 10, Rejects: 2})
 	checkStatusAgrees(t, c, 15, 1)
 	st, err := c.Status(ctx)
 	if err != nil {

@@ -12,9 +12,9 @@ import (
 func TestCommitRefusesAnObjectTwice(t *testing.T) {
 	c, _ := openWriterCat(t)
 	begin(t, c, "L1", t0)
-	obj := ObjectRecord{Source: src, Key: "a", Version: "v1", ContentHash: "h", Status: StatusCommitted, Records: 3}
+	obj := ObjectRecord{Source: src, Key: "a", Version: "v1", ContentHash: "h", Status: ObjectCommitted, Records: 3}
 	dup := obj
-	dup.Status, dup.DuplicateOf, dup.Records = StatusDuplicate, src+"a", 0
+	dup.Status, dup.DuplicateOf, dup.Records = ObjectDuplicate, src+"a", 0
 	err := c.Commit(context.Background(), Commit{LoadID: "L1", FinishedAt: t0, Objects: []ObjectRecord{obj, dup}})
 	if err == nil || !strings.Contains(err.Error(), "twice") {
 		t.Fatalf("commit of one object twice: %v, want an error saying so", err)
@@ -29,8 +29,8 @@ func TestFindContentSeesSelfDuplicates(t *testing.T) {
 	ctx := context.Background()
 	begin(t, c, "L1", t0)
 	commit(t, c, Commit{LoadID: "L1", FinishedAt: t0.Add(time.Minute), Objects: []ObjectRecord{
-		{Source: src + "/", Key: "a", Version: "v1", ContentHash: "h", Status: StatusDuplicate, DuplicateOf: src + "/a"},
-		{Source: src + "/", Key: "b", Version: "v1", ContentHash: "hb", Status: StatusDuplicate, DuplicateOf: src + "/c"},
+		{Source: src + "/", Key: "a", Version: "v1", ContentHash: "h", Status: ObjectDuplicate, DuplicateOf: src + "/a"},
+		{Source: src + "/", Key: "b", Version: "v1", ContentHash: "hb", Status: ObjectDuplicate, DuplicateOf: src + "/c"},
 	}})
 	s, k, ok, err := c.FindContent(ctx, "h")
 	if err != nil || !ok || s != src+"/" || k != "a" {

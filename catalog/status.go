@@ -50,20 +50,20 @@ type UnpublishedLoad struct {
 
 // LoadSummary is one row of the loads table.
 type LoadSummary struct {
-	ID         string    `json:"load_id"`
-	Status     string    `json:"status"`
-	StartedAt  time.Time `json:"started_at"`
-	FinishedAt time.Time `json:"finished_at,omitzero"`
-	Command    string    `json:"command"`
-	Host       string    `json:"host"`
-	PID        int       `json:"pid"`
-	Sources    []string  `json:"sources"`
-	Objects    int64     `json:"objects"`
-	Records    int64     `json:"records"`
-	Rejects    int64     `json:"rejects"`
-	Bytes      int64     `json:"bytes"`
-	Files      int64     `json:"files"`
-	Error      string    `json:"error,omitempty"`
+	ID         string     `json:"load_id"`
+	Status     LoadStatus `json:"status"`
+	StartedAt  time.Time  `json:"started_at"`
+	FinishedAt time.Time  `json:"finished_at,omitzero"`
+	Command    string     `json:"command"`
+	Host       string     `json:"host"`
+	PID        int        `json:"pid"`
+	Sources    []string   `json:"sources"`
+	Objects    int64      `json:"objects"`
+	Records    int64      `json:"records"`
+	Rejects    int64      `json:"rejects"`
+	Bytes      int64      `json:"bytes"`
+	Files      int64      `json:"files"`
+	Error      string     `json:"error,omitempty"`
 }
 
 // FailedObject is an object whose latest attempt failed.

@@ -111,7 +111,7 @@ func TestWriterCommitsDuringLongReadTransaction(t *testing.T) {
 	}
 	// The whole commit protocol through the API, too.
 	commit(t, w, Commit{LoadID: "L1", FinishedAt: t0.Add(time.Minute),
-		Objects: []ObjectRecord{{Source: src, Key: "k", Version: "1", Status: StatusCommitted}}})
+		Objects: []ObjectRecord{{Source: src, Key: "k", Version: "1", Status: ObjectCommitted}}})
 	if err := w.MarkPublished(ctx, "L1"); err != nil {
 		t.Fatal(err)
 	}

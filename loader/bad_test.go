@@ -975,7 +975,7 @@ func runHostile(t *testing.T, db *sql.DB, c hostileCase) {
 	wantSum.Records, wantSum.Rejects = int64(len(c.events)+len(c.tableRows)), int64(len(c.rejects))
 	gotStatus := map[string]string{}
 	for _, o := range sum.Outcomes {
-		gotStatus[o.Key] = o.Status
+		gotStatus[o.Key] = string(o.Status)
 	}
 	if !reflect.DeepEqual(gotStatus, wantStatus) {
 		t.Errorf("object outcomes = %v, want %v", gotStatus, wantStatus)
@@ -999,7 +999,7 @@ func runHostile(t *testing.T, db *sql.DB, c hostileCase) {
 	// Every failed or quarantined object is reported by name with its reason.
 	var gotErrs, wantErrs []string
 	for _, e := range sum.Errors {
-		gotErrs = append(gotErrs, e.Status+" "+strings.TrimPrefix(e.Object, objectPrefix(dir)))
+		gotErrs = append(gotErrs, string(e.Status)+" "+strings.TrimPrefix(e.Object, objectPrefix(dir)))
 		var want *wantObject
 		for i := range c.objects {
 			if strings.HasSuffix(e.Object, "/"+c.objects[i].key) {

@@ -193,6 +193,15 @@ func (w *worker) readCSV(rd *format.Reader, j job, url string, r *result) (strin
 		if bad {
 			continue
 		}
+		// A CSV object's rows cannot spill: past the arena budget, a
+		// worker that already holds chunks overdraws it (str).
+		need := 0
+		for _, f := range row.Fields {
+			need += len(f)
+		}
+		if !b.reserve(need) && len(b.chunks) == 0 {
+			b.waitReserve(need)
+		}
 		fields := make([]string, len(row.Fields))
 		for i, f := range row.Fields {
 			fields[i] = b.str([]byte(f))
@@ -302,7 +311,7 @@ func (l *load) tableSchemas(stored []catalog.SchemaRecord, results []result) ([]
 	}
 	idx := make([]int, 0, len(results))
 	for i, r := range results {
-		if r.tableTypes != nil && r.rec.Status == "committed" {
+		if r.tableTypes != nil && r.rec.Status == catalog.ObjectCommitted {
 			idx = append(idx, i)
 		}
 	}

@@ -35,12 +35,13 @@ import (
 	"github.com/eventlake/eventlake/lake"
 	"github.com/eventlake/eventlake/loader/source"
 	"github.com/eventlake/eventlake/loader/source/dateprefix"
+	"github.com/eventlake/eventlake/loader/source/local"
 	"github.com/eventlake/eventlake/partitions"
 )
 
-// MaxWorkers bounds Options.Workers: each worker holds its own buffers (an
-// object's rows, read and inflate buffers), so memory grows with the
-// workers, and beyond a few dozen objects in flight nothing gets faster.
+// MaxWorkers bounds Options.Workers: beyond a few dozen objects in flight
+// nothing gets faster. (Memory does not grow with the workers: their large
+// buffers come from load-wide budgets, see budget.go.)
 const MaxWorkers = 64
 
 // Options configure a load.
@@ -96,6 +97,15 @@ type Options struct {
 	// testHook, when set (tests), runs at each step of the commit protocol
 	// with the load's catalog.
 	testHook func(step string, cat *catalog.Catalog)
+
+	// budgets, when set, are the load's memory budgets (tests read their
+	// peaks); otherwise each load makes its own (see budget.go).
+	budgets *loadBudgets
+}
+
+// loadBudgets are the load-wide allowances of the workers' large buffers.
+type loadBudgets struct {
+	whole, arena *memBudget
 }
 
 // ErrStopped is why objects in flight are abandoned when a load is stopped
@@ -123,15 +133,15 @@ type Outcome struct {
 	// (still being written: a later run loads it), waiting (failed before;
 	// its retry time has not come), grown (on_change skip: the object grew
 	// after it was loaded, so the lake may hold a partial version).
-	Status string
+	Status catalog.ObjectStatus
 	Error  string // for failed
 }
 
 // ObjectError reports an object that failed or was quarantined.
 type ObjectError struct {
-	Object string `json:"object"`
-	Status string `json:"status"`
-	Error  string `json:"error"`
+	Object string               `json:"object"`
+	Status catalog.ObjectStatus `json:"status"`
+	Error  string               `json:"error"`
 }
 
 // Summary is what a load did; `load --json` prints it.
@@ -357,8 +367,13 @@ func Run(ctx context.Context, o Options, specs []SourceSpec) (*Summary, error) {
 	}
 	sum.LoadID = tx.ID()
 	stage := tx.Stage()
+	budgets := o.budgets
+	if budgets == nil {
+		budgets = &loadBudgets{whole: newMemBudget(defaultWholeBudget), arena: newMemBudget(defaultArenaBudget)}
+	}
 	l := &load{opts: o, cat: cat, stage: stage, profiles: profiles, csvProfiles: profiles.csv,
-		id: sum.LoadID, ingestedAt: now.UnixMicro(), hashes: map[string]string{}, stop: stop, dead: map[source.Source]error{}}
+		id: sum.LoadID, ingestedAt: now.UnixMicro(), hashes: map[string]string{}, stop: stop, dead: map[source.Source]error{},
+		wholeBudget: budgets.whole, chunks: newChunkPool(budgets.arena)}
 	tRun := time.Now()
 	sum.Workers = min(o.Workers, len(jobs))
 	results, files, err := l.run(ctx, jobs)
@@ -378,22 +393,22 @@ func Run(ctx context.Context, o Options, specs []SourceSpec) (*Summary, error) {
 		sum.Outcomes = append(sum.Outcomes, Outcome{Source: r.rec.Source, Key: r.rec.Key, Status: r.rec.Status})
 		sum.Objects++
 		switch r.rec.Status {
-		case "committed":
+		case catalog.ObjectCommitted:
 			sum.Committed++
-		case "failed":
+		case catalog.ObjectFailed:
 			sum.Failed++
-		case "quarantined":
+		case catalog.ObjectQuarantined:
 			sum.Quarantined++
-		case "duplicate":
+		case catalog.ObjectDuplicate:
 			sum.Duplicates++
-		case "vanished":
+		case catalog.ObjectVanished:
 			sum.Vanished++
 			continue
 		}
-		if r.rec.Status == "failed" || r.rec.Status == "quarantined" {
+		if r.rec.Status == catalog.ObjectFailed || r.rec.Status == catalog.ObjectQuarantined {
 			sum.Errors = append(sum.Errors, ObjectError{Object: r.url, Status: r.rec.Status, Error: r.rec.Error})
 		}
-		if r.rec.Status != "failed" {
+		if r.rec.Status != catalog.ObjectFailed {
 			sum.Records += r.rec.Records
 			sum.Rejects += r.rec.Rejects
 			sum.LenientQuotes += r.rec.LenientQuotes
@@ -490,7 +505,7 @@ func openSource(ctx context.Context, raw, lake string, log *slog.Logger, exclude
 		return nil, err
 	}
 	if u.Scheme == "file" {
-		src, err := openLocal(u.Path, append([]string{lake}, exclude...), u.Query().Get("follow_symlinks") == "true", log)
+		src, err := local.FromURL(u, local.Options{Exclude: append([]string{lake}, exclude...), Log: log})
 		if err != nil {
 			return nil, err
 		}
@@ -595,13 +610,13 @@ func plan(ctx context.Context, cat *catalog.Catalog, src source.Source, sp Sourc
 			obj, err := src.Stat(ctx, k)
 			if errors.Is(err, source.ErrNotFound) {
 				o.Log.Warn("named object does not exist", "object", src.URL()+k)
-				*outcomes = append(*outcomes, Outcome{Source: src.URL(), Key: k, Status: "missing"})
+				*outcomes = append(*outcomes, Outcome{Source: src.URL(), Key: k, Status: catalog.ObjectMissing})
 				continue
 			}
 			if err != nil {
 				// One unreadable object (access denied, …) fails alone.
 				o.Log.Error("cannot stat a named object; it stays pending", "object", src.URL()+k, "error", err)
-				*outcomes = append(*outcomes, Outcome{Source: src.URL(), Key: k, Status: "failed", Error: err.Error()})
+				*outcomes = append(*outcomes, Outcome{Source: src.URL(), Key: k, Status: catalog.ObjectFailed, Error: err.Error()})
 				continue
 			}
 			if err := visit(obj); err != nil {
@@ -668,10 +683,14 @@ type load struct {
 	deadMu sync.Mutex
 	dead   map[source.Source]error
 
-	sink   *eventSink // the events of every worker
-	mu     sync.Mutex
-	hashes map[string]string // content hash → object URL, within this load
-	types  map[string]*observedType
+	sink *eventSink // the events of every worker
+	// The workers' large buffers come out of load-wide budgets: whole
+	// objects (wholeBuf) and arena chunks (chunks).
+	wholeBudget *memBudget
+	chunks      *chunkPool
+	mu          sync.Mutex
+	hashes      map[string]string // content hash → object URL, within this load
+	types       map[string]*observedType
 
 	objectsDone, bytesDone, recordsDone, rejectsDone atomic.Int64
 }
@@ -693,6 +712,7 @@ func (l *load) run(ctx context.Context, jobs []job) ([]result, []partitions.File
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	defer l.chunks.drain() // after the writers are closed or aborted
 	stopProgress := l.progress(len(jobs))
 	defer stopProgress()
 
@@ -716,7 +736,9 @@ func (l *load) run(ctx context.Context, jobs []job) ([]result, []partitions.File
 	var fatalOnce sync.Once
 	var fatal error
 	// A writer's error stops the workers; run reads it from the sink.
-	l.sink = newEventSink(l.stage, n, partitions.WriterOptions{ZstdLevel: l.opts.ZstdLevel, MemoryBytes: 8 << 20, MaxOpenFiles: 64}, func(error) { cancel() })
+	// Writers encode and compress: more of them than cores gains nothing,
+	// and each holds its own row groups.
+	l.sink = newEventSink(l.stage, max(1, min(n, runtime.GOMAXPROCS(0))), partitions.WriterOptions{ZstdLevel: l.opts.ZstdLevel, MemoryBytes: 8 << 20, MaxOpenFiles: 64}, func(error) { cancel() })
 	for i := range workers {
 		w := newWorker(l)
 		workers[i] = w
@@ -749,6 +771,9 @@ func (l *load) run(ctx context.Context, jobs []job) ([]result, []partitions.File
 					l.objectsDone.Add(1)
 				}
 			}
+			// Out of objects: give the whole-object buffers back, for the
+			// workers that wait for them.
+			w.freeBuffers()
 		}()
 	}
 	go func() {
@@ -844,7 +869,7 @@ func (l *load) deadErr(src source.Source) error {
 func notAttempted(j job, cause error) result {
 	return result{url: j.src.URL() + j.obj.Key, rec: catalog.ObjectRecord{
 		Source: j.src.URL(), Key: j.obj.Key, Version: j.obj.Version, Size: j.obj.Size, ModTime: j.obj.ModTime,
-		Status: "failed", Error: fmt.Sprintf("not attempted: %v", cause),
+		Status: catalog.ObjectFailed, Error: fmt.Sprintf("not attempted: %v", cause),
 	}}
 }
 

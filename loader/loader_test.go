@@ -205,3 +205,14 @@ func TestSinceUntilPrunesListing(t *testing.T) {
 		t.Errorf("since/until: %d objects, %d records; want 2 objects (the 2024-02-02 folder), 4 records", sum.Objects, sum.Records)
 	}
 }
+
+// TestFileURLHostIsAPathSegment: file://relative/path names the folder
+// relative/path (a common slip for file:relative/path), for a load as for
+// every other user of a file:// source.
+func TestFileURLHostIsAPathSegment(t *testing.T) {
+	want := load(t, t.TempDir(), testdata("pismo"))
+	got := load(t, t.TempDir(), "file://../testdata/pismo") // tests run in loader/
+	if got.Committed != want.Committed || got.Records != want.Records || got.Records == 0 {
+		t.Fatalf("file://../testdata/pismo: %d objects, %d records; want %d, %d", got.Committed, got.Records, want.Committed, want.Records)
+	}
+}

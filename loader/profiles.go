@@ -2,13 +2,11 @@ package loader
 
 import (
 	"fmt"
-	"log/slog"
 	"sort"
 	"strings"
 
 	"github.com/eventlake/eventlake/config"
 	"github.com/eventlake/eventlake/loader/profile"
-	"github.com/eventlake/eventlake/loader/source/local"
 )
 
 // profileSet resolves profile names: built-ins, the config's generic mapping
@@ -80,8 +78,4 @@ func (ps *profileSet) resolve(name string) ([]profile.Profile, error) {
 	}
 	sort.Strings(known)
 	return nil, fmt.Errorf("unknown profile %q (known: auto, %s)", name, strings.Join(known, ", "))
-}
-
-func openLocal(path string, exclude []string, follow bool, log *slog.Logger) (*local.Source, error) {
-	return local.New(path, local.Options{FollowSymlinks: follow, Exclude: exclude, Log: log})
 }

@@ -1,6 +1,7 @@
 package loader
 
 import (
+	"context"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -65,31 +66,135 @@ func (h *handoff) release() {
 	}
 }
 
-// chunkPool recycles arena chunks and row slices between a worker and the
-// writers it handed them to.
+// chunkPool recycles arena chunks and row slices between the workers of a
+// load and the writers they hand them to. Every chunk alive (in a worker's
+// buffer, with the writers, or free here) is reserved from the load's arena
+// budget.
 type chunkPool struct {
-	mu     sync.Mutex
-	chunks [][]byte
-	rows   [][]partitions.EventRow
+	mu       sync.Mutex
+	returned *sync.Cond // a chunk came back
+	chunks   [][]byte   // free chunks of chunkSize
+	rows     [][]partitions.EventRow
+	budget   *memBudget
+}
+
+// maxFreeChunks is how many emptied chunks the pool keeps for reuse (no
+// page faults, no GC); the others give their bytes back to the budget.
+const maxFreeChunks = 16
+
+func newChunkPool(budget *memBudget) *chunkPool {
+	p := &chunkPool{budget: budget}
+	p.returned = sync.NewCond(&p.mu)
+	return p
 }
 
 func (p *chunkPool) put(chunks [][]byte, rows []partitions.EventRow) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for _, c := range chunks {
-		if cap(c) == chunkSize && len(p.chunks) < 4 {
+		if cap(c) == chunkSize && len(p.chunks) < maxFreeChunks {
 			p.chunks = append(p.chunks, c[:0])
+		} else {
+			p.budget.give(int64(cap(c)))
 		}
 	}
 	if cap(rows) > 0 && len(p.rows) < 4 {
 		p.rows = append(p.rows, rows[:0])
 	}
+	if len(chunks) > 0 {
+		p.returned.Broadcast()
+	}
 }
 
-func (p *chunkPool) getChunk() []byte {
+// getChunk returns an empty chunk of at least n bytes (chunkSize when n is
+// not larger), or nil when the budget has no room for it.
+func (p *chunkPool) getChunk(n int) []byte {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return pop(&p.chunks)
+	return p.getLocked(n, false)
+}
+
+// waitChunk is getChunk that waits for chunks to come back from the other
+// workers and the writers. The caller must hold no chunk (or it could wait
+// for itself). A chunk larger than the whole budget is granted when nothing
+// else is reserved.
+func (p *chunkPool) waitChunk(n int) []byte {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for {
+		if c := p.getLocked(n, true); c != nil {
+			return c
+		}
+		p.returned.Wait()
+	}
+}
+
+// forceChunk returns a chunk even beyond the budget (the overdraft is
+// counted): for a caller that holds chunks and cannot give them back.
+func (p *chunkPool) forceChunk(n int) []byte {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if c := p.getLocked(n, false); c != nil {
+		return c
+	}
+	size := max(n, chunkSize)
+	p.budget.force(int64(size))
+	return make([]byte, 0, size)
+}
+
+func (p *chunkPool) getLocked(n int, alone bool) []byte {
+	size := max(n, chunkSize)
+	if size == chunkSize {
+		if c := pop(&p.chunks); c != nil {
+			return c
+		}
+	}
+	for !p.budget.tryTake(int64(size)) {
+		// Free chunks hold reservations too: drop them to make room.
+		if c := pop(&p.chunks); c != nil {
+			p.budget.give(chunkSize)
+			continue
+		}
+		if alone && size > int(p.budget.limit) && p.budget.inUse() == 0 {
+			p.budget.force(int64(size))
+			break
+		}
+		return nil
+	}
+	return make([]byte, 0, size)
+}
+
+// drain gives the free chunks back to the budget (the load is over).
+func (p *chunkPool) drain() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, c := range p.chunks {
+		p.budget.give(int64(cap(c)))
+	}
+	p.chunks, p.rows = nil, nil
+}
+
+// waitRoom waits until n bytes of chunks (at most a quarter of the budget)
+// could be had, or ctx ends. The caller must hold no chunk.
+func (p *chunkPool) waitRoom(ctx context.Context, n int64) {
+	n = min(n, p.budget.limit/4)
+	stop := context.AfterFunc(ctx, func() {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		p.returned.Broadcast()
+	})
+	defer stop()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for ctx.Err() == nil {
+		for c := pop(&p.chunks); c != nil; c = pop(&p.chunks) { // free chunks are room
+			p.budget.give(chunkSize)
+		}
+		if p.budget.limit-p.budget.inUse() >= n {
+			return
+		}
+		p.returned.Wait()
+	}
 }
 
 func (p *chunkPool) getRows() []partitions.EventRow {

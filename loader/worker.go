@@ -72,8 +72,13 @@ const (
 )
 
 func newWorker(l *load) *worker {
-	return &worker{l: l, intern: map[string]string{}, types: map[typeKey]*observedType{}, internPtrs: map[string]*string{},
-		gunzip: native.NewGunzipper(), buf: objectBuffer{pool: &chunkPool{}}}
+	w := &worker{l: l, intern: map[string]string{}, types: map[typeKey]*observedType{}, internPtrs: map[string]*string{},
+		gunzip: native.NewGunzipper(), buf: objectBuffer{pool: l.chunks}}
+	w.zbuf.budget = l.wholeBudget
+	for i := range w.obufs {
+		w.obufs[i].budget = l.wholeBudget
+	}
+	return w
 }
 
 func (w *worker) writerOptions() partitions.WriterOptions {
@@ -84,8 +89,7 @@ func (w *worker) writerOptions() partitions.WriterOptions {
 // end. Strings point into arena chunks (no allocation per field).
 type objectBuffer struct {
 	chunks       [][]byte
-	spare        [][]byte   // emptied chunks kept for the next object (no page faults, no GC)
-	pool         *chunkPool // chunks and row slices coming back from the event writers
+	pool         *chunkPool // the load's chunks and row slices (shared with the writers)
 	slab         []string   // backing store of strPtr
 	rows         []partitions.EventRow
 	rejects      []partitions.RejectRow
@@ -102,34 +106,50 @@ type objectBuffer struct {
 
 const chunkSize = 1 << 20
 
-// str copies b into the arena and returns a string over the copy.
+// str copies p into the arena and returns a string over the copy. Callers
+// that must not exceed the arena budget reserve room first (reserve).
 func (b *objectBuffer) str(p []byte) string {
 	if len(p) == 0 {
 		return ""
 	}
-	var c []byte
-	if n := len(b.chunks); n > 0 && cap(b.chunks[n-1])-len(b.chunks[n-1]) >= len(p) {
-		c = b.chunks[n-1]
-	} else {
-		size := chunkSize
-		if len(p) > size/4 {
-			size = len(p)
-		}
-		if n := len(b.spare); n > 0 && size == chunkSize {
-			b.chunks = append(b.chunks, b.spare[n-1][:0])
-			b.spare = b.spare[:n-1]
-		} else if c := b.pool.getChunk(); c != nil && size == chunkSize {
-			b.chunks = append(b.chunks, c)
-		} else {
-			b.chunks = append(b.chunks, make([]byte, 0, size))
-		}
-		c = b.chunks[len(b.chunks)-1]
+	if !b.room(len(p)) {
+		b.chunks = append(b.chunks, b.pool.forceChunk(len(p)))
 	}
+	c := b.chunks[len(b.chunks)-1]
 	start := len(c)
 	c = append(c, p...)
 	b.chunks[len(b.chunks)-1] = c
 	b.size += len(p)
 	return unsafe.String(&c[start], len(p))
+}
+
+// room reports whether the current chunk has n bytes free.
+func (b *objectBuffer) room(n int) bool {
+	k := len(b.chunks)
+	return k > 0 && cap(b.chunks[k-1])-len(b.chunks[k-1]) >= n
+}
+
+// reserve makes room for n bytes of str without exceeding the arena budget;
+// it reports false when the budget has no room.
+func (b *objectBuffer) reserve(n int) bool {
+	if n == 0 || b.room(n) {
+		return true
+	}
+	c := b.pool.getChunk(n)
+	if c == nil {
+		return false
+	}
+	b.chunks = append(b.chunks, c)
+	return true
+}
+
+// waitReserve is reserve that waits for chunks to come back; the buffer
+// must hold none (spill first).
+func (b *objectBuffer) waitReserve(n int) {
+	if len(b.chunks) > 0 {
+		panic("loader: waiting for arena chunks while holding some")
+	}
+	b.chunks = append(b.chunks, b.pool.waitChunk(n))
 }
 
 // strPtr returns a pointer to a copy of s held in a slab (one allocation
@@ -144,14 +164,10 @@ func (b *objectBuffer) strPtr(s string) *string {
 }
 
 // reset empties the buffer. The writers copy every value they are given,
-// so the arena's chunks can be reused once the rows were written or dropped;
-// at most 8 MiB of them are kept.
+// so the arena's chunks go back to the pool once the rows were written or
+// dropped.
 func (b *objectBuffer) reset() {
-	for _, c := range b.chunks {
-		if cap(c) == chunkSize && len(b.spare) < 8 {
-			b.spare = append(b.spare, c)
-		}
-	}
+	b.pool.put(b.chunks, nil)
 	b.chunks = nil
 	b.slab = nil
 	clear(b.rows)
@@ -180,6 +196,39 @@ func (w *worker) ref(p []byte) string {
 		}
 	}
 	return w.buf.str(p)
+}
+
+// copyLen is how many arena bytes ref(p) takes.
+func (w *worker) copyLen(p []byte) int {
+	if wb := w.whole; len(wb) > 0 && len(p) > 0 {
+		start := uintptr(unsafe.Pointer(unsafe.SliceData(wb)))
+		at := uintptr(unsafe.Pointer(unsafe.SliceData(p)))
+		if at >= start && at+uintptr(len(p)) <= start+uintptr(len(wb)) {
+			return 0
+		}
+	}
+	return len(p)
+}
+
+// reserveRow makes room in the arena for the n bytes a row copies. When the
+// load's arena budget has none, the object's rows so far spill into its own
+// files (giving their chunks back), and the worker waits for a chunk if
+// that was not enough. Called between rows, never with a row half built.
+func (w *worker) reserveRow(n int) error {
+	b := &w.buf
+	if b.reserve(n) {
+		return nil
+	}
+	if len(b.chunks) > 0 {
+		if err := w.spill(); err != nil {
+			return err
+		}
+		if b.reserve(n) {
+			return nil
+		}
+	}
+	b.waitReserve(n)
+	return nil
 }
 
 // internStr returns a shared string for repetitive values (domain,
@@ -279,7 +328,7 @@ func (w *worker) process(ctx context.Context, j job) (result, error) {
 	}
 	rc, got, err := j.src.Open(ctx, j.obj.Key)
 	if errors.Is(err, source.ErrNotFound) {
-		r.rec.Status = "vanished"
+		r.rec.Status = catalog.ObjectVanished
 		w.l.opts.Log.Warn("object disappeared between listing and reading; skipped", "object", url)
 		return r, nil
 	}
@@ -304,7 +353,7 @@ func (w *worker) process(ctx context.Context, j job) (result, error) {
 	var whole []byte // the inflated object, when it was inflated in one call
 	if w.gunzip != nil && j.obj.Size <= wholeMaxCompressed {
 		var done func()
-		whole, in, done, err = w.inflateWhole(raw, j.obj.Size)
+		whole, in, done, err = w.inflateWhole(ctx, raw, j.obj.Size)
 		defer done()
 		if err != nil {
 			return fail(err)
@@ -320,6 +369,11 @@ func (w *worker) process(ctx context.Context, j job) (result, error) {
 		w.head = headCapture{buf: append(w.head.buf[:0], whole[:min(len(whole), maxRawReject)]...), n: int64(len(whole))}
 		rd = format.NewReaderBytes(whole, fopts)
 	} else {
+		if len(w.buf.chunks) == 0 {
+			// Streamed rows are copied into the arena: holding none of
+			// it, wait for room for a good part of this object's.
+			w.l.chunks.waitRoom(ctx, 4*j.obj.Size)
+		}
 		dec, comp, err = format.Decompress(in)
 		if err != nil {
 			return fail(err)
@@ -392,9 +446,9 @@ func (w *worker) process(ctx context.Context, j job) (result, error) {
 		w.l.opts.Log.Info("object is a copy of one already loaded; no rows added", "object", url, "duplicate_of", orig)
 		return r, nil
 	}
-	r.rec.Status = "committed"
+	r.rec.Status = catalog.ObjectCommitted
 	if r.rec.Records == 0 && r.rec.Rejects > 0 {
-		r.rec.Status = "quarantined"
+		r.rec.Status = catalog.ObjectQuarantined
 		r.rec.Error = fmt.Sprintf("all %d records rejected (first reason: %s)", r.rec.Rejects, r.firstReject)
 	}
 	return r, w.flush()
@@ -407,7 +461,13 @@ var errWrite = errors.New("writing the lake")
 // inflated bytes, or nil and the reader to stream the object from instead
 // (the bytes read so far, then the rest). done gives the buffers back; call
 // it when the object is finished, also after an error.
-func (w *worker) inflateWhole(raw io.Reader, size int64) (whole []byte, in io.Reader, done func(), err error) {
+func (w *worker) inflateWhole(ctx context.Context, raw io.Reader, size int64) (whole []byte, in io.Reader, done func(), err error) {
+	if w.zbuf.b == nil && w.obufs[0].b == nil && w.obufs[1].b == nil {
+		// Holding no whole-object buffer, wait for room for this object's:
+		// the compressed bytes and two inflated objects of about five times
+		// their size (with the quarter grow adds).
+		w.l.wholeBudget.waitFree(ctx, 15*max(size, 64<<10))
+	}
 	zb, complete, err := w.zbuf.readAll(raw, size, wholeMaxCompressed)
 	done = func() { w.zbuf.release(wholeKeep) }
 	if err != nil {
@@ -534,6 +594,9 @@ func (w *worker) mapRecord(p profile.Profile, data []byte, url string, line, off
 		w.reject(url, line, offset, size, "domain: "+err.Error(), data, r)
 		return nil
 	}
+	if err := w.reserveRow(w.copyLen(ev.EventID) + w.copyLen(ev.Data) + w.copyLen(ev.CID)); err != nil {
+		return err
+	}
 	b := &w.buf
 	row := partitions.EventRow{
 		EventID:    w.ref(ev.EventID),
@@ -598,7 +661,7 @@ func (w *worker) reject(url string, line, offset, size int64, reason string, raw
 func (w *worker) spill() error {
 	b := &w.buf
 	if b.spillEvents == nil {
-		b.spillEvents = partitions.NewEventWriter(w.l.stage, partitions.WriterOptions{ZstdLevel: w.l.opts.ZstdLevel, MaxOpenFiles: 8})
+		b.spillEvents = partitions.NewEventWriter(w.l.stage, partitions.WriterOptions{ZstdLevel: w.l.opts.ZstdLevel, MaxOpenFiles: 8, MemoryBytes: 8 << 20})
 		b.spillRejects = partitions.NewRejectWriter(w.l.stage, partitions.WriterOptions{ZstdLevel: w.l.opts.ZstdLevel, MaxOpenFiles: 2})
 	}
 	if err := b.spillEvents.Write(b.rows); err != nil {

@@ -22,8 +22,6 @@ import (
 	"github.com/eventlake/eventlake/partitions"
 )
 
-func init() { extraCommands = append(extraCommands, newCheckCmd) }
-
 // checkOptions are the flags of `eventlake check`.
 type checkOptions struct {
 	Lake, Catalog, ConfigPath string

@@ -18,8 +18,6 @@ import (
 	"github.com/eventlake/eventlake/sql/views"
 )
 
-func init() { extraCommands = append(extraCommands, newCompactCmd) }
-
 // compactOptions are the flags of `eventlake compact`.
 type compactOptions struct {
 	Lake, Catalog, ConfigPath string

@@ -14,8 +14,6 @@ import (
 	"github.com/eventlake/eventlake/sql/ddl"
 )
 
-func init() { extraCommands = append(extraCommands, newDDLCmd) }
-
 // ddlOptions are the flags of `eventlake ddl`.
 type ddlOptions struct {
 	Lake, Catalog, Engine, Location, Database string

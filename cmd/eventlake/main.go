@@ -91,15 +91,17 @@ func newRootCmd(io streams) *cobra.Command {
 	root.SetOut(io.out)
 	root.SetErr(io.errOut)
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageError{err} })
-	root.AddCommand(newLoadCmd(io), newStatusCmd(io))
-	for _, extra := range extraCommands {
-		root.AddCommand(extra(io))
-	}
+	root.AddCommand(
+		newLoadCmd(io),
+		newStatusCmd(io),
+		newCompactCmd(io),
+		newDDLCmd(io),
+		newSQLCmd(io),
+		newWatchCmd(io),
+		newCheckCmd(io),
+	)
 	return root
 }
-
-// extraCommands are registered by the files of further commands.
-var extraCommands []func(streams) *cobra.Command
 
 // execute runs the CLI and returns the process exit code.
 func execute(ctx context.Context, args []string, io streams) int {

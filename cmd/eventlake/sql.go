@@ -21,8 +21,6 @@ import (
 	"github.com/eventlake/eventlake/sql/views"
 )
 
-func init() { extraCommands = append(extraCommands, newSQLCmd) }
-
 // sqlOptions are the flags of `eventlake sql`.
 type sqlOptions struct {
 	Lake, Catalog, ConfigPath, SchemasDir string

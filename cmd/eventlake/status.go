@@ -177,8 +177,8 @@ func printStatus(io streams, lake string, r statusReport) {
 	w := io.out
 	fmt.Fprintf(w, "lake %s\n", lake)
 	var parts []string
-	for _, k := range []string{"committed", "duplicate", "quarantined", "failed"} {
-		parts = append(parts, fmt.Sprintf("%d %s", r.Objects[k], k))
+	for _, k := range []catalog.ObjectStatus{catalog.ObjectCommitted, catalog.ObjectDuplicate, catalog.ObjectQuarantined, catalog.ObjectFailed} {
+		parts = append(parts, fmt.Sprintf("%d %s", r.Objects[string(k)], k))
 	}
 	fmt.Fprintf(w, "objects: %s\n", strings.Join(parts, ", "))
 	if len(r.Pending) > 0 {

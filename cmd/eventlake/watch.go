@@ -18,8 +18,6 @@ import (
 	"github.com/eventlake/eventlake/loader/watch"
 )
 
-func init() { extraCommands = append(extraCommands, newWatchCmd) }
-
 // watchOptions are the flags of `eventlake watch`.
 type watchOptions struct {
 	load              loadOptions // the flags shared with load

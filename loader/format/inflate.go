@@ -10,7 +10,8 @@ import (
 // inflater (libdeflate), which is about three times as fast as the streaming
 // one. It handles what Decompress accepts: concatenated members and NUL
 // padding after the last one. out is the buffer to start with; grow must
-// return a buffer of at least n bytes that begins with keep.
+// return a buffer of at least n bytes that begins with keep, or nil when no
+// memory can be had for it (ok is then false).
 //
 // ok is false when the object is not a clean gzip stream that inflates to at
 // most limit bytes — corrupt, truncated, followed by other bytes, too large —
@@ -32,7 +33,9 @@ func InflateAll(g *native.Gunzipper, out, src []byte, limit int, grow func(keep 
 	}
 	want = min(max(want, 64<<10), limit)
 	if len(out) < want {
-		out = grow(nil, want)
+		if out = grow(nil, want); out == nil {
+			return nil, false
+		}
 	}
 	n := 0
 	rest := src
@@ -44,7 +47,9 @@ func InflateAll(g *native.Gunzipper, out, src []byte, limit int, grow func(keep 
 			if len(out) >= limit {
 				return out, false
 			}
-			out = grow(out[:n], min(2*len(out), limit))
+			if out = grow(out[:n], min(2*len(out), limit)); out == nil {
+				return nil, false
+			}
 			continue
 		default:
 			return out, false

@@ -21,6 +21,13 @@ import (
 // exist (any more). Backends map their own not-found errors onto it.
 var ErrNotFound = errors.New("object not found")
 
+// ErrObjectChanged is returned (wrapped) by a reader from Open when the
+// object was replaced, changed or deleted while it was being read, so the
+// bytes already delivered belong to a version that no longer exists. The
+// caller should discard them and read the object again. When the object was
+// deleted, the error may also wrap ErrNotFound.
+var ErrObjectChanged = errors.New("object changed while reading")
+
 // Object describes one listed object. Key is relative to the source root,
 // '/'-separated, never starting with '/'.
 type Object struct {

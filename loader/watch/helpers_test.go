@@ -340,7 +340,7 @@ func objectStatus(t *testing.T, lake, src, key string) string {
 	if err != nil {
 		t.Fatalf("catalog objects: %v", err)
 	}
-	return objs[key].Status
+	return string(objs[key].Status)
 }
 
 // metric reads one sample from a Prometheus text exposition ("" if absent).

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/eventlake/eventlake/catalog"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -55,7 +56,8 @@ type Metrics struct {
 // Label values known in advance; they are exported at 0 from the start, so
 // a rate() or an alert sees the series before the first event.
 var (
-	objectStatuses  = []string{"committed", "duplicate", "quarantined", "failed", "vanished", "missing"}
+	objectStatuses = []catalog.ObjectStatus{catalog.ObjectCommitted, catalog.ObjectDuplicate, catalog.ObjectQuarantined,
+		catalog.ObjectFailed, catalog.ObjectVanished, catalog.ObjectMissing}
 	errorOps        = []string{"receive", "load", "delete", "visibility", "catalog"}
 	messageOutcomes = []string{"loaded", "ignored", "poison", "retry", "redelivered"}
 	loadKinds       = []string{"listing", "backfill", "notification"}
@@ -98,7 +100,7 @@ func NewMetrics() *Metrics {
 	m.reg.MustRegister(m.objects, m.records, m.rejects, m.bytes, m.notificationLag, m.errors, m.messages, m.loads, m.lastLoad,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	for _, v := range objectStatuses {
-		m.objects.WithLabelValues(v)
+		m.objects.WithLabelValues(string(v))
 	}
 	for _, v := range errorOps {
 		m.errors.WithLabelValues(v)
@@ -124,8 +126,8 @@ func (m *Metrics) Handler() http.Handler {
 func (m *Metrics) loaded(kind string, s *loader.Summary, end time.Time) {
 	m.loads.WithLabelValues(kind).Inc()
 	for _, o := range s.Outcomes {
-		if o.Status != "known" {
-			m.objects.WithLabelValues(o.Status).Inc()
+		if o.Status != catalog.ObjectKnown {
+			m.objects.WithLabelValues(string(o.Status)).Inc()
 		}
 	}
 	m.records.Add(float64(s.Records))

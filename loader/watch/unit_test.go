@@ -291,7 +291,7 @@ func TestCatalogWatchStatus(t *testing.T) {
 		}
 		cm := catalog.Commit{LoadID: id, FinishedAt: at}
 		for _, k := range keys {
-			cm.Objects = append(cm.Objects, catalog.ObjectRecord{Source: src, Key: k, Version: "v1", Size: 1, Status: catalog.StatusCommitted})
+			cm.Objects = append(cm.Objects, catalog.ObjectRecord{Source: src, Key: k, Version: "v1", Size: 1, Status: catalog.ObjectCommitted})
 		}
 		if err := cat.Commit(ctx, cm); err != nil {
 			t.Fatal(err)

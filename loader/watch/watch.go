@@ -761,7 +761,7 @@ func countObjects(ps []*pending) int {
 // settle deletes the messages whose objects are all in the catalog now and
 // releases the others.
 func (w *watcher) settle(ps []*pending, sum *loader.Summary) {
-	status := map[string]string{}
+	status := map[string]catalog.ObjectStatus{}
 	if sum != nil {
 		for _, o := range sum.Outcomes {
 			status[o.Source+o.Key] = o.Status
@@ -773,14 +773,14 @@ func (w *watcher) settle(ps []*pending, sum *loader.Summary) {
 		poison := len(p.unusable) > 0
 		for _, o := range p.objs {
 			switch st := status[o.String()]; st {
-			case "committed", "duplicate", "quarantined", "known":
-			case "missing", "vanished":
+			case catalog.ObjectCommitted, catalog.ObjectDuplicate, catalog.ObjectQuarantined, catalog.ObjectKnown:
+			case catalog.ObjectMissing, catalog.ObjectVanished:
 				poison = true
-				why = append(why, o.String()+" does not exist ("+st+")")
+				why = append(why, o.String()+" does not exist ("+string(st)+")")
 			case "":
 				why = append(why, o.String()+" was not considered by the load")
 			default:
-				why = append(why, o.String()+" "+st)
+				why = append(why, o.String()+" "+string(st))
 			}
 		}
 		switch {

@@ -385,8 +385,8 @@ func Count(ctx context.Context, cat *catalog.Catalog) (types, domains int, err e
 // a load or compaction commits, so a shell knows when to Refresh.
 func Version(ctx context.Context, cat *catalog.Catalog) (string, error) {
 	var loads, live, removed int64
-	err := cat.DB().QueryRowContext(ctx, `SELECT (SELECT count(*) FROM loads WHERE status = 'published'),
- (SELECT count(*) FROM files WHERE status = 'live'), (SELECT count(*) FROM files WHERE status = 'removed')`).Scan(&loads, &live, &removed)
+	err := cat.DB().QueryRowContext(ctx, `SELECT (SELECT count(*) FROM loads WHERE status = ?),
+ (SELECT count(*) FROM files WHERE status = 'live'), (SELECT count(*) FROM files WHERE status = 'removed')`, string(catalog.LoadPublished)).Scan(&loads, &live, &removed)
 	return fmt.Sprintf("%d/%d/%d", loads, live, removed), err
 }
 

@@ -33,13 +33,20 @@ import (
 
 func init() {
 	source.Register("file", func(_ context.Context, u *url.URL) (source.Source, error) {
-		p := u.Path
-		if u.Host != "" && u.Host != "localhost" {
-			// file://relative/path is a common slip; treat host as the first segment.
-			p = u.Host + "/" + strings.TrimPrefix(p, "/")
-		}
-		return New(p, Options{FollowSymlinks: u.Query().Get("follow_symlinks") == "true"})
+		return FromURL(u, Options{})
 	})
+}
+
+// FromURL opens the local source a file:// URL names; its follow_symlinks
+// option sets o.FollowSymlinks.
+func FromURL(u *url.URL, o Options) (*Source, error) {
+	p := u.Path
+	if u.Host != "" && u.Host != "localhost" {
+		// file://relative/path is a common slip; treat host as the first segment.
+		p = u.Host + "/" + strings.TrimPrefix(p, "/")
+	}
+	o.FollowSymlinks = o.FollowSymlinks || u.Query().Get("follow_symlinks") == "true"
+	return New(p, o)
 }
 
 // Options tune a local source.

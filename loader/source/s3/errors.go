@@ -16,13 +16,6 @@ import (
 	"github.com/eventlake/eventlake/loader/source"
 )
 
-// ErrObjectChanged is returned (wrapped) by a reader from Open when the
-// object was replaced or deleted while it was being read, so the bytes
-// already delivered belong to a version that no longer exists. The caller
-// should discard them and read the object again. When the object was
-// deleted, the error also wraps source.ErrNotFound.
-var ErrObjectChanged = errors.New("object changed while reading")
-
 // statusOf is the HTTP status of a failed request, 0 if none was received.
 func statusOf(err error) int {
 	var re *smithyhttp.ResponseError

@@ -128,8 +128,8 @@ func TestObjectReplacedWhileReading(t *testing.T) {
 				}
 			})
 			data, _, err := readAll(t, s, "obj")
-			if !errors.Is(err, ErrObjectChanged) || !strings.Contains(err.Error(), "object changed while reading") {
-				t.Fatalf("read error = %v, want ErrObjectChanged", err)
+			if !errors.Is(err, source.ErrObjectChanged) || !strings.Contains(err.Error(), "object changed while reading") {
+				t.Fatalf("read error = %v, want source.ErrObjectChanged", err)
 			}
 			if c.delete != errors.Is(err, source.ErrNotFound) {
 				t.Errorf("errors.Is(%v, ErrNotFound) = %v, want %v", err, !c.delete, c.delete)

@@ -130,10 +130,10 @@ func (r *reader) resume() error {
 		switch {
 		case statusOf(err) == http.StatusPreconditionFailed || code == "PreconditionFailed":
 			return fmt.Errorf("s3 source %s: %w: it was replaced after %d bytes had been read (ETag %s no longer matches)",
-				r.url(), ErrObjectChanged, r.read, r.etag)
+				r.url(), source.ErrObjectChanged, r.read, r.etag)
 		case isNotFound(err):
 			return fmt.Errorf("s3 source %s: %w: it was deleted after %d bytes had been read (%w)",
-				r.url(), ErrObjectChanged, r.read, source.ErrNotFound)
+				r.url(), source.ErrObjectChanged, r.read, source.ErrNotFound)
 		}
 		return r.s.objectError(r.ctx, r.key, fmt.Sprintf("resuming at byte %d after %v", r.read, r.lastErr), err)
 	}
@@ -142,7 +142,7 @@ func (r *reader) resume() error {
 		out.Body.Close()
 		cancel()
 		return fmt.Errorf("s3 source %s: %w: it was replaced after %d bytes had been read (ETag %s, now %s)",
-			r.url(), ErrObjectChanged, r.read, r.etag, got)
+			r.url(), source.ErrObjectChanged, r.read, r.etag, got)
 	}
 	cr := aws.ToString(out.ContentRange)
 	start, total, ok := parseContentRange(cr)
@@ -162,7 +162,7 @@ func (r *reader) resume() error {
 	case r.size >= 0 && total >= 0 && total != r.size:
 		out.Body.Close()
 		cancel()
-		return fmt.Errorf("s3 source %s: %w: its size went from %d to %d bytes while reading", r.url(), ErrObjectChanged, r.size, total)
+		return fmt.Errorf("s3 source %s: %w: its size went from %d to %d bytes while reading", r.url(), source.ErrObjectChanged, r.size, total)
 	}
 	r.body, r.cancel = out.Body, cancel
 	return nil

@@ -72,7 +72,7 @@
 // connection fails in the middle of the body, or the body ends before
 // Content-Length bytes, or no byte arrives for ReadIdleTimeout, the reader
 // re-issues the GET for the remaining bytes (Range: bytes=N-) with
-// If-Match: <ETag>, so that a replaced object fails with ErrObjectChanged
+// If-Match: <ETag>, so that a replaced object fails with source.ErrObjectChanged
 // instead of yielding a mix of two versions.
 package s3
 

@@ -630,8 +630,8 @@ func TestChangedWhileReading(t *testing.T) {
 	f.srv.dropAll()
 	writeFile(t, p, []byte("replaced by a shorter file"))
 	_, err = io.ReadAll(rc)
-	if !errors.Is(err, ErrObjectChanged) || !strings.Contains(err.Error(), "big") {
-		t.Errorf("read of a file replaced during a reconnection: error %v, want ErrObjectChanged naming the object", err)
+	if !errors.Is(err, source.ErrObjectChanged) || !strings.Contains(err.Error(), "big") {
+		t.Errorf("read of a file replaced during a reconnection: error %v, want source.ErrObjectChanged naming the object", err)
 	}
 }
 
@@ -655,8 +655,8 @@ func TestAppendedWhileOpen(t *testing.T) {
 	fh.WriteString("line 2\n")
 	fh.Close()
 	data, err := io.ReadAll(rc)
-	if !errors.Is(err, ErrObjectChanged) {
-		t.Errorf("read of a file appended to while open: %q, %v; want ErrObjectChanged", data, err)
+	if !errors.Is(err, source.ErrObjectChanged) {
+		t.Errorf("read of a file appended to while open: %q, %v; want source.ErrObjectChanged", data, err)
 	}
 	if int64(len(data)) > obj.Size {
 		t.Errorf("read %d bytes, more than the %d the file had when opened", len(data), obj.Size)
