@@ -54,6 +54,10 @@ type Catalog struct {
 	// snapshot is the private directory holding the copy a reader opened
 	// instead of the catalog (see openReader); removed by Close.
 	snapshot string
+	// lakeDir is the lake a writer commits to (set by OpenWriter): Commit
+	// stages the load's manifest there and MarkPublished publishes it and
+	// updates the lake state (see lakestate.go).
+	lakeDir string
 }
 
 // Options configure Open.

@@ -67,9 +67,13 @@ func (c *Catalog) BeginLoad(ctx context.Context, l LoadInfo) error {
 // Partition is the partition directory part (e.g. "domain=account/event_date=2024-01-02").
 // MinTime and MaxTime are unix microseconds of the file's event-time range.
 type FileRecord struct {
-	Path, Table, Partition string
-	Rows, Bytes            int64
-	MinTime, MaxTime       int64
+	Path      string `json:"path"`
+	Table     string `json:"table"`
+	Partition string `json:"partition"`
+	Rows      int64  `json:"rows"`
+	Bytes     int64  `json:"bytes"`
+	MinTime   int64  `json:"min_time"`
+	MaxTime   int64  `json:"max_time"`
 }
 
 // Object statuses.
@@ -86,20 +90,32 @@ const (
 // zero ModTime is stored as NULL (unknown). DuplicateOf names the original
 // ("<source URL>/<key>") of a duplicate.
 type ObjectRecord struct {
-	Source, Key, Version        string
-	Size                        int64
-	ModTime                     time.Time
-	ContentHash                 string
-	Status                      string // committed, quarantined, duplicate, failed
-	Profile, Compression, Shape string
-	Records, Rejects            int64
-	Error, DuplicateOf          string
+	Source      string    `json:"source"`
+	Key         string    `json:"key"`
+	Version     string    `json:"version"`
+	Size        int64     `json:"size"`
+	ModTime     time.Time `json:"mtime,omitzero"`
+	ContentHash string    `json:"content_hash,omitempty"`
+	Status      string    `json:"status"` // committed, quarantined, duplicate, failed
+	Profile     string    `json:"profile,omitempty"`
+	Compression string    `json:"compression,omitempty"`
+	Shape       string    `json:"shape,omitempty"`
+	Records     int64     `json:"records"`
+	Rejects     int64     `json:"rejects"`
+	Error       string    `json:"error,omitempty"`
+	DuplicateOf string    `json:"duplicate_of,omitempty"`
 }
 
 // SchemaRecord is the stored schema of one (table, key): upserted by Commit;
 // a changed JSON also appends a schema_changes row. Source is "inferred" or
 // "jsonschema"; ChangedByObject names the object whose records changed it.
-type SchemaRecord struct{ Table, Key, JSON, Source, ChangedByObject string }
+type SchemaRecord struct {
+	Table           string `json:"table"`
+	Key             string `json:"key"`
+	JSON            string `json:"json"`
+	Source          string `json:"source"`
+	ChangedByObject string `json:"changed_by_object,omitempty"`
+}
 
 // Commit is everything one load makes visible, written in one transaction.
 type Commit struct {
@@ -289,6 +305,17 @@ WHERE objects.status = 'failed'`)
 	if n, err := res.RowsAffected(); err != nil || n != 1 {
 		return fmt.Errorf("load row not updated (rows affected %d, %v)", n, err)
 	}
+	seq, err := countCommit(ctx, tx, cm.LoadID)
+	if err != nil {
+		return fmt.Errorf("count the commit: %w", err)
+	}
+	if c.lakeDir != "" {
+		// The manifest is durable before the commit is: a committed load
+		// always has one (staged until MarkPublished publishes it).
+		if err := writeStagedManifest(ctx, tx, c.lakeDir, cm, seq); err != nil {
+			return fmt.Errorf("write the load's manifest: %w", err)
+		}
+	}
 	return tx.Commit()
 }
 
@@ -326,8 +353,20 @@ ON CONFLICT (table_name, schema_key) DO UPDATE SET
 // into the lake. Marking an already published load again is a no-op. For a
 // compaction, the same transaction marks the files it replaces 'removed'.
 func (c *Catalog) MarkPublished(ctx context.Context, loadID string) error {
+	if c.lakeDir != "" {
+		// The manifest is published with the files, before the catalog
+		// says so: a load marked published always has its manifest.
+		if err := publishManifest(c.lakeDir, loadID); err != nil {
+			return fmt.Errorf("catalog: publish the manifest of load %s: %w", loadID, err)
+		}
+	}
 	if err := c.setStatus(ctx, loadID, "published", []string{"committed"}, "published", nil, retireReplaced); err != nil {
 		return fmt.Errorf("catalog: mark load %s published: %w", loadID, err)
+	}
+	if c.lakeDir != "" {
+		if err := c.updateLakeState(ctx, c.lakeDir); err != nil {
+			return fmt.Errorf("catalog: load %s is published, but %w", loadID, err)
+		}
 	}
 	return nil
 }

@@ -2,7 +2,10 @@ package catalog
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
+	"os"
 	"time"
 )
 
@@ -21,12 +24,29 @@ func OpenWriter(ctx context.Context, lakeDir, catalogPath string, wait time.Dura
 	if err != nil {
 		return nil, RecoveryReport{}, err
 	}
+	// A lake whose catalog is lost or older than its files is refused:
+	// writing with it would load again what the lake already holds.
+	if _, err := os.Stat(catalogPath); errors.Is(err, fs.ErrNotExist) {
+		if err := CheckMissing(lakeDir, catalogPath); err != nil {
+			lock.Release()
+			return nil, RecoveryReport{}, err
+		}
+	}
 	cat, err := Open(catalogPath, Options{})
 	if err != nil {
 		lock.Release()
 		return nil, RecoveryReport{}, err
 	}
+	if err := cat.CheckLake(ctx, lakeDir); err != nil {
+		cat.Close()
+		lock.Release()
+		return nil, RecoveryReport{}, err
+	}
+	cat.lakeDir = lakeDir
 	rep, err := Recover(ctx, cat, lakeDir)
+	if err == nil {
+		err = cat.updateLakeState(ctx, lakeDir)
+	}
 	if err != nil {
 		cat.Close()
 		lock.Release()

@@ -65,6 +65,9 @@ func runStatus(ctx context.Context, o *statusOptions, io streams) error {
 	}
 	path := first(first(o.Catalog, cfg.Catalog), loader.CatalogPath(lake))
 	if _, err := os.Stat(path); err != nil {
+		if merr := catalog.CheckMissing(lake, path); merr != nil {
+			return merr
+		}
 		return fmt.Errorf("no catalog at %s: nothing has been loaded into this lake yet", path)
 	}
 	cat, err := catalog.Open(path, catalog.Options{ReadOnly: true})
@@ -72,6 +75,9 @@ func runStatus(ctx context.Context, o *statusOptions, io streams) error {
 		return err
 	}
 	defer cat.Close()
+	if err := cat.CheckLake(ctx, lake); err != nil {
+		fmt.Fprintf(io.errOut, "eventlake: warning: %v\n", err)
+	}
 	st, err := cat.Status(ctx)
 	if err != nil {
 		return err
