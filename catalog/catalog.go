@@ -384,9 +384,8 @@ func wrapOpenErr(path string, err error) error {
 func damagedError(path, reason string) error {
 	return fmt.Errorf("%w: %s: %s. eventlake has not modified it. "+
 		"Restore it from a backup; or move it aside with its -wal and -shm files "+
-		"(for f in %s %s-wal %s-shm; do mv \"$f\" \"$f.damaged\"; done) and reload: "+
-		"a new catalog re-loads every source object, so also move the lake's table directories aside first "+
-		"to avoid duplicate rows. Never overwrite the damaged file",
+		"(for f in %s %s-wal %s-shm; do mv \"$f\" \"$f.damaged\"; done) and rebuild it from the lake's files "+
+		"(eventlake catalog rebuild --lake LAKE); loads refuse a lake with files but no catalog. Never overwrite the damaged file",
 		ErrDamaged, path, reason, shellQuote(path), shellQuote(path), shellQuote(path))
 }
 

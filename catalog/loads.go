@@ -72,10 +72,14 @@ func (c *Catalog) BeginLoad(ctx context.Context, l LoadInfo) error {
 // as written (see partitions.File); Checksum is "" for files written before
 // checksums were recorded.
 type FileRecord struct {
-	Path, Table, Partition string
-	Rows, Bytes            int64
-	MinTime, MaxTime       int64
-	Checksum               string
+	Path      string `json:"path"`
+	Table     string `json:"table"`
+	Partition string `json:"partition"`
+	Rows      int64  `json:"rows"`
+	Bytes     int64  `json:"bytes"`
+	MinTime   int64  `json:"min_time"`
+	MaxTime   int64  `json:"max_time"`
+	Checksum  string `json:"checksum,omitempty"`
 }
 
 // ObjectRecord is the outcome of one source object in a load. Source is the
@@ -84,26 +88,38 @@ type FileRecord struct {
 // zero ModTime is stored as NULL (unknown). DuplicateOf names the original
 // ("<source URL>/<key>") of a duplicate.
 type ObjectRecord struct {
-	Source, Key, Version        string
-	Size                        int64
-	ModTime                     time.Time
-	ContentHash                 string
-	Status                      ObjectStatus // committed, quarantined, duplicate, failed
-	Profile, Compression, Shape string
-	Records, Rejects            int64
-	Error, DuplicateOf          string
+	Source      string       `json:"source"`
+	Key         string       `json:"key"`
+	Version     string       `json:"version"`
+	Size        int64        `json:"size"`
+	ModTime     time.Time    `json:"mtime,omitzero"`
+	ContentHash string       `json:"content_hash,omitempty"`
+	Status      ObjectStatus `json:"status"` // committed, quarantined, duplicate, failed
+	Profile     string       `json:"profile,omitempty"`
+	Compression string       `json:"compression,omitempty"`
+	Shape       string       `json:"shape,omitempty"`
+	Records     int64        `json:"records"`
+	Rejects     int64        `json:"rejects"`
+	Error       string       `json:"error,omitempty"`
+	DuplicateOf string       `json:"duplicate_of,omitempty"`
 	// RetryAt, for a failed object, is when it may be tried again (zero:
 	// at the next run).
-	RetryAt time.Time
+	RetryAt time.Time `json:"retry_at,omitzero"`
 	// LenientQuotes counts the rows of a delimited object that were read
 	// leniently: a '"' inside an unquoted field taken as text.
-	LenientQuotes int64
+	LenientQuotes int64 `json:"lenient_quotes,omitempty"`
 }
 
 // SchemaRecord is the stored schema of one (table, key): upserted by Commit;
 // a changed JSON also appends a schema_changes row. Source is "inferred" or
 // "jsonschema"; ChangedByObject names the object whose records changed it.
-type SchemaRecord struct{ Table, Key, JSON, Source, ChangedByObject string }
+type SchemaRecord struct {
+	Table           string `json:"table"`
+	Key             string `json:"key"`
+	JSON            string `json:"json"`
+	Source          string `json:"source"`
+	ChangedByObject string `json:"changed_by_object,omitempty"`
+}
 
 // Commit is everything one load makes visible, written in one transaction.
 type Commit struct {
@@ -123,6 +139,11 @@ type Commit struct {
 	// Note, when set, is stored as the load's error although it commits: a
 	// load that loaded nothing says so (every object failed).
 	Note string
+	// Seq, when non-zero, is the value the catalog's commit counter must
+	// reach with this commit (see CommitCount): a writer that recorded it
+	// elsewhere before committing (the load's manifest) gets an error
+	// instead of a commit whose number differs from the recorded one.
+	Seq int64
 }
 
 // Commit writes everything in one transaction and sets the load to 'committed'. For a failed object it upserts
@@ -296,6 +317,14 @@ WHERE objects.status = 'failed'`)
 	}
 	if n, err := res.RowsAffected(); err != nil || n != 1 {
 		return fmt.Errorf("load row not updated (rows affected %d, %v)", n, err)
+	}
+	seq, err := countCommit(ctx, tx, cm.LoadID)
+	if err != nil {
+		return fmt.Errorf("count the commit: %w", err)
+	}
+	if cm.Seq != 0 && seq != cm.Seq {
+		return fmt.Errorf("this would be commit %d of the catalog, but the load expected commit %d "+
+			"(another writer committed meanwhile?)", seq, cm.Seq)
 	}
 	return tx.Commit()
 }

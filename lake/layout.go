@@ -22,6 +22,9 @@ import (
 //	<root>/_eventlake/catalog.db                              catalog (default)
 //	<root>/_eventlake/lock                                    writer lock
 //	<root>/_eventlake/staging/<load_id>/                      a load's staged files
+//	<root>/_eventlake/staging/<load_id>/manifest.json         its manifest, until published
+//	<root>/_eventlake/loads/<load_id>.json                    a committed load's manifest
+//	<root>/_eventlake/lake.json                               the lake state
 //	<root>/_eventlake/query-cache.duckdb                      the shell's cache
 type Layout struct{ root string }
 
@@ -46,6 +49,23 @@ func (l Layout) StagingRoot() string { return filepath.Join(l.MetaDir(), "stagin
 
 // StagingDir returns the staging folder of one load.
 func (l Layout) StagingDir(loadID string) string { return filepath.Join(l.StagingRoot(), loadID) }
+
+// StagedManifestPath returns where a load's manifest waits for its
+// publish (in its staging folder, beside its files).
+func (l Layout) StagedManifestPath(loadID string) string {
+	return filepath.Join(l.StagingDir(loadID), "manifest.json")
+}
+
+// ManifestsDir returns the folder of the published load manifests.
+func (l Layout) ManifestsDir() string { return filepath.Join(l.MetaDir(), "loads") }
+
+// ManifestPath returns where the manifest of a published load lives.
+func (l Layout) ManifestPath(loadID string) string {
+	return filepath.Join(l.ManifestsDir(), loadID+".json")
+}
+
+// LakeStatePath returns the lake state file.
+func (l Layout) LakeStatePath() string { return filepath.Join(l.MetaDir(), "lake.json") }
 
 // QueryCachePath returns the SQL shell's query cache.
 func (l Layout) QueryCachePath() string { return filepath.Join(l.MetaDir(), "query-cache.duckdb") }

@@ -46,7 +46,8 @@ type TxOptions struct {
 //
 // The steps, each a crash point (EVENTLAKE_CRASH_AT=<prefix><step> kills
 // the process there, for crash tests): after-begin, before-commit,
-// after-commit, during-publish, after-publish, after-swap (the load is
+// after-commit, during-publish, before-manifest (the files are in the lake,
+// the manifest still staged), after-publish, after-swap (the load is
 // marked published: readers see its files), during-delete and after-delete
 // (a compaction's replaced files), plus those the writer marks with Step.
 type Tx struct {
@@ -54,6 +55,8 @@ type Tx struct {
 	id     string
 	opts   TxOptions
 	stage  *partitions.Stage
+	host   string
+	pid    int
 	closed bool // committed or failed: Fail no longer records anything
 }
 
@@ -64,10 +67,10 @@ func (w *Writer) Begin(ctx context.Context, o TxOptions) (*Tx, error) {
 	if o.StartedAt.IsZero() {
 		o.StartedAt = time.Now()
 	}
-	t := &Tx{w: w, id: NewLoadID(o.StartedAt), opts: o}
-	host, _ := os.Hostname()
+	t := &Tx{w: w, id: NewLoadID(o.StartedAt), opts: o, pid: os.Getpid()}
+	t.host, _ = os.Hostname()
 	if err := w.Catalog.BeginLoad(ctx, catalog.LoadInfo{ID: t.id, StartedAt: o.StartedAt, Command: o.Command,
-		Host: host, PID: os.Getpid(), Sources: o.Sources}); err != nil {
+		Host: t.host, PID: t.pid, Sources: o.Sources}); err != nil {
 		return nil, err
 	}
 	t.Step("after-begin")
@@ -126,11 +129,14 @@ func FileRecords(files []partitions.File) []catalog.FileRecord {
 }
 
 // Commit makes the transaction's changes part of the lake: it syncs the
-// staged files, commits files, objects, replaced files and schemas in one
-// catalog transaction, publishes the files (the publishing hooks: rename
-// into the lake's folders), marks the load published (readers switch to the
-// new files in that instant), runs the finishing hooks (deleting the files
-// a compaction replaced) and removes the staging folder.
+// staged files, writes the load's manifest beside them (durable before the
+// commit, so every committed load has one), commits files, objects,
+// replaced files and schemas in one catalog transaction (which must be the
+// catalog's commit the manifest names), publishes the files and then the
+// manifest (the publishing hooks: rename into the lake's folders), marks the
+// load published (readers switch to the new files in that instant), runs
+// the finishing hooks (the lake state catches up; the files a compaction
+// replaced are deleted) and removes the staging folder.
 //
 // A failure before the catalog commit fails the transaction (see Fail).
 // Once committed, the transaction is finished even if ctx is cancelled
@@ -143,13 +149,22 @@ func (t *Tx) Commit(ctx context.Context, ch Changes) error {
 	if err := t.stage.Sync(ch.Files); err != nil {
 		return t.Fail(ctx, err)
 	}
-	t.Step("before-commit")
 	finished := ch.FinishedAt
 	if finished.IsZero() {
 		finished = time.Now()
 	}
 	cm := catalog.Commit{LoadID: t.id, FinishedAt: finished, Files: FileRecords(ch.Files), Objects: ch.Objects,
 		Schemas: ch.Schemas, Replaces: ch.Replaces, Records: ch.Records, Rejects: ch.Rejects, Bytes: ch.Bytes, Note: ch.Note}
+	// The writer lock makes this transaction's commit the catalog's next.
+	n, _, err := t.w.Catalog.CommitCount(ctx)
+	if err != nil {
+		return t.Fail(ctx, err)
+	}
+	cm.Seq = n + 1
+	if err := writeJSONAtomic(t.w.Layout.StagedManifestPath(t.id), t.manifest(cm)); err != nil {
+		return t.Fail(ctx, fmt.Errorf("write the load's manifest: %w", err))
+	}
+	t.Step("before-commit")
 	if err := t.w.Catalog.Commit(ctx, cm); err != nil {
 		return t.Fail(ctx, fmt.Errorf("commit: %w", err))
 	}
@@ -162,7 +177,7 @@ func (t *Tx) Commit(ctx context.Context, ch Changes) error {
 	for i, f := range ch.Files {
 		paths[i] = f.Path
 	}
-	_, err := t.w.publishCommitted(ctx, t.id, paths, t.Step)
+	_, err = t.w.publishCommitted(ctx, t.id, paths, t.Step)
 	return err
 }
 

@@ -125,7 +125,7 @@ func TestTxCommitSteps(t *testing.T) {
 	if err := tx.Commit(ctx, Changes{FinishedAt: time.Now()}); err != nil {
 		t.Fatal(err)
 	}
-	want := "after-begin before-commit after-commit after-publish after-swap"
+	want := "after-begin before-commit after-commit before-manifest after-publish after-swap"
 	if got := strings.Join(steps, " "); got != want {
 		t.Errorf("steps %q, want %q", got, want)
 	}

@@ -2,7 +2,10 @@ package lake
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
+	"os"
 	"path/filepath"
 	"time"
 
@@ -24,7 +27,13 @@ type Writer struct {
 
 // OpenWriter takes the lake's writer lock (waiting up to wait), opens the
 // catalog at catalogPath (the layout's default when empty) and runs
-// Recover.
+// Recover, then brings the lake state up to the catalog.
+//
+// It refuses a catalog that does not describe the lake (writing with it
+// would load again what the lake already holds): a missing or empty catalog
+// of a lake that has files (ErrNoCatalog), and a catalog older than the
+// lake state (ErrStaleCatalog); the errors name the command that rebuilds
+// the catalog. Nothing is written before those checks.
 func OpenWriter(ctx context.Context, root, catalogPath string, wait time.Duration, command string) (*Writer, RecoveryReport, error) {
 	abs, err := filepath.Abs(root)
 	if err != nil {
@@ -38,14 +47,28 @@ func OpenWriter(ctx context.Context, root, catalogPath string, wait time.Duratio
 	if err != nil {
 		return nil, RecoveryReport{}, err
 	}
+	if _, err := os.Stat(catalogPath); errors.Is(err, fs.ErrNotExist) {
+		if err := CheckMissing(abs, catalogPath); err != nil {
+			lock.Release()
+			return nil, RecoveryReport{}, err
+		}
+	}
 	cat, err := catalog.Open(catalogPath, catalog.Options{})
 	if err != nil {
+		lock.Release()
+		return nil, RecoveryReport{}, err
+	}
+	if err := CheckCatalog(ctx, cat, abs); err != nil {
+		cat.Close()
 		lock.Release()
 		return nil, RecoveryReport{}, err
 	}
 	w := newWriter(cat, layout)
 	w.lock = lock
 	rep, err := w.recover(ctx)
+	if err == nil {
+		err = writeLakeState(ctx, cat, layout)
+	}
 	if err != nil {
 		cat.Close()
 		lock.Release()
@@ -55,12 +78,13 @@ func OpenWriter(ctx context.Context, root, catalogPath string, wait time.Duratio
 }
 
 // newWriter returns a writer over an open catalog with the lake's hooks:
-// files are published by rename into the lake's folders, and the files a
-// compaction replaced are deleted once it is published.
+// files, then the load's manifest, are published by rename into the lake's
+// folders; once the load is published the lake state catches up with the
+// catalog and the files a compaction replaced are deleted.
 func newWriter(cat *catalog.Catalog, layout Layout) *Writer {
 	return &Writer{Catalog: cat, Layout: layout,
-		publish: []Hook{renameStaged{}},
-		finish:  []Hook{deleteRetired{}}}
+		publish: []Hook{renameStaged{}, publishManifest{}},
+		finish:  []Hook{updateLakeState{}, deleteRetired{}}}
 }
 
 // Close closes the catalog, then releases the lock.

@@ -131,7 +131,7 @@ func TestCrashAtEveryCommitStep(t *testing.T) {
 	ref := t.TempDir()
 	load(t, ref, src)
 	want := lakeRows(t, ref)
-	for _, point := range []string{"after-begin", "before-commit", "after-commit", "during-publish", "after-publish"} {
+	for _, point := range []string{"after-begin", "before-commit", "after-commit", "during-publish", "before-manifest", "after-publish"} {
 		t.Run(point, func(t *testing.T) {
 			lake := t.TempDir()
 			cmd := runChild(t, lake, src, "EVENTLAKE_CRASH_AT="+point)

@@ -99,6 +99,7 @@ func newRootCmd(io streams) *cobra.Command {
 		newSQLCmd(io),
 		newWatchCmd(io),
 		newCheckCmd(io),
+		newCatalogCmd(io),
 	)
 	return root
 }

@@ -88,9 +88,9 @@ func loadJSONWith(t *testing.T, run func(*testing.T, ...string) (int, string, st
 	return code, s, errOut
 }
 
-// lakeCounts counts the lake's rows through the shell's views and through
+// settledCounts counts the lake's rows through the shell's views and through
 // DuckDB reading the Parquet files.
-func lakeCounts(t *testing.T, lake string) (raw, distinct, rejects, files string) {
+func settledCounts(t *testing.T, lake string) (raw, distinct, rejects, files string) {
 	t.Helper()
 	code, out, errOut := runCLI(t, "sql", "--lake", lake, "--format", "csv", "-c",
 		"select (select count(*) from events_raw) as r, (select count(distinct event_id) from events) as d, (select count(*) from eventlake.rejects) as j")
@@ -146,7 +146,7 @@ func TestLoadDefersAFileBeingWritten(t *testing.T) {
 		t.Fatalf("load after the writer finished: exit %d, %+v\n%s", code, s, errOut)
 	}
 	want := fmt.Sprint(n)
-	if raw, distinct, rejects, files := lakeCounts(t, lake); raw != want || distinct != want || rejects != "0" || files != want {
+	if raw, distinct, rejects, files := settledCounts(t, lake); raw != want || distinct != want || rejects != "0" || files != want {
 		t.Errorf("events_raw %s, distinct events %s, rejects %s, rows in the files %s; want %d, %d, 0, %d", raw, distinct, rejects, files, n, n, n)
 	}
 	// --settle 0 turns the deferral off.
@@ -207,7 +207,7 @@ func TestOnChangeSkipReportsAGrownObject(t *testing.T) {
 	if code != 0 || s.Committed != 1 || s.Records != n || s.Rejects != 0 {
 		t.Fatalf("reload: exit %d, %+v\n%s", code, s, errOut)
 	}
-	if _, distinct, _, _ := lakeCounts(t, lake); distinct != fmt.Sprint(n) {
+	if _, distinct, _, _ := settledCounts(t, lake); distinct != fmt.Sprint(n) {
 		t.Errorf("distinct events %s, want %d", distinct, n)
 	}
 }

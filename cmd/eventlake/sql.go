@@ -16,6 +16,7 @@ import (
 
 	"github.com/eventlake/eventlake/catalog"
 	"github.com/eventlake/eventlake/config"
+	lk "github.com/eventlake/eventlake/lake"
 	"github.com/eventlake/eventlake/loader"
 	"github.com/eventlake/eventlake/sql/shell"
 	"github.com/eventlake/eventlake/sql/views"
@@ -75,6 +76,9 @@ type lakeSession struct {
 	opts    views.Options
 	res     *views.Result
 	version string
+	// warning says the catalog does not describe the lake's files (lost
+	// or restored from an older backup); the shell still opens.
+	warning string
 
 	// ready is closed when views made in the background (the interactive
 	// shell) exist; createErr is their error. warn prints their warnings.
@@ -167,6 +171,9 @@ func openLake(ctx context.Context, lake, catPath, configPath, schemasDir string,
 	}
 	catPath = first(first(catPath, cfg.Catalog), loader.CatalogPath(lake))
 	if _, err := os.Stat(catPath); err != nil {
+		if merr := lk.CheckMissing(lake, catPath); merr != nil {
+			return nil, merr
+		}
 		return nil, fmt.Errorf("no catalog at %s: load something first (eventlake load --lake %s SOURCE)", catPath, lake)
 	}
 	cat, err := catalog.Open(catPath, catalog.Options{ReadOnly: true})
@@ -180,6 +187,9 @@ func openLake(ctx context.Context, lake, catPath, configPath, schemasDir string,
 			return nil, usageError{err}
 		}
 		s.opts.SchemaStore = s.schemas
+	}
+	if err := lk.CheckCatalog(ctx, cat, lake); err != nil {
+		s.warning = err.Error()
 	}
 	if s.db, err = dbsql.Open("duckdb", ""); err != nil {
 		cat.Close()
@@ -248,6 +258,9 @@ func runSQL(ctx context.Context, o *sqlOptions, io streams) error {
 		return err
 	}
 	defer ls.Close()
+	if ls.warning != "" {
+		fmt.Fprintf(io.errOut, "warning: %s\n", ls.warning)
+	}
 	ls.warn = func(ws []string) {
 		for _, w := range ws {
 			fmt.Fprintf(io.errOut, "warning: %s\n", w)

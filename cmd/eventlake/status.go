@@ -15,6 +15,7 @@ import (
 
 	"github.com/eventlake/eventlake/catalog"
 	"github.com/eventlake/eventlake/config"
+	lk "github.com/eventlake/eventlake/lake"
 	"github.com/eventlake/eventlake/loader"
 	"github.com/eventlake/eventlake/partitions"
 )
@@ -113,6 +114,9 @@ func runStatus(ctx context.Context, o *statusOptions, io streams) error {
 	}
 	path := first(first(o.Catalog, cfg.Catalog), loader.CatalogPath(lake))
 	if _, err := os.Stat(path); err != nil {
+		if merr := lk.CheckMissing(lake, path); merr != nil {
+			return merr
+		}
 		return fmt.Errorf("no catalog at %s: nothing has been loaded into this lake yet", path)
 	}
 	cat, err := catalog.Open(path, catalog.Options{ReadOnly: true})
@@ -120,6 +124,9 @@ func runStatus(ctx context.Context, o *statusOptions, io streams) error {
 		return err
 	}
 	defer cat.Close()
+	if err := lk.CheckCatalog(ctx, cat, lake); err != nil {
+		fmt.Fprintf(io.errOut, "eventlake: warning: %v\n", err)
+	}
 	st, err := cat.Status(ctx)
 	if err != nil {
 		return err

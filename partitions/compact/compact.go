@@ -300,6 +300,9 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 		}
 	}
 	if _, err := os.Stat(o.CatalogPath); err != nil {
+		if merr := lake.CheckMissing(o.Lake, o.CatalogPath); merr != nil {
+			return nil, merr
+		}
 		return nil, fmt.Errorf("no catalog at %s: nothing has been loaded into this lake yet", o.CatalogPath)
 	}
 	sum := &Summary{DryRun: o.DryRun, Details: []Partition{}, Damaged: []DamagedPartition{}}

@@ -15,7 +15,7 @@ import (
 )
 
 // protocolSteps are the steps of a compaction, in order.
-var protocolSteps = []string{"after-begin", "during-merge", "before-commit", "after-commit", "during-publish", "after-publish",
+var protocolSteps = []string{"after-begin", "during-merge", "before-commit", "after-commit", "during-publish", "before-manifest", "after-publish",
 	"after-swap", "during-delete", "after-delete"}
 
 // swapped reports whether readers see the new files at a step.

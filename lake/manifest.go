@@ -1,0 +1,164 @@
+package lake
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+
+	"github.com/eventlake/eventlake/catalog"
+	"github.com/eventlake/eventlake/internal/fsync"
+)
+
+// Every committed transaction leaves a manifest, <lake>/_eventlake/loads/
+// <load_id>.json: the load, its objects (with their versions), files,
+// replaced files and schemas, exactly as committed. Tx.Commit writes it into
+// the load's staging folder and makes it durable before the catalog commit,
+// so every committed load has one; the publishManifest hook moves it to the
+// loads folder after the load's files (recovery re-runs it). Rebuild replays
+// the manifests into a new catalog when the catalog is lost.
+
+// ManifestFormat is the version of the manifest's JSON layout.
+const ManifestFormat = 1
+
+// Manifest is everything one committed load made visible.
+type Manifest struct {
+	Format  int    `json:"format"`
+	Seq     int64  `json:"seq"` // the catalog's commit counter after this commit
+	LoadID  string `json:"load_id"`
+	Command string `json:"command"`
+	Host    string `json:"host,omitempty"`
+	PID     int    `json:"pid,omitempty"`
+	// Sources are the load's (redacted) source URLs.
+	Sources    []string               `json:"sources"`
+	StartedAt  int64                  `json:"started_at"`  // unix micros
+	FinishedAt int64                  `json:"finished_at"` // unix micros (the commit)
+	Records    int64                  `json:"records"`
+	Rejects    int64                  `json:"rejects"`
+	Bytes      int64                  `json:"bytes"`
+	Files      []catalog.FileRecord   `json:"files"`
+	Objects    []catalog.ObjectRecord `json:"objects"`
+	Replaces   []string               `json:"replaces,omitempty"`
+	Schemas    []catalog.SchemaRecord `json:"schemas,omitempty"`
+}
+
+// manifest returns the manifest of the commit cm the transaction is about
+// to make.
+func (t *Tx) manifest(cm catalog.Commit) *Manifest {
+	m := &Manifest{Format: ManifestFormat, Seq: cm.Seq, LoadID: t.id, Command: t.opts.Command, Host: t.host, PID: t.pid,
+		Sources: t.opts.Sources, StartedAt: t.opts.StartedAt.UnixMicro(), FinishedAt: cm.FinishedAt.UnixMicro(),
+		Records: cm.Records, Rejects: cm.Rejects, Bytes: cm.Bytes, Files: cm.Files, Objects: cm.Objects,
+		Replaces: cm.Replaces, Schemas: cm.Schemas}
+	if m.Sources == nil {
+		m.Sources = []string{}
+	}
+	if m.Files == nil {
+		m.Files = []catalog.FileRecord{}
+	}
+	if m.Objects == nil {
+		m.Objects = []catalog.ObjectRecord{}
+	}
+	return m
+}
+
+// writeJSONAtomic writes v as JSON to path through a synced temporary file
+// and a rename, then syncs the folder: the file is complete or absent, and
+// durable once it returns.
+func writeJSONAtomic(path string, v any) error {
+	data, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	data = append(data, '\n')
+	dir := filepath.Dir(path)
+	if err := ensureDirSynced(dir); err != nil {
+		return err
+	}
+	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	defer os.Remove(tmp)
+	_, err = f.Write(data)
+	if err == nil {
+		err = f.Chmod(filePerm)
+	}
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return err
+	}
+	return fsync.Dir(dir)
+}
+
+// ReadManifest reads and checks one manifest file.
+func ReadManifest(path string) (*Manifest, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var m Manifest
+	if err := json.Unmarshal(b, &m); err != nil {
+		return nil, fmt.Errorf("manifest %s is not valid JSON: %w", path, err)
+	}
+	if m.Format != ManifestFormat {
+		return nil, fmt.Errorf("manifest %s has format %d; this eventlake reads format %d", path, m.Format, ManifestFormat)
+	}
+	if m.LoadID == "" {
+		return nil, fmt.Errorf("manifest %s names no load", path)
+	}
+	return &m, nil
+}
+
+// publishManifest moves a committed load's staged manifest to the loads
+// folder. It runs after the files are published (a published manifest names
+// files that are all in the lake, which Rebuild relies on) and is
+// idempotent: a manifest already published, or never staged (a load
+// committed before manifests existed), is left alone.
+type publishManifest struct{}
+
+func (publishManifest) Run(ctx context.Context, p *Publication) error {
+	p.Step("before-manifest")
+	if err := moveManifest(p.Layout, p.LoadID); err != nil {
+		return fmt.Errorf("publish the manifest of load %s: %w", p.LoadID, err)
+	}
+	return nil
+}
+
+func moveManifest(l Layout, loadID string) error {
+	from, to := l.StagedManifestPath(loadID), l.ManifestPath(loadID)
+	if _, err := os.Stat(from); errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err := ensureDirSynced(filepath.Dir(to)); err != nil {
+		return err
+	}
+	if err := os.Rename(from, to); err != nil {
+		return err
+	}
+	return fsync.Dir(filepath.Dir(to))
+}
+
+// ensureDirSynced is ensureDir that also makes a folder it creates durable
+// (its parent is synced), for the files written into it to be findable
+// after a crash.
+func ensureDirSynced(dir string) error {
+	if _, err := os.Stat(dir); err == nil {
+		return nil
+	}
+	if err := ensureDir(dir); err != nil {
+		return err
+	}
+	return fsync.Dir(filepath.Dir(dir))
+}
