@@ -81,17 +81,24 @@ FROM objects WHERE source = ? AND superseded_by IS NULL ORDER BY "key"`, source)
 // same content counts as an original too: older builds recorded so the
 // objects of a source named twice in one load, whose rows were written.
 // (A touched file is also a duplicate of itself, but its committed first
-// version matches first.) Versions marked for reprocessing or superseded
-// are not originals: a reprocessed object is never a copy of its own
-// earlier version.
+// version matches first.) Superseded (forgotten) versions are not
+// originals.
 func (c *Catalog) FindContent(ctx context.Context, hash string) (source, key string, ok bool, err error) {
+	return c.FindOriginal(ctx, hash, "")
+}
+
+// FindOriginal is FindContent for the object at url (source URL + key)
+// being loaded: its own versions marked for reprocessing are not originals,
+// so a reprocessed object is never a copy of its earlier self.
+func (c *Catalog) FindOriginal(ctx context.Context, hash, url string) (source, key string, ok bool, err error) {
 	if hash == "" {
 		return "", "", false, nil
 	}
 	err = c.db.QueryRowContext(ctx, `
 SELECT source, "key" FROM objects
-WHERE content_hash = ? AND reprocess_at IS NULL AND superseded_by IS NULL AND (status = 'committed' OR (status = 'duplicate' AND duplicate_of = source || "key"))
-ORDER BY status = 'committed' DESC, committed_at, source, "key" LIMIT 1`, hash).Scan(&source, &key)
+WHERE content_hash = ?1 AND superseded_by IS NULL AND NOT (reprocess_at IS NOT NULL AND source || "key" = ?2)
+  AND (status = 'committed' OR (status = 'duplicate' AND duplicate_of = source || "key"))
+ORDER BY status = 'committed' DESC, committed_at, source, "key" LIMIT 1`, hash, url).Scan(&source, &key)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", "", false, nil
 	}

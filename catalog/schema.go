@@ -153,6 +153,7 @@ CREATE TABLE supersedes (
 	version    TEXT NOT NULL,
 	old_status TEXT NOT NULL,                -- the object's status in that load
 	"rows"     INTEGER NOT NULL,             -- records + rejects that load wrote for it
+	rejects    INTEGER NOT NULL,             -- of which rejects
 	new_load   TEXT NOT NULL REFERENCES loads (load_id), -- the load (or forget) that superseded them
 	reason     TEXT NOT NULL CHECK (reason IN ('reprocess','forget')),
 	at         INTEGER NOT NULL,             -- unix micros of the superseding commit
@@ -183,7 +184,7 @@ var expectedColumns = map[string]string{
 	"files":            `path, load_id, table_name, "partition", "rows", bytes, min_time, max_time, status, removed_by, created_at`,
 	"schemas":          `table_name, schema_key, schema_json, source, updated_load, updated_at, changed_by_object`,
 	"schema_changes":   `table_name, schema_key, load_id, object, old_json, new_json, at`,
-	"supersedes":       `object, old_load, source, "key", version, old_status, "rows", new_load, reason, at`,
+	"supersedes":       `object, old_load, source, "key", version, old_status, "rows", rejects, new_load, reason, at`,
 	"superseded_files": `path, "rows", load_id`,
 }
 

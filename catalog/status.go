@@ -19,7 +19,7 @@ type Status struct {
 	LastLoad *LoadSummary     `json:"last_load"` // nil before the first load
 	// Files, Rows and Bytes total the files readers see (live files of
 	// published loads, as in the shell); Rejects totals the quarantined
-	// records of published loads.
+	// records of published loads, less those superseded.
 	Files   int64 `json:"files"`
 	Rows    int64 `json:"rows"`
 	Bytes   int64 `json:"bytes"`
@@ -162,7 +162,9 @@ SELECT (SELECT count(*) FROM objects WHERE reprocess_at IS NOT NULL AND supersed
 	}
 
 	if err := tx.QueryRowContext(ctx, `
-SELECT count(*), COALESCE(SUM(CASE WHEN status = 'published' THEN rejects END), 0) FROM loads`).
+SELECT (SELECT count(*) FROM loads),
+       (SELECT COALESCE(SUM(CASE WHEN status = 'published' THEN rejects END), 0) FROM loads)
+       - (SELECT COALESCE(SUM(s.rejects), 0) FROM supersedes s JOIN loads l ON l.load_id = s.new_load WHERE l.status = 'published')`).
 		Scan(&s.Loads, &s.Rejects); err != nil {
 		return s, err
 	}

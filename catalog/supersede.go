@@ -53,6 +53,7 @@ type Superseded struct {
 	ObjectVersion
 	OldLoad, OldStatus, Reason string
 	Rows                       int64 // records + rejects the old load wrote for it
+	Rejects                    int64
 }
 
 // ObjectLoad names the rows one load wrote for one object.
@@ -208,7 +209,7 @@ func supersedePlan(ctx context.Context, q queryer, objects []ObjectRecord, forge
 		defer rows.Close()
 		for rows.Next() {
 			var s Superseded
-			if err := rows.Scan(&s.Source, &s.Key, &s.Version, &s.OldLoad, &s.OldStatus, &s.Rows); err != nil {
+			if err := rows.Scan(&s.Source, &s.Key, &s.Version, &s.OldLoad, &s.OldStatus, &s.Rows, &s.Rejects); err != nil {
 				return err
 			}
 			if seen[s.ObjectVersion] {
@@ -220,7 +221,7 @@ func supersedePlan(ctx context.Context, q queryer, objects []ObjectRecord, forge
 		}
 		return rows.Err()
 	}
-	const cols = `SELECT source, "key", version, load_id, status, records + rejects FROM objects `
+	const cols = `SELECT source, "key", version, load_id, status, records + rejects, rejects FROM objects `
 	for _, o := range objects {
 		if o.Status == StatusFailed || !marked {
 			continue
@@ -373,7 +374,7 @@ func applySupersedes(ctx context.Context, tx *sql.Tx, cm Commit, at int64) error
 	if err != nil {
 		return err
 	}
-	key := func(s Superseded) string { return s.URL() + "\x00" + s.Version + "\x00" + s.OldLoad + "\x00" + s.Reason }
+	key := func(s Superseded) string { return fmt.Sprint(s) }
 	want := make([]string, len(plan))
 	for i, s := range plan {
 		want[i] = key(s)
@@ -396,8 +397,8 @@ func applySupersedes(ctx context.Context, tx *sql.Tx, cm Commit, at int64) error
 	}
 	for _, s := range plan {
 		if _, err := tx.ExecContext(ctx, `
-INSERT INTO supersedes (object, old_load, source, "key", version, old_status, "rows", new_load, reason, at)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, s.URL(), s.OldLoad, s.Source, s.Key, s.Version, s.OldStatus, s.Rows, cm.LoadID, s.Reason, at); err != nil {
+INSERT INTO supersedes (object, old_load, source, "key", version, old_status, "rows", rejects, new_load, reason, at)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, s.URL(), s.OldLoad, s.Source, s.Key, s.Version, s.OldStatus, s.Rows, s.Rejects, cm.LoadID, s.Reason, at); err != nil {
 			return fmt.Errorf("supersede %s of load %s: %w", s.URL(), s.OldLoad, err)
 		}
 		if recorded[s.ObjectVersion] {

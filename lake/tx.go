@@ -48,7 +48,10 @@ type TxOptions struct {
 // the process there, for crash tests): after-begin, before-commit,
 // after-commit, during-publish, after-publish, after-swap (the load is
 // marked published: readers see its files), during-delete and after-delete
-// (a compaction's replaced files), plus those the writer marks with Step.
+// (a compaction's replaced files, or the files whose every row a
+// transaction superseded), superseding (a transaction that supersedes rows
+// has counted them, before its commit), plus those the writer marks with
+// Step.
 type Tx struct {
 	w      *Writer
 	id     string
@@ -107,6 +110,11 @@ type Changes struct {
 	// Replaces lists the lake files (catalog paths) that Files replace
 	// (compaction only, see catalog.Commit).
 	Replaces []string
+	// Forget lists object versions whose rows and rejects the transaction
+	// supersedes without reloading them (eventlake forget). The versions of
+	// Objects marked for reprocessing are superseded too (see
+	// catalog.SupersedePlan).
+	Forget []catalog.ObjectVersion
 	// Totals for the loads row.
 	Records, Rejects, Bytes int64
 	// FinishedAt is the commit time; zero means now.
@@ -141,13 +149,21 @@ func (t *Tx) Commit(ctx context.Context, ch Changes) error {
 	if err := t.stage.Sync(ch.Files); err != nil {
 		return t.Fail(ctx, err)
 	}
+	sup, counts, retires, err := t.w.superseding(ctx, ch)
+	if err != nil {
+		return t.Fail(ctx, fmt.Errorf("superseding rows: %w", err))
+	}
+	if len(sup) > 0 {
+		t.Step("superseding")
+	}
 	t.Step("before-commit")
 	finished := ch.FinishedAt
 	if finished.IsZero() {
 		finished = time.Now()
 	}
 	cm := catalog.Commit{LoadID: t.id, FinishedAt: finished, Files: FileRecords(ch.Files), Objects: ch.Objects,
-		Schemas: ch.Schemas, Replaces: ch.Replaces, Records: ch.Records, Rejects: ch.Rejects, Bytes: ch.Bytes}
+		Schemas: ch.Schemas, Replaces: ch.Replaces, Records: ch.Records, Rejects: ch.Rejects, Bytes: ch.Bytes,
+		Forget: ch.Forget, Supersedes: sup, SupersededFiles: counts, Retires: retires}
 	if err := t.w.Catalog.Commit(ctx, cm); err != nil {
 		return t.Fail(ctx, fmt.Errorf("commit: %w", err))
 	}
@@ -160,7 +176,7 @@ func (t *Tx) Commit(ctx context.Context, ch Changes) error {
 	for i, f := range ch.Files {
 		paths[i] = f.Path
 	}
-	_, err := t.w.publishCommitted(ctx, t.id, paths, t.Step)
+	_, err = t.w.publishCommitted(ctx, t.id, paths, t.Step)
 	return err
 }
 

@@ -200,7 +200,7 @@ type job struct {
 	src     source.Source
 	obj     source.Object
 	profile string
-	reason  string // why it is loaded again ("changed", "retry"), for logs
+	reason  string // why it is loaded again ("changed", "retry", "reprocess"), for logs
 }
 
 // Run performs one load of specs into the lake.
@@ -484,6 +484,11 @@ func plan(ctx context.Context, cat *catalog.Catalog, src source.Source, sp Sourc
 		switch {
 		case !seen:
 			jobs = append(jobs, job{src: src, obj: obj, profile: prof})
+		case st.Reprocess:
+			// Marked by eventlake reprocess: read again; the commit
+			// supersedes the marked versions' rows and rejects.
+			o.Log.Info("object marked for reprocessing; loading it again", "object", src.URL()+obj.Key, "status", st.Status)
+			jobs = append(jobs, job{src: src, obj: obj, profile: prof, reason: "reprocess"})
 		case st.Status == "failed":
 			jobs = append(jobs, job{src: src, obj: obj, profile: prof, reason: "retry"})
 		case st.Version == obj.Version:
