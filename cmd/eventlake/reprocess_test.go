@@ -168,8 +168,21 @@ func TestReprocessCommittedAndForget(t *testing.T) {
 	if n := sqlInt(t, lake, "select sum(\"rows\") from eventlake.superseded_files"); n != objRows {
 		t.Errorf("superseded rows counted = %d, want %d", n, objRows)
 	}
+	ddlNote := func() bool {
+		code, out, errOut := runCLI(t, "ddl", "--lake", lake, "--engine", "trino", "--location", "s3://b/lake/")
+		if code != 0 {
+			t.Fatalf("ddl: exit %d\n%s", code, errOut)
+		}
+		return strings.Contains(out, "-- note: ") && strings.Contains(out, "until `eventlake compact`")
+	}
+	if !ddlNote() {
+		t.Error("ddl does not say that external readers see the superseded rows")
+	}
 	if code, _, errOut := runCLI(t, "compact", "--lake", lake, "--query-cache=false"); code != 0 {
 		t.Fatalf("compact: exit %d\n%s", code, errOut)
+	}
+	if ddlNote() {
+		t.Error("ddl still warns after compaction")
 	}
 	if n := sqlInt(t, lake, stale); n != 0 {
 		t.Errorf("superseded rows in the Parquet files after compact = %d, want 0", n)
