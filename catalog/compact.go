@@ -36,6 +36,9 @@ type LiveFile struct {
 	// Command is the writing load's command (CompactCommand for files
 	// written by a compaction).
 	Command string
+	// Superseded counts the file's rows that are superseded (reprocessed or
+	// forgotten objects' rows, which readers skip and compaction drops).
+	Superseded int64
 }
 
 // LiveFilesWithLoads lists the live files of table that readers see (those
@@ -45,21 +48,13 @@ type LiveFile struct {
 func (c *Catalog) LiveFilesWithLoads(ctx context.Context, table string) ([]LiveFile, error) {
 	rows, err := c.db.QueryContext(ctx, `
 SELECT f.path, f.table_name, f."partition", f."rows", f.bytes, COALESCE(f.min_time, 0), COALESCE(f.max_time, 0), COALESCE(f.checksum, ''),
-       f.load_id, COALESCE(l.command, '')`+visibleFiles+` AND f.table_name = ?
+       f.load_id, COALESCE(l.command, ''), COALESCE(sf."rows", 0)`+visibleFilesSuperseded+` AND f.table_name = ?
 ORDER BY f."partition", f.path`, table)
 	if err != nil {
 		return nil, fmt.Errorf("catalog: live files of %q: %w", table, err)
 	}
-	defer rows.Close()
-	var out []LiveFile
-	for rows.Next() {
-		var f LiveFile
-		if err := rows.Scan(&f.Path, &f.Table, &f.Partition, &f.Rows, &f.Bytes, &f.MinTime, &f.MaxTime, &f.Checksum, &f.LoadID, &f.Command); err != nil {
-			return nil, fmt.Errorf("catalog: live files of %q: %w", table, err)
-		}
-		out = append(out, f)
-	}
-	if err := rows.Err(); err != nil {
+	out, err := scanLiveFiles(rows)
+	if err != nil {
 		return nil, fmt.Errorf("catalog: live files of %q: %w", table, err)
 	}
 	return out, nil
@@ -134,6 +129,15 @@ func claimReplaced(ctx context.Context, tx *sql.Tx, loadID string, paths []strin
 	return nil
 }
 
+// mayRetire reports whether a load can have claimed files: a compaction,
+// or a load that superseded rows.
+func mayRetire(ctx context.Context, q queryer, loadID string) (bool, error) {
+	var ok bool
+	err := q.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM loads WHERE load_id = ?1 AND command = ?2)
+	OR EXISTS (SELECT 1 FROM supersedes WHERE new_load = ?1)`, loadID, CompactCommand).Scan(&ok)
+	return ok, err
+}
+
 // whyNotReplaceable explains why claimReplaced could not claim path.
 func whyNotReplaceable(ctx context.Context, tx *sql.Tx, path string) string {
 	var status, owner, loadStatus string
@@ -157,17 +161,14 @@ func whyNotReplaceable(ctx context.Context, tx *sql.Tx, path string) string {
 }
 
 // retireReplaced runs inside MarkPublished's transaction: the files claimed
-// by a compaction become 'removed' in the same instant its own files become
-// visible. Other loads replace nothing; for them it costs one primary-key
-// lookup (the files table has no index on removed_by, so the update is only
-// run for compactions).
+// by a compaction, or retired by a load that superseded all their rows,
+// become 'removed' in the same instant the load's own files become visible.
+// Other loads retire nothing; for them it costs two index lookups (the
+// files table has no index on removed_by, so the update is only run for
+// compactions and superseding loads).
 func retireReplaced(ctx context.Context, tx *sql.Tx, loadID string) error {
-	var command sql.NullString
-	if err := tx.QueryRowContext(ctx, `SELECT command FROM loads WHERE load_id = ?`, loadID).Scan(&command); err != nil {
+	if ok, err := mayRetire(ctx, tx, loadID); err != nil || !ok {
 		return err
-	}
-	if command.String != CompactCommand {
-		return nil
 	}
 	_, err := tx.ExecContext(ctx, `UPDATE files SET status = 'removed' WHERE removed_by = ? AND status = 'live'`, loadID)
 	return err

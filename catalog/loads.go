@@ -144,6 +144,20 @@ type Commit struct {
 	// elsewhere before committing (the load's manifest) gets an error
 	// instead of a commit whose number differs from the recorded one.
 	Seq int64
+
+	// Forget lists object versions whose rows and rejects this load
+	// supersedes without reloading them (eventlake forget).
+	Forget []ObjectVersion
+	// Supersedes is what the writer planned to supersede (SupersedePlan of
+	// Objects and Forget); Commit derives it again in its transaction and
+	// fails if it differs.
+	Supersedes []Superseded
+	// SupersededFiles counts, for each live file holding superseded rows
+	// once this load is published, how many of its rows are superseded.
+	SupersededFiles []SupersededFile
+	// Retires lists live files whose every row is superseded: they become
+	// 'removed' when this load is published, and are then deleted.
+	Retires []string
 }
 
 // Commit writes everything in one transaction and sets the load to 'committed'. For a failed object it upserts
@@ -248,6 +262,10 @@ func (c *Catalog) commit(ctx context.Context, cm Commit) error {
 		}
 	}
 
+	if err := applySupersedes(ctx, tx, cm, at); err != nil {
+		return err
+	}
+
 	if len(cm.Objects) > 0 {
 		// ok: any non-failed outcome replaces the row's outcome fields.
 		okSt, err := tx.PrepareContext(ctx, `
@@ -258,7 +276,8 @@ ON CONFLICT (source, "key", version) DO UPDATE SET
 	size = excluded.size, mtime = excluded.mtime, content_hash = excluded.content_hash, status = excluded.status,
 	load_id = excluded.load_id, profile = excluded.profile, compression = excluded.compression, shape = excluded.shape,
 	records = excluded.records, rejects = excluded.rejects, error = excluded.error, duplicate_of = excluded.duplicate_of,
-	lenient_quotes = excluded.lenient_quotes, attempts = objects.attempts + 1, committed_at = excluded.committed_at, retry_at = NULL`)
+	lenient_quotes = excluded.lenient_quotes, attempts = objects.attempts + 1, committed_at = excluded.committed_at, retry_at = NULL,
+	reprocess_at = NULL, superseded_by = NULL`)
 		if err != nil {
 			return err
 		}

@@ -341,6 +341,11 @@ func TestOpenMigratesVersion4(t *testing.T) {
 	c.Close()
 	// Version 4 is version 5 without the column.
 	rawExec(t, p, `ALTER TABLE objects DROP COLUMN lenient_quotes;
+DROP INDEX objects_reprocess;
+ALTER TABLE objects DROP COLUMN reprocess_at;
+ALTER TABLE objects DROP COLUMN superseded_by;
+DROP TABLE supersedes;
+DROP TABLE superseded_files;
 UPDATE meta SET value = '4' WHERE key = 'schema_version';
 INSERT INTO loads (load_id, started_at, status) VALUES ('L0', 1, 'published');
 INSERT INTO objects (source, "key", version, status, load_id, records, first_seen) VALUES ('s3://b', 'k', 'v1', 'committed', 'L0', 5, 1);`)

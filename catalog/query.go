@@ -17,20 +17,24 @@ type ObjectState struct {
 	Error               string
 	Size                int64     // -1: unknown
 	RetryAt             time.Time // a failed version: not tried again before (zero: at the next run)
+	// Reprocess: a version of the object is marked for reprocessing
+	// (eventlake reprocess); the next load reads the object again.
+	Reprocess bool
 }
 
 // Objects returns source's objects keyed by key: the committed/quarantined/duplicate version if any, else the
 // latest failed one. Must take well under 100 ms for 10,000 objects (one query, no per-row queries).
 //
 // Among several rows of a key, a successful outcome beats a failure, then
-// the most recent commit wins. The query walks the primary key (source, key,
+// the most recent commit wins. Superseded (forgotten) versions are ignored:
+// an object whose every version is forgotten is new again. The query walks the primary key (source, key,
 // version), so the rows of one key arrive together in key order (the ORDER
 // BY costs no sort) and the choice needs no second map.
 func (c *Catalog) Objects(ctx context.Context, source string) (map[string]ObjectState, error) {
 	rows, err := c.db.QueryContext(ctx, `
 SELECT "key", version, status, COALESCE(content_hash, ''), load_id, attempts, COALESCE(error, ''), COALESCE(committed_at, 0),
-       COALESCE(size, -1), retry_at
-FROM objects WHERE source = ? ORDER BY "key"`, source)
+       COALESCE(size, -1), retry_at, reprocess_at IS NOT NULL
+FROM objects WHERE source = ? AND superseded_by IS NULL ORDER BY "key"`, source)
 	if err != nil {
 		return nil, fmt.Errorf("catalog: objects of %s: %w", source, err)
 	}
@@ -41,13 +45,15 @@ FROM objects WHERE source = ? ORDER BY "key"`, source)
 		cur         ObjectState
 		curOK, have bool
 		curAt       int64
+		curMarked   bool
 		key         string
 		st          ObjectState
 		at          int64
 		retryAt     sql.NullInt64
+		marked      bool
 	)
 	for rows.Next() {
-		if err := rows.Scan(&key, &st.Version, &st.Status, &st.ContentHash, &st.LoadID, &st.Attempts, &st.Error, &at, &st.Size, &retryAt); err != nil {
+		if err := rows.Scan(&key, &st.Version, &st.Status, &st.ContentHash, &st.LoadID, &st.Attempts, &st.Error, &at, &st.Size, &retryAt, &marked); err != nil {
 			return nil, fmt.Errorf("catalog: objects of %s: %w", source, err)
 		}
 		st.RetryAt = fromMicros(retryAt)
@@ -55,17 +61,20 @@ FROM objects WHERE source = ? ORDER BY "key"`, source)
 		switch {
 		case !have || key != curKey:
 			if have {
+				cur.Reprocess = curMarked
 				out[curKey] = cur
 			}
-			curKey, cur, curOK, curAt, have = key, st, ok, at, true
+			curKey, cur, curOK, curAt, have, curMarked = key, st, ok, at, true, false
 		case ok != curOK && ok, ok == curOK && at >= curAt:
 			cur, curOK, curAt = st, ok, at
 		}
+		curMarked = curMarked || marked
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("catalog: objects of %s: %w", source, err)
 	}
 	if have {
+		cur.Reprocess = curMarked
 		out[curKey] = cur
 	}
 	return out, nil
@@ -79,15 +88,24 @@ FROM objects WHERE source = ? ORDER BY "key"`, source)
 // same content counts as an original too: older builds recorded so the
 // objects of a source named twice in one load, whose rows were written.
 // (A touched file is also a duplicate of itself, but its committed first
-// version matches first.)
+// version matches first.) Superseded (forgotten) versions are not
+// originals.
 func (c *Catalog) FindContent(ctx context.Context, hash string) (source, key string, ok bool, err error) {
+	return c.FindOriginal(ctx, hash, "")
+}
+
+// FindOriginal is FindContent for the object at url (source URL + key)
+// being loaded: its own versions marked for reprocessing are not originals,
+// so a reprocessed object is never a copy of its earlier self.
+func (c *Catalog) FindOriginal(ctx context.Context, hash, url string) (source, key string, ok bool, err error) {
 	if hash == "" {
 		return "", "", false, nil
 	}
 	err = c.db.QueryRowContext(ctx, `
 SELECT source, "key" FROM objects
-WHERE content_hash = ? AND (status = 'committed' OR (status = 'duplicate' AND duplicate_of = source || "key"))
-ORDER BY status = 'committed' DESC, committed_at, source, "key" LIMIT 1`, hash).Scan(&source, &key)
+WHERE content_hash = ?1 AND superseded_by IS NULL AND NOT (reprocess_at IS NOT NULL AND source || "key" = ?2)
+  AND (status = 'committed' OR (status = 'duplicate' AND duplicate_of = source || "key"))
+ORDER BY status = 'committed' DESC, committed_at, source, "key" LIMIT 1`, hash, url).Scan(&source, &key)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", "", false, nil
 	}

@@ -58,17 +58,16 @@ func (c *Catalog) AbortLoad(ctx context.Context, loadID, reason string) (bool, e
 	return n == 1, nil
 }
 
-// RetiredFiles lists the paths of the files a published compaction replaced
-// (they are 'removed' and only wait to be deleted from disk), sorted. It is
-// empty for any other load, and for a load the catalog does not know.
+// RetiredFiles lists the paths of the files a published load replaced (a
+// compaction) or retired (a load that superseded all their rows): they are
+// 'removed' and only wait to be deleted from disk. Sorted; empty for other
+// loads and for a load the catalog does not know.
 func (c *Catalog) RetiredFiles(ctx context.Context, loadID string) ([]string, error) {
-	var command sql.NullString
-	err := c.db.QueryRowContext(ctx, `SELECT command FROM loads WHERE load_id = ?`, loadID).Scan(&command)
-	if errors.Is(err, sql.ErrNoRows) || (err == nil && command.String != CompactCommand) {
+	if ok, err := mayRetire(ctx, c.db, loadID); err != nil || !ok {
+		if err != nil {
+			return nil, fmt.Errorf("catalog: files replaced by load %s: %w", loadID, err)
+		}
 		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("catalog: files replaced by load %s: %w", loadID, err)
 	}
 	paths, err := queryStrings(ctx, c.db, `SELECT path FROM files WHERE removed_by = ? AND status = 'removed' ORDER BY path`, loadID)
 	if err != nil {

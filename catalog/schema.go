@@ -152,6 +152,41 @@ ALTER TABLE files ADD COLUMN checksum TEXT;
 	`
 ALTER TABLE objects ADD COLUMN lenient_quotes INTEGER NOT NULL DEFAULT 0;
 `,
+	// Version 6: reprocessing and forgetting objects (eventlake reprocess,
+	// eventlake forget). An object version marked for reprocessing is read
+	// again by the next load; the rows and rejects an earlier load wrote for
+	// it are then superseded (supersedes) in the commit that writes the new
+	// ones. A forgotten version is superseded with no replacement and keeps
+	// its row, with superseded_by set, for history. superseded_files counts,
+	// per live file, the rows readers must skip until compaction drops them.
+	`
+ALTER TABLE objects ADD COLUMN reprocess_at INTEGER;  -- unix micros: marked for reprocessing
+ALTER TABLE objects ADD COLUMN superseded_by TEXT;    -- load that superseded this version's rows without reloading it
+
+CREATE TABLE supersedes (
+	object     TEXT NOT NULL,                -- source URL || key: the rows' _object (rejects: object)
+	old_load   TEXT NOT NULL REFERENCES loads (load_id), -- the load whose rows of the object are superseded
+	source     TEXT NOT NULL,
+	"key"      TEXT NOT NULL,
+	version    TEXT NOT NULL,
+	old_status TEXT NOT NULL,                -- the object's status in that load
+	"rows"     INTEGER NOT NULL,             -- records + rejects that load wrote for it
+	rejects    INTEGER NOT NULL,             -- of which rejects
+	new_load   TEXT NOT NULL REFERENCES loads (load_id), -- the load (or forget) that superseded them
+	reason     TEXT NOT NULL CHECK (reason IN ('reprocess','forget')),
+	at         INTEGER NOT NULL,             -- unix micros of the superseding commit
+	PRIMARY KEY (object, old_load)
+);
+CREATE INDEX supersedes_new_load ON supersedes (new_load);
+
+CREATE TABLE superseded_files (
+	path    TEXT PRIMARY KEY,                -- files.path
+	"rows"  INTEGER NOT NULL,                -- rows of the file that are superseded
+	load_id TEXT NOT NULL REFERENCES loads (load_id) -- the load that last counted them
+);
+
+CREATE INDEX objects_reprocess ON objects (source, "key") WHERE reprocess_at IS NOT NULL;
+`,
 }
 
 // currentVersion is the schema version this build writes and understands.
@@ -161,12 +196,14 @@ var currentVersion = len(migrations)
 // Open probes them (SELECT ... LIMIT 0) so a catalog whose tables were
 // altered by hand is reported as damaged instead of failing mid-load.
 var expectedColumns = map[string]string{
-	"meta":           `key, value`,
-	"loads":          `load_id, started_at, finished_at, status, command, host, pid, sources, objects, records, rejects, bytes, files, error`,
-	"objects":        `source, "key", version, size, mtime, content_hash, status, load_id, profile, compression, shape, records, rejects, error, duplicate_of, attempts, first_seen, committed_at, retry_at, lenient_quotes`,
-	"files":          `path, load_id, table_name, "partition", "rows", bytes, min_time, max_time, status, removed_by, created_at, checksum`,
-	"schemas":        `table_name, schema_key, schema_json, source, updated_load, updated_at, changed_by_object`,
-	"schema_changes": `table_name, schema_key, load_id, object, old_json, new_json, at`,
+	"meta":             `key, value`,
+	"loads":            `load_id, started_at, finished_at, status, command, host, pid, sources, objects, records, rejects, bytes, files, error`,
+	"objects":          `source, "key", version, size, mtime, content_hash, status, load_id, profile, compression, shape, records, rejects, error, duplicate_of, attempts, first_seen, committed_at, retry_at, lenient_quotes, reprocess_at, superseded_by`,
+	"files":            `path, load_id, table_name, "partition", "rows", bytes, min_time, max_time, status, removed_by, created_at, checksum`,
+	"schemas":          `table_name, schema_key, schema_json, source, updated_load, updated_at, changed_by_object`,
+	"schema_changes":   `table_name, schema_key, load_id, object, old_json, new_json, at`,
+	"supersedes":       `object, old_load, source, "key", version, old_status, "rows", rejects, new_load, reason, at`,
+	"superseded_files": `path, "rows", load_id`,
 }
 
 // queryer is what the schema inspection needs from *sql.DB, *sql.Conn or *sql.Tx.
@@ -218,7 +255,7 @@ func schemaVersion(ctx context.Context, q queryer) (int, error) {
 // checkTables verifies that every table of the current schema exists with
 // the columns this build uses.
 func checkTables(ctx context.Context, q queryer) error {
-	for _, table := range []string{"meta", "loads", "objects", "files", "schemas", "schema_changes"} {
+	for _, table := range []string{"meta", "loads", "objects", "files", "schemas", "schema_changes", "supersedes", "superseded_files"} {
 		rows, err := q.QueryContext(ctx, `SELECT `+expectedColumns[table]+` FROM `+table+` LIMIT 0`)
 		if err != nil {
 			return &damage{reason: fmt.Sprintf("table %s does not have the expected columns: %v", table, err)}

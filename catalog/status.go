@@ -19,7 +19,7 @@ type Status struct {
 	LastLoad *LoadSummary     `json:"last_load"` // nil before the first load
 	// Files, Rows and Bytes total the files readers see (live files of
 	// published loads, as in the shell); Rejects totals the quarantined
-	// records of published loads.
+	// records of published loads, less those superseded.
 	Files   int64 `json:"files"`
 	Rows    int64 `json:"rows"`
 	Bytes   int64 `json:"bytes"`
@@ -36,6 +36,16 @@ type Status struct {
 	// writer was killed while publishing): readers do not see their files
 	// until the next writer's recovery finishes publishing them.
 	Unpublished []UnpublishedLoad `json:"unpublished"`
+	// Reprocess counts object versions marked for reprocessing that no
+	// load has read again yet; Forgotten the versions forgotten; Superseded
+	// the objects whose rows a reprocess or forget superseded (history in
+	// eventlake.supersedes). SupersededRows counts the superseded rows still
+	// stored in live files: readers of the shell skip them, and external
+	// engines see them until compaction drops them.
+	Reprocess      int64 `json:"reprocess"`
+	Forgotten      int64 `json:"forgotten"`
+	Superseded     int64 `json:"superseded"`
+	SupersededRows int64 `json:"superseded_rows"`
 }
 
 // UnpublishedLoad is a committed load whose publish has not been recorded.
@@ -109,7 +119,7 @@ const latestObjects = `
 WITH latest AS (
 	SELECT source, "key", version, status, attempts, COALESCE(error, '') AS error, committed_at, load_id, retry_at,
 	       ROW_NUMBER() OVER (PARTITION BY source, "key" ORDER BY committed_at DESC, version DESC) AS rn
-	FROM objects
+	FROM objects WHERE superseded_by IS NULL
 )`
 
 // Status summarises the catalog. It runs in one read transaction, so all
@@ -150,7 +160,18 @@ func (c *Catalog) status(ctx context.Context) (Status, error) {
 	}
 
 	if err := tx.QueryRowContext(ctx, `
-SELECT count(*), COALESCE(SUM(CASE WHEN status = 'published' THEN rejects END), 0) FROM loads`).
+SELECT (SELECT count(*) FROM objects WHERE reprocess_at IS NOT NULL AND superseded_by IS NULL),
+       (SELECT count(*) FROM objects WHERE superseded_by IS NOT NULL),
+       (SELECT count(*) FROM supersedes),
+       (SELECT COALESCE(SUM(sf."rows"), 0) FROM superseded_files sf JOIN files f ON f.path = sf.path WHERE f.status = 'live')`).
+		Scan(&s.Reprocess, &s.Forgotten, &s.Superseded, &s.SupersededRows); err != nil {
+		return s, err
+	}
+
+	if err := tx.QueryRowContext(ctx, `
+SELECT (SELECT count(*) FROM loads),
+       (SELECT COALESCE(SUM(CASE WHEN status = 'published' THEN rejects END), 0) FROM loads)
+       - (SELECT COALESCE(SUM(s.rejects), 0) FROM supersedes s JOIN loads l ON l.load_id = s.new_load WHERE l.status = 'published')`).
 		Scan(&s.Loads, &s.Rejects); err != nil {
 		return s, err
 	}

@@ -74,7 +74,8 @@ func (renameStaged) Run(ctx context.Context, p *Publication) error {
 }
 
 // deleteRetired deletes from disk the files a published compaction
-// replaced (the catalog's RetiredFiles; none for other loads).
+// replaced, or whose every row a published load superseded (the catalog's
+// RetiredFiles; none for other loads).
 type deleteRetired struct{}
 
 func (deleteRetired) Run(ctx context.Context, p *Publication) error {

@@ -49,7 +49,10 @@ type TxOptions struct {
 // after-commit, during-publish, before-manifest (the files are in the lake,
 // the manifest still staged), after-publish, after-swap (the load is
 // marked published: readers see its files), during-delete and after-delete
-// (a compaction's replaced files), plus those the writer marks with Step.
+// (a compaction's replaced files, or the files whose every row a
+// transaction superseded), superseding (a transaction that supersedes rows
+// has counted them, before its commit), plus those the writer marks with
+// Step.
 type Tx struct {
 	w      *Writer
 	id     string
@@ -110,6 +113,11 @@ type Changes struct {
 	// Replaces lists the lake files (catalog paths) that Files replace
 	// (compaction only, see catalog.Commit).
 	Replaces []string
+	// Forget lists object versions whose rows and rejects the transaction
+	// supersedes without reloading them (eventlake forget). The versions of
+	// Objects marked for reprocessing are superseded too (see
+	// catalog.SupersedePlan).
+	Forget []catalog.ObjectVersion
 	// Totals for the loads row.
 	Records, Rejects, Bytes int64
 	// FinishedAt is the commit time; zero means now.
@@ -149,12 +157,20 @@ func (t *Tx) Commit(ctx context.Context, ch Changes) error {
 	if err := t.stage.Sync(ch.Files); err != nil {
 		return t.Fail(ctx, err)
 	}
+	sup, counts, retires, err := t.w.superseding(ctx, ch)
+	if err != nil {
+		return t.Fail(ctx, fmt.Errorf("superseding rows: %w", err))
+	}
+	if len(sup) > 0 {
+		t.Step("superseding")
+	}
 	finished := ch.FinishedAt
 	if finished.IsZero() {
 		finished = time.Now()
 	}
 	cm := catalog.Commit{LoadID: t.id, FinishedAt: finished, Files: FileRecords(ch.Files), Objects: ch.Objects,
-		Schemas: ch.Schemas, Replaces: ch.Replaces, Records: ch.Records, Rejects: ch.Rejects, Bytes: ch.Bytes, Note: ch.Note}
+		Schemas: ch.Schemas, Replaces: ch.Replaces, Records: ch.Records, Rejects: ch.Rejects, Bytes: ch.Bytes, Note: ch.Note,
+		Forget: ch.Forget, Supersedes: sup, SupersededFiles: counts, Retires: retires}
 	// The writer lock makes this transaction's commit the catalog's next.
 	n, _, err := t.w.Catalog.CommitCount(ctx)
 	if err != nil {

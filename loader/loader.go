@@ -234,7 +234,7 @@ type job struct {
 	src     source.Source
 	obj     source.Object
 	profile string
-	reason  string // why it is loaded again ("changed", "retry"), for logs
+	reason  string // why it is loaded again ("changed", "retry", "reprocess"), for logs
 	// failures counts the earlier failed attempts at this version.
 	failures int
 }
@@ -553,7 +553,12 @@ func plan(ctx context.Context, cat *catalog.Catalog, src source.Source, sp Sourc
 		switch {
 		case !seen:
 			j = &job{src: src, obj: obj, profile: prof}
-		case st.Status == "failed":
+		case st.Reprocess:
+			// Marked by eventlake reprocess: read again; the commit
+			// supersedes the marked versions' rows and rejects.
+			o.Log.Info("object marked for reprocessing; loading it again", "object", u, "status", st.Status)
+			j = &job{src: src, obj: obj, profile: prof, reason: "reprocess"}
+		case st.Status == catalog.ObjectFailed:
 			j = &job{src: src, obj: obj, profile: prof, reason: "retry"}
 			if st.Version == obj.Version {
 				j.failures = st.Attempts
@@ -561,13 +566,13 @@ func plan(ctx context.Context, cat *catalog.Catalog, src source.Source, sp Sourc
 				// a new version is tried at once.
 				if o.RetryBackoff > 0 && now.Before(st.RetryAt) {
 					o.Log.Debug("failed object waits for its retry time", "object", u, "attempts", st.Attempts, "next_retry", st.RetryAt)
-					*outcomes = append(*outcomes, Outcome{Source: src.URL(), Key: obj.Key, Status: "waiting"})
+					*outcomes = append(*outcomes, Outcome{Source: src.URL(), Key: obj.Key, Status: catalog.ObjectWaiting})
 					return nil
 				}
 			}
 		case st.Version == obj.Version:
 			skipped++
-			*outcomes = append(*outcomes, Outcome{Source: src.URL(), Key: obj.Key, Status: "known"})
+			*outcomes = append(*outcomes, Outcome{Source: src.URL(), Key: obj.Key, Status: catalog.ObjectKnown})
 			return nil
 		case o.OnChange == "skip":
 			if inPlace && stillWritten(obj, now, o.Settle) {
@@ -578,19 +583,19 @@ func plan(ctx context.Context, cat *catalog.Catalog, src source.Source, sp Sourc
 					"(on_change: skip); load it with --on-change reload", st.Size, obj.Size)
 				o.Log.Error("object grew after it was loaded; skipping it (on_change: skip) leaves a possibly partial version in the lake",
 					"object", u, "loaded_version", st.Version, "version", obj.Version)
-				*outcomes = append(*outcomes, Outcome{Source: src.URL(), Key: obj.Key, Status: "grown", Error: msg})
+				*outcomes = append(*outcomes, Outcome{Source: src.URL(), Key: obj.Key, Status: catalog.ObjectGrown, Error: msg})
 				return nil
 			}
 			o.Log.Warn("object changed since it was loaded; skipping (on_change: skip)", "object", u, "loaded_version", st.Version, "version", obj.Version)
 			skipped++
-			*outcomes = append(*outcomes, Outcome{Source: src.URL(), Key: obj.Key, Status: "known"})
+			*outcomes = append(*outcomes, Outcome{Source: src.URL(), Key: obj.Key, Status: catalog.ObjectKnown})
 			return nil
 		default:
 			j = &job{src: src, obj: obj, profile: prof, reason: "changed"}
 		}
 		if inPlace && stillWritten(obj, now, o.Settle) {
 			o.Log.Info("still being written; deferred", "object", u, "size", obj.Size, "mtime", obj.ModTime, "settle", o.Settle)
-			*outcomes = append(*outcomes, Outcome{Source: src.URL(), Key: obj.Key, Status: "deferred"})
+			*outcomes = append(*outcomes, Outcome{Source: src.URL(), Key: obj.Key, Status: catalog.ObjectDeferred})
 			return nil
 		}
 		if j == nil {

@@ -788,7 +788,7 @@ func (l *load) duplicateOf(ctx context.Context, hash, url string) (string, bool,
 	}
 	l.hashes[hash] = url
 	l.mu.Unlock()
-	src, key, ok, err := l.cat.FindContent(ctx, hash)
+	src, key, ok, err := l.cat.FindOriginal(ctx, hash, url)
 	if err != nil {
 		return "", false, err
 	}

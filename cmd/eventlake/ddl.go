@@ -44,6 +44,7 @@ func runDDL(ctx context.Context, o *ddlOptions, io streams) error {
 	}
 	opts := ddl.Options{Engine: o.Engine, Location: o.Location, Database: o.Database}
 	var warnings []string
+	var superseded int64
 	if o.Lake != "" {
 		path := first(o.Catalog, loader.CatalogPath(o.Lake))
 		if _, err := os.Stat(path); err != nil {
@@ -57,6 +58,11 @@ func runDDL(ctx context.Context, o *ddlOptions, io streams) error {
 		if opts.Lake, warnings, err = ddl.ReadLake(ctx, cat); err != nil {
 			return err
 		}
+		st, err := cat.Status(ctx)
+		if err != nil {
+			return err
+		}
+		superseded = st.SupersededRows
 	}
 	res, err := ddl.Generate(opts)
 	if err != nil {
@@ -67,6 +73,15 @@ func runDDL(ctx context.Context, o *ddlOptions, io streams) error {
 	}
 	for _, w := range append(warnings, res.Warnings...) {
 		fmt.Fprintf(io.errOut, "warning: %s\n", w)
+	}
+	if superseded > 0 {
+		// The engines read the folders: an exclusion list would have to be
+		// regenerated after every reprocess or forget, so the files are
+		// cleaned by compaction instead.
+		note := fmt.Sprintf("%d rows of reprocessed or forgotten objects are still stored in the lake's files: eventlake sql hides them, "+
+			"but these tables show them until `eventlake compact` rewrites their events partitions", superseded)
+		fmt.Fprintf(io.errOut, "note: %s\n", note)
+		fmt.Fprintf(io.out, "-- note: %s\n", note)
 	}
 	fmt.Fprint(io.out, res.Text)
 	return nil

@@ -18,13 +18,13 @@ func testdata(parts ...string) string {
 }
 
 // run executes the CLI in-process and returns exit code, stdout, stderr.
-// runCLI runs the command line in-process. A load or watch whose arguments
+// runCLI runs the command line in-process. A load, watch or reprocess whose arguments
 // do not set --settle gets --settle 0: tests load files they have just
 // written (and CI loads testdata/ right after its checkout), which the
 // default settle time would defer. runCLIExact passes the arguments as given.
 func runCLI(t *testing.T, args ...string) (int, string, string) {
 	t.Helper()
-	if len(args) > 0 && (args[0] == "load" || args[0] == "watch") && !slices.ContainsFunc(args, func(a string) bool {
+	if len(args) > 0 && (args[0] == "load" || args[0] == "watch" || args[0] == "reprocess") && !slices.ContainsFunc(args, func(a string) bool {
 		return a == "--settle" || strings.HasPrefix(a, "--settle=")
 	}) {
 		args = append([]string{args[0], "--settle", "0"}, args[1:]...)

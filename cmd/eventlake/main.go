@@ -100,6 +100,8 @@ func newRootCmd(io streams) *cobra.Command {
 		newWatchCmd(io),
 		newCheckCmd(io),
 		newCatalogCmd(io),
+		newReprocessCmd(io),
+		newForgetCmd(io),
 	)
 	return root
 }

@@ -229,6 +229,15 @@ func printStatus(io streams, lake string, r statusReport) {
 			fmt.Fprintf(w, "  and %d more\n", r.MissingFiles-int64(len(r.Missing)))
 		}
 	}
+	if r.Reprocess > 0 {
+		fmt.Fprintf(w, "marked for reprocessing: %d object version(s), read again by the next load of their source\n", r.Reprocess)
+	}
+	if r.Superseded > 0 {
+		fmt.Fprintf(w, "superseded: %d object version(s) reprocessed or forgotten (%d forgotten); see eventlake.supersedes\n", r.Superseded, r.Forgotten)
+	}
+	if r.SupersededRows > 0 {
+		fmt.Fprintf(w, "superseded rows still stored: %d (hidden in the shell; eventlake compact drops those of events, which external engines see until then)\n", r.SupersededRows)
+	}
 	for _, u := range r.Unpublished {
 		fmt.Fprintf(w, "not yet visible: load %s, committed at %s (%d files, %d rows), was interrupted while publishing; "+
 			"the next load, compact or watch on this lake finishes it\n",

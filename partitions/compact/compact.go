@@ -73,6 +73,10 @@ const (
 const (
 	ReasonFiles      = "files"      // at least MinFiles live files
 	ReasonDuplicates = "duplicates" // fewer files, but duplicate event_ids
+	// ReasonSuperseded: a file holds rows of reprocessed or forgotten
+	// objects (eventlake reprocess, eventlake forget), which compaction
+	// drops.
+	ReasonSuperseded = "superseded"
 )
 
 // Options configure a compaction.
@@ -124,8 +128,11 @@ type Partition struct {
 	RowsBefore  int64  `json:"rows_before"`
 	RowsAfter   int64  `json:"rows_after"`
 	Duplicates  int64  `json:"duplicates"`
-	BytesBefore int64  `json:"bytes_before"`
-	BytesAfter  int64  `json:"bytes_after"`
+	// Superseded counts the rows of reprocessed or forgotten objects
+	// dropped (not counted in Duplicates).
+	Superseded  int64 `json:"superseded"`
+	BytesBefore int64 `json:"bytes_before"`
+	BytesAfter  int64 `json:"bytes_after"`
 	// Sorted reports that the partition's rows were written in event_time
 	// order (they fitted in the sort buffer).
 	Sorted bool `json:"sorted"`
@@ -146,6 +153,7 @@ type Summary struct {
 	RowsBefore  int64       `json:"rows_before"`
 	RowsAfter   int64       `json:"rows_after"`
 	Duplicates  int64       `json:"duplicates"`
+	Superseded  int64       `json:"superseded"`
 	BytesBefore int64       `json:"bytes_before"`
 	BytesAfter  int64       `json:"bytes_after"`
 	Seconds     float64     `json:"seconds"`
@@ -374,6 +382,7 @@ func (s *Summary) add(p Partition) {
 	s.RowsBefore += p.RowsBefore
 	s.RowsAfter += p.RowsAfter
 	s.Duplicates += p.Duplicates
+	s.Superseded += p.Superseded
 	s.BytesBefore += p.BytesBefore
 	s.BytesAfter += p.BytesAfter
 }
@@ -449,7 +458,13 @@ func plan(ctx context.Context, cat *catalog.Catalog, o Options, only map[string]
 			sum.skipDamaged(o, p, bad...)
 			continue
 		}
+		superseded := false
+		for _, f := range group {
+			superseded = superseded || f.Superseded > 0
+		}
 		switch {
+		case superseded:
+			cands = append(cands, candidate{partition: p, reason: ReasonSuperseded, files: group})
 		case compacted(group):
 			skipped++
 		case len(group) >= o.MinFiles:
@@ -492,11 +507,19 @@ func compact(ctx context.Context, w *lake.Writer, o Options, cands []candidate, 
 	if err != nil {
 		return err
 	}
+	pairs, err := w.Catalog.SupersededPairs(ctx)
+	if err != nil {
+		return tx.Fail(ctx, err)
+	}
+	drop := make(map[catalog.ObjectLoad]bool, len(pairs))
+	for _, p := range pairs {
+		drop[p] = true
+	}
 	var newFiles []partitions.File
 	var replaced []string
 	merged := 0
 	for _, c := range cands {
-		res, err := mergePartition(ctx, o, tx.Stage(), c)
+		res, err := mergePartition(ctx, o, tx.Stage(), c, drop)
 		var fe *fileError
 		if errors.As(err, &fe) {
 			// Nothing of the partition is staged (mergePartition aborts
@@ -513,7 +536,8 @@ func compact(ctx context.Context, w *lake.Writer, o Options, cands []candidate, 
 		}
 		sum.add(res.Partition)
 		o.Log.Info("partition compacted", "partition", c.partition, "reason", c.reason, "files_before", res.FilesBefore,
-			"files_after", res.FilesAfter, "rows_before", res.RowsBefore, "rows_after", res.RowsAfter, "duplicates", res.Duplicates)
+			"files_after", res.FilesAfter, "rows_before", res.RowsBefore, "rows_after", res.RowsAfter, "duplicates", res.Duplicates,
+			"superseded", res.Superseded)
 		if merged++; merged == 1 {
 			tx.Step("during-merge")
 		}

@@ -119,7 +119,9 @@ type merged struct {
 }
 
 // mergePartition writes the de-duplicated rows of c into new staged files.
-func mergePartition(ctx context.Context, o Options, stage *partitions.Stage, c candidate) (merged, error) {
+// Rows whose (_object, _load_id) is in drop (superseded by a reprocess or a
+// forget) take no part: they are neither winners nor written.
+func mergePartition(ctx context.Context, o Options, stage *partitions.Stage, c candidate, drop map[catalog.ObjectLoad]bool) (merged, error) {
 	res := merged{Partition: Partition{Partition: c.partition, Reason: c.reason, FilesBefore: len(c.files)}}
 	domain, date, err := parsePartition(c.partition)
 	if err != nil {
@@ -140,7 +142,9 @@ func mergePartition(ctx context.Context, o Options, stage *partitions.Stage, c c
 	rows := make([]int64, len(c.files)) // rows per file
 	for fi, f := range c.files {
 		n, err := withFile(o.Lake, f, func(pf *parquet.File) (int64, error) {
-			return scanKeys(ctx, pf, int32(fi), wins, in)
+			n, dropped, err := scanKeys(ctx, pf, int32(fi), wins, in, drop)
+			res.Superseded += dropped
+			return n, err
 		})
 		if err != nil {
 			return res, readError(ctx, f.Path, err)
@@ -205,7 +209,7 @@ func mergePartition(ctx context.Context, o Options, stage *partitions.Stage, c c
 	res.files = files
 	res.FilesAfter = len(files)
 	res.RowsAfter = written
-	res.Duplicates = res.RowsBefore - written
+	res.Duplicates = res.RowsBefore - res.Superseded - written
 	res.Sorted = sb.flushes <= 1
 	return res, nil
 }
@@ -258,24 +262,29 @@ func readError(ctx context.Context, rel string, err error) error {
 	return &fileError{DamagedFile: DamagedFile{Path: rel, Problem: partitions.ProblemUnreadable, Detail: err.Error()}, err: err}
 }
 
-// scanKeys is pass 1 over one file: it updates wins and returns the file's
-// row count.
-func scanKeys(ctx context.Context, pf *parquet.File, fi int32, wins map[string]winner, in *interner) (int64, error) {
+// scanKeys is pass 1 over one file: it updates wins (skipping the rows of
+// the pairs in drop) and returns the file's row count and the rows skipped.
+func scanKeys(ctx context.Context, pf *parquet.File, fi int32, wins map[string]winner, in *interner, drop map[catalog.ObjectLoad]bool) (int64, int64, error) {
 	r := parquet.NewGenericReader[keyRow](pf)
 	defer r.Close()
 	buf := make([]keyRow, readBatch)
-	var row int64
+	var row, dropped int64
 	for {
 		if err := ctx.Err(); err != nil {
-			return row, err
+			return row, dropped, err
 		}
 		n, err := r.Read(buf)
 		for i := range buf[:n] {
 			k := &buf[i]
+			if len(drop) > 0 && drop[catalog.ObjectLoad{Object: k.Object, LoadID: k.LoadID}] {
+				dropped++
+				row++
+				continue
+			}
 			load, lerr := in.id(k.LoadID)
 			obj, oerr := in.id(k.Object)
 			if lerr != nil || oerr != nil {
-				return row, errors.Join(lerr, oerr)
+				return row, dropped, errors.Join(lerr, oerr)
 			}
 			cand := winner{ingested: k.IngestedAt, line: k.Line, row: row, file: fi, load: load, object: obj}
 			if cur, ok := wins[k.EventID]; !ok || in.beats(&cand, &cur) {
@@ -284,10 +293,10 @@ func scanKeys(ctx context.Context, pf *parquet.File, fi int32, wins map[string]w
 			row++
 		}
 		if errors.Is(err, io.EOF) {
-			return row, nil
+			return row, dropped, nil
 		}
 		if err != nil {
-			return row, fmt.Errorf("row %d: %w", row, err)
+			return row, dropped, fmt.Errorf("row %d: %w", row, err)
 		}
 	}
 }

@@ -13,12 +13,12 @@ import (
 
 // catalogTables are copied from the SQLite catalog into DuckDB's eventlake
 // schema when the shell starts (a snapshot: one read transaction).
-var catalogTables = []string{"loads", "objects", "files", "schemas", "schema_changes"}
+var catalogTables = []string{"loads", "objects", "files", "schemas", "schema_changes", "supersedes", "superseded_files"}
 
 // timeColumns hold unix microseconds in SQLite and are TIMESTAMPTZ in SQL.
 var timeColumns = map[string]bool{
 	"started_at": true, "finished_at": true, "mtime": true, "first_seen": true, "committed_at": true,
-	"created_at": true, "min_time": true, "max_time": true, "updated_at": true, "at": true,
+	"created_at": true, "min_time": true, "max_time": true, "updated_at": true, "at": true, "reprocess_at": true,
 }
 
 func createCatalog(ctx context.Context, conn *sql.Conn, o Options, u *unavailable) error {
@@ -62,14 +62,14 @@ const emptyRejects = `SELECT NULL::VARCHAR AS object, NULL::BIGINT AS line, NULL
 
 func createRejects(ctx context.Context, conn *sql.Conn, o Options, u *unavailable) error {
 	q := emptyRejects
-	live, err := o.Catalog.LiveFiles(ctx, "_rejects")
+	live, pairs, err := o.Catalog.VisibleFiles(ctx, "_rejects")
 	if err != nil {
 		return err
 	}
-	live = u.filter(live)
+	live = u.filterLive(live)
 	if len(live) > 0 {
 		// union_by_name: files written before raw_exact existed read it as NULL.
-		q = "SELECT *, \"offset\" AS byte_offset FROM read_parquet(" + fileList(o.Lake, live) + ", hive_partitioning = true, union_by_name = true, hive_types = {'load_date': DATE})"
+		q = "SELECT *, \"offset\" AS byte_offset FROM (" + readLive(o.Lake, live, pairs, "object", "hive_partitioning = true, union_by_name = true, hive_types = {'load_date': DATE}") + ")"
 	}
 	_, err = conn.ExecContext(ctx, "CREATE OR REPLACE VIEW eventlake.rejects AS "+q)
 	return err

@@ -37,6 +37,17 @@ func (u *unavailable) filter(list []catalog.FileRecord) []catalog.FileRecord {
 	return out
 }
 
+// filterLive is filter for live files (with their superseded rows).
+func (u *unavailable) filterLive(list []catalog.LiveFile) []catalog.LiveFile {
+	out := list[:0:0]
+	for _, f := range list {
+		if u.ok(f.FileRecord) {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
 // ok reports whether f is on disk with its recorded size, recording it if not.
 func (u *unavailable) ok(f catalog.FileRecord) bool {
 	err := partitions.StatFile(absPath(u.lake, f.Path), f.Bytes)

@@ -30,11 +30,11 @@ func createTables(ctx context.Context, conn *sql.Conn, o Options, schemas []cata
 			res.Warnings = append(res.Warnings, fmt.Sprintf("table %s: unreadable schema: %v", s.Table, err))
 			continue
 		}
-		files, err := o.Catalog.LiveFiles(ctx, s.Table)
+		files, pairs, err := o.Catalog.VisibleFiles(ctx, s.Table)
 		if err != nil {
 			return err
 		}
-		files = u.filter(files)
+		files = u.filterLive(files)
 		name := assigned[s.Table]
 		part := ts.PartitionColumn
 		if part == "" {
@@ -53,7 +53,7 @@ func createTables(ctx context.Context, conn *sql.Conn, o Options, schemas []cata
 		if len(files) == 0 {
 			continue // only quarantined or duplicate objects so far
 		}
-		src := fmt.Sprintf("read_parquet(%s, hive_partitioning = true, union_by_name = true, hive_types = {%s: DATE})", fileList(o.Lake, files), Literal(part))
+		src := "(" + readLive(o.Lake, files, pairs, "_object", fmt.Sprintf("hive_partitioning = true, union_by_name = true, hive_types = {%s: DATE}", Literal(part))) + ")"
 		history := fmt.Sprintf("SELECT %s, %s, _report_time::TIMESTAMPTZ AS _report_time, _object, _line, _offset, _load_id, _ingested_at FROM %s",
 			strings.Join(cols, ", "), Quote(part), src)
 		if _, err := conn.ExecContext(ctx, fmt.Sprintf("CREATE OR REPLACE VIEW main.%s AS %s", Quote(name+"_history"), history)); err != nil {

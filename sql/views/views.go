@@ -230,9 +230,13 @@ func Create(ctx context.Context, conn *sql.Conn, o Options) (*Result, error) {
 // without the window at all.
 //
 // Files missing on disk or of another size than recorded are left out
-// (recorded in u).
+// (recorded in u). Files holding rows of reprocessed or forgotten objects
+// (superseded rows) are read through an anti-join with the superseded
+// (_object, _load_id) pairs, taken from the same catalog snapshot as the
+// file list; their partitions are neither served from the cache nor
+// treated as compacted.
 func eventsQueries(ctx context.Context, conn *sql.Conn, o Options, u *unavailable) (raw, events string, warnings []string, err error) {
-	listed, err := o.Catalog.LiveFilesWithLoads(ctx, "events")
+	listed, pairs, err := o.Catalog.VisibleFiles(ctx, "events")
 	if err != nil {
 		return "", "", nil, err
 	}
@@ -251,6 +255,11 @@ func eventsQueries(ctx context.Context, conn *sql.Conn, o Options, u *unavailabl
 	// Partitions compacted and untouched since hold no duplicates; those
 	// the query cache holds as they are now are read from it.
 	clean := compactedPartitions(live)
+	for _, f := range live {
+		if f.Superseded > 0 {
+			clean[f.Partition] = false
+		}
+	}
 	cached, cerr := attachCache(ctx, conn, o.Lake)
 	if cerr != nil {
 		warnings = append(warnings, cerr.Error())
@@ -283,18 +292,22 @@ func eventsQueries(ctx context.Context, conn *sql.Conn, o Options, u *unavailabl
 		}
 	}
 	slices.Sort(stale)
-	var done, rest []catalog.FileRecord
+	var done, rest []catalog.LiveFile
 	for _, f := range live {
 		switch {
 		case fromCache[f.Partition]:
 		case clean[f.Partition]:
-			done = append(done, f.FileRecord)
+			done = append(done, f)
 		default:
-			rest = append(rest, f.FileRecord)
+			rest = append(rest, f)
 		}
 	}
-	read := func(files []catalog.FileRecord) string {
-		return "SELECT * FROM read_parquet(" + fileList(o.Lake, files) + ", hive_partitioning = true, hive_types = {'domain': VARCHAR, 'event_date': DATE})"
+	read := func(files []catalog.LiveFile) string {
+		q := readLive(o.Lake, files, pairs, "_object", "hive_partitioning = true, hive_types = {'domain': VARCHAR, 'event_date': DATE}")
+		if strings.Contains(q, " UNION ALL ") {
+			q = "SELECT * FROM (" + q + ")"
+		}
+		return q
 	}
 	dedup := " " + schema.EventsDedup.Qualify()
 	var unique, all []string // parts without duplicates; all parts of events_raw
@@ -321,6 +334,36 @@ func eventsQueries(ctx context.Context, conn *sql.Conn, o Options, u *unavailabl
 		events = strings.Join(unique, " UNION ALL BY NAME ") + " UNION ALL BY NAME (" + read(rest) + dedup + ")"
 	}
 	return raw, events, warnings, nil
+}
+
+// readLive returns a query reading files with read_parquet options opts,
+// without the superseded rows: the files that hold some are read through an
+// anti-join with pairs on (objCol, _load_id).
+func readLive(lake string, files []catalog.LiveFile, pairs []catalog.ObjectLoad, objCol, opts string) string {
+	var plain, filtered []catalog.FileRecord
+	for _, f := range files {
+		if f.Superseded > 0 && len(pairs) > 0 {
+			filtered = append(filtered, f.FileRecord)
+		} else {
+			plain = append(plain, f.FileRecord)
+		}
+	}
+	var parts []string
+	if len(plain) > 0 {
+		parts = append(parts, "SELECT * FROM read_parquet("+fileList(lake, plain)+", "+opts+")")
+	}
+	if len(filtered) > 0 {
+		var b strings.Builder
+		for i, p := range pairs {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			b.WriteString("(" + Literal(p.Object) + "," + Literal(p.LoadID) + ")")
+		}
+		parts = append(parts, "SELECT r.* FROM read_parquet("+fileList(lake, filtered)+", "+opts+") r ANTI JOIN (VALUES "+b.String()+
+			") s(superseded_object, superseded_load) ON r."+Quote(objCol)+" = s.superseded_object AND r._load_id = s.superseded_load")
+	}
+	return strings.Join(parts, " UNION ALL BY NAME ")
 }
 
 func fileList(lake string, files []catalog.FileRecord) string {

@@ -1,0 +1,158 @@
+package lake
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/parquet-go/parquet-go"
+
+	"github.com/eventlake/eventlake/catalog"
+	"github.com/eventlake/eventlake/partitions"
+)
+
+// superseding works out what a transaction that supersedes rows (a load of
+// objects marked for reprocessing, a forget) does to the lake's files: the
+// (object, load) pairs it supersedes, how many rows of each live file are
+// superseded once it is published (counting earlier supersedes too), and
+// which files have no row left and are retired by the transaction. Only
+// the files that can hold rows of the superseded loads are read, and of
+// them only the object and _load_id columns.
+func (w *Writer) superseding(ctx context.Context, ch Changes) ([]catalog.Superseded, []catalog.SupersededFile, []string, error) {
+	plan, err := w.Catalog.SupersedePlan(ctx, ch.Objects, ch.Forget)
+	if err != nil || len(plan) == 0 {
+		return nil, nil, nil, err
+	}
+	old, err := w.Catalog.SupersededPairs(ctx)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	pairs := make(map[catalog.ObjectLoad]bool, len(old)+len(plan))
+	for _, p := range old {
+		pairs[p] = true
+	}
+	var loads []string
+	seen := map[string]bool{}
+	for _, s := range plan {
+		pairs[catalog.ObjectLoad{Object: s.URL(), LoadID: s.OldLoad}] = true
+		if !seen[s.OldLoad] {
+			seen[s.OldLoad] = true
+			loads = append(loads, s.OldLoad)
+		}
+	}
+	files, err := w.Catalog.FilesHoldingLoads(ctx, loads)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	var counts []catalog.SupersededFile
+	var retires []string
+	for _, f := range files {
+		if err := ctx.Err(); err != nil {
+			return nil, nil, nil, err
+		}
+		n, err := countSuperseded(w.Layout.File(f.Path), f.Table, pairs)
+		if err != nil {
+			return nil, nil, nil, fmt.Errorf("counting superseded rows of %s: %w", f.Path, err)
+		}
+		if n == f.Superseded {
+			continue
+		}
+		counts = append(counts, catalog.SupersededFile{Path: f.Path, Rows: n})
+		if n == f.Rows {
+			retires = append(retires, f.Path)
+		}
+	}
+	return plan, counts, retires, nil
+}
+
+// countSuperseded counts the rows of a lake file whose (object, _load_id)
+// is one of pairs. The object column is "_object", or "object" in the
+// rejects table.
+func countSuperseded(path, table string, pairs map[catalog.ObjectLoad]bool) (n int64, err error) {
+	objCol := "_object"
+	if table == partitions.RejectsTable {
+		objCol = "object"
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return 0, err
+	}
+	defer func() {
+		// parquet-go panics on some malformed inputs.
+		if r := recover(); r != nil {
+			err = fmt.Errorf("unreadable Parquet: %v", r)
+		}
+	}()
+	pf, err := parquet.OpenFile(f, st.Size(), parquet.SkipPageIndex(true), parquet.SkipBloomFilters(true))
+	if err != nil {
+		return 0, err
+	}
+	oc, ok1 := pf.Schema().Lookup(objCol)
+	lc, ok2 := pf.Schema().Lookup("_load_id")
+	if !ok1 || !ok2 {
+		return 0, fmt.Errorf("no %s or _load_id column", objCol)
+	}
+	for _, rg := range pf.RowGroups() {
+		chunks := rg.ColumnChunks()
+		objs, err := columnStrings(chunks[oc.ColumnIndex])
+		if err != nil {
+			return 0, fmt.Errorf("column %s: %w", objCol, err)
+		}
+		ids, err := columnStrings(chunks[lc.ColumnIndex])
+		if err != nil {
+			return 0, fmt.Errorf("column _load_id: %w", err)
+		}
+		if len(objs) != len(ids) {
+			return 0, fmt.Errorf("columns %s and _load_id have %d and %d values", objCol, len(objs), len(ids))
+		}
+		for i := range objs {
+			if pairs[catalog.ObjectLoad{Object: objs[i], LoadID: ids[i]}] {
+				n++
+			}
+		}
+	}
+	return n, nil
+}
+
+// columnStrings reads every value of a string column chunk (a null as "").
+func columnStrings(cc parquet.ColumnChunk) ([]string, error) {
+	pages := cc.Pages()
+	defer pages.Close()
+	var out []string
+	buf := make([]parquet.Value, 1024)
+	for {
+		p, err := pages.ReadPage()
+		if errors.Is(err, io.EOF) {
+			return out, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		r := p.Values()
+		for {
+			k, err := r.ReadValues(buf)
+			for _, v := range buf[:k] {
+				if v.IsNull() {
+					out = append(out, "")
+				} else {
+					out = append(out, string(v.ByteArray()))
+				}
+			}
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			if err != nil {
+				parquet.Release(p)
+				return nil, err
+			}
+		}
+		parquet.Release(p)
+	}
+}
