@@ -20,12 +20,42 @@ type Writer struct {
 	// visible (before it is marked published) and clean up after it (after
 	// that); recovery runs the same ones.
 	publish, finish []Hook
+	// keep, when set, holds back replaced files that a reader may still
+	// need (see WithRetention).
+	keep Keeper
 }
+
+// An Option adds to what OpenWriter's writer does. Options take effect
+// before recovery, so a transaction a crash interrupted is finished by the
+// same hooks as one that runs to its end.
+type Option func(*Writer)
+
+// WithPublishHook adds a publishing hook, run after the transaction's files
+// are in the lake's folders and before the load is marked published (e.g.
+// committing a table format's snapshot of the new file set).
+func WithPublishHook(h Hook) Option { return func(w *Writer) { w.publish = append(w.publish, h) } }
+
+// WithFinishHook adds a finishing hook, run after the load is marked
+// published and after the replaced files are deleted. Recovery also runs it
+// for a published load whose staging folder is still there.
+func WithFinishHook(h Hook) Option { return func(w *Writer) { w.finish = append(w.finish, h) } }
+
+// A Keeper holds back files a compaction (or any later writer) replaced
+// while a reader may still need them: Keep returns the subset of paths
+// (catalog paths, no longer live) that must stay on disk for now. Whoever
+// keeps a file deletes it later (see DeleteFiles).
+type Keeper interface {
+	Keep(ctx context.Context, p *Publication, paths []string) (map[string]bool, error)
+}
+
+// WithRetention makes the deletion of replaced files skip the files k
+// keeps.
+func WithRetention(k Keeper) Option { return func(w *Writer) { w.keep = k } }
 
 // OpenWriter takes the lake's writer lock (waiting up to wait), opens the
 // catalog at catalogPath (the layout's default when empty) and runs
-// Recover.
-func OpenWriter(ctx context.Context, root, catalogPath string, wait time.Duration, command string) (*Writer, RecoveryReport, error) {
+// Recover, with the hooks opts add.
+func OpenWriter(ctx context.Context, root, catalogPath string, wait time.Duration, command string, opts ...Option) (*Writer, RecoveryReport, error) {
 	abs, err := filepath.Abs(root)
 	if err != nil {
 		return nil, RecoveryReport{}, fmt.Errorf("lake %s: %w", root, err)
@@ -45,6 +75,9 @@ func OpenWriter(ctx context.Context, root, catalogPath string, wait time.Duratio
 	}
 	w := newWriter(cat, layout)
 	w.lock = lock
+	for _, o := range opts {
+		o(w)
+	}
 	rep, err := w.recover(ctx)
 	if err != nil {
 		cat.Close()
@@ -58,9 +91,9 @@ func OpenWriter(ctx context.Context, root, catalogPath string, wait time.Duratio
 // files are published by rename into the lake's folders, and the files a
 // compaction replaced are deleted once it is published.
 func newWriter(cat *catalog.Catalog, layout Layout) *Writer {
-	return &Writer{Catalog: cat, Layout: layout,
-		publish: []Hook{renameStaged{}},
-		finish:  []Hook{deleteRetired{}}}
+	w := &Writer{Catalog: cat, Layout: layout, publish: []Hook{renameStaged{}}}
+	w.finish = []Hook{deleteRetired{w: w}}
+	return w
 }
 
 // Close closes the catalog, then releases the lock.
