@@ -47,3 +47,13 @@ func (c *Catalog) RemovedFiles(ctx context.Context, table string) ([]string, err
 	}
 	return paths, nil
 }
+
+// LoadCommand returns the command recorded on a load ("" for a load the
+// catalog does not know).
+func (c *Catalog) LoadCommand(ctx context.Context, loadID string) (string, error) {
+	cmds, err := queryStrings(ctx, c.db, `SELECT COALESCE(command, '') FROM loads WHERE load_id = ?`, loadID)
+	if err != nil || len(cmds) == 0 {
+		return "", err
+	}
+	return cmds[0], nil
+}

@@ -22,6 +22,7 @@ func init() { extraCommands = append(extraCommands, newCompactCmd) }
 
 // compactOptions are the flags of `eventlake compact`.
 type compactOptions struct {
+	icebergFlagValues
 	Lake, Catalog, ConfigPath string
 	Partitions                []string
 	MinFiles                  int
@@ -76,6 +77,7 @@ compaction failed, 2 for usage errors.`,
 	f.BoolVarP(&o.Verbose, "verbose", "v", false, "log every partition")
 	f.BoolVar(&o.QueryCache, "query-cache", true, "keep the shell's query cache of compacted partitions up to date")
 	f.DurationVar(&o.LockWait, "lock-wait", 0, "how long to wait for a running load; 0: do not wait (default 10s)")
+	icebergFlags(c, &o.icebergFlagValues)
 	return c
 }
 
@@ -134,6 +136,11 @@ func runCompact(ctx context.Context, o *compactOptions, io streams) error {
 		return err
 	}
 	co.Log = io.logger(o.Verbose)
+	if !co.DryRun {
+		if co.WriterOptions, err = icebergWriterOptions(ctx, co.Lake, o.Iceberg, o.IcebergRetention); err != nil {
+			return err
+		}
+	}
 	sum, err := compact.Run(ctx, co)
 	if err != nil {
 		return err

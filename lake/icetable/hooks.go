@@ -13,6 +13,7 @@ import (
 	"github.com/apache/iceberg-go"
 	"github.com/apache/iceberg-go/table"
 
+	"github.com/eventlake/eventlake/catalog"
 	"github.com/eventlake/eventlake/lake"
 )
 
@@ -34,7 +35,11 @@ func (h publishHook) Run(ctx context.Context, p *lake.Publication) error {
 	if err != nil {
 		return err
 	}
-	if _, err := h.t.Sync(ctx, files, p.LoadID, p.Step); err != nil {
+	cmd, err := p.Catalog.LoadCommand(ctx, p.LoadID)
+	if err != nil {
+		return err
+	}
+	if _, err := h.t.Sync(ctx, files, p.LoadID, cmd == catalog.CompactCommand, p.Step); err != nil {
 		return fmt.Errorf("iceberg table %s: %w", h.t.name, err)
 	}
 	return nil

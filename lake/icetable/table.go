@@ -6,9 +6,8 @@
 // The catalog stays the source of truth. Each publication of a lake
 // transaction commits one snapshot whose data files are exactly the
 // catalog's live files once that transaction is published (the publishing
-// hook, see Hooks): added files only make an append snapshot, a compaction
-// (files replaced by as many rows) a replace snapshot, other removals an
-// overwrite. The snapshot is computed as the difference between the
+// hook, see WriterOptions): added files only make an append snapshot, a
+// compaction a replace snapshot, other removals an overwrite. The snapshot is computed as the difference between the
 // catalog and the current snapshot, so running it again after a crash
 // commits nothing more, and a lake that had no table gets one holding all
 // its live files.
@@ -245,10 +244,14 @@ type Result struct {
 // Sync commits a snapshot whose data files are exactly files (catalog
 // records of this table's live files), creating the table first if it has
 // none. It commits nothing when the current snapshot already has them.
+// A rewrite (compaction: the same events in fewer files, exact duplicates
+// dropped) that replaces files commits a replace snapshot; otherwise
+// removed files make an overwrite snapshot, and added files only an
+// append.
 // step marks the protocol's steps (crash points): iceberg-before-commit
 // (manifests written, metadata version not committed) and
 // iceberg-after-commit.
-func (t *Table) Sync(ctx context.Context, files []catalog.FileRecord, loadID string, step func(string)) (Result, error) {
+func (t *Table) Sync(ctx context.Context, files []catalog.FileRecord, loadID string, rewrite bool, step func(string)) (Result, error) {
 	if step == nil {
 		step = func(string) {}
 	}
@@ -268,7 +271,6 @@ func (t *Table) Sync(ctx context.Context, files []catalog.FileRecord, loadID str
 	spec := tbl.Spec()
 	want := make(map[string]bool, len(files))
 	var add []iceberg.DataFile
-	var addRows, delRows int64
 	for _, f := range files {
 		abs := t.layout.File(f.Path)
 		want[abs] = true
@@ -280,13 +282,11 @@ func (t *Table) Sync(ctx context.Context, files []catalog.FileRecord, loadID str
 			return Result{}, err
 		}
 		add = append(add, df)
-		addRows += f.Rows
 	}
 	var del []iceberg.DataFile
 	for p, df := range have {
 		if !want[p] {
 			del = append(del, df)
-			delRows += df.Count()
 		}
 	}
 	if len(add) == 0 && len(del) == 0 {
@@ -302,8 +302,7 @@ func (t *Table) Sync(ctx context.Context, files []catalog.FileRecord, loadID str
 	case len(del) == 0:
 		res.Operation = table.OpAppend
 		err = txn.AddDataFiles(ctx, add, props, table.WithoutDuplicateCheck())
-	case len(add) > 0 && addRows == delRows:
-		// A compaction: the same rows in other files.
+	case rewrite && len(add) > 0:
 		res.Operation = table.OpReplace
 		rw := txn.NewRewrite(props)
 		for _, df := range del {
