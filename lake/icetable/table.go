@@ -139,12 +139,12 @@ func (t *Table) create(ctx context.Context) (*table.Table, error) {
 		return nil, err
 	}
 	props := iceberg.Properties{
-		"format-version":                   "2",
-		table.WriteMetadataPathKey:         t.store.Dir(),
-		table.DefaultNameMappingKey:        string(mapping),
-		"commit.manifest-merge.enabled":    "true",
-		table.MaxSnapshotAgeMsKey:          strconv.FormatInt(t.retention.Milliseconds(), 10),
-		table.MinSnapshotsToKeepKey:        "1",
+		"format-version":                  "2",
+		table.WriteMetadataPathKey:        t.store.Dir(),
+		table.DefaultNameMappingKey:       string(mapping),
+		"commit.manifest-merge.enabled":   "true",
+		table.MaxSnapshotAgeMsKey:         strconv.FormatInt(t.retention.Milliseconds(), 10),
+		table.MinSnapshotsToKeepKey:       "1",
 		"write.parquet.compression-codec": "zstd",
 	}
 	meta, err := table.NewMetadata(sc, &spec, table.UnsortedSortOrder, t.layout.TableDir(t.name), props)
