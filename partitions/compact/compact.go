@@ -106,7 +106,7 @@ type Options struct {
 	// WriterOptions add hooks to the compaction's transaction (e.g. an
 	// Iceberg table kept in step with the lake).
 	WriterOptions []lake.Option
-	Log      *slog.Logger
+	Log           *slog.Logger
 	// Now is the clock (tests).
 	Now func() time.Time
 
