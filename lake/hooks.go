@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 
 	"github.com/eventlake/eventlake/catalog"
@@ -75,13 +76,21 @@ func (renameStaged) Run(ctx context.Context, p *Publication) error {
 
 // deleteRetired deletes from disk the files a published compaction
 // replaced, or whose every row a published load superseded (the catalog's
-// RetiredFiles; none for other loads).
-type deleteRetired struct{}
+// RetiredFiles; none for other loads), except those the writer's Keeper
+// keeps.
+type deleteRetired struct{ w *Writer }
 
-func (deleteRetired) Run(ctx context.Context, p *Publication) error {
+func (d deleteRetired) Run(ctx context.Context, p *Publication) error {
 	paths, err := p.Catalog.RetiredFiles(ctx, p.LoadID)
 	if err != nil {
 		return err
+	}
+	if d.w != nil && d.w.keep != nil && len(paths) > 0 {
+		kept, err := d.w.keep.Keep(ctx, p, paths)
+		if err != nil {
+			return fmt.Errorf("deciding which replaced files readers still need: %w", err)
+		}
+		paths = slices.DeleteFunc(paths, func(path string) bool { return kept[path] })
 	}
 	if len(paths) == 0 {
 		return nil

@@ -23,18 +23,49 @@ type Writer struct {
 	// visible (before it is marked published) and clean up after it (after
 	// that); recovery runs the same ones.
 	publish, finish []Hook
+	// keep, when set, holds back replaced files that a reader may still
+	// need (see WithRetention).
+	keep Keeper
 }
+
+// An Option adds to what OpenWriter's writer does. Options take effect
+// before recovery, so a transaction a crash interrupted is finished by the
+// same hooks as one that runs to its end.
+type Option func(*Writer)
+
+// WithPublishHook adds a publishing hook, run after the transaction's files
+// are in the lake's folders and before the load is marked published (e.g.
+// committing a table format's snapshot of the new file set).
+func WithPublishHook(h Hook) Option { return func(w *Writer) { w.publish = append(w.publish, h) } }
+
+// WithFinishHook adds a finishing hook, run after the load is marked
+// published and after the replaced files are deleted. Recovery also runs it
+// for a published load whose staging folder is still there.
+func WithFinishHook(h Hook) Option { return func(w *Writer) { w.finish = append(w.finish, h) } }
+
+// A Keeper holds back files a compaction (or any later writer) replaced
+// while a reader may still need them: Keep returns the subset of paths
+// (catalog paths, no longer live) that must stay on disk for now. Whoever
+// keeps a file deletes it later (see DeleteFiles).
+type Keeper interface {
+	Keep(ctx context.Context, p *Publication, paths []string) (map[string]bool, error)
+}
+
+// WithRetention makes the deletion of replaced files skip the files k
+// keeps.
+func WithRetention(k Keeper) Option { return func(w *Writer) { w.keep = k } }
 
 // OpenWriter takes the lake's writer lock (waiting up to wait), opens the
 // catalog at catalogPath (the layout's default when empty) and runs
-// Recover, then brings the lake state up to the catalog.
+// Recover (with the hooks opts add), then brings the lake state up to the
+// catalog.
 //
 // It refuses a catalog that does not describe the lake (writing with it
 // would load again what the lake already holds): a missing or empty catalog
 // of a lake that has files (ErrNoCatalog), and a catalog older than the
 // lake state (ErrStaleCatalog); the errors name the command that rebuilds
 // the catalog. Nothing is written before those checks.
-func OpenWriter(ctx context.Context, root, catalogPath string, wait time.Duration, command string) (*Writer, RecoveryReport, error) {
+func OpenWriter(ctx context.Context, root, catalogPath string, wait time.Duration, command string, opts ...Option) (*Writer, RecoveryReport, error) {
 	abs, err := filepath.Abs(root)
 	if err != nil {
 		return nil, RecoveryReport{}, fmt.Errorf("lake %s: %w", root, err)
@@ -65,6 +96,9 @@ func OpenWriter(ctx context.Context, root, catalogPath string, wait time.Duratio
 	}
 	w := newWriter(cat, layout)
 	w.lock = lock
+	for _, o := range opts {
+		o(w)
+	}
 	rep, err := w.recover(ctx)
 	if err == nil {
 		err = writeLakeState(ctx, cat, layout)
@@ -82,9 +116,9 @@ func OpenWriter(ctx context.Context, root, catalogPath string, wait time.Duratio
 // folders; once the load is published the lake state catches up with the
 // catalog and the files a compaction replaced are deleted.
 func newWriter(cat *catalog.Catalog, layout Layout) *Writer {
-	return &Writer{Catalog: cat, Layout: layout,
-		publish: []Hook{renameStaged{}, publishManifest{}},
-		finish:  []Hook{updateLakeState{}, deleteRetired{}}}
+	w := &Writer{Catalog: cat, Layout: layout, publish: []Hook{renameStaged{}, publishManifest{}}}
+	w.finish = []Hook{updateLakeState{}, deleteRetired{w: w}}
+	return w
 }
 
 // Close closes the catalog, then releases the lock.

@@ -63,6 +63,9 @@ type Options struct {
 	// LockWait is how long to wait for another writer: 0 means 10 s, a
 	// negative value not at all.
 	LockWait time.Duration
+	// WriterOptions add hooks to the lake's transactions (e.g. an Iceberg
+	// table kept in step with the lake).
+	WriterOptions []lake.Option
 	// BufferBytes bounds the rows an object may hold back before they spill
 	// into the object's own files (default 64 MiB).
 	BufferBytes int
@@ -255,7 +258,7 @@ func Run(ctx context.Context, o Options, specs []SourceSpec) (*Summary, error) {
 	if err := os.MkdirAll(lake.At(o.Lake).MetaDir(), 0o755); err != nil {
 		return nil, fmt.Errorf("lake %s: %w", o.Lake, err)
 	}
-	w, rep, err := lake.OpenWriter(ctx, o.Lake, o.CatalogPath, o.LockWait, o.Command)
+	w, rep, err := lake.OpenWriter(ctx, o.Lake, o.CatalogPath, o.LockWait, o.Command, o.WriterOptions...)
 	if err != nil {
 		return nil, err
 	}

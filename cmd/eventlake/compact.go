@@ -20,6 +20,7 @@ import (
 
 // compactOptions are the flags of `eventlake compact`.
 type compactOptions struct {
+	icebergFlagValues
 	Lake, Catalog, ConfigPath string
 	Partitions                []string
 	MinFiles                  int
@@ -79,6 +80,7 @@ compaction failed or skipped a damaged partition, 2 for usage errors.`,
 	f.BoolVarP(&o.Verbose, "verbose", "v", false, "log every partition")
 	f.BoolVar(&o.QueryCache, "query-cache", true, "keep the shell's query cache of compacted partitions up to date")
 	f.DurationVar(&o.LockWait, "lock-wait", 0, "how long to wait for a running load; 0: do not wait (default 10s)")
+	icebergFlags(c, &o.icebergFlagValues)
 	return c
 }
 
@@ -137,6 +139,11 @@ func runCompact(ctx context.Context, o *compactOptions, io streams) error {
 		return err
 	}
 	co.Log = io.logger(o.Verbose)
+	if !co.DryRun {
+		if co.WriterOptions, err = icebergWriterOptions(ctx, co.Lake, o.Iceberg, o.IcebergRetention); err != nil {
+			return err
+		}
+	}
 	sum, err := compact.Run(ctx, co)
 	if err != nil {
 		return err

@@ -19,6 +19,7 @@ import (
 
 // loadOptions are the flags of `eventlake load`.
 type loadOptions struct {
+	icebergFlagValues
 	Lake, Catalog, Profile, ConfigPath string
 	JSON, Verbose, Quiet               bool
 	Workers, ZstdLevel, MaxRecordBytes int
@@ -87,6 +88,7 @@ objects and commits those read to their end; a second one aborts at once.`,
 	f.DurationVar(&o.Deadline, "deadline", 0, "stop reading new objects after this long and commit what was read (e.g. 50m; default none)")
 	f.StringVar(&o.Since, "since", "", "only objects whose key dates are on or after YYYY-MM-DD")
 	f.StringVar(&o.Until, "until", "", "only objects whose key dates are on or before YYYY-MM-DD")
+	icebergFlags(c, &o.icebergFlagValues)
 	return c
 }
 
@@ -223,6 +225,9 @@ func loadOnce(ctx context.Context, o *loadOptions, io streams) error {
 		return err
 	}
 	lo.Log = io.logger(o.Verbose)
+	if lo.WriterOptions, err = icebergWriterOptions(ctx, lo.Lake, o.Iceberg, o.IcebergRetention); err != nil {
+		return err
+	}
 	if !o.Quiet {
 		lo.Progress = io.errOut
 		lo.ProgressTTY = io.isTerminal(io.errOut)

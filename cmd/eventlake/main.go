@@ -102,6 +102,7 @@ func newRootCmd(io streams) *cobra.Command {
 		newCatalogCmd(io),
 		newReprocessCmd(io),
 		newForgetCmd(io),
+		newIcebergCmd(io),
 	)
 	return root
 }

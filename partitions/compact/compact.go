@@ -108,7 +108,10 @@ type Options struct {
 	// catalog read-only and taking no lock.
 	DryRun   bool
 	LockWait time.Duration // how long to wait for a running load (0: 10s; negative: not at all)
-	Log      *slog.Logger
+	// WriterOptions add hooks to the compaction's transaction (e.g. an
+	// Iceberg table kept in step with the lake).
+	WriterOptions []lake.Option
+	Log           *slog.Logger
 	// Now is the clock (tests).
 	Now func() time.Time
 
@@ -339,7 +342,7 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 		return sum, nil
 	}
 
-	w, rep, err := lake.OpenWriter(ctx, o.Lake, o.CatalogPath, o.LockWait, catalog.CompactCommand)
+	w, rep, err := lake.OpenWriter(ctx, o.Lake, o.CatalogPath, o.LockWait, catalog.CompactCommand, o.WriterOptions...)
 	if err != nil {
 		return nil, err
 	}

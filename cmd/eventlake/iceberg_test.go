@@ -1,0 +1,249 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/iceberg-go"
+	"github.com/apache/iceberg-go/table"
+
+	"github.com/eventlake/eventlake/lake"
+	"github.com/eventlake/eventlake/lake/icetable"
+)
+
+// icebergRows reads a snapshot (0: the current one) with iceberg-go's own
+// scanner and returns its rows as sorted "event_id|_object|_line" keys.
+func icebergRows(t *testing.T, tbl *table.Table, snapshot int64) []string {
+	t.Helper()
+	var opts []table.ScanOption
+	if snapshot != 0 {
+		opts = append(opts, table.WithSnapshotID(snapshot))
+	}
+	at, err := tbl.Scan(opts...).ToArrowTable(context.Background())
+	if err != nil {
+		t.Fatalf("iceberg-go scan: %v", err)
+	}
+	defer at.Release()
+	tr := array.NewTableReader(at, 1024)
+	defer tr.Release()
+	var out []string
+	for tr.Next() {
+		rec := tr.RecordBatch()
+		s := rec.Schema()
+		col := func(name string) int {
+			idx := s.FieldIndices(name)
+			if len(idx) != 1 {
+				t.Fatalf("scan has no column %s: %s", name, s)
+			}
+			return idx[0]
+		}
+		id, obj, line := col("event_id"), col("_object"), col("_line")
+		for i := 0; i < int(rec.NumRows()); i++ {
+			out = append(out, fmt.Sprintf("%s|%s|%s", rec.Column(id).ValueStr(i), rec.Column(obj).ValueStr(i), rec.Column(line).ValueStr(i)))
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// shellRows returns the shell's events_raw as the same keys.
+func shellRows(t *testing.T, lakeDir, from string) []string {
+	t.Helper()
+	code, out, errOut := runCLI(t, "sql", "--lake", lakeDir, "--format", "csv", "-c",
+		"select event_id || '|' || _object || '|' || _line as k from "+from+" order by k")
+	if code != 0 {
+		t.Fatalf("sql: exit %d\n%s", code, errOut)
+	}
+	rows := strings.Split(strings.TrimSpace(out), "\n")[1:]
+	slices.Sort(rows)
+	return rows
+}
+
+// snapshotFiles lists a snapshot's data files with their partitions.
+func snapshotFiles(t *testing.T, tbl *table.Table, snap *table.Snapshot) map[string]map[int]any {
+	t.Helper()
+	fs, err := tbl.FS(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	mfs, err := snap.Manifests(fs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]map[int]any{}
+	for _, mf := range mfs {
+		entries, err := mf.FetchEntries(fs, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range entries {
+			out[e.DataFile().FilePath()] = e.DataFile().Partition()
+		}
+	}
+	return out
+}
+
+// duckRows reads the listed files with DuckDB (the shell, read_parquet),
+// the domain taken from each file's manifest partition, as Iceberg readers
+// do, and checked against the file's folder.
+func duckRows(t *testing.T, lakeDir string, files map[string]map[int]any) []string {
+	t.Helper()
+	var paths []string
+	for p, part := range files {
+		dom, _ := part[1000].(string)
+		if !strings.Contains(filepath.ToSlash(p), "/domain="+dom+"/") {
+			t.Errorf("file %s: manifest domain %q is not its folder's", p, dom)
+		}
+		paths = append(paths, "'"+p+"'")
+	}
+	return shellRows(t, lakeDir, "read_parquet(["+strings.Join(paths, ",")+"])")
+}
+
+func loadIcebergTable(t *testing.T, lakeDir string) *table.Table {
+	t.Helper()
+	tbl, err := icetable.Events(lake.At(lakeDir), icetable.Options{}).Load(context.Background())
+	if err != nil || tbl == nil {
+		t.Fatalf("load iceberg table: %v (nil: %v)", err, tbl == nil)
+	}
+	return tbl
+}
+
+func TestIcebergLoadsAndCompaction(t *testing.T) {
+	lakeDir := t.TempDir()
+	a, b := compactSources(t)
+	if code, _, errOut := runCLI(t, "load", "--lake", lakeDir, "--settle", "0", "-q", "--iceberg", a); code != 0 {
+		t.Fatalf("load a: exit %d\n%s", code, errOut)
+	}
+	// The second load keeps the table without being asked.
+	if code, _, errOut := runCLI(t, "load", "--lake", lakeDir, "--settle", "0", "-q", b); code != 0 {
+		t.Fatalf("load b: exit %d\n%s", code, errOut)
+	}
+	tbl := loadIcebergTable(t, lakeDir)
+	if n := len(tbl.Metadata().Snapshots()); n != 2 {
+		t.Fatalf("%d snapshots after two loads, want 2", n)
+	}
+	cur := tbl.CurrentSnapshot()
+	if cur.Summary.Operation != table.OpAppend {
+		t.Errorf("load snapshot operation = %s, want append", cur.Summary.Operation)
+	}
+	want := shellRows(t, lakeDir, "events_raw")
+	if len(want) != 74 {
+		t.Fatalf("events_raw has %d rows, want 74", len(want))
+	}
+	if got := icebergRows(t, tbl, 0); !slices.Equal(got, want) {
+		t.Errorf("iceberg-go scan: %d rows, events_raw %d; differ", len(got), len(want))
+	}
+	beforeFiles := snapshotFiles(t, tbl, cur)
+	if got := duckRows(t, lakeDir, beforeFiles); !slices.Equal(got, want) {
+		t.Errorf("DuckDB over the manifests' files: %d rows, want %d", len(got), len(want))
+	}
+	// Bounds and counts come from the footers.
+	for _, e := range mustEntries(t, tbl, cur) {
+		df := e.DataFile()
+		if df.ValueCounts()[1] != df.Count() || len(df.LowerBoundValues()[6]) != 8 || len(df.UpperBoundValues()[1]) == 0 {
+			t.Errorf("file %s: value counts %v, bounds %v / %v", df.FilePath(), df.ValueCounts(), df.LowerBoundValues(), df.UpperBoundValues())
+		}
+	}
+
+	// Compaction: one replace snapshot, the same rows as events_raw.
+	if code, _, errOut := runCLI(t, "compact", "--lake", lakeDir); code != 0 {
+		t.Fatalf("compact: exit %d\n%s", code, errOut)
+	}
+	tbl = loadIcebergTable(t, lakeDir)
+	after := tbl.CurrentSnapshot()
+	if after.Summary.Operation != table.OpReplace {
+		t.Errorf("compaction snapshot operation = %s, want replace", after.Summary.Operation)
+	}
+	want = shellRows(t, lakeDir, "events_raw")
+	if got := icebergRows(t, tbl, 0); !slices.Equal(got, want) {
+		t.Errorf("after compaction, iceberg-go scan: %d rows, events_raw %d; differ", len(got), len(want))
+	}
+	afterFiles := snapshotFiles(t, tbl, after)
+	if got := duckRows(t, lakeDir, afterFiles); !slices.Equal(got, want) {
+		t.Errorf("after compaction, DuckDB over the manifests' files: %d rows, want %d", len(got), len(want))
+	}
+	if len(afterFiles) != 4 {
+		t.Errorf("compacted snapshot lists %d files, want 4", len(afterFiles))
+	}
+	// A reader holding the old snapshot still reads it: its files are
+	// kept within the retention window.
+	for p := range beforeFiles {
+		if _, err := os.Stat(p); err != nil {
+			t.Errorf("file of the replaced snapshot is gone: %v", err)
+		}
+	}
+	if got := icebergRows(t, tbl, cur.SnapshotID); len(got) != 74 {
+		t.Errorf("old snapshot reads %d rows, want 74", len(got))
+	}
+
+	// Past the window, sync expires the old snapshots and deletes the
+	// replaced files; the current snapshot is the catalog's live files.
+	time.Sleep(5 * time.Millisecond)
+	code, out, errOut := runCLI(t, "iceberg", "sync", "--lake", lakeDir, "--iceberg-retention", "1ms")
+	if code != 0 || !strings.Contains(out, "up to date") || !strings.Contains(out, "deleted") {
+		t.Fatalf("iceberg sync: exit %d\n%s%s", code, out, errOut)
+	}
+	tbl = loadIcebergTable(t, lakeDir)
+	if n := len(tbl.Metadata().Snapshots()); n != 1 {
+		t.Errorf("%d snapshots after expiry, want 1", n)
+	}
+	for p := range beforeFiles {
+		if _, ok := afterFiles[p]; ok {
+			continue
+		}
+		if _, err := os.Stat(p); !os.IsNotExist(err) {
+			t.Errorf("replaced file %s still on disk after expiry: %v", p, err)
+		}
+	}
+	assertSnapshotIsCatalog(t, lakeDir)
+}
+
+func mustEntries(t *testing.T, tbl *table.Table, snap *table.Snapshot) []iceberg.ManifestEntry {
+	t.Helper()
+	fs, _ := tbl.FS(context.Background())
+	mfs, err := snap.Manifests(fs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []iceberg.ManifestEntry
+	for _, mf := range mfs {
+		es, err := mf.FetchEntries(fs, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, es...)
+	}
+	return out
+}
+
+// assertSnapshotIsCatalog checks that the current snapshot lists exactly
+// the catalog's live files of events.
+func assertSnapshotIsCatalog(t *testing.T, lakeDir string) {
+	t.Helper()
+	tbl := loadIcebergTable(t, lakeDir)
+	got := snapshotFiles(t, tbl, tbl.CurrentSnapshot())
+	code, out, errOut := runCLI(t, "sql", "--lake", lakeDir, "--format", "csv", "-c",
+		"select path from eventlake.files where status = 'live' and table_name = 'events' order by path")
+	if code != 0 {
+		t.Fatalf("sql: exit %d\n%s", code, errOut)
+	}
+	var want, have []string
+	for _, p := range strings.Split(strings.TrimSpace(out), "\n")[1:] {
+		want = append(want, filepath.Join(lakeDir, filepath.FromSlash(p)))
+	}
+	for p := range got {
+		have = append(have, p)
+	}
+	slices.Sort(want)
+	slices.Sort(have)
+	if !slices.Equal(have, want) {
+		t.Errorf("current snapshot files:\n%q\ncatalog live files:\n%q", have, want)
+	}
+}
