@@ -464,9 +464,16 @@ func realPath(p string) string {
 
 // CheckLake refuses a lake folder that is a filesystem root: a lake writes
 // its tables (events/, …) and _eventlake/ at its top.
-func CheckLake(lake string) error {
-	if r := realPath(lake); filepath.Dir(r) == r {
-		return placementError{fmt.Sprintf("lake %s is the filesystem root %s: give a folder of its own (created if missing)", lake, r)}
+func CheckLake(root string) error {
+	loc, err := lake.ParseLocation(root)
+	if err != nil {
+		return err
+	}
+	if loc.IsBucket() {
+		return nil
+	}
+	if r := realPath(loc.Dir); filepath.Dir(r) == r {
+		return placementError{fmt.Sprintf("lake %s is the filesystem root %s: give a folder of its own (created if missing)", root, r)}
 	}
 	return nil
 }

@@ -106,6 +106,9 @@ func (o *compactOptions) resolve() (compact.Options, error) {
 	if co.Lake == "" {
 		return co, usagef("no lake: give --lake DIR (or lake: in the config file)")
 	}
+	if _, err := parseLake(co.Lake); err != nil {
+		return co, err
+	}
 	if co.MinFiles < 1 {
 		return co, usagef("--min-files %d: want at least 1", co.MinFiles)
 	}

@@ -47,6 +47,9 @@ func runDDL(ctx context.Context, o *ddlOptions, io streams) error {
 	opts := ddl.Options{Engine: o.Engine, Location: o.Location, Database: o.Database}
 	var warnings []string
 	if o.Lake != "" {
+		if _, err := parseLake(o.Lake); err != nil {
+			return err
+		}
 		path := first(o.Catalog, loader.CatalogPath(o.Lake))
 		if _, err := os.Stat(path); err != nil {
 			return fmt.Errorf("no catalog at %s", path)

@@ -20,6 +20,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/eventlake/eventlake/internal/native"
+	lk "github.com/eventlake/eventlake/lake"
 	_ "github.com/eventlake/eventlake/loader/source/gcs"
 	_ "github.com/eventlake/eventlake/loader/source/local"
 	_ "github.com/eventlake/eventlake/loader/source/s3"
@@ -217,4 +218,14 @@ func codecsLine() string {
 		zs = "pure Go (klauspost/compress; install libzstd1 for a faster one)"
 	}
 	return "gzip inflater: " + gz + "\nzstd encoder:  " + zs
+}
+
+// parseLake parses a --lake value (a folder, s3:// or gs://); an unknown
+// scheme is a usage error.
+func parseLake(s string) (lk.Location, error) {
+	loc, err := lk.ParseLocation(s)
+	if err != nil {
+		return loc, usageError{err}
+	}
+	return loc, nil
 }

@@ -137,6 +137,9 @@ func openLake(ctx context.Context, lake, catPath, configPath, schemasDir string,
 	if lake == "" {
 		return nil, usagef("no lake: give --lake DIR")
 	}
+	if _, err := parseLake(lake); err != nil {
+		return nil, err
+	}
 	catPath = first(first(catPath, cfg.Catalog), loader.CatalogPath(lake))
 	if _, err := os.Stat(catPath); err != nil {
 		return nil, fmt.Errorf("no catalog at %s: load something first (eventlake load --lake %s SOURCE)", catPath, lake)

@@ -70,6 +70,9 @@ func runStatus(ctx context.Context, o *statusOptions, io streams) error {
 	if lake == "" {
 		return usagef("no lake: give --lake DIR")
 	}
+	if _, err := parseLake(lake); err != nil {
+		return err
+	}
 	path := first(first(o.Catalog, cfg.Catalog), loader.CatalogPath(lake))
 	if _, err := os.Stat(path); err != nil {
 		return fmt.Errorf("no catalog at %s: nothing has been loaded into this lake yet", path)
