@@ -20,12 +20,28 @@ type Writer struct {
 	// visible (before it is marked published) and clean up after it (after
 	// that); recovery runs the same ones.
 	publish, finish []Hook
+	// bucket is the bucket of a lake kept in one (nil for a folder): the
+	// Layout is then a local cache folder holding the cached catalog and
+	// the local staging.
+	bucket *bucketLake
 }
 
 // OpenWriter takes the lake's writer lock (waiting up to wait), opens the
 // catalog at catalogPath (the layout's default when empty) and runs
 // Recover.
+//
+// A root that is a bucket URL (s3://, gs://) opens the lake in the bucket:
+// the writer lease instead of the lock, the catalog synced from the
+// bucket's commit log into a local cache, and the recovery of the bucket's
+// staging area (see bucket.go).
 func OpenWriter(ctx context.Context, root, catalogPath string, wait time.Duration, command string) (*Writer, RecoveryReport, error) {
+	loc, err := ParseLocation(root)
+	if err != nil {
+		return nil, RecoveryReport{}, err
+	}
+	if loc.IsBucket() {
+		return openBucketWriter(ctx, loc, catalogPath, wait, command)
+	}
 	abs, err := filepath.Abs(root)
 	if err != nil {
 		return nil, RecoveryReport{}, fmt.Errorf("lake %s: %w", root, err)
@@ -63,9 +79,25 @@ func newWriter(cat *catalog.Catalog, layout Layout) *Writer {
 		finish:  []Hook{deleteRetired{}}}
 }
 
-// Close closes the catalog, then releases the lock.
+// Bucket returns the URL of the bucket the lake lives in, or "" for a lake
+// in a folder.
+func (w *Writer) Bucket() string {
+	if w.bucket == nil {
+		return ""
+	}
+	return w.bucket.store.URL()
+}
+
+// Close closes the catalog, then releases the lock (or the lease).
 func (w *Writer) Close() error {
 	err := w.Catalog.Close()
+	if b := w.bucket; b != nil {
+		if lerr := b.lease.Release(); err == nil {
+			err = lerr
+		}
+		b.store.Close()
+		b.cache.close()
+	}
 	if w.lock != nil {
 		if lerr := w.lock.Release(); err == nil {
 			err = lerr

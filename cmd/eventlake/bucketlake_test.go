@@ -1,9 +1,13 @@
 package main
 
 import (
+	dbsql "database/sql"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/eventlake/eventlake/internal/testservers"
 )
 
 // A lake URL of a scheme no store serves is refused by every command, and
@@ -27,4 +31,93 @@ func TestLakeUnknownSchemeRefused(t *testing.T) {
 	if ents, _ := os.ReadDir(dir); len(ents) != 0 {
 		t.Errorf("the refused lake left %v in the working folder", ents)
 	}
+}
+
+// arrive copies the testdata corpus into src in three batches: batch 1, 2,
+// 3 each add two objects (batch 0 adds nothing).
+func arrive(t *testing.T, src string, batch int) {
+	t.Helper()
+	sets := [][]string{nil,
+		{"pismo/main_stream/2024/02/01/09/", "fulfillmenttools/2024-02-01/events-2024-02-01-000"},
+		{"pismo/main_stream/2024/02/01/10/", "fulfillmenttools/2024-02-01/events-2024-02-01-001"},
+		{"fulfillmenttools/2024-02-02/"}}
+	for _, name := range []string{"pismo", "fulfillmenttools"} {
+		copyTree(t, testdata(name), filepath.Join(src, name), func(rel string) bool {
+			for _, p := range sets[batch] {
+				if strings.HasPrefix(filepath.ToSlash(filepath.Join(name, rel)), p) {
+					return true
+				}
+			}
+			return false
+		})
+	}
+}
+
+func newS3Lake(t *testing.T) (*testservers.S3Server, string) {
+	t.Helper()
+	srv := testservers.S3(t)
+	srv.CreateBucket(t, "lakes")
+	return srv, srv.URL("lakes", "prod/lake/", nil)
+}
+
+// Three scheduled runs, each on a fresh machine (new working folder and
+// HOME, no cache), continue the lake in the bucket where the last one left
+// it: the rows are exactly those of the corpus, nothing is staged, nothing
+// is written locally.
+func TestBucketLakeScheduledRuns(t *testing.T) {
+	_, lakeURL := newS3Lake(t)
+	src := t.TempDir()
+	for batch := 1; batch <= 3; batch++ {
+		arrive(t, src, batch)
+		cwd := freshRunner(t)
+		code, out, errOut := runCLI(t, "load", "--lake", lakeURL, "--settle", "0", "-q", "--json",
+			filepath.Join(src, "pismo"), filepath.Join(src, "fulfillmenttools"))
+		if code != 0 {
+			t.Fatalf("run %d: exit %d\n%s%s", batch, code, out, errOut)
+		}
+		if ents, _ := os.ReadDir(cwd); len(ents) != 0 {
+			t.Errorf("run %d left %v in its working folder", batch, ents)
+		}
+	}
+	// A fourth run finds nothing new.
+	freshRunner(t)
+	code, out, errOut := runCLI(t, "load", "--lake", lakeURL, "--settle", "0", "-q", "--json",
+		filepath.Join(src, "pismo"), filepath.Join(src, "fulfillmenttools"))
+	if code != 0 || !strings.Contains(out, `"objects":0`) {
+		t.Fatalf("re-run: exit %d\n%s%s", code, out, errOut)
+	}
+	wantRows, wantDistinct := localLakeRows(t)
+	rows, distinct := bucketRows(t, lakeURL, "events")
+	t.Logf("bucket lake: %d rows, %d distinct; keys %v", rows, distinct, bucketKeys(t, lakeURL))
+	if wantRows == 0 {
+		t.Fatal("the corpus has no rows")
+	}
+	if rows != wantRows || distinct != wantDistinct {
+		t.Errorf("bucket lake holds %d rows (%d distinct), a local lake of the same corpus %d (%d)", rows, distinct, wantRows, wantDistinct)
+	}
+	for _, k := range bucketKeys(t, lakeURL) {
+		if strings.HasPrefix(k, "_eventlake/staging/") {
+			t.Errorf("staged file left: %s", k)
+		}
+	}
+}
+
+// localLakeRows loads the whole corpus into a local lake and counts its
+// rows as bucketRows does.
+func localLakeRows(t *testing.T) (rows, distinct int64) {
+	t.Helper()
+	lake := t.TempDir()
+	code, _, errOut := runCLI(t, "load", "--lake", lake, "--settle", "0", "-q", testdata("pismo"), testdata("fulfillmenttools"))
+	if code != 0 {
+		t.Fatalf("local load: exit %d %s", code, errOut)
+	}
+	db, err := dbsql.Open("duckdb", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := db.QueryRow(`SELECT count(*), count(DISTINCT event_id) FROM read_parquet('` + lake + `/events/**/*.parquet')`).Scan(&rows, &distinct); err != nil {
+		t.Fatal(err)
+	}
+	return rows, distinct
 }

@@ -21,6 +21,7 @@ import (
 
 	"github.com/eventlake/eventlake/internal/native"
 	lk "github.com/eventlake/eventlake/lake"
+	_ "github.com/eventlake/eventlake/bucketstore"
 	_ "github.com/eventlake/eventlake/loader/source/gcs"
 	_ "github.com/eventlake/eventlake/loader/source/local"
 	_ "github.com/eventlake/eventlake/loader/source/s3"
