@@ -228,7 +228,9 @@ type cacheState struct {
 	LoadID string `json:"load_id"`
 }
 
-func (c *cacheDir) statePath() string { return filepath.Join(c.root, lakepath.MetaDir, "bucket-seq.json") }
+func (c *cacheDir) statePath() string {
+	return filepath.Join(c.root, lakepath.MetaDir, "bucket-seq.json")
+}
 
 func checkpointEvery() int64 {
 	if n, err := strconv.ParseInt(os.Getenv("EVENTLAKE_CHECKPOINT_EVERY"), 10, 64); err == nil && n > 0 {
@@ -778,4 +780,3 @@ func DownloadLiveFiles(ctx context.Context, store ObjectStore, cat *catalog.Cata
 	}
 	return got, nil
 }
-

@@ -74,7 +74,7 @@ func bucketRows(t *testing.T, url, table string) (rows, distinct int64) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	if err := db.QueryRow(`SELECT count(*), count(DISTINCT event_id) FROM read_parquet([` + strings.Join(files, ",") + `])`).Scan(&rows, &distinct); err != nil {
+	if err := db.QueryRow(`SELECT count(*), count(DISTINCT event_id) FROM read_parquet([`+strings.Join(files, ",")+`])`).Scan(&rows, &distinct); err != nil {
 		t.Fatal(err)
 	}
 	return rows, distinct

@@ -19,9 +19,9 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
+	_ "github.com/eventlake/eventlake/bucketstore"
 	"github.com/eventlake/eventlake/internal/native"
 	lk "github.com/eventlake/eventlake/lake"
-	_ "github.com/eventlake/eventlake/bucketstore"
 	_ "github.com/eventlake/eventlake/loader/source/gcs"
 	_ "github.com/eventlake/eventlake/loader/source/local"
 	_ "github.com/eventlake/eventlake/loader/source/s3"
