@@ -13,6 +13,7 @@ import (
 
 	"github.com/eventlake/eventlake/catalog"
 	"github.com/eventlake/eventlake/config"
+	lk "github.com/eventlake/eventlake/lake"
 	"github.com/eventlake/eventlake/loader"
 )
 
@@ -70,18 +71,28 @@ func runStatus(ctx context.Context, o *statusOptions, io streams) error {
 	if lake == "" {
 		return usagef("no lake: give --lake DIR")
 	}
-	if _, err := parseLake(lake); err != nil {
-		return err
-	}
-	path := first(first(o.Catalog, cfg.Catalog), loader.CatalogPath(lake))
-	if _, err := os.Stat(path); err != nil {
-		return fmt.Errorf("no catalog at %s: nothing has been loaded into this lake yet", path)
-	}
-	cat, err := catalog.Open(path, catalog.Options{ReadOnly: true})
+	loc, err := parseLake(lake)
 	if err != nil {
 		return err
 	}
-	defer cat.Close()
+	var cat *catalog.Catalog
+	shown := lake
+	if loc.IsBucket() {
+		var cleanup func()
+		if cat, _, lake, cleanup, err = lk.OpenBucketReader(ctx, loc); err != nil {
+			return err
+		}
+		defer cleanup()
+	} else {
+		path := first(first(o.Catalog, cfg.Catalog), loader.CatalogPath(lake))
+		if _, err := os.Stat(path); err != nil {
+			return fmt.Errorf("no catalog at %s: nothing has been loaded into this lake yet", path)
+		}
+		if cat, err = catalog.Open(path, catalog.Options{ReadOnly: true}); err != nil {
+			return err
+		}
+		defer cat.Close()
+	}
 	st, err := cat.Status(ctx)
 	if err != nil {
 		return err
@@ -128,7 +139,7 @@ func runStatus(ctx context.Context, o *statusOptions, io streams) error {
 		enc.SetIndent("", "  ")
 		return enc.Encode(rep)
 	}
-	printStatus(io, lake, rep)
+	printStatus(io, shown, rep)
 	return nil
 }
 
