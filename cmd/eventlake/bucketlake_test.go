@@ -310,3 +310,19 @@ func TestBucketLakeSQLAndStatus(t *testing.T) {
 }
 
 func fmt_(v any) string { b, _ := json.Marshal(v); return string(b) }
+
+// The commands that do not work on a lake in a bucket yet say so.
+func TestBucketLakeUnsupportedCommandsRefused(t *testing.T) {
+	_, lakeURL := newS3Lake(t)
+	freshRunner(t)
+	for _, args := range [][]string{
+		{"compact", "--lake", lakeURL},
+		{"watch", "--lake", lakeURL, "--interval", "1m", testdata("pismo")},
+		{"ddl", "--lake", lakeURL, "--engine", "spark", "--location", "s3://x/y"},
+	} {
+		code, _, errOut := runCLI(t, args...)
+		if code != 2 || !strings.Contains(errOut, "not supported yet") && !strings.Contains(errOut, "cannot be compacted yet") {
+			t.Errorf("%s: exit %d, stderr %q", args[0], code, errOut)
+		}
+	}
+}

@@ -47,8 +47,10 @@ func runDDL(ctx context.Context, o *ddlOptions, io streams) error {
 	opts := ddl.Options{Engine: o.Engine, Location: o.Location, Database: o.Database}
 	var warnings []string
 	if o.Lake != "" {
-		if _, err := parseLake(o.Lake); err != nil {
+		if loc, err := parseLake(o.Lake); err != nil {
 			return err
+		} else if loc.IsBucket() {
+			return usagef("ddl: --lake in a bucket is not supported yet; give --location and no --lake")
 		}
 		path := first(o.Catalog, loader.CatalogPath(o.Lake))
 		if _, err := os.Stat(path); err != nil {
