@@ -61,6 +61,9 @@ type Tx struct {
 	host   string
 	pid    int
 	closed bool // committed or failed: Fail no longer records anything
+	// In a bucket: files were uploaded to its staging area; the log entry
+	// was tried; the entry was refused (another writer has that seq).
+	bucketStaged, logTried, logLost bool
 }
 
 // Begin records a new load in the catalog and creates its staging folder,
@@ -171,18 +174,39 @@ func (t *Tx) Commit(ctx context.Context, ch Changes) error {
 	cm := catalog.Commit{LoadID: t.id, FinishedAt: finished, Files: FileRecords(ch.Files), Objects: ch.Objects,
 		Schemas: ch.Schemas, Replaces: ch.Replaces, Records: ch.Records, Rejects: ch.Rejects, Bytes: ch.Bytes, Note: ch.Note,
 		Forget: ch.Forget, Supersedes: sup, SupersededFiles: counts, Retires: retires}
-	// The writer lock makes this transaction's commit the catalog's next.
-	n, _, err := t.w.Catalog.CommitCount(ctx)
-	if err != nil {
-		return t.Fail(ctx, err)
-	}
-	cm.Seq = n + 1
-	if err := writeJSONAtomic(t.w.Layout.StagedManifestPath(t.id), t.manifest(cm)); err != nil {
-		return t.Fail(ctx, fmt.Errorf("write the load's manifest: %w", err))
-	}
-	t.Step("before-commit")
-	if err := t.w.Catalog.Commit(ctx, cm); err != nil {
-		return t.Fail(ctx, fmt.Errorf("commit: %w", err))
+	var seq int64
+	if b := t.w.bucket; b != nil {
+		// In a bucket the commit point is the log entry (the bucket's
+		// manifest); the cached catalog follows it (and a crash in between
+		// is replayed).
+		t.Step("before-commit")
+		var err error
+		if seq, err = b.commit(ctx, t, cm); err != nil {
+			return t.Fail(ctx, fmt.Errorf("commit: %w", err))
+		}
+		t.closed = true
+		t.Step("bucket-after-log")
+		if err := t.w.Catalog.Commit(context.WithoutCancel(ctx), cm); err != nil {
+			return fmt.Errorf("load %s is committed in %s, but recording it in the local cache failed (the next run reads it from the bucket): %w",
+				t.id, b.store.URL(), err)
+		}
+		if err := saveCacheState(b.cache, cacheState{Seq: seq, LoadID: t.id}); err != nil {
+			return err
+		}
+	} else {
+		// The writer lock makes this transaction's commit the catalog's next.
+		n, _, err := t.w.Catalog.CommitCount(ctx)
+		if err != nil {
+			return t.Fail(ctx, err)
+		}
+		cm.Seq = n + 1
+		if err := writeJSONAtomic(t.w.Layout.StagedManifestPath(t.id), t.manifest(cm)); err != nil {
+			return t.Fail(ctx, fmt.Errorf("write the load's manifest: %w", err))
+		}
+		t.Step("before-commit")
+		if err := t.w.Catalog.Commit(ctx, cm); err != nil {
+			return t.Fail(ctx, fmt.Errorf("commit: %w", err))
+		}
 	}
 	t.closed = true
 	t.Step("after-commit")
@@ -194,6 +218,12 @@ func (t *Tx) Commit(ctx context.Context, ch Changes) error {
 		paths[i] = f.Path
 	}
 	_, err = t.w.publishCommitted(ctx, t.id, paths, t.Step)
+	if b := t.w.bucket; err == nil && b != nil && seq%b.every == 0 {
+		if cerr := b.writeCheckpoint(ctx, t.w.Catalog, seq); cerr != nil {
+			return fmt.Errorf("load %s is complete, but writing checkpoint %d failed (the next commits write one): %w", t.id, seq, cerr)
+		}
+		t.Step("bucket-after-checkpoint")
+	}
 	return err
 }
 
@@ -216,6 +246,9 @@ func (t *Tx) Fail(ctx context.Context, err error) error {
 	}
 	if ferr := t.w.Catalog.FailLoad(context.WithoutCancel(ctx), t.id, err); ferr != nil {
 		return fmt.Errorf("%w (recording the failure also failed: %v)", err, ferr)
+	}
+	if b := t.w.bucket; b != nil {
+		b.discardStaged(context.WithoutCancel(ctx), t)
 	}
 	if t.stage != nil {
 		_ = t.stage.Remove() // best effort: recovery removes it anyway

@@ -26,6 +26,10 @@ type Writer struct {
 	// keep, when set, holds back replaced files that a reader may still
 	// need (see WithRetention).
 	keep Keeper
+	// bucket is the bucket of a lake kept in one (nil for a folder): the
+	// Layout is then a local cache folder holding the cached catalog and
+	// the local staging.
+	bucket *bucketLake
 }
 
 // An Option adds to what OpenWriter's writer does. Options take effect
@@ -65,7 +69,22 @@ func WithRetention(k Keeper) Option { return func(w *Writer) { w.keep = k } }
 // of a lake that has files (ErrNoCatalog), and a catalog older than the
 // lake state (ErrStaleCatalog); the errors name the command that rebuilds
 // the catalog. Nothing is written before those checks.
+//
+// A root that is a bucket URL (s3://, gs://) opens the lake in the bucket:
+// the writer lease instead of the lock, the catalog synced from the
+// bucket's commit log into a local cache, and the recovery of the bucket's
+// staging area (see bucket.go).
 func OpenWriter(ctx context.Context, root, catalogPath string, wait time.Duration, command string, opts ...Option) (*Writer, RecoveryReport, error) {
+	loc, err := ParseLocation(root)
+	if err != nil {
+		return nil, RecoveryReport{}, err
+	}
+	if loc.IsBucket() {
+		if len(opts) > 0 {
+			return nil, RecoveryReport{}, fmt.Errorf("lake %s: Apache Iceberg metadata and retention are not supported in a bucket lake yet", loc)
+		}
+		return openBucketWriter(ctx, loc, catalogPath, wait, command)
+	}
 	abs, err := filepath.Abs(root)
 	if err != nil {
 		return nil, RecoveryReport{}, fmt.Errorf("lake %s: %w", root, err)
@@ -121,9 +140,25 @@ func newWriter(cat *catalog.Catalog, layout Layout) *Writer {
 	return w
 }
 
-// Close closes the catalog, then releases the lock.
+// Bucket returns the URL of the bucket the lake lives in, or "" for a lake
+// in a folder.
+func (w *Writer) Bucket() string {
+	if w.bucket == nil {
+		return ""
+	}
+	return w.bucket.store.URL()
+}
+
+// Close closes the catalog, then releases the lock (or the lease).
 func (w *Writer) Close() error {
 	err := w.Catalog.Close()
+	if b := w.bucket; b != nil {
+		if lerr := b.lease.Release(); err == nil {
+			err = lerr
+		}
+		b.store.Close()
+		b.cache.close()
+	}
 	if w.lock != nil {
 		if lerr := w.lock.Release(); err == nil {
 			err = lerr

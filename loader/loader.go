@@ -221,7 +221,7 @@ func (o *Options) defaults() {
 	if o.RetryBackoffMax <= 0 {
 		o.RetryBackoffMax = DefaultRetryBackoffMax
 	}
-	if o.CatalogPath == "" {
+	if loc, err := lake.ParseLocation(o.Lake); o.CatalogPath == "" && err == nil && !loc.IsBucket() {
 		o.CatalogPath = CatalogPath(o.Lake)
 	}
 	if o.Config == nil {
@@ -255,14 +255,20 @@ func Run(ctx context.Context, o Options, specs []SourceSpec) (*Summary, error) {
 	if err := CheckLake(o.Lake); err != nil {
 		return nil, err
 	}
-	if err := os.MkdirAll(lake.At(o.Lake).MetaDir(), 0o755); err != nil {
-		return nil, fmt.Errorf("lake %s: %w", o.Lake, err)
+	if loc, _ := lake.ParseLocation(o.Lake); !loc.IsBucket() {
+		if err := os.MkdirAll(lake.At(o.Lake).MetaDir(), 0o755); err != nil {
+			return nil, fmt.Errorf("lake %s: %w", o.Lake, err)
+		}
 	}
 	w, rep, err := lake.OpenWriter(ctx, o.Lake, o.CatalogPath, o.LockWait, o.Command, o.WriterOptions...)
 	if err != nil {
 		return nil, err
 	}
 	defer w.Close()
+	if w.Bucket() != "" {
+		// A lake in a bucket works in its local cache folder.
+		o.Lake, o.CatalogPath = w.Layout.Root(), w.Catalog.Path()
+	}
 	cat := w.Catalog
 	sum := &Summary{}
 	stop := make(chan struct{})
@@ -486,9 +492,16 @@ func realPath(p string) string {
 
 // CheckLake refuses a lake folder that is a filesystem root: a lake writes
 // its tables (events/, …) and _eventlake/ at its top.
-func CheckLake(lake string) error {
-	if r := realPath(lake); filepath.Dir(r) == r {
-		return placementError{fmt.Sprintf("lake %s is the filesystem root %s: give a folder of its own (created if missing)", lake, r)}
+func CheckLake(root string) error {
+	loc, err := lake.ParseLocation(root)
+	if err != nil {
+		return err
+	}
+	if loc.IsBucket() {
+		return nil
+	}
+	if r := realPath(loc.Dir); filepath.Dir(r) == r {
+		return placementError{fmt.Sprintf("lake %s is the filesystem root %s: give a folder of its own (created if missing)", root, r)}
 	}
 	return nil
 }

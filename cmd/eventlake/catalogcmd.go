@@ -78,6 +78,9 @@ func runRebuild(ctx context.Context, o *rebuildOptions, io streams) error {
 	if ro.Lake == "" {
 		return usagef("no lake: give --lake DIR (or lake: in the config file)")
 	}
+	if err := folderOnly("catalog rebuild", ro.Lake); err != nil {
+		return err
+	}
 	if ro.CatalogPath == "" {
 		ro.CatalogPath = loader.CatalogPath(ro.Lake)
 	}

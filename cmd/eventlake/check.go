@@ -116,6 +116,9 @@ func runCheck(ctx context.Context, o *checkOptions, io streams) error {
 	if lake == "" {
 		return usagef("no lake: give --lake DIR")
 	}
+	if err := folderOnly("check", lake); err != nil {
+		return err
+	}
 	path := first(first(o.Catalog, cfg.Catalog), loader.CatalogPath(lake))
 	if _, err := os.Stat(path); err != nil {
 		return fmt.Errorf("no catalog at %s: nothing has been loaded into this lake yet", path)

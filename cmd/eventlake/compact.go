@@ -111,6 +111,11 @@ func (o *compactOptions) resolve() (compact.Options, error) {
 	if co.Lake == "" {
 		return co, usagef("no lake: give --lake DIR (or lake: in the config file)")
 	}
+	if loc, err := parseLake(co.Lake); err != nil {
+		return co, err
+	} else if loc.IsBucket() {
+		return co, usagef("compact: a lake in a bucket (%s) cannot be compacted yet; load, status and sql work on it", co.Lake)
+	}
 	if co.MinFiles < 1 {
 		return co, usagef("--min-files %d: want at least 1", co.MinFiles)
 	}

@@ -46,6 +46,11 @@ func runDDL(ctx context.Context, o *ddlOptions, io streams) error {
 	var warnings []string
 	var superseded int64
 	if o.Lake != "" {
+		if loc, err := parseLake(o.Lake); err != nil {
+			return err
+		} else if loc.IsBucket() {
+			return usagef("ddl: --lake in a bucket is not supported yet; give --location and no --lake")
+		}
 		path := first(o.Catalog, loader.CatalogPath(o.Lake))
 		if _, err := os.Stat(path); err != nil {
 			return fmt.Errorf("no catalog at %s", path)

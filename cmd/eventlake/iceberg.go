@@ -60,11 +60,15 @@ files of events (creating the table in <lake>/events/_iceberg/ if the lake has
 none), then drops the snapshots replaced longer than --iceberg-retention ago and
 deletes the replaced files no retained snapshot lists. Once the table exists,
 every load and compaction commits its own snapshot. It prints the current
-metadata file, to register the table with (see eventlake ddl --format iceberg).`,
+metadata file, to register the table with (see the README's Apache Iceberg
+table section).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if lakeDir == "" {
 				return usagef("no lake given (--lake DIR)")
+			}
+			if err := folderOnly("iceberg sync", lakeDir); err != nil {
+				return err
 			}
 			ctx := cmd.Context()
 			t := icetable.Events(lake.At(lakeDir), icetable.Options{Retention: retention})

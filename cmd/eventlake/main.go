@@ -19,7 +19,9 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
+	_ "github.com/eventlake/eventlake/bucketstore"
 	"github.com/eventlake/eventlake/internal/native"
+	lk "github.com/eventlake/eventlake/lake"
 	_ "github.com/eventlake/eventlake/loader/source/gcs"
 	_ "github.com/eventlake/eventlake/loader/source/local"
 	_ "github.com/eventlake/eventlake/loader/source/s3"
@@ -223,4 +225,27 @@ func codecsLine() string {
 		zs = "pure Go (klauspost/compress; install libzstd1 for a faster one)"
 	}
 	return "gzip inflater: " + gz + "\nzstd encoder:  " + zs
+}
+
+// folderOnly refuses a lake in a bucket for a command that works only on a
+// lake in a folder (yet), and an unknown scheme.
+func folderOnly(command, lake string) error {
+	loc, err := parseLake(lake)
+	if err != nil {
+		return err
+	}
+	if loc.IsBucket() {
+		return usagef("%s: a lake in a bucket (%s) is not supported yet; load, status and sql work on it", command, lake)
+	}
+	return nil
+}
+
+// parseLake parses a --lake value (a folder, s3:// or gs://); an unknown
+// scheme is a usage error.
+func parseLake(s string) (lk.Location, error) {
+	loc, err := lk.ParseLocation(s)
+	if err != nil {
+		return loc, usageError{err}
+	}
+	return loc, nil
 }

@@ -48,6 +48,9 @@ func (o *selectOptions) selection() (catalog.Selection, string, error) {
 	if o.Lake == "" {
 		return sel, "", usagef("no lake: give --lake DIR")
 	}
+	if err := folderOnly("reprocess and forget", o.Lake); err != nil {
+		return sel, "", err
+	}
 	path := first(o.Catalog, loader.CatalogPath(o.Lake))
 	if _, err := os.Stat(path); err != nil {
 		return sel, "", fmt.Errorf("no catalog at %s: nothing has been loaded into this lake yet", path)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 
+	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -83,6 +84,8 @@ type lakeSession struct {
 	// ready is closed when views made in the background (the interactive
 	// shell) exist; createErr is their error. warn prints their warnings.
 	schemas *sourceSchemas // --schemas, when given
+	// cleanup removes the local cache of a lake in a bucket.
+	cleanup func()
 
 	ready     chan struct{}
 	createErr error
@@ -133,6 +136,9 @@ func (s *lakeSession) Close() {
 	if s.schemas != nil {
 		s.schemas.Close()
 	}
+	if s.cleanup != nil {
+		s.cleanup()
+	}
 }
 
 // refresh follows loads and compactions that committed since the views were
@@ -154,6 +160,17 @@ func (s *lakeSession) refresh(ctx context.Context, conn *dbsql.Conn) error {
 	return nil
 }
 
+// defaultSQLCacheBytes bounds the Parquet files `sql` copies from a lake in
+// a bucket to local disk (EVENTLAKE_SQL_CACHE_BYTES overrides it).
+const defaultSQLCacheBytes = 8 << 30
+
+func sqlCacheBytes() int64 {
+	if n, err := strconv.ParseInt(os.Getenv("EVENTLAKE_SQL_CACHE_BYTES"), 10, 64); err == nil && n > 0 {
+		return n
+	}
+	return defaultSQLCacheBytes
+}
+
 // openLake opens the lake's catalog read-only and a DuckDB connection with
 // every view created. With background set, the views are made in the
 // background: statements wait for them (refresh), the caller does not.
@@ -169,18 +186,36 @@ func openLake(ctx context.Context, lake, catPath, configPath, schemasDir string,
 	if lake == "" {
 		return nil, usagef("no lake: give --lake DIR")
 	}
-	catPath = first(first(catPath, cfg.Catalog), loader.CatalogPath(lake))
-	if _, err := os.Stat(catPath); err != nil {
-		if merr := lk.CheckMissing(lake, catPath); merr != nil {
-			return nil, merr
-		}
-		return nil, fmt.Errorf("no catalog at %s: load something first (eventlake load --lake %s SOURCE)", catPath, lake)
-	}
-	cat, err := catalog.Open(catPath, catalog.Options{ReadOnly: true})
+	loc, err := parseLake(lake)
 	if err != nil {
 		return nil, err
 	}
-	s := &lakeSession{cat: cat, opts: views.Options{Lake: lake, Catalog: cat, Config: cfg, Schemas: only}}
+	var cat *catalog.Catalog
+	var cleanup func()
+	if loc.IsBucket() {
+		// The bucket's catalog and live files, cached on local disk.
+		var store lk.ObjectStore
+		cat, store, lake, cleanup, err = lk.OpenBucketReader(ctx, loc)
+		if err != nil {
+			return nil, err
+		}
+		if _, err := lk.DownloadLiveFiles(ctx, store, cat, lake, sqlCacheBytes(), nil); err != nil {
+			cleanup()
+			return nil, err
+		}
+	} else {
+		catPath = first(first(catPath, cfg.Catalog), loader.CatalogPath(lake))
+		if _, err := os.Stat(catPath); err != nil {
+			if merr := lk.CheckMissing(lake, catPath); merr != nil {
+				return nil, merr
+			}
+			return nil, fmt.Errorf("no catalog at %s: load something first (eventlake load --lake %s SOURCE)", catPath, lake)
+		}
+		if cat, err = catalog.Open(catPath, catalog.Options{ReadOnly: true}); err != nil {
+			return nil, err
+		}
+	}
+	s := &lakeSession{cat: cat, cleanup: cleanup, opts: views.Options{Lake: lake, Catalog: cat, Config: cfg, Schemas: only}}
 	if u := first(schemasDir, cfg.Schemas); u != "" {
 		if s.schemas, err = openSchemaStore(ctx, u); err != nil {
 			cat.Close()

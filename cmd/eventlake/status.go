@@ -112,20 +112,33 @@ func runStatus(ctx context.Context, o *statusOptions, io streams) error {
 	if lake == "" {
 		return usagef("no lake: give --lake DIR")
 	}
-	path := first(first(o.Catalog, cfg.Catalog), loader.CatalogPath(lake))
-	if _, err := os.Stat(path); err != nil {
-		if merr := lk.CheckMissing(lake, path); merr != nil {
-			return merr
-		}
-		return fmt.Errorf("no catalog at %s: nothing has been loaded into this lake yet", path)
-	}
-	cat, err := catalog.Open(path, catalog.Options{ReadOnly: true})
+	loc, err := parseLake(lake)
 	if err != nil {
 		return err
 	}
-	defer cat.Close()
-	if err := lk.CheckCatalog(ctx, cat, lake); err != nil {
-		fmt.Fprintf(io.errOut, "eventlake: warning: %v\n", err)
+	var cat *catalog.Catalog
+	shown := lake
+	if loc.IsBucket() {
+		var cleanup func()
+		if cat, _, lake, cleanup, err = lk.OpenBucketReader(ctx, loc); err != nil {
+			return err
+		}
+		defer cleanup()
+	} else {
+		path := first(first(o.Catalog, cfg.Catalog), loader.CatalogPath(lake))
+		if _, err := os.Stat(path); err != nil {
+			if merr := lk.CheckMissing(lake, path); merr != nil {
+				return merr
+			}
+			return fmt.Errorf("no catalog at %s: nothing has been loaded into this lake yet", path)
+		}
+		if cat, err = catalog.Open(path, catalog.Options{ReadOnly: true}); err != nil {
+			return err
+		}
+		defer cat.Close()
+		if err := lk.CheckCatalog(ctx, cat, lake); err != nil {
+			fmt.Fprintf(io.errOut, "eventlake: warning: %v\n", err)
+		}
 	}
 	st, err := cat.Status(ctx)
 	if err != nil {
@@ -176,7 +189,7 @@ func runStatus(ctx context.Context, o *statusOptions, io streams) error {
 		enc.SetIndent("", "  ")
 		return enc.Encode(rep)
 	}
-	printStatus(io, lake, rep)
+	printStatus(io, shown, rep)
 	return nil
 }
 

@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/eventlake/eventlake/catalog"
+	lk "github.com/eventlake/eventlake/lake"
 	"github.com/eventlake/eventlake/loader"
 	"github.com/eventlake/eventlake/loader/watch"
 )
@@ -118,6 +119,9 @@ func runWatch(ctx context.Context, o *watchOptions, io streams) error {
 		return err
 	}
 	lo.Command = "watch"
+	if loc, _ := lk.ParseLocation(lo.Lake); loc.IsBucket() {
+		return usagef("watch: a lake in a bucket (%s) is not supported yet; schedule eventlake load instead", lo.Lake)
+	}
 	switch {
 	case o.Interval <= 0:
 		return usagef("--interval %s: want a positive duration", o.Interval)

@@ -654,3 +654,8 @@ func (s *Source) Open(ctx context.Context, key string) (io.ReadCloser, source.Ob
 	}
 	return r, obj, nil
 }
+
+// Client returns the source's S3 client (credentials, region, endpoint,
+// retries and circuit breaker as the URL configured them), for the lake's
+// bucket store, which talks to the same buckets the same way.
+func (s *Source) Client() *s3.Client { return s.client }
