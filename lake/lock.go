@@ -4,11 +4,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
-	"path/filepath"
 	"sync"
 	"time"
+
+	"github.com/eventlake/eventlake/internal/fsync"
 )
 
 // ErrLocked is wrapped by AcquireLock's error when another writer holds the
@@ -153,29 +153,6 @@ func truncate(s string, n int) string {
 	return s[:n] + "…"
 }
 
-// ensureDir creates dir and missing parents with mode 0755 (chmod'ed, so the
-// process umask cannot change it). Existing directories are left alone.
-func ensureDir(dir string) error {
-	st, err := os.Stat(dir)
-	if err == nil {
-		if !st.IsDir() {
-			return fmt.Errorf("%s exists and is not a directory", dir)
-		}
-		return nil
-	}
-	if !errors.Is(err, fs.ErrNotExist) {
-		return err
-	}
-	if parent := filepath.Dir(dir); parent != dir {
-		if err := ensureDir(parent); err != nil {
-			return err
-		}
-	}
-	if err := os.Mkdir(dir, dirPerm); err != nil {
-		if errors.Is(err, fs.ErrExist) {
-			return nil
-		}
-		return err
-	}
-	return os.Chmod(dir, dirPerm)
-}
+// ensureDir creates dir and its missing parents, mode 0755 whatever the
+// umask (see fsync.MkdirAll).
+func ensureDir(dir string) error { return fsync.MkdirAll(dir, dirPerm) }
