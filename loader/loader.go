@@ -33,10 +33,12 @@ import (
 	"github.com/eventlake/eventlake/catalog"
 	"github.com/eventlake/eventlake/config"
 	"github.com/eventlake/eventlake/lake"
+	"github.com/eventlake/eventlake/loader/csvtable"
 	"github.com/eventlake/eventlake/loader/source"
 	"github.com/eventlake/eventlake/loader/source/dateprefix"
 	"github.com/eventlake/eventlake/loader/source/local"
 	"github.com/eventlake/eventlake/partitions"
+	"github.com/eventlake/eventlake/schema"
 )
 
 // MaxWorkers bounds Options.Workers: beyond a few dozen objects in flight
@@ -694,7 +696,7 @@ type load struct {
 	cat         *catalog.Catalog
 	stage       *partitions.Stage
 	profiles    *profileSet
-	csvProfiles map[string]*csvProfile
+	csvProfiles map[string]*csvtable.Profile
 	id          string
 	ingestedAt  int64
 
@@ -721,8 +723,8 @@ type result struct {
 	url          string
 	rec          catalog.ObjectRecord
 	uncompressed int64
-	tableTypes   *columnTypes // column types of a CSV object
-	firstReject  string       // reason of the object's first reject
+	tableTypes   *schema.ColumnTypes // column types of a CSV object
+	firstReject  string              // reason of the object's first reject
 }
 
 // run processes the jobs on the worker pool and closes the writers.

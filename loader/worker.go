@@ -16,6 +16,7 @@ import (
 
 	"github.com/eventlake/eventlake/catalog"
 	"github.com/eventlake/eventlake/internal/native"
+	"github.com/eventlake/eventlake/loader/csvtable"
 	"github.com/eventlake/eventlake/loader/format"
 	"github.com/eventlake/eventlake/loader/profile"
 	"github.com/eventlake/eventlake/loader/source"
@@ -97,11 +98,7 @@ type objectBuffer struct {
 	spillEvents  *partitions.EventWriter
 	spillRejects *partitions.RejectWriter
 
-	// A delimited (CSV) object's rows, for its table.
-	table     string
-	columns   []string
-	profile   *csvProfile
-	tableRows []tableRow
+	table *csvtable.Table // a delimited (CSV) object's rows, for its table
 }
 
 const chunkSize = 1 << 20
@@ -176,9 +173,7 @@ func (b *objectBuffer) reset() {
 	b.rejects = b.rejects[:0]
 	b.size = 0
 	b.spillEvents, b.spillRejects = nil, nil
-	b.table, b.columns, b.profile = "", nil, nil
-	clear(b.tableRows)
-	b.tableRows = b.tableRows[:0]
+	b.table = nil
 }
 
 // ref returns p as a string: over the inflated object itself when p lies in
@@ -496,7 +491,7 @@ func (w *worker) inflateWhole(ctx context.Context, raw io.Reader, size int64) (w
 // non-empty quarantine reason when the whole object must be quarantined.
 func (w *worker) readRecords(ctx context.Context, rd *format.Reader, j job, url string, r *result) (string, error) {
 	if p := w.l.csvProfiles[j.profile]; p != nil {
-		return fmt.Sprintf("JSON records, but profile %s reads delimited (CSV) files", p.name), nil
+		return fmt.Sprintf("JSON records, but profile %s reads delimited (CSV) files", p.Name), nil
 	}
 	cands, err := w.l.profiles.resolve(j.profile)
 	if err != nil {
@@ -680,7 +675,7 @@ func (w *worker) spill() error {
 func (w *worker) flush() error {
 	b := &w.buf
 	defer b.reset()
-	if b.table != "" && len(b.tableRows) > 0 {
+	if b.table != nil {
 		if err := w.flushTable(); err != nil {
 			return err
 		}
