@@ -796,7 +796,7 @@ func (l *load) run(ctx context.Context, jobs []job) ([]result, []partitions.File
 			}
 			// Out of objects: give the whole-object buffers back, for the
 			// workers that wait for them.
-			w.freeBuffers()
+			w.inf.release()
 		}()
 	}
 	go func() {

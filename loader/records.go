@@ -14,47 +14,60 @@ import (
 // gives up on an object.
 const pendingLimit = 100
 
-// internStr returns a shared string for repetitive values (domain,
-// event_type, org_id) without allocating when it is already known.
-func (w *worker) internStr(p []byte) string {
-	if s, ok := w.intern[string(p)]; ok {
+// interner shares the values that repeat across a worker's rows, so rows
+// do not allocate one each (the writers only read through them).
+type interner struct {
+	strs map[string]string
+	// ptrs shares one *string per value of a nullable column.
+	ptrs     map[string]*string
+	versions [64]*int32
+}
+
+func newInterner() interner {
+	return interner{strs: map[string]string{}, ptrs: map[string]*string{}}
+}
+
+// str returns a shared string for repetitive values (domain, event_type,
+// org_id) without allocating when it is already known.
+func (in *interner) str(p []byte) string {
+	if s, ok := in.strs[string(p)]; ok {
 		return s
 	}
-	if len(w.intern) > 50000 {
-		clear(w.intern)
+	if len(in.strs) > 50000 {
+		clear(in.strs)
 	}
 	s := string(p)
-	w.intern[s] = s
+	in.strs[s] = s
 	return s
 }
 
-// versionPtr returns a shared pointer for common schema versions (the
-// writers only read through it).
-func (w *worker) versionPtr(v int32) *int32 {
-	if v >= 0 && int(v) < len(w.versions) {
-		if w.versions[v] == nil {
-			w.versions[v] = new(int32)
-			*w.versions[v] = v
+// version returns a shared pointer for common schema versions.
+func (in *interner) version(v int32) *int32 {
+	if v >= 0 && int(v) < len(in.versions) {
+		if in.versions[v] == nil {
+			in.versions[v] = new(int32)
+			*in.versions[v] = v
 		}
-		return w.versions[v]
+		return in.versions[v]
 	}
 	p := new(int32)
 	*p = v
 	return p
 }
 
-func (w *worker) internPtr(p []byte) *string {
+// ptr returns a shared pointer to p's text; nil for nil.
+func (in *interner) ptr(p []byte) *string {
 	if p == nil {
 		return nil
 	}
-	if sp, ok := w.internPtrs[string(p)]; ok {
+	if sp, ok := in.ptrs[string(p)]; ok {
 		return sp
 	}
-	if len(w.internPtrs) > 50000 {
-		clear(w.internPtrs)
+	if len(in.ptrs) > 50000 {
+		clear(in.ptrs)
 	}
-	s := w.internStr(p)
-	w.internPtrs[s] = &s
+	s := in.str(p)
+	in.ptrs[s] = &s
 	return &s
 }
 
@@ -138,12 +151,11 @@ func (w *worker) mapRecord(p profile.Profile, data []byte, url string, line, off
 	// its type (ObserveData): one walk instead of two. A record that fails
 	// takes back what it widened, and Map names the reason.
 	om, observing := p.(profile.ObservingMapper)
-	w.undo = typeUndo{}
-	w.object = url
+	w.obs.begin(url)
 	var err error
 	if observing {
-		if err = om.MapObserving(data, ev, w); err != nil {
-			w.rollback()
+		if err = om.MapObserving(data, ev, &w.obs); err != nil {
+			w.obs.rollback()
 			observing = false
 			err = p.Map(data, ev)
 		}
@@ -154,9 +166,9 @@ func (w *worker) mapRecord(p profile.Profile, data []byte, url string, line, off
 		w.reject(url, line, offset, size, err.Error(), data, r)
 		return nil
 	}
-	domain := w.internStr(ev.Domain)
+	domain := w.intern.str(ev.Domain)
 	if err := partitions.CheckValue(domain); err != nil {
-		w.rollback()
+		w.obs.rollback()
 		w.reject(url, line, offset, size, "domain: "+err.Error(), data, r)
 		return nil
 	}
@@ -166,8 +178,8 @@ func (w *worker) mapRecord(p profile.Profile, data []byte, url string, line, off
 	b := &w.buf
 	row := partitions.EventRow{
 		EventID:    w.ref(ev.EventID),
-		EventType:  w.internStr(ev.EventType),
-		OrgID:      w.internPtr(ev.OrgID),
+		EventType:  w.intern.str(ev.EventType),
+		OrgID:      w.intern.ptr(ev.OrgID),
 		EventTime:  ev.EventTime,
 		Data:       w.ref(ev.Data),
 		Object:     url,
@@ -181,14 +193,14 @@ func (w *worker) mapRecord(p profile.Profile, data []byte, url string, line, off
 		row.CID = b.strPtr(w.ref(ev.CID))
 	}
 	if ev.HasSchemaVersion {
-		row.SchemaVersion = w.versionPtr(ev.SchemaVersion)
+		row.SchemaVersion = w.intern.version(ev.SchemaVersion)
 	}
 	b.rows = append(b.rows, row)
 	b.size += 160
 	r.rec.Records++
 	w.l.recordsDone.Add(1)
 	if !observing || !ev.DataObserved {
-		w.observe(row.Domain, row.EventType, row.Data, url)
+		w.obs.observe(row.Domain, row.EventType, row.Data, url)
 	}
 	if b.size > w.l.opts.BufferBytes {
 		return w.spill()

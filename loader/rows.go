@@ -118,14 +118,9 @@ func (w *worker) flush() error {
 			b.rows = b.rows[:0]
 		}
 		b.chunks = nil
-		var done func()
-		if w.whole != nil {
-			// The rows point into the inflated object: its buffer is not
-			// reused before the writers are done with them.
-			busy := &w.busy[w.cur]
-			busy.Add(1)
-			done = busy.Done
-		}
+		// Rows that point into the inflated object: its buffer is not
+		// reused before the writers are done with them.
+		done := w.inf.hold()
 		if err := w.l.sink.send(rows, chunks, b.pool, done); err != nil {
 			if done != nil {
 				done()

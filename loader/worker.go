@@ -9,10 +9,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"sync"
 
 	"github.com/eventlake/eventlake/catalog"
-	"github.com/eventlake/eventlake/internal/native"
 	"github.com/eventlake/eventlake/loader/format"
 	"github.com/eventlake/eventlake/loader/profile"
 	"github.com/eventlake/eventlake/loader/source"
@@ -24,40 +22,26 @@ import (
 type worker struct {
 	l       *load
 	rejects *partitions.RejectWriter // events go to the load's sink
-	ev      profile.Event
-	intern  map[string]string
-	// internPtrs shares one *string per value of a nullable column (the
-	// writers only read through it), so rows do not allocate one each.
-	internPtrs map[string]*string
-	versions   [64]*int32
-	buf        objectBuffer
-	extra      []partitions.File // files of spilled objects that committed
-	head       headCapture
-	types      map[typeKey]*observedType
-	rbuf       *bufio.Reader // large reads from the source: fewer syscalls and round trips
+	extra   []partitions.File        // files of spilled objects that committed
 
-	// Whole-object inflating (when libdeflate is in use): the compressed
-	// object, its inflated bytes, and a reader over them.
-	gunzip *native.Gunzipper
-	undo   typeUndo // what ObserveData changed for the record being mapped
-	object string   // the object being read (for a type's first object)
-	zbuf   wholeBuf
-	// Inflated objects: two buffers, so that the next object is inflated
-	// while the writers still encode rows pointing into the last one
-	// (rows of a whole object are not copied; see ref).
-	obufs [2]wholeBuf
-	busy  [2]sync.WaitGroup // a buffer's rows are still with the writers
-	cur   int               // the buffer of the object being read
-	whole []byte            // the inflated object being read, when its rows may point into it
+	// Reading an object (input.go).
+	rbuf *bufio.Reader // large reads from the source: fewer syscalls and round trips
+	head headCapture
+	inf  inflater
+
+	// Mapping its records (records.go) and observing their types (schema.go).
+	ev     profile.Event
+	intern interner
+	obs    typeObserver
+
+	// Its rows until the object is done (buffer.go, rows.go).
+	buf objectBuffer
 }
 
 func newWorker(l *load) *worker {
-	w := &worker{l: l, intern: map[string]string{}, types: map[typeKey]*observedType{}, internPtrs: map[string]*string{},
-		gunzip: native.NewGunzipper(), buf: objectBuffer{pool: l.chunks}}
-	w.zbuf.budget = l.wholeBudget
-	for i := range w.obufs {
-		w.obufs[i].budget = l.wholeBudget
-	}
+	w := &worker{l: l, intern: newInterner(), buf: objectBuffer{pool: l.chunks}}
+	w.inf.init(l.wholeBudget)
+	w.obs = typeObserver{types: map[typeKey]*observedType{}, intern: &w.intern}
 	return w
 }
 
@@ -111,9 +95,9 @@ func (w *worker) process(ctx context.Context, j job) (result, error) {
 	var dec io.ReadCloser
 	var comp format.Compression
 	var whole []byte // the inflated object, when it was inflated in one call
-	if w.gunzip != nil && j.obj.Size <= wholeMaxCompressed {
+	if w.inf.gunzip != nil && j.obj.Size <= wholeMaxCompressed {
 		var done func()
-		whole, in, done, err = w.inflateWhole(ctx, raw, j.obj.Size)
+		whole, in, done, err = w.inf.inflateWhole(ctx, raw, j.obj.Size)
 		defer done()
 		if err != nil {
 			return fail(err)
@@ -215,7 +199,7 @@ func (w *worker) process(ctx context.Context, j job) (result, error) {
 }
 
 func (w *worker) close() ([]partitions.File, error) {
-	w.freeBuffers()
+	w.inf.release()
 	files := w.extra
 	if w.rejects != nil {
 		f, err := w.rejects.Close()
@@ -228,7 +212,7 @@ func (w *worker) close() ([]partitions.File, error) {
 }
 
 func (w *worker) abort() {
-	w.freeBuffers()
+	w.inf.release()
 	w.discard()
 	if w.rejects != nil {
 		w.rejects.Abort()
