@@ -12,7 +12,8 @@
 // An object's rows are held back until the object has been read to its end
 // (a truncated gzip must not load half a file); objects larger than the
 // buffer limit spill into files of their own that are discarded if the
-// object fails.
+// object fails. Delimited (CSV) objects load into tables of their own
+// through loader/csvtable.
 package loader
 
 import (
