@@ -12,7 +12,8 @@
 // An object's rows are held back until the object has been read to its end
 // (a truncated gzip must not load half a file); objects larger than the
 // buffer limit spill into files of their own that are discarded if the
-// object fails.
+// object fails. Delimited (CSV) objects load into tables of their own
+// through loader/csvtable.
 package loader
 
 import (
@@ -33,10 +34,12 @@ import (
 	"github.com/eventlake/eventlake/catalog"
 	"github.com/eventlake/eventlake/config"
 	"github.com/eventlake/eventlake/lake"
+	"github.com/eventlake/eventlake/loader/csvtable"
 	"github.com/eventlake/eventlake/loader/source"
 	"github.com/eventlake/eventlake/loader/source/dateprefix"
 	"github.com/eventlake/eventlake/loader/source/local"
 	"github.com/eventlake/eventlake/partitions"
+	"github.com/eventlake/eventlake/schema"
 )
 
 // MaxWorkers bounds Options.Workers: beyond a few dozen objects in flight
@@ -694,7 +697,7 @@ type load struct {
 	cat         *catalog.Catalog
 	stage       *partitions.Stage
 	profiles    *profileSet
-	csvProfiles map[string]*csvProfile
+	csvProfiles map[string]*csvtable.Profile
 	id          string
 	ingestedAt  int64
 
@@ -721,8 +724,8 @@ type result struct {
 	url          string
 	rec          catalog.ObjectRecord
 	uncompressed int64
-	tableTypes   *columnTypes // column types of a CSV object
-	firstReject  string       // reason of the object's first reject
+	tableTypes   *schema.ColumnTypes // column types of a CSV object
+	firstReject  string              // reason of the object's first reject
 }
 
 // run processes the jobs on the worker pool and closes the writers.
@@ -794,7 +797,7 @@ func (l *load) run(ctx context.Context, jobs []job) ([]result, []partitions.File
 			}
 			// Out of objects: give the whole-object buffers back, for the
 			// workers that wait for them.
-			w.freeBuffers()
+			w.inf.release()
 		}()
 	}
 	go func() {

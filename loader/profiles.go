@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/eventlake/eventlake/config"
+	"github.com/eventlake/eventlake/loader/csvtable"
 	"github.com/eventlake/eventlake/loader/profile"
 )
 
@@ -14,11 +15,11 @@ import (
 type profileSet struct {
 	named map[string]profile.Profile
 	auto  []profile.Profile
-	csv   map[string]*csvProfile // delimited-file profiles (jwo-orders, csv_profiles:)
+	csv   map[string]*csvtable.Profile // delimited-file profiles (jwo-orders, csv_profiles:)
 }
 
 func buildProfiles(c *config.Config) (*profileSet, error) {
-	ps := &profileSet{named: map[string]profile.Profile{}, csv: csvProfilesFrom(c)}
+	ps := &profileSet{named: map[string]profile.Profile{}, csv: csvtable.Profiles(c)}
 	for _, n := range profile.Names() {
 		p, _ := profile.Builtin(n)
 		ps.named[n] = p

@@ -27,13 +27,27 @@ type observedType struct {
 // the hot path; schemaKey makes the catalog key once, at merge).
 type typeKey struct{ domain, eventType string }
 
+// typeObserver is one worker's inferred types, by event type.
+type typeObserver struct {
+	types  map[typeKey]*observedType
+	undo   typeUndo  // what ObserveData changed for the record being mapped
+	object string    // the object being read (for a type's first object)
+	intern *interner // the worker's
+}
+
+// begin starts a record of object.
+func (ob *typeObserver) begin(object string) {
+	ob.undo = typeUndo{}
+	ob.object = object
+}
+
 // observe widens the worker's type of (domain, eventType) by data.
-func (w *worker) observe(domain, eventType, data, object string) {
+func (ob *typeObserver) observe(domain, eventType, data, object string) {
 	k := typeKey{domain, eventType}
-	o, ok := w.types[k]
+	o, ok := ob.types[k]
 	if !ok {
 		o = &observedType{t: &schema.Type{}, object: object}
-		w.types[k] = o
+		ob.types[k] = o
 	}
 	// data is valid JSON (the profile validated it); an error here would be
 	// a bug in one of the two, and must not fail the load.
@@ -51,36 +65,36 @@ type typeUndo struct {
 // ObserveData implements profile.DataObserver: it validates the data value
 // at b[i] and widens the type of (domain, eventType) by it in one walk,
 // remembering how to take it back if the record is rejected later.
-func (w *worker) ObserveData(domain, eventType, b []byte, i int) (int, error) {
-	if w.undo.set {
+func (ob *typeObserver) ObserveData(domain, eventType, b []byte, i int) (int, error) {
+	if ob.undo.set {
 		return -1, nil // a second data member: validated plainly (the profile rejects the record)
 	}
-	k := typeKey{w.internStr(domain), w.internStr(eventType)}
-	o, ok := w.types[k]
+	k := typeKey{ob.intern.str(domain), ob.intern.str(eventType)}
+	o, ok := ob.types[k]
 	if !ok {
-		o = &observedType{t: &schema.Type{}, object: w.object}
+		o = &observedType{t: &schema.Type{}, object: ob.object}
 	}
 	end, prev, err := o.t.ObserveStrictAt(b, i, schema.MaxDepth-1)
 	if err != nil {
 		return 0, err
 	}
 	if !ok {
-		w.types[k] = o
+		ob.types[k] = o
 	}
-	w.undo = typeUndo{key: k, set: true, created: !ok, prev: prev}
+	ob.undo = typeUndo{key: k, set: true, created: !ok, prev: prev}
 	return end, nil
 }
 
 // rollback takes back what ObserveData widened for the current record.
-func (w *worker) rollback() {
-	u := w.undo
-	w.undo = typeUndo{}
+func (ob *typeObserver) rollback() {
+	u := ob.undo
+	ob.undo = typeUndo{}
 	switch {
 	case !u.set:
 	case u.created:
-		delete(w.types, u.key)
+		delete(ob.types, u.key)
 	case u.prev != nil:
-		*w.types[u.key].t = *u.prev
+		*ob.types[u.key].t = *u.prev
 	}
 }
 
@@ -88,7 +102,7 @@ func (w *worker) rollback() {
 func (l *load) mergeTypes(workers []*worker) {
 	l.types = map[string]*observedType{}
 	for _, w := range workers {
-		for tk, o := range w.types {
+		for tk, o := range w.obs.types {
 			k := schemaKey(tk.domain, tk.eventType)
 			if cur, ok := l.types[k]; ok {
 				cur.t.Merge(o.t)

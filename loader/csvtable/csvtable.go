@@ -1,0 +1,399 @@
+// Package csvtable loads delimited (CSV) objects into tables of their own:
+// the CSV profiles, reading one object's rows, and inferring column types.
+package csvtable
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/eventlake/eventlake/catalog"
+	"github.com/eventlake/eventlake/config"
+	"github.com/eventlake/eventlake/loader/format"
+	"github.com/eventlake/eventlake/partitions"
+	"github.com/eventlake/eventlake/schema"
+)
+
+// Delimited files (CSV) load into a table of their own rather than events:
+// one Parquet file per object and partition, holding the fields as text
+// exactly as received. Column types are inferred per table at load (integer,
+// decimal, boolean, date, timestamp, string), widened across files, stored
+// in the catalog with the object that changed them, and applied by the SQL
+// views — so a widened type never needs a rewrite of the files.
+
+// Profile maps delimited files onto a table.
+type Profile struct {
+	Name      string
+	Table     string
+	Key       []string // header names (matched case- and punctuation-blind)
+	Order     []string // candidate update-time columns; the first present wins
+	Partition string   // partition column; "" → the date in the object key
+}
+
+// JWOOrders is the Amazon JWO intra-day order report profile: files
+// Order/<YYYY-MM-DD>/<HH>/ALL<NN>.csv000 every 15 minutes; one order may be
+// split across files, so the table is upserted by order id, newest first.
+var JWOOrders = Profile{
+	Name:  "jwo-orders",
+	Table: "orders",
+	Key:   []string{"order_id"},
+	Order: []string{"updated_at", "last_updated_at", "last_updated", "last_update_time", "update_time",
+		"order_updated_at", "modified_at", "last_modified"},
+}
+
+// Profiles returns the built-in CSV profiles and the config's csv_profiles,
+// by name.
+func Profiles(c *config.Config) map[string]*Profile {
+	out := map[string]*Profile{JWOOrders.Name: &JWOOrders}
+	for name, p := range c.CSVProfiles {
+		cp := &Profile{Name: name, Table: p.Table, Key: p.Key, Partition: p.PartitionColumn}
+		if cp.Table == "" {
+			cp.Table = name
+		}
+		if p.Order != "" {
+			cp.Order = []string{p.Order}
+		}
+		out[name] = cp
+	}
+	return out
+}
+
+// tableColumns turns a header into unique, non-reserved column names.
+func tableColumns(header []string) []string {
+	out := make([]string, len(header))
+	seen := map[string]bool{}
+	for i, h := range header {
+		c := strings.TrimSpace(h)
+		if c == "" {
+			c = fmt.Sprintf("column_%d", i+1)
+		}
+		if strings.HasPrefix(c, "_") {
+			c = "col" + c
+		}
+		base := c
+		for k := 2; seen[strings.ToLower(c)]; k++ {
+			c = fmt.Sprintf("%s_%d", base, k)
+		}
+		seen[strings.ToLower(c)] = true
+		out[i] = c
+	}
+	return out
+}
+
+func findColumn(cols []string, want string) int {
+	w := schema.NormColumn(want)
+	for i, c := range cols {
+		if schema.NormColumn(c) == w {
+			return i
+		}
+	}
+	return -1
+}
+
+// keyDate finds the report date and time in an object key:
+// …/YYYY-MM-DD/HH/ALLNN.csv000 → 2024-06-05 22:15 UTC (minute from NN).
+var keyDate = regexp.MustCompile(`(\d{4})-(\d{2})-(\d{2})(?:/(\d{1,2})(?:/[A-Za-z_]*?(\d{2})(?:\.|$))?)?`)
+
+func reportTime(key string) (date string, micros int64) {
+	m := keyDate.FindAllStringSubmatch(key, -1)
+	if m == nil {
+		return "", 0
+	}
+	s := m[len(m)-1]
+	t, err := time.Parse("2006-01-02", s[1]+"-"+s[2]+"-"+s[3])
+	if err != nil {
+		return "", 0
+	}
+	if s[4] != "" {
+		h, _ := strconv.Atoi(s[4])
+		if h < 24 {
+			t = t.Add(time.Duration(h) * time.Hour)
+		}
+		if s[5] != "" {
+			mi, _ := strconv.Atoi(s[5])
+			if mi < 60 {
+				t = t.Add(time.Duration(mi) * time.Minute)
+			}
+		}
+	}
+	return s[1] + "-" + s[2] + "-" + s[3], t.UnixMicro()
+}
+
+// Sink is what reading an object's rows needs from the loader: an arena for
+// the fields' text, and somewhere to put rejects and count rows.
+type Sink interface {
+	// Reserve makes room in the arena for n bytes of Str.
+	Reserve(n int)
+	// Str copies p into the arena and returns a string over the copy.
+	Str(p []byte) string
+	// Reject records a row that cannot be loaded.
+	Reject(line, offset, size int64, reason string, raw []byte)
+	// Row counts a loaded row of about size buffered bytes; lenient when
+	// a strict reader would have refused it (a bare quote).
+	Row(size int, lenient bool)
+}
+
+// Object names the object being read, for its rows' lineage columns.
+type Object struct {
+	Key        string // the key in its source (its report date and time)
+	URL        string
+	LoadID     string
+	IngestedAt int64
+}
+
+// Table is one delimited object's rows, for its table.
+type Table struct {
+	Profile *Profile
+	Types   *schema.ColumnTypes // the object's column types, once read
+	rd      *format.CSVReader
+	columns []string
+	rows    []tableRow
+}
+
+// Open reads an object's header and chooses its profile (want, or auto's
+// guess). It returns a quarantine reason when the whole object cannot be
+// taken; the table is non-nil once a profile was chosen, also then. Content
+// refused before a profile was chosen is drained from rest.
+func Open(rd *format.Reader, profiles map[string]*Profile, want string, key string, rest io.Reader) (*Table, string, error) {
+	cr, err := rd.CSV()
+	if errors.Is(err, format.ErrBadHeader) {
+		// The content will not change: quarantine, do not retry forever.
+		if _, err := io.Copy(io.Discard, rest); err != nil {
+			return nil, "", err
+		}
+		return nil, err.Error(), nil
+	}
+	if err != nil {
+		return nil, "", err
+	}
+	header := cr.Header()
+	p := profiles[want]
+	if p == nil && want == "auto" {
+		if findColumn(header, "order_id") >= 0 {
+			p = &JWOOrders
+		}
+	}
+	if p == nil {
+		if _, err := io.Copy(io.Discard, rest); err != nil {
+			return nil, "", err
+		}
+		return nil, fmt.Sprintf("CSV content with header %s: load it with a CSV profile (--profile jwo-orders, or csv_profiles: in the config)", clip([]byte(strings.Join(header, ",")), 200)), nil
+	}
+	t := &Table{Profile: p, rd: cr, columns: tableColumns(header)}
+	for _, k := range p.Key {
+		if findColumn(t.columns, k) < 0 {
+			return t, fmt.Sprintf("%s: key column %q is not in the header (%s)", p.Name, k, clip([]byte(strings.Join(header, ",")), 200)), nil
+		}
+	}
+	if p.Partition != "" && findColumn(t.columns, p.Partition) < 0 {
+		return t, fmt.Sprintf("%s: partition column %q is not in the header", p.Name, p.Partition), nil
+	}
+	return t, "", nil
+}
+
+// Read takes the object's rows, their text in the sink's arena.
+func (t *Table) Read(o Object, s Sink) error {
+	p, cols, cr := t.Profile, t.columns, t.rd
+	date, rt := reportTime(o.Key)
+	partCol := -1
+	if p.Partition != "" {
+		partCol = findColumn(cols, p.Partition)
+	}
+	types := schema.NewColumnTypes(cols)
+	for {
+		row, err := cr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return err
+		}
+		if row.Err != nil {
+			reason := row.Err.Error()
+			if errors.Is(row.Err, errRagged) || strings.Contains(reason, "wrong number of fields") {
+				reason = fmt.Sprintf("ragged row: %d fields, header has %d", len(row.Fields), len(cols))
+			}
+			s.Reject(row.Line, row.Offset, row.Size, reason, row.Raw)
+			continue
+		}
+		bad := false
+		for _, f := range row.Fields {
+			if !utf8.ValidString(f) {
+				s.Reject(row.Line, row.Offset, row.Size, "invalid UTF-8 in a field", row.Raw)
+				bad = true
+				break
+			}
+		}
+		if bad {
+			continue
+		}
+		need := 0
+		for _, f := range row.Fields {
+			need += len(f)
+		}
+		s.Reserve(need)
+		fields := make([]string, len(row.Fields))
+		for i, f := range row.Fields {
+			fields[i] = s.Str([]byte(f))
+			types.Observe(i, f)
+		}
+		part := date
+		if partCol >= 0 {
+			if v := strings.TrimSpace(row.Fields[partCol]); len(v) >= 10 {
+				part = v[:10]
+			} else {
+				part = ""
+			}
+		}
+		if err := partitions.CheckValue(part); err != nil {
+			s.Reject(row.Line, row.Offset, row.Size, "partition value: "+err.Error(), row.Raw)
+			continue
+		}
+		t.rows = append(t.rows, tableRow{part: part, row: partitions.TableRow{
+			Fields: fields, ReportTime: rt, Object: o.URL, Line: row.Line, Offset: row.Offset, LoadID: o.LoadID, IngestedAt: o.IngestedAt,
+		}})
+		s.Row(64+len(row.Raw), row.BareQuote)
+	}
+	t.Types = types
+	return nil
+}
+
+var errRagged = errors.New("ragged row")
+
+type tableRow struct {
+	part string
+	row  partitions.TableRow
+}
+
+// Write writes a finished object's rows into the stage: one file per
+// partition.
+func (t *Table) Write(stage *partitions.Stage, zstdLevel int) ([]partitions.File, error) {
+	if len(t.rows) == 0 {
+		return nil, nil
+	}
+	byPart := map[string][]partitions.TableRow{}
+	var parts []string
+	for _, tr := range t.rows {
+		if _, ok := byPart[tr.part]; !ok {
+			parts = append(parts, tr.part)
+		}
+		byPart[tr.part] = append(byPart[tr.part], tr.row)
+	}
+	sort.Strings(parts)
+	// The key columns get bloom filters: lookups by key in Spark or Trino
+	// then skip the files that do not hold it.
+	var bloom []string
+	for _, k := range t.Profile.Key {
+		if i := findColumn(t.columns, k); i >= 0 {
+			bloom = append(bloom, t.columns[i])
+		}
+	}
+	var files []partitions.File
+	for _, p := range parts {
+		dir := partitions.Dir("report_date", p)
+		if t.Profile.Partition != "" {
+			dir = partitions.Dir(sanitizeColumn(t.Profile.Partition), p)
+		}
+		f, err := partitions.WriteTable(stage, t.Profile.Table, dir, t.columns, byPart[p], partitions.WriterOptions{ZstdLevel: zstdLevel, BloomColumns: bloom})
+		if err != nil {
+			return files, err
+		}
+		files = append(files, f)
+	}
+	return files, nil
+}
+
+func sanitizeColumn(s string) string {
+	var b strings.Builder
+	for _, r := range strings.ToLower(s) {
+		if (r >= 'a' && r <= 'z') || (r >= '0' && r <= '9') || r == '_' {
+			b.WriteRune(r)
+		} else {
+			b.WriteByte('_')
+		}
+	}
+	return b.String()
+}
+
+// Typed is a committed CSV object's column types.
+type Typed struct {
+	URL     string
+	Profile string
+	Types   *schema.ColumnTypes
+}
+
+// Schemas folds the CSV objects of a load, in URL order, into the stored
+// table schemas; a change is attributed to the first object that caused it.
+// It returns the schema records that changed.
+func Schemas(profiles map[string]*Profile, stored []catalog.SchemaRecord, objects []Typed) ([]catalog.SchemaRecord, error) {
+	cur := map[string]*schema.TableSchema{}
+	orig := map[string]string{}
+	changedBy := map[string]string{}
+	for _, s := range stored {
+		if s.Table == "events" {
+			continue
+		}
+		ts := &schema.TableSchema{}
+		if err := json.Unmarshal([]byte(s.JSON), ts); err != nil {
+			continue
+		}
+		cur[s.Table] = ts
+		orig[s.Table] = s.JSON
+	}
+	objects = append([]Typed(nil), objects...)
+	sort.Slice(objects, func(a, b int) bool { return objects[a].URL < objects[b].URL })
+	for _, o := range objects {
+		p := profiles[o.Profile]
+		if p == nil {
+			continue
+		}
+		ts := cur[p.Table]
+		if ts == nil {
+			ts = &schema.TableSchema{Key: p.Key, Order: p.Order, PartitionColumn: "report_date"}
+			if p.Partition != "" {
+				ts.PartitionColumn = sanitizeColumn(p.Partition)
+			}
+			cur[p.Table] = ts
+		}
+		before, _ := json.Marshal(ts)
+		ts.Merge(o.Types)
+		after, _ := json.Marshal(ts)
+		if string(before) != string(after) {
+			if _, ok := changedBy[p.Table]; !ok {
+				changedBy[p.Table] = o.URL
+			}
+		}
+	}
+	var out []catalog.SchemaRecord
+	var tables []string
+	for t := range cur {
+		tables = append(tables, t)
+	}
+	sort.Strings(tables)
+	for _, t := range tables {
+		js, err := json.Marshal(cur[t])
+		if err != nil {
+			return nil, err
+		}
+		if string(js) == orig[t] {
+			continue
+		}
+		out = append(out, catalog.SchemaRecord{Table: t, Key: t, JSON: string(js), Source: "inferred", ChangedByObject: changedBy[t]})
+	}
+	return out, nil
+}
+
+func clip(b []byte, n int) string {
+	if len(b) > n {
+		b = b[:n]
+	}
+	return string(bytes.ToValidUTF8(b, []byte("\uFFFD")))
+}

@@ -1,0 +1,164 @@
+package loader
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"sync"
+	"unsafe"
+
+	"github.com/eventlake/eventlake/internal/native"
+	"github.com/eventlake/eventlake/loader/format"
+)
+
+// Objects up to wholeMaxCompressed bytes that inflate to at most
+// wholeMaxInflated are read whole and inflated in one call by libdeflate
+// (three times as fast as streaming); larger ones are streamed. Buffers
+// above wholeKeep are given back after their object.
+const (
+	wholeMaxCompressed = 32 << 20
+	wholeMaxInflated   = 256 << 20
+	wholeKeep          = 32 << 20
+)
+
+// inflater inflates objects whole (when libdeflate is in use): the
+// compressed object, its inflated bytes, and a reader over them.
+type inflater struct {
+	gunzip *native.Gunzipper
+	budget *memBudget // the load's, for whole-object buffers
+	zbuf   wholeBuf
+	// Inflated objects: two buffers, so that the next object is inflated
+	// while the writers still encode rows pointing into the last one
+	// (rows of a whole object are not copied; see worker.ref).
+	obufs [2]wholeBuf
+	busy  [2]sync.WaitGroup // a buffer's rows are still with the writers
+	cur   int               // the buffer of the object being read
+	whole []byte            // the inflated object being read, when its rows may point into it
+}
+
+func (f *inflater) init(budget *memBudget) {
+	f.gunzip, f.budget = native.NewGunzipper(), budget
+	f.zbuf.budget = budget
+	for i := range f.obufs {
+		f.obufs[i].budget = budget
+	}
+}
+
+// inPlace reports whether p lies in the inflated object being read.
+func (f *inflater) inPlace(p []byte) bool {
+	wb := f.whole
+	if len(wb) == 0 {
+		return false
+	}
+	start := uintptr(unsafe.Pointer(unsafe.SliceData(wb)))
+	at := uintptr(unsafe.Pointer(unsafe.SliceData(p)))
+	return at >= start && at+uintptr(len(p)) <= start+uintptr(len(wb))
+}
+
+// hold keeps the inflated object's buffer from reuse until done is called:
+// rows pointing into it are with the writers. It returns nil when rows do
+// not point into an inflated object.
+func (f *inflater) hold() (done func()) {
+	if f.whole == nil {
+		return nil
+	}
+	busy := &f.busy[f.cur]
+	busy.Add(1)
+	return busy.Done
+}
+
+// ref returns p as a string: over the inflated object itself when p lies in
+// it (no copy; the object's buffer outlives the rows, see flush), else a copy
+// in the arena.
+func (w *worker) ref(p []byte) string {
+	if len(p) == 0 {
+		return ""
+	}
+	if w.inf.inPlace(p) {
+		return unsafe.String(unsafe.SliceData(p), len(p))
+	}
+	return w.buf.str(p)
+}
+
+// copyLen is how many arena bytes ref(p) takes.
+func (w *worker) copyLen(p []byte) int {
+	if len(p) > 0 && w.inf.inPlace(p) {
+		return 0
+	}
+	return len(p)
+}
+
+// headCapture keeps the first bytes of a decompressed stream, to show in the
+// reject of an object nobody can read.
+type headCapture struct {
+	r   io.Reader
+	buf []byte
+	n   int64
+}
+
+func (h *headCapture) Read(p []byte) (int, error) {
+	n, err := h.r.Read(p)
+	if room := maxRawReject - len(h.buf); room > 0 && n > 0 {
+		h.buf = append(h.buf, p[:min(n, room)]...)
+	}
+	h.n += int64(n)
+	return n, err
+}
+
+type countingReader struct {
+	r io.Reader
+	n int64
+	l *load
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	c.l.bytesDone.Add(int64(n))
+	return n, err
+}
+
+// inflateWhole reads an object (see wholeMaxCompressed) into memory and,
+// when it is a clean gzip stream, inflates it in one call. It returns the
+// inflated bytes, or nil and the reader to stream the object from instead
+// (the bytes read so far, then the rest). done gives the buffers back; call
+// it when the object is finished, also after an error.
+func (f *inflater) inflateWhole(ctx context.Context, raw io.Reader, size int64) (whole []byte, in io.Reader, done func(), err error) {
+	if f.zbuf.b == nil && f.obufs[0].b == nil && f.obufs[1].b == nil {
+		// Holding no whole-object buffer, wait for room for this object's:
+		// the compressed bytes and two inflated objects of about five times
+		// their size (with the quarter grow adds).
+		f.budget.waitFree(ctx, 15*max(size, 64<<10))
+	}
+	zb, complete, err := f.zbuf.readAll(raw, size, wholeMaxCompressed)
+	done = func() { f.zbuf.release(wholeKeep) }
+	if err != nil {
+		return nil, nil, done, err
+	}
+	if complete {
+		// The other buffer's rows may still be with the writers.
+		f.cur ^= 1
+		f.busy[f.cur].Wait()
+		ob := &f.obufs[f.cur]
+		if out, ok := format.InflateAll(f.gunzip, ob.b, zb, wholeMaxInflated, ob.grow); ok {
+			if len(ob.b) <= wholeKeep {
+				// Rows may point into it (ref): it stays until the
+				// writers are done with them (flush).
+				f.whole = out
+				return out, nil, func() { f.whole = nil; f.zbuf.release(wholeKeep) }, nil
+			}
+			// A rare large object: rows copy, and the buffer goes.
+			return out, nil, func() { ob.release(wholeKeep); f.zbuf.release(wholeKeep) }, nil
+		}
+	}
+	return nil, io.MultiReader(bytes.NewReader(zb), raw), done, nil
+}
+
+// release gives the whole-object buffers back (a watch runs many loads).
+func (f *inflater) release() {
+	f.zbuf.release(0)
+	for i := range f.obufs {
+		f.busy[i].Wait() // the writers are done with rows pointing into it
+		f.obufs[i].release(0)
+	}
+}
