@@ -78,7 +78,9 @@ func TestIcebergBadOptions(t *testing.T) {
 		"quote in location":       func(o *ddl.IcebergOptions) { o.Location = "s3://b/'; drop table x; --" },
 		"database not a name":     func(o *ddl.IcebergOptions) { o.Database = "a.b; drop" },
 		"metadata outside lake":   func(o *ddl.IcebergOptions) { o.MetadataFile = "/elsewhere/v1.metadata.json" },
-		"quote in lake path":      func(o *ddl.IcebergOptions) { o.LakeDir, o.MetadataFile = "/srv/it's", "/srv/it's/events/_iceberg/v1.metadata.json" },
+		"quote in lake path": func(o *ddl.IcebergOptions) {
+			o.LakeDir, o.MetadataFile = "/srv/it's", "/srv/it's/events/_iceberg/v1.metadata.json"
+		},
 	} {
 		o := ok
 		mod(&o)
