@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -246,4 +247,71 @@ func assertSnapshotIsCatalog(t *testing.T, lakeDir string) {
 	if !slices.Equal(have, want) {
 		t.Errorf("current snapshot files:\n%q\ncatalog live files:\n%q", have, want)
 	}
+}
+
+// syncBuffer is an output stream the test reads while the command writes.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// TestIcebergWatch: a watch round on a lake with an Iceberg table commits
+// the round's snapshot, without --iceberg, like load.
+func TestIcebergWatch(t *testing.T) {
+	lakeDir := t.TempDir()
+	a, b := compactSources(t)
+	if code, _, errOut := runCLI(t, "load", "--lake", lakeDir, "-q", "--iceberg", a); code != 0 {
+		t.Fatalf("load a: exit %d\n%s", code, errOut)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var out, errOut syncBuffer
+	done := make(chan int, 1)
+	go func() {
+		done <- execute(ctx, []string{"watch", "--settle", "0", "--lake", lakeDir, "--interval", "1h", b},
+			streams{in: strings.NewReader(""), out: &out, errOut: &errOut})
+	}()
+	// The round's load has returned (and so published) once it is logged.
+	deadline := time.Now().Add(60 * time.Second)
+	for !strings.Contains(errOut.String(), `"msg":"load committed"`) {
+		select {
+		case code := <-done:
+			t.Fatalf("watch ended (exit %d) before its first load\n%s", code, errOut.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			cancel()
+			<-done
+			t.Fatalf("no load from the watch round within 60s\n%s", errOut.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	cancel()
+	if code := <-done; code != 0 {
+		t.Fatalf("watch: exit %d\n%s", code, errOut.String())
+	}
+	tbl := loadIcebergTable(t, lakeDir)
+	if n := len(tbl.Metadata().Snapshots()); n != 2 {
+		t.Errorf("%d snapshots after a load and a watch round, want 2", n)
+	}
+	want := shellRows(t, lakeDir, "events_raw")
+	if len(want) != 74 {
+		t.Fatalf("events_raw has %d rows, want 74", len(want))
+	}
+	if got := icebergRows(t, tbl, 0); !slices.Equal(got, want) {
+		t.Errorf("iceberg-go scan: %d rows, events_raw %d; differ", len(got), len(want))
+	}
+	assertSnapshotIsCatalog(t, lakeDir)
 }
