@@ -33,7 +33,7 @@ Spark or Trino read the lake's folders as the shell does.
 With --format iceberg, it prints how to register the lake's Iceberg table of events (see
 eventlake iceberg sync) with athena, spark, trino, snowflake or bigquery from its current
 metadata file, and how to point the engine at a newer metadata file after later commits.`,
-		Args:  cobra.NoArgs,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runDDL(cmd.Context(), o, io)
 		},
