@@ -11,8 +11,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/eventlake/eventlake/catalog"
-	"github.com/eventlake/eventlake/lake"
-	"github.com/eventlake/eventlake/lake/icetable"
 	"github.com/eventlake/eventlake/loader"
 	"github.com/eventlake/eventlake/sql/ddl"
 )
@@ -121,15 +119,21 @@ func runIcebergDDL(ctx context.Context, o *ddlOptions, io streams) error {
 	if err != nil {
 		return err
 	}
-	meta, err := icetable.Events(lake.At(root), icetable.Options{}).MetadataLocation(ctx)
-	if err != nil {
-		return err
-	}
-	if meta == "" {
-		return usagef("the lake %s has no Iceberg table: create it with `eventlake iceberg sync --lake %s` (or load with --iceberg)", o.Lake, o.Lake)
+	var tables []ddl.IcebergTable
+	for _, t := range icebergTables(root, 0) {
+		meta, err := t.MetadataLocation(ctx)
+		if err != nil {
+			return err
+		}
+		if meta == "" && tables == nil {
+			return usagef("the lake %s has no Iceberg table: create it with `eventlake iceberg sync --lake %s` (or load with --iceberg)", o.Lake, o.Lake)
+		}
+		if meta != "" {
+			tables = append(tables, ddl.IcebergTable{Name: strings.TrimPrefix(t.Name(), "_"), MetadataFile: meta})
+		}
 	}
 	res, err := ddl.GenerateIceberg(ddl.IcebergOptions{Engine: o.Engine, Location: o.Location, Database: o.Database,
-		LakeDir: root, MetadataFile: meta})
+		LakeDir: root, Tables: tables})
 	if err != nil {
 		return usageError{err}
 	}

@@ -51,8 +51,8 @@ func TestDDLIceberg(t *testing.T) {
 		if code != 0 {
 			t.Fatalf("%s: exit %d\n%s", c.engine, code, errOut)
 		}
-		if !strings.Contains(out, c.want) {
-			t.Errorf("%s %s: output does not contain %s:\n%s", c.engine, c.location, c.want, out)
+		if !strings.Contains(out, c.want) || !strings.Contains(out, "_rejects/_iceberg/v") {
+			t.Errorf("%s %s: output does not contain %s and the _rejects table:\n%s", c.engine, c.location, c.want, out)
 		}
 		if !strings.Contains(errOut, "warning:") || !strings.Contains(out, filepath.ToSlash(lakeDir)) {
 			t.Errorf("%s: the data files' local paths are not named:\n%s\n%s", c.engine, out, errOut)

@@ -14,6 +14,9 @@ const (
 	goldenMetadata = "/srv/lake/events/_iceberg/v3.metadata.json"
 )
 
+var goldenTables = []ddl.IcebergTable{{Name: "events", MetadataFile: goldenMetadata},
+	{Name: "rejects", MetadataFile: "/srv/lake/_rejects/_iceberg/v2.metadata.json"}}
+
 func TestIcebergGolden(t *testing.T) {
 	for _, c := range []struct{ name, engine, location string }{
 		{"iceberg-athena", "athena", "s3://acme-lake/prod/"},
@@ -25,7 +28,7 @@ func TestIcebergGolden(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			res, err := ddl.GenerateIceberg(ddl.IcebergOptions{Engine: c.engine, Location: c.location,
-				LakeDir: goldenLakeDir, MetadataFile: goldenMetadata})
+				LakeDir: goldenLakeDir, Tables: goldenTables})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -55,8 +58,9 @@ func TestIcebergGolden(t *testing.T) {
 			if c.engine == "snowflake" {
 				wantMeta = "'events/_iceberg/v3.metadata.json'" // relative to the external volume
 			}
-			if strings.Count(got, wantMeta) < 2 {
-				t.Errorf("%s: registration and refresh should both name %s", c.name, wantMeta)
+			wantRejects := strings.ReplaceAll(wantMeta, "events/_iceberg/v3", "_rejects/_iceberg/v2")
+			if strings.Count(got, wantMeta) < 2 || strings.Count(got, wantRejects) < 2 {
+				t.Errorf("%s: registration and refresh should both name %s and %s", c.name, wantMeta, wantRejects)
 			}
 			if !strings.Contains(got, "absolute local path") {
 				t.Errorf("%s: does not say the data files are read at their local paths", c.name)
@@ -66,7 +70,7 @@ func TestIcebergGolden(t *testing.T) {
 }
 
 func TestIcebergBadOptions(t *testing.T) {
-	ok := ddl.IcebergOptions{Engine: "spark", LakeDir: goldenLakeDir, MetadataFile: goldenMetadata}
+	ok := ddl.IcebergOptions{Engine: "spark", LakeDir: goldenLakeDir, Tables: goldenTables[:1]}
 	if _, err := ddl.GenerateIceberg(ok); err != nil {
 		t.Fatalf("valid options refused: %v", err)
 	}
@@ -77,9 +81,16 @@ func TestIcebergBadOptions(t *testing.T) {
 		"bigquery no location":    func(o *ddl.IcebergOptions) { o.Engine = "bigquery" },
 		"quote in location":       func(o *ddl.IcebergOptions) { o.Location = "s3://b/'; drop table x; --" },
 		"database not a name":     func(o *ddl.IcebergOptions) { o.Database = "a.b; drop" },
-		"metadata outside lake":   func(o *ddl.IcebergOptions) { o.MetadataFile = "/elsewhere/v1.metadata.json" },
+		"metadata outside lake": func(o *ddl.IcebergOptions) {
+			o.Tables = []ddl.IcebergTable{{Name: "events", MetadataFile: "/elsewhere/v1.metadata.json"}}
+		},
+		"no table": func(o *ddl.IcebergOptions) { o.Tables = nil },
+		"table not a name": func(o *ddl.IcebergOptions) {
+			o.Tables = []ddl.IcebergTable{{Name: "x; drop", MetadataFile: goldenMetadata}}
+		},
 		"quote in lake path": func(o *ddl.IcebergOptions) {
-			o.LakeDir, o.MetadataFile = "/srv/it's", "/srv/it's/events/_iceberg/v1.metadata.json"
+			o.LakeDir = "/srv/it's"
+			o.Tables = []ddl.IcebergTable{{Name: "events", MetadataFile: "/srv/it's/events/_iceberg/v1.metadata.json"}}
 		},
 	} {
 		o := ok
