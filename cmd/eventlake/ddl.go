@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -16,15 +17,21 @@ import (
 
 // ddlOptions are the flags of `eventlake ddl`.
 type ddlOptions struct {
-	Lake, Catalog, Engine, Location, Database string
+	Lake, Catalog, Engine, Location, Database, Format string
 }
 
 func newDDLCmd(io streams) *cobra.Command {
 	o := &ddlOptions{}
 	c := &cobra.Command{
-		Use:   "ddl --lake DIR --engine athena|spark|trino --location URL",
-		Short: "Print the DDL that lets Athena, Spark or Trino read the lake as the shell does",
-		Args:  cobra.NoArgs,
+		Use:   "ddl --lake DIR --engine athena|spark|trino --location URL | ddl --format iceberg --lake DIR --engine ENGINE [--location URL]",
+		Short: "Print the DDL that lets Athena, Spark or Trino read the lake as the shell does, or register its Iceberg table",
+		Long: `With --format hive (the default), ddl prints the external tables and views that let Athena,
+Spark or Trino read the lake's folders as the shell does.
+
+With --format iceberg, it prints how to register the lake's Iceberg table of events (see
+eventlake iceberg sync) with athena, spark, trino, snowflake or bigquery from its current
+metadata file, and how to point the engine at a newer metadata file after later commits.`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runDDL(cmd.Context(), o, io)
 		},
@@ -32,13 +39,21 @@ func newDDLCmd(io streams) *cobra.Command {
 	f := c.Flags()
 	f.StringVar(&o.Lake, "lake", "", "lake folder (for the partitions and the CSV tables; required for athena)")
 	f.StringVar(&o.Catalog, "catalog", "", "catalog file (default <lake>/_eventlake/catalog.db)")
-	f.StringVar(&o.Engine, "engine", "", "athena, spark or trino")
+	f.StringVar(&o.Engine, "engine", "", "athena, spark or trino (iceberg: also snowflake, bigquery)")
 	f.StringVar(&o.Location, "location", "", "the lake's root as the engine sees it, e.g. s3://bucket/prefix/")
+	f.StringVar(&o.Format, "format", "hive", "hive (external tables over the folders) or iceberg (register the Iceberg table)")
 	f.StringVar(&o.Database, "database", "eventlake", "database / schema name")
 	return c
 }
 
 func runDDL(ctx context.Context, o *ddlOptions, io streams) error {
+	switch o.Format {
+	case "hive":
+	case "iceberg":
+		return runIcebergDDL(ctx, o, io)
+	default:
+		return usagef("--format %q: want hive or iceberg", o.Format)
+	}
 	if o.Engine == "" || o.Location == "" {
 		return usagef("--engine (%s) and --location are required", strings.Join(ddl.Engines, ", "))
 	}
@@ -87,6 +102,43 @@ func runDDL(ctx context.Context, o *ddlOptions, io streams) error {
 			"but these tables show them until `eventlake compact` rewrites their events partitions", superseded)
 		fmt.Fprintf(io.errOut, "note: %s\n", note)
 		fmt.Fprintf(io.out, "-- note: %s\n", note)
+	}
+	fmt.Fprint(io.out, res.Text)
+	return nil
+}
+
+// runIcebergDDL prints the registration of the lake's Iceberg table.
+func runIcebergDDL(ctx context.Context, o *ddlOptions, io streams) error {
+	if o.Engine == "" || o.Lake == "" {
+		return usagef("--format iceberg needs --engine (%s) and --lake", strings.Join(ddl.IcebergEngines, ", "))
+	}
+	if err := folderOnly("ddl --format iceberg", o.Lake); err != nil {
+		return err
+	}
+	root, err := filepath.Abs(o.Lake)
+	if err != nil {
+		return err
+	}
+	var tables []ddl.IcebergTable
+	for _, t := range icebergTables(root, 0) {
+		meta, err := t.MetadataLocation(ctx)
+		if err != nil {
+			return err
+		}
+		if meta == "" && tables == nil {
+			return usagef("the lake %s has no Iceberg table: create it with `eventlake iceberg sync --lake %s` (or load with --iceberg)", o.Lake, o.Lake)
+		}
+		if meta != "" {
+			tables = append(tables, ddl.IcebergTable{Name: strings.TrimPrefix(t.Name(), "_"), MetadataFile: meta})
+		}
+	}
+	res, err := ddl.GenerateIceberg(ddl.IcebergOptions{Engine: o.Engine, Location: o.Location, Database: o.Database,
+		LakeDir: root, Tables: tables})
+	if err != nil {
+		return usageError{err}
+	}
+	for _, w := range res.Warnings {
+		fmt.Fprintf(io.errOut, "warning: %s\n", w)
 	}
 	fmt.Fprint(io.out, res.Text)
 	return nil

@@ -9,7 +9,6 @@ import (
 
 	"github.com/eventlake/eventlake/lake"
 	"github.com/eventlake/eventlake/lake/icetable"
-	"github.com/eventlake/eventlake/partitions"
 )
 
 // icebergFlagValues are the Iceberg flags of the writing commands.
@@ -26,15 +25,15 @@ func icebergFlags(c *cobra.Command, v *icebergFlagValues) {
 }
 
 // icebergWriterOptions returns the writer options that keep the lake's
-// Iceberg table in step: when asked to (--iceberg), or when the lake
-// already has the table.
+// Iceberg tables (events and _rejects) in step: when asked to (--iceberg),
+// or when the lake already has the events table.
 func icebergWriterOptions(ctx context.Context, root string, on bool, retention time.Duration) ([]lake.Option, error) {
 	if root == "" {
 		return nil, nil
 	}
-	t := icetable.Events(lake.At(root), icetable.Options{Retention: retention})
+	ts := icebergTables(root, retention)
 	if !on {
-		ok, err := t.Exists(ctx)
+		ok, err := ts[0].Exists(ctx)
 		if err != nil {
 			return nil, fmt.Errorf("iceberg table: %w", err)
 		}
@@ -42,26 +41,32 @@ func icebergWriterOptions(ctx context.Context, root string, on bool, retention t
 			return nil, nil
 		}
 	}
-	return t.WriterOptions(), nil
+	return icetable.WriterOptions(ts...), nil
+}
+
+// icebergTables are the lake's Iceberg tables: events first, then _rejects.
+func icebergTables(root string, retention time.Duration) []*icetable.Table {
+	l, o := lake.At(root), icetable.Options{Retention: retention}
+	return []*icetable.Table{icetable.Events(l, o), icetable.Rejects(l, o)}
 }
 
 func newIcebergCmd(io streams) *cobra.Command {
 	c := &cobra.Command{
 		Use:   "iceberg",
-		Short: "Keep the lake's Apache Iceberg table (events) in step with the catalog",
+		Short: "Keep the lake's Apache Iceberg tables (events, _rejects) in step with the catalog",
 	}
 	var lakeDir, catalogPath string
 	var retention, lockWait time.Duration
 	sync := &cobra.Command{
 		Use:   "sync --lake DIR",
-		Short: "Create or bring up to date the Iceberg table of events, then expire old snapshots",
-		Long: `Sync commits an Iceberg snapshot whose data files are exactly the catalog's live
-files of events (creating the table in <lake>/events/_iceberg/ if the lake has
-none), then drops the snapshots replaced longer than --iceberg-retention ago and
-deletes the replaced files no retained snapshot lists. Once the table exists,
-every load and compaction commits its own snapshot. It prints the current
-metadata file, to register the table with (see the README's Apache Iceberg
-table section).`,
+		Short: "Create or bring up to date the Iceberg tables of events and _rejects, then expire old snapshots",
+		Long: `Sync commits, for events and then _rejects, an Iceberg snapshot whose data files
+are exactly the catalog's live files of the table (creating the table in
+<lake>/<table>/_iceberg/ if the lake has none), then drops the snapshots replaced
+longer than --iceberg-retention ago and deletes the replaced files no retained
+snapshot lists. Once the events table exists, every load, watch round and
+compaction commits their snapshots. It prints each table's current metadata
+file, to register the table with (eventlake ddl --format iceberg).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if lakeDir == "" {
@@ -71,39 +76,17 @@ table section).`,
 				return err
 			}
 			ctx := cmd.Context()
-			t := icetable.Events(lake.At(lakeDir), icetable.Options{Retention: retention})
-			w, _, err := lake.OpenWriter(ctx, lakeDir, catalogPath, lockWait, "iceberg sync", t.WriterOptions()...)
+			ts := icebergTables(lakeDir, retention)
+			w, _, err := lake.OpenWriter(ctx, lakeDir, catalogPath, lockWait, "iceberg sync", icetable.WriterOptions(ts...)...)
 			if err != nil {
 				return err
 			}
 			defer w.Close()
-			files, err := w.Catalog.FilesAfter(ctx, partitions.EventsTable, "")
-			if err != nil {
-				return err
+			for _, t := range ts {
+				if err := syncIcebergTable(ctx, io, w, t); err != nil {
+					return err
+				}
 			}
-			res, err := t.Sync(ctx, files, "", false, nil)
-			if err != nil {
-				return err
-			}
-			p := &lake.Publication{Layout: w.Layout, Catalog: w.Catalog}
-			deleted, err := t.Expire(ctx, p, time.Now())
-			if err != nil {
-				return err
-			}
-			loc, err := t.MetadataLocation(ctx)
-			if err != nil {
-				return err
-			}
-			if res.Operation == "" {
-				fmt.Fprintf(io.out, "iceberg table events is up to date (%d files)\n", len(files))
-			} else {
-				fmt.Fprintf(io.out, "iceberg table events: %s snapshot %d (%d files added, %d removed)\n",
-					res.Operation, res.SnapshotID, res.Added, res.Removed)
-			}
-			if deleted > 0 {
-				fmt.Fprintf(io.out, "%d replaced file(s) past the retention window deleted\n", deleted)
-			}
-			fmt.Fprintf(io.out, "metadata: %s\n", loc)
 			return nil
 		},
 	}
@@ -115,4 +98,37 @@ table section).`,
 	f.DurationVar(&lockWait, "lock-wait", 10*time.Second, "how long to wait for a running load")
 	c.AddCommand(sync)
 	return c
+}
+
+// syncIcebergTable brings one Iceberg table up to date with the catalog,
+// expires its old snapshots and prints its metadata file.
+func syncIcebergTable(ctx context.Context, io streams, w *lake.Writer, t *icetable.Table) error {
+	files, err := w.Catalog.FilesAfter(ctx, t.Name(), "")
+	if err != nil {
+		return err
+	}
+	res, err := t.Sync(ctx, files, "", false, nil)
+	if err != nil {
+		return err
+	}
+	p := &lake.Publication{Layout: w.Layout, Catalog: w.Catalog}
+	deleted, err := t.Expire(ctx, p, time.Now())
+	if err != nil {
+		return err
+	}
+	loc, err := t.MetadataLocation(ctx)
+	if err != nil {
+		return err
+	}
+	if res.Operation == "" {
+		fmt.Fprintf(io.out, "iceberg table %s is up to date (%d files)\n", t.Name(), len(files))
+	} else {
+		fmt.Fprintf(io.out, "iceberg table %s: %s snapshot %d (%d files added, %d removed)\n",
+			t.Name(), res.Operation, res.SnapshotID, res.Added, res.Removed)
+	}
+	if deleted > 0 {
+		fmt.Fprintf(io.out, "%d replaced file(s) past the retention window deleted\n", deleted)
+	}
+	fmt.Fprintf(io.out, "metadata: %s\n", loc)
+	return nil
 }

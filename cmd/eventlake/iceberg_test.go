@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -245,5 +246,139 @@ func assertSnapshotIsCatalog(t *testing.T, lakeDir string) {
 	slices.Sort(have)
 	if !slices.Equal(have, want) {
 		t.Errorf("current snapshot files:\n%q\ncatalog live files:\n%q", have, want)
+	}
+}
+
+// syncBuffer is an output stream the test reads while the command writes.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// TestIcebergWatch: a watch round on a lake with an Iceberg table commits
+// the round's snapshot, without --iceberg, like load.
+func TestIcebergWatch(t *testing.T) {
+	lakeDir := t.TempDir()
+	a, b := compactSources(t)
+	if code, _, errOut := runCLI(t, "load", "--lake", lakeDir, "-q", "--iceberg", a); code != 0 {
+		t.Fatalf("load a: exit %d\n%s", code, errOut)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var out, errOut syncBuffer
+	done := make(chan int, 1)
+	go func() {
+		done <- execute(ctx, []string{"watch", "--settle", "0", "--lake", lakeDir, "--interval", "1h", b},
+			streams{in: strings.NewReader(""), out: &out, errOut: &errOut})
+	}()
+	// The round's load has returned (and so published) once it is logged.
+	deadline := time.Now().Add(60 * time.Second)
+	for !strings.Contains(errOut.String(), `"msg":"load committed"`) {
+		select {
+		case code := <-done:
+			t.Fatalf("watch ended (exit %d) before its first load\n%s", code, errOut.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			cancel()
+			<-done
+			t.Fatalf("no load from the watch round within 60s\n%s", errOut.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	cancel()
+	if code := <-done; code != 0 {
+		t.Fatalf("watch: exit %d\n%s", code, errOut.String())
+	}
+	tbl := loadIcebergTable(t, lakeDir)
+	if n := len(tbl.Metadata().Snapshots()); n != 2 {
+		t.Errorf("%d snapshots after a load and a watch round, want 2", n)
+	}
+	want := shellRows(t, lakeDir, "events_raw")
+	if len(want) != 74 {
+		t.Fatalf("events_raw has %d rows, want 74", len(want))
+	}
+	if got := icebergRows(t, tbl, 0); !slices.Equal(got, want) {
+		t.Errorf("iceberg-go scan: %d rows, events_raw %d; differ", len(got), len(want))
+	}
+	assertSnapshotIsCatalog(t, lakeDir)
+}
+
+// TestIcebergRejects: the _rejects table is kept beside events, partitioned
+// by identity(load_date) as its folders are, and iceberg-go's scanner reads
+// exactly the shell's rejects.
+func TestIcebergRejects(t *testing.T) {
+	lakeDir := t.TempDir()
+	if code, _, errOut := runCLI(t, "load", "--lake", lakeDir, "-q", "--iceberg", "--profile", "jwo-orders", testdata("jwo")); code != 0 {
+		t.Fatalf("load jwo: exit %d\n%s", code, errOut)
+	}
+	a, _ := compactSources(t)
+	if code, _, errOut := runCLI(t, "load", "--lake", lakeDir, "-q", a); code != 0 {
+		t.Fatalf("load a: exit %d\n%s", code, errOut)
+	}
+	code, out, errOut := runCLI(t, "sql", "--lake", lakeDir, "--format", "csv", "-c",
+		"select object || '|' || line as k from eventlake.rejects order by k")
+	if code != 0 {
+		t.Fatalf("sql: exit %d\n%s", code, errOut)
+	}
+	want := strings.Split(strings.TrimSpace(out), "\n")[1:]
+	slices.Sort(want)
+	if len(want) == 0 {
+		t.Fatal("the jwo load quarantined nothing; the test needs rejects")
+	}
+	tbl, err := icetable.Rejects(lake.At(lakeDir), icetable.Options{}).Load(context.Background())
+	if err != nil || tbl == nil {
+		t.Fatalf("no _rejects Iceberg table: %v", err)
+	}
+	if !strings.HasPrefix(tbl.MetadataLocation(), filepath.Join(lakeDir, "_rejects", icetable.MetaFolder)+string(filepath.Separator)) {
+		t.Errorf("metadata at %s, want under _rejects/_iceberg", tbl.MetadataLocation())
+	}
+	at, err := tbl.Scan().ToArrowTable(context.Background())
+	if err != nil {
+		t.Fatalf("iceberg-go scan: %v", err)
+	}
+	defer at.Release()
+	tr := array.NewTableReader(at, 1024)
+	defer tr.Release()
+	var got []string
+	for tr.Next() {
+		rec := tr.RecordBatch()
+		obj, line := rec.Schema().FieldIndices("object")[0], rec.Schema().FieldIndices("line")[0]
+		for i := 0; i < int(rec.NumRows()); i++ {
+			got = append(got, rec.Column(obj).ValueStr(i)+"|"+rec.Column(line).ValueStr(i))
+		}
+	}
+	slices.Sort(got)
+	if !slices.Equal(got, want) {
+		t.Errorf("iceberg-go scan of _rejects: %d rows %v, shell %d %v", len(got), got, len(want), want)
+	}
+	files := snapshotFiles(t, tbl, tbl.CurrentSnapshot())
+	if len(files) == 0 {
+		t.Fatal("the _rejects snapshot lists no files")
+	}
+	for p, part := range files {
+		d, ok := part[1000].(iceberg.Date)
+		day := time.Unix(int64(d)*86400, 0).UTC().Format(time.DateOnly)
+		if !ok || !strings.Contains(filepath.ToSlash(p), "/_rejects/load_date="+day+"/") {
+			t.Errorf("file %s: manifest load_date %v (%s) is not its folder's", p, part[1000], day)
+		}
+	}
+	// The events table is kept too, and sync finds both up to date.
+	assertSnapshotIsCatalog(t, lakeDir)
+	code, out, errOut = runCLI(t, "iceberg", "sync", "--lake", lakeDir)
+	if code != 0 || !strings.Contains(out, "iceberg table events is up to date") || !strings.Contains(out, "iceberg table _rejects is up to date") {
+		t.Errorf("iceberg sync: exit %d\n%s%s", code, out, errOut)
 	}
 }

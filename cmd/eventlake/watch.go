@@ -109,6 +109,7 @@ clean stop, 1 when the watcher cannot start, 2 for usage errors.`,
 	f.StringVar(&o.Metrics, "metrics", "", "serve Prometheus metrics on this address, e.g. 127.0.0.1:9464 (default off)")
 	f.BoolVar(&o.MetricsPublic, "metrics-public", false, "allow --metrics on a non-loopback address")
 	f.BoolVarP(&o.Quiet, "quiet", "q", false, "log warnings and errors only")
+	icebergFlags(c, &o.load.icebergFlagValues)
 	return c
 }
 
@@ -146,7 +147,10 @@ func runWatch(ctx context.Context, o *watchOptions, io streams) error {
 	}
 	log := io.logger(!o.Quiet)
 	wo := watch.Options{
-		Load:              lo,
+		Load: lo,
+		WriterOptions: func(ctx context.Context) ([]lk.Option, error) {
+			return icebergWriterOptions(ctx, lo.Lake, o.load.Iceberg, o.load.IcebergRetention)
+		},
 		Sources:           specs,
 		Name:              o.Name,
 		Interval:          o.Interval,

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/apache/iceberg-go"
 	"github.com/parquet-go/parquet-go"
@@ -45,13 +46,27 @@ func partitionValues(f catalog.FileRecord) (map[int]any, error) {
 	return map[int]any{partDomain: domain, partEventDay: iceberg.Date(day)}, nil
 }
 
+// rejectPartition reads a _rejects file's load date from its catalog
+// partition ("load_date=YYYY-MM-DD").
+func rejectPartition(f catalog.FileRecord) (map[int]any, error) {
+	v, ok := strings.CutPrefix(f.Partition, "load_date=")
+	if !ok {
+		return nil, fmt.Errorf("icetable: file %s: partition %q is not load_date=…", f.Path, f.Partition)
+	}
+	d, err := time.Parse(time.DateOnly, v)
+	if err != nil {
+		return nil, fmt.Errorf("icetable: file %s: partition %q: %w", f.Path, f.Partition, err)
+	}
+	return map[int]any{partLoadDate: iceberg.Date(d.Unix() / 86400)}, nil
+}
+
 // dataFile describes one lake file to Iceberg: its path (abs), partition,
 // row count and size from the catalog, and per-column sizes, value and
 // null counts and bounds from its Parquet footer (the writer's own
 // statistics; bounds are those of the column chunks, already valid when
 // truncated).
-func dataFile(spec iceberg.PartitionSpec, f catalog.FileRecord, abs string) (iceberg.DataFile, error) {
-	part, err := partitionValues(f)
+func dataFile(k *kind, spec iceberg.PartitionSpec, f catalog.FileRecord, abs string) (iceberg.DataFile, error) {
+	part, err := k.partition(f)
 	if err != nil {
 		return nil, err
 	}
@@ -59,7 +74,7 @@ func dataFile(spec iceberg.PartitionSpec, f catalog.FileRecord, abs string) (ice
 	if err != nil {
 		return nil, fmt.Errorf("icetable: file %s: %w", f.Path, err)
 	}
-	st, err := footerStats(abs)
+	st, err := footerStats(abs, k.columns)
 	if err != nil {
 		return nil, fmt.Errorf("icetable: file %s: %w", f.Path, err)
 	}
@@ -84,7 +99,7 @@ type stats struct {
 // footerStats reads a Parquet file's footer and merges its column chunks'
 // statistics per field id. A column with a chunk lacking min/max gets no
 // bounds.
-func footerStats(path string) (*stats, error) {
+func footerStats(path string, columns map[string]column) (*stats, error) {
 	fh, err := os.Open(path)
 	if err != nil {
 		return nil, err

@@ -22,8 +22,21 @@ import (
 // retention of replaced files while a retained snapshot lists them, and a
 // finishing hook expiring old snapshots and deleting the files no retained
 // snapshot lists any more.
-func (t *Table) WriterOptions() []lake.Option {
-	return []lake.Option{lake.WithPublishHook(publishHook{t}), lake.WithRetention(keeper{t}), lake.WithFinishHook(expireHook{t})}
+func (t *Table) WriterOptions() []lake.Option { return WriterOptions(t) }
+
+// WriterOptions are the lake.OpenWriter options that keep every table of
+// ts in step, each committing its own snapshot; a replaced file is kept
+// while a retained snapshot of any of them lists it.
+func WriterOptions(ts ...*Table) []lake.Option {
+	var out []lake.Option
+	for _, t := range ts {
+		out = append(out, lake.WithPublishHook(publishHook{t}))
+	}
+	out = append(out, lake.WithRetention(keeper(ts)))
+	for _, t := range ts {
+		out = append(out, lake.WithFinishHook(expireHook{t}))
+	}
+	return out
 }
 
 // publishHook commits the snapshot of the lake as it is once the
@@ -45,18 +58,21 @@ func (h publishHook) Run(ctx context.Context, p *lake.Publication) error {
 	return nil
 }
 
-// keeper keeps the replaced files that a snapshot of the table lists.
-type keeper struct{ t *Table }
+// keeper keeps the replaced files that a snapshot of one of the tables
+// lists.
+type keeper []*Table
 
 func (k keeper) Keep(ctx context.Context, p *lake.Publication, paths []string) (map[string]bool, error) {
-	listed, err := k.t.retainedFiles(ctx)
-	if err != nil {
-		return nil, err
-	}
 	kept := map[string]bool{}
-	for _, path := range paths {
-		if listed[k.t.layout.File(path)] {
-			kept[path] = true
+	for _, t := range k {
+		listed, err := t.retainedFiles(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, path := range paths {
+			if listed[t.layout.File(path)] {
+				kept[path] = true
+			}
 		}
 	}
 	return kept, nil

@@ -2,6 +2,30 @@ package icetable
 
 import (
 	"github.com/apache/iceberg-go"
+
+	"github.com/eventlake/eventlake/catalog"
+)
+
+// kind is what differs between the lake tables an Iceberg table can be
+// kept of: the schema, the partition spec, the files' columns, and how a
+// file's partition values follow from its catalog record.
+type kind struct {
+	schema    func() *iceberg.Schema
+	spec      func() iceberg.PartitionSpec
+	columns   map[string]column
+	partition func(catalog.FileRecord) (map[int]any, error)
+}
+
+// column is a file column's field id, with whether manifests record its
+// bounds (not for long text or bytes: a prefix prunes nothing).
+type column struct {
+	id     int
+	bounds bool
+}
+
+var (
+	eventsKind  = kind{eventsSchema, eventsSpec, columns, partitionValues}
+	rejectsKind = kind{rejectsSchema, rejectsSpec, rejectColumns, rejectPartition}
 )
 
 // Field ids of the events table. They are fixed: the files carry no field
@@ -66,12 +90,62 @@ func eventsSpec() iceberg.PartitionSpec {
 // columns maps the files' column names to their field ids, with whether
 // manifests record their bounds (not for data: a JSON document's prefix
 // prunes nothing).
-var columns = map[string]struct {
-	id     int
-	bounds bool
-}{
+var columns = map[string]column{
 	"event_id": {fieldEventID, true}, "event_type": {fieldEventType, true}, "schema_version": {fieldSchemaVersion, true},
 	"org_id": {fieldOrgID, true}, "cid": {fieldCID, true}, "event_time": {fieldEventTime, true},
 	"data": {fieldData, false}, "_object": {fieldObject, true}, "_line": {fieldLine, true}, "_offset": {fieldOffset, true},
 	"_load_id": {fieldLoadID, true}, "_ingested_at": {fieldIngestedAt, true},
+}
+
+// Field ids of the _rejects table, in the files' column order
+// (partitions.RejectRow), then load_date, the identity partition the files
+// do not hold.
+const (
+	rejObject = iota + 1
+	rejLine
+	rejOffset
+	rejReason
+	rejRaw
+	rejRawBytes
+	rejProfile
+	rejLoadID
+	rejIngestedAt
+	rejRawExact
+	rejLoadDate
+)
+
+// partLoadDate is the partition field id of _rejects.
+const partLoadDate = 1000
+
+// rejectsSchema is the Iceberg schema of table _rejects. raw_exact is
+// missing from files written before it existed: readers return null.
+func rejectsSchema() *iceberg.Schema {
+	str, long := iceberg.PrimitiveTypes.String, iceberg.PrimitiveTypes.Int64
+	return iceberg.NewSchema(0,
+		iceberg.NestedField{ID: rejObject, Name: "object", Type: str},
+		iceberg.NestedField{ID: rejLine, Name: "line", Type: long},
+		iceberg.NestedField{ID: rejOffset, Name: "offset", Type: long},
+		iceberg.NestedField{ID: rejReason, Name: "reason", Type: str},
+		iceberg.NestedField{ID: rejRaw, Name: "raw", Type: str},
+		iceberg.NestedField{ID: rejRawBytes, Name: "raw_bytes", Type: long},
+		iceberg.NestedField{ID: rejProfile, Name: "profile", Type: str},
+		iceberg.NestedField{ID: rejLoadID, Name: "_load_id", Type: str},
+		iceberg.NestedField{ID: rejIngestedAt, Name: "_ingested_at", Type: iceberg.PrimitiveTypes.TimestampTz},
+		iceberg.NestedField{ID: rejRawExact, Name: "raw_exact", Type: iceberg.PrimitiveTypes.Binary},
+		iceberg.NestedField{ID: rejLoadDate, Name: "load_date", Type: iceberg.PrimitiveTypes.Date,
+			Doc: "UTC date of the load; an identity partition, not stored in the data files"},
+	)
+}
+
+// rejectsSpec partitions _rejects as its Hive folders do: identity(load_date).
+func rejectsSpec() iceberg.PartitionSpec {
+	return iceberg.NewPartitionSpecID(0,
+		iceberg.PartitionField{SourceIDs: []int{rejLoadDate}, FieldID: partLoadDate, Name: "load_date", Transform: iceberg.IdentityTransform{}},
+	)
+}
+
+var rejectColumns = map[string]column{
+	"object": {rejObject, true}, "line": {rejLine, true}, "offset": {rejOffset, true}, "reason": {rejReason, true},
+	"raw": {rejRaw, false}, "raw_bytes": {rejRawBytes, true}, "profile": {rejProfile, true},
+	"_load_id": {rejLoadID, true}, "_ingested_at": {rejIngestedAt, true}, "raw_exact": {rejRawExact, false},
 }

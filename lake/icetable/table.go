@@ -17,8 +17,9 @@
 // (the current one never), and only then are their files deleted (the
 // finishing hook and the Keeper given to lake.WithRetention).
 //
-// The metadata of table events lives in <lake>/events/_iceberg/ (Hive
-// readers skip names starting with '_'): v<N>.metadata.json, committed by
+// Tables are kept of events (Events) and of _rejects (Rejects,
+// partitioned by identity(load_date)). The metadata of a table lives in
+// <lake>/<table>/_iceberg/ (Hive readers skip names starting with '_'): v<N>.metadata.json, committed by
 // a Store, version-hint.text, manifest lists and manifests.
 package icetable
 
@@ -52,13 +53,14 @@ const MetaFolder = "_iceberg"
 // snapshot publishes.
 const LoadIDProperty = "eventlake.load-id"
 
-// Table is the Iceberg table of one lake table (events).
+// Table is the Iceberg table of one lake table (events or _rejects).
 type Table struct {
 	layout    lake.Layout
 	name      string
 	store     Store
 	retention time.Duration
 	fs        syncFS
+	kind      *kind
 }
 
 // Options configure a Table.
@@ -74,7 +76,18 @@ type Options struct {
 
 // Events returns the Iceberg table of the lake's events.
 func Events(l lake.Layout, o Options) *Table {
-	t := &Table{layout: l, name: partitions.EventsTable, store: o.Store, retention: o.Retention}
+	return newTable(l, partitions.EventsTable, &eventsKind, o)
+}
+
+// Rejects returns the Iceberg table of the lake's quarantined records
+// (_rejects, partitioned by identity(load_date)); its metadata lives in
+// <lake>/_rejects/_iceberg/.
+func Rejects(l lake.Layout, o Options) *Table {
+	return newTable(l, partitions.RejectsTable, &rejectsKind, o)
+}
+
+func newTable(l lake.Layout, name string, k *kind, o Options) *Table {
+	t := &Table{layout: l, name: name, kind: k, store: o.Store, retention: o.Retention}
 	if t.store == nil {
 		t.store = NewFolderStore(MetadataDir(l, t.name))
 	}
@@ -86,6 +99,9 @@ func Events(l lake.Layout, o Options) *Table {
 	}
 	return t
 }
+
+// Name is the lake table the Iceberg table is kept of.
+func (t *Table) Name() string { return t.name }
 
 // MetadataDir returns the metadata folder of a lake table.
 func MetadataDir(l lake.Layout, tableName string) string {
@@ -132,8 +148,8 @@ func (t *Table) load(ctx context.Context) (*table.Table, int, error) {
 
 // create commits the table's first version, with no snapshot.
 func (t *Table) create(ctx context.Context) (*table.Table, error) {
-	sc := eventsSchema()
-	spec := eventsSpec()
+	sc := t.kind.schema()
+	spec := t.kind.spec()
 	mapping, err := json.Marshal(sc.NameMapping())
 	if err != nil {
 		return nil, err
@@ -277,7 +293,7 @@ func (t *Table) Sync(ctx context.Context, files []catalog.FileRecord, loadID str
 		if _, ok := have[abs]; ok {
 			continue
 		}
-		df, err := dataFile(spec, f, abs)
+		df, err := dataFile(t.kind, spec, f, abs)
 		if err != nil {
 			return Result{}, err
 		}

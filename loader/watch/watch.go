@@ -62,6 +62,7 @@ import (
 	"math/rand/v2"
 	"net/url"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -94,6 +95,10 @@ type Options struct {
 	// "watch", Log to Options.Log with the watcher's name; Progress is not
 	// used.
 	Load loader.Options
+	// WriterOptions, if set, is asked before each load for lake.OpenWriter
+	// options added to Load.WriterOptions (the Iceberg table's hooks), so
+	// a table created while the watcher runs is kept from the next load on.
+	WriterOptions func(context.Context) ([]lake.Option, error)
 	// Sources are loaded by listings; notifications are mapped onto the S3
 	// ones (s3://BUCKET/PREFIX/ covers keys under PREFIX in BUCKET).
 	Sources []loader.SourceSpec
@@ -448,7 +453,15 @@ func (w *watcher) graceful(ctx context.Context) (context.Context, context.Cancel
 func (w *watcher) load(ctx context.Context, kind string, specs []loader.SourceSpec) (*loader.Summary, error) {
 	lctx, cancel := w.graceful(ctx)
 	defer cancel()
-	sum, err := loader.Run(lctx, w.o.Load, specs)
+	lo := w.o.Load
+	if w.o.WriterOptions != nil {
+		extra, err := w.o.WriterOptions(lctx)
+		if err != nil {
+			return nil, err
+		}
+		lo.WriterOptions = append(slices.Clip(lo.WriterOptions), extra...)
+	}
+	sum, err := loader.Run(lctx, lo, specs)
 	if err != nil {
 		return nil, err
 	}
