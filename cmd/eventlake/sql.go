@@ -57,7 +57,7 @@ its start.`,
 		RunE: func(cmd *cobra.Command, args []string) error { return runSQL(cmd.Context(), o, io) },
 	}
 	f := c.Flags()
-	f.StringVar(&o.Lake, "lake", "", "lake folder")
+	f.StringVar(&o.Lake, "lake", "", "lake folder, or s3://BUCKET/PREFIX or gs://BUCKET/PREFIX")
 	f.StringVar(&o.Catalog, "catalog", "", "catalog file (default <lake>/_eventlake/catalog.db)")
 	f.StringVar(&o.ConfigPath, "config", "", "YAML config file (upsert keys under tables:)")
 	f.StringVar(&o.SchemasDir, "schemas", "", "JSON Schemas for typed views: a folder or s3://, gs:// URL of <domain>/<event_type>.json (Pismo's json_schemas/)")
