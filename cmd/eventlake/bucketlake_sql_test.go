@@ -2,13 +2,16 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/eventlake/eventlake/bench/corpus"
+	"github.com/eventlake/eventlake/catalog"
 	lk "github.com/eventlake/eventlake/lake"
+	"github.com/eventlake/eventlake/loader"
 	"github.com/eventlake/eventlake/sql/views"
 )
 
@@ -120,5 +123,75 @@ func testBucketLakeSQLDownloadsOnlyNeededFiles(t *testing.T, newLake func(*testi
 		}
 		t.Logf("%-12s downloaded %3d files, %8d of %8d bytes (%.0f%%) over %d domains", c.name, len(files), bytes, all,
 			100*float64(bytes)/float64(all), len(domains))
+	}
+}
+
+// neededFiles picks, from the names a script mentions, the files of the
+// tables it can read: a delimited table's files for its view, the reject
+// files for eventlake.rejects, every events file for events; the catalog
+// inspectors get every file.
+func TestNeededFiles(t *testing.T) {
+	lake := t.TempDir()
+	code, out, errOut := runCLI(t, "load", "--lake", lake, "--settle", "0", "-q", testdata("pismo"), testdata("jwo"), testdata("bad", "mixed-bad-lines.ndjson"))
+	if code != 0 && code != 3 { // 3: some objects were quarantined or had rejects
+		t.Fatalf("load: exit %d %s%s", code, out, errOut)
+	}
+	ctx := context.Background()
+	cat, err := catalog.Open(loader.CatalogPath(lake), catalog.Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cat.Close()
+	live, err := cat.LiveFiles(ctx, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	byTable := map[string]int{}
+	var tables []string
+	changes := 0 // the schema change events' files, which every session reads (eventlake.schema_changes)
+	for _, f := range live {
+		if f.Table == "events" && strings.HasPrefix(f.Partition, "domain="+views.SchemaChangeDomain+"/") {
+			changes++
+		}
+		if byTable[f.Table] == 0 && f.Table != "events" && f.Table != "_rejects" {
+			tables = append(tables, f.Table)
+		}
+		byTable[f.Table]++
+	}
+	if byTable["events"] <= changes || changes == 0 || byTable["_rejects"] == 0 || len(tables) == 0 {
+		t.Fatalf("the lake lacks events, rejects or a delimited table: %v", byTable)
+	}
+	table := tables[0]
+	view := views.Assign(tables)[table]
+	for _, c := range []struct {
+		script string
+		want   map[string]int // files kept per table; nil: every file
+	}{
+		{"select * from " + view, map[string]int{table: byTable[table], "events": changes}},
+		{"select * from " + view + "_history", map[string]int{table: byTable[table], "events": changes}},
+		{"select * from eventlake.rejects", map[string]int{"_rejects": byTable["_rejects"], "events": changes}},
+		{"select count(*) from events_raw", map[string]int{"events": byTable["events"]}},
+		{"select count(*) from eventlake.loads", map[string]int{"events": changes}},
+		{"describe " + view, nil},
+	} {
+		keep, err := neededFiles(ctx, cat, scriptWords(c.script))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.want == nil {
+			if keep != nil {
+				t.Errorf("%q: want every file", c.script)
+			}
+			continue
+		}
+		got := map[string]int{}
+		for _, f := range live {
+			if keep(f) {
+				got[f.Table]++
+			}
+		}
+		if fmt.Sprint(got) != fmt.Sprint(c.want) {
+			t.Errorf("%q: keeps %v, want %v", c.script, got, c.want)
+		}
 	}
 }

@@ -393,8 +393,8 @@ func scriptWords(script string) map[string]bool {
 // words are given can read (nil words, or a nil result: every file). Every
 // events file when it names events or events_raw; otherwise the events
 // files of the domains whose typed-view schema it names, plus those of the
-// schema change events (the typed views' declared types may come from
-// them). A delimited table's files when it names the table's view (or its
+// schema change events' domain, which every session reads (declared types,
+// eventlake.schema_changes). A delimited table's files when it names the table's view (or its
 // _history), the reject files when it names rejects. The catalog tables
 // (eventlake.loads, files, …) need no file.
 func neededFiles(ctx context.Context, cat *catalog.Catalog, words map[string]bool) (func(catalog.FileRecord) bool, error) {
