@@ -1,8 +1,9 @@
 // Package bucketstore is where a lake in a bucket is stored: it adapts the
 // S3 source's client (credentials, URL parameters, retries, circuit breaker:
-// loader/source/s3) to the lake package's ObjectStore, with the store's
-// conditional writes, and registers the s3:// scheme with the lake package.
-// Importing it is what makes `--lake s3://…` work.
+// loader/source/s3) and the GCS source's (loader/source/gcs) to the lake
+// package's ObjectStore, with each store's conditional writes, and
+// registers the s3:// and gs:// schemes with the lake package. Importing it
+// is what makes `--lake s3://…` and `--lake gs://…` work.
 package bucketstore
 
 import (

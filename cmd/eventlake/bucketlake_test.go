@@ -59,19 +59,39 @@ func arrive(t *testing.T, src string, batch int) {
 	}
 }
 
-func newS3Lake(t *testing.T) (*testservers.S3Server, string) {
-	t.Helper()
-	srv := testservers.S3(t)
-	srv.CreateBucket(t, "lakes")
-	return srv, srv.URL("lakes", "prod/lake/", nil)
+// bucketStores are the stores a lake in a bucket is tested on: each starts
+// a fake server on loopback and returns the URL of a new lake in it.
+var bucketStores = []struct {
+	name    string
+	newLake func(t *testing.T) string
+}{
+	{"s3", func(t *testing.T) string {
+		srv := testservers.S3(t)
+		srv.CreateBucket(t, "lakes")
+		return srv.URL("lakes", "prod/lake/", nil)
+	}},
+	{"gcs", func(t *testing.T) string {
+		srv := testservers.GCS(t)
+		srv.CreateBucket("lakes")
+		return srv.URL("lakes", "prod/lake/")
+	}},
+}
+
+// forEachBucket runs test once per store, as a subtest named after it.
+func forEachBucket(t *testing.T, test func(t *testing.T, newLake func(*testing.T) string)) {
+	for _, st := range bucketStores {
+		t.Run(st.name, func(t *testing.T) { test(t, st.newLake) })
+	}
 }
 
 // Three scheduled runs, each on a fresh machine (new working folder and
 // HOME, no cache), continue the lake in the bucket where the last one left
 // it: the rows are exactly those of the corpus, nothing is staged, nothing
 // is written locally.
-func TestBucketLakeScheduledRuns(t *testing.T) {
-	_, lakeURL := newS3Lake(t)
+func TestBucketLakeScheduledRuns(t *testing.T) { forEachBucket(t, testBucketLakeScheduledRuns) }
+
+func testBucketLakeScheduledRuns(t *testing.T, newLake func(*testing.T) string) {
+	lakeURL := newLake(t)
 	src := t.TempDir()
 	for batch := 1; batch <= 3; batch++ {
 		arrive(t, src, batch)
@@ -156,13 +176,15 @@ func loggedFiles(t *testing.T, lakeURL string) map[string]bool {
 // fresh machine, gives exactly the rows of one clean run; a Hive reader
 // listing the bucket never sees a file no commit names, and recovery
 // leaves nothing staged.
-func TestBucketLakeCrashAtEachStep(t *testing.T) {
+func TestBucketLakeCrashAtEachStep(t *testing.T) { forEachBucket(t, testBucketLakeCrashAtEachStep) }
+
+func testBucketLakeCrashAtEachStep(t *testing.T, newLake func(*testing.T) string) {
 	wantRows, wantDistinct := localLakeRows(t)
 	steps := []string{"after-begin", "before-commit", "bucket-during-upload", "bucket-after-upload", "bucket-after-log",
 		"after-commit", "during-publish", "after-publish", "after-swap", "bucket-after-finish", "bucket-after-checkpoint"}
 	for _, step := range steps {
 		t.Run(step, func(t *testing.T) {
-			_, lakeURL := newS3Lake(t)
+			lakeURL := newLake(t)
 			src := t.TempDir()
 			for b := 1; b <= 3; b++ {
 				arrive(t, src, b)
@@ -204,9 +226,11 @@ func TestBucketLakeCrashAtEachStep(t *testing.T) {
 // Two runners that load the same sources into the bucket lake at once (two
 // processes): they never both commit the same objects; each log entry is
 // one load; a re-run is exact.
-func TestBucketLakeConcurrentWriters(t *testing.T) {
+func TestBucketLakeConcurrentWriters(t *testing.T) { forEachBucket(t, testBucketLakeConcurrentWriters) }
+
+func testBucketLakeConcurrentWriters(t *testing.T, newLake func(*testing.T) string) {
 	wantRows, wantDistinct := localLakeRows(t)
-	_, lakeURL := newS3Lake(t)
+	lakeURL := newLake(t)
 	src := t.TempDir()
 	for b := 1; b <= 3; b++ {
 		arrive(t, src, b)
@@ -262,8 +286,10 @@ func TestBucketLakeConcurrentWriters(t *testing.T) {
 
 // `sql` and `status` on a lake in a bucket (no DuckDB extension: the live
 // files are cached locally) answer like a local lake of the same corpus.
-func TestBucketLakeSQLAndStatus(t *testing.T) {
-	_, lakeURL := newS3Lake(t)
+func TestBucketLakeSQLAndStatus(t *testing.T) { forEachBucket(t, testBucketLakeSQLAndStatus) }
+
+func testBucketLakeSQLAndStatus(t *testing.T, newLake func(*testing.T) string) {
+	lakeURL := newLake(t)
 	local := t.TempDir()
 	freshRunner(t)
 	for _, l := range []string{lakeURL, local} {
@@ -313,7 +339,11 @@ func fmt_(v any) string { b, _ := json.Marshal(v); return string(b) }
 
 // The commands that do not work on a lake in a bucket yet say so.
 func TestBucketLakeUnsupportedCommandsRefused(t *testing.T) {
-	_, lakeURL := newS3Lake(t)
+	forEachBucket(t, testBucketLakeUnsupportedCommandsRefused)
+}
+
+func testBucketLakeUnsupportedCommandsRefused(t *testing.T, newLake func(*testing.T) string) {
+	lakeURL := newLake(t)
 	freshRunner(t)
 	for _, args := range [][]string{
 		{"compact", "--lake", lakeURL},

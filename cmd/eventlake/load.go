@@ -72,7 +72,7 @@ objects and commits those read to their end; a second one aborts at once.`,
 		},
 	}
 	f := c.Flags()
-	f.StringVar(&o.Lake, "lake", "", "lake folder (created if missing)")
+	f.StringVar(&o.Lake, "lake", "", "lake folder (created if missing), or s3://BUCKET/PREFIX or gs://BUCKET/PREFIX")
 	f.StringVar(&o.Catalog, "catalog", "", "catalog file (default <lake>/_eventlake/catalog.db)")
 	f.StringVar(&o.Profile, "profile", "", "record profile: auto, pismo, fulfillmenttools, generic, or a name from the config (default auto)")
 	f.StringVar(&o.ConfigPath, "config", "", "YAML config file")

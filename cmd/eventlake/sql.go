@@ -19,6 +19,7 @@ import (
 	"github.com/eventlake/eventlake/config"
 	lk "github.com/eventlake/eventlake/lake"
 	"github.com/eventlake/eventlake/loader"
+	"github.com/eventlake/eventlake/partitions"
 	"github.com/eventlake/eventlake/sql/shell"
 	"github.com/eventlake/eventlake/sql/views"
 )
@@ -56,7 +57,7 @@ its start.`,
 		RunE: func(cmd *cobra.Command, args []string) error { return runSQL(cmd.Context(), o, io) },
 	}
 	f := c.Flags()
-	f.StringVar(&o.Lake, "lake", "", "lake folder")
+	f.StringVar(&o.Lake, "lake", "", "lake folder, or s3://BUCKET/PREFIX or gs://BUCKET/PREFIX")
 	f.StringVar(&o.Catalog, "catalog", "", "catalog file (default <lake>/_eventlake/catalog.db)")
 	f.StringVar(&o.ConfigPath, "config", "", "YAML config file (upsert keys under tables:)")
 	f.StringVar(&o.SchemasDir, "schemas", "", "JSON Schemas for typed views: a folder or s3://, gs:// URL of <domain>/<event_type>.json (Pismo's json_schemas/)")
@@ -174,7 +175,11 @@ func sqlCacheBytes() int64 {
 // openLake opens the lake's catalog read-only and a DuckDB connection with
 // every view created. With background set, the views are made in the
 // background: statements wait for them (refresh), the caller does not.
-func openLake(ctx context.Context, lake, catPath, configPath, schemasDir string, only func(string) bool, background bool) (*lakeSession, error) {
+//
+// On a lake in a bucket the live files are downloaded first: those a script
+// can read when words (the names a -c/-f script mentions, scriptWords) is
+// given, see neededFiles; every live file when it is nil.
+func openLake(ctx context.Context, lake, catPath, configPath, schemasDir string, only func(string) bool, words map[string]bool, background bool) (*lakeSession, error) {
 	cfg := &config.Config{}
 	if configPath != "" {
 		var err error
@@ -192,14 +197,19 @@ func openLake(ctx context.Context, lake, catPath, configPath, schemasDir string,
 	}
 	var cat *catalog.Catalog
 	var cleanup func()
+	var has func(catalog.FileRecord) bool
 	if loc.IsBucket() {
-		// The bucket's catalog and live files, cached on local disk.
+		// The bucket's catalog and the live files the session can read,
+		// cached on local disk.
 		var store lk.ObjectStore
 		cat, store, lake, cleanup, err = lk.OpenBucketReader(ctx, loc)
 		if err != nil {
 			return nil, err
 		}
-		if _, err := lk.DownloadLiveFiles(ctx, store, cat, lake, sqlCacheBytes(), nil); err != nil {
+		if has, err = neededFiles(ctx, cat, words); err == nil {
+			_, err = lk.DownloadLiveFiles(ctx, store, cat, lake, sqlCacheBytes(), has)
+		}
+		if err != nil {
 			cleanup()
 			return nil, err
 		}
@@ -215,7 +225,7 @@ func openLake(ctx context.Context, lake, catPath, configPath, schemasDir string,
 			return nil, err
 		}
 	}
-	s := &lakeSession{cat: cat, cleanup: cleanup, opts: views.Options{Lake: lake, Catalog: cat, Config: cfg, Schemas: only}}
+	s := &lakeSession{cat: cat, cleanup: cleanup, opts: views.Options{Lake: lake, Catalog: cat, Config: cfg, Schemas: only, Files: has}}
 	if u := first(schemasDir, cfg.Schemas); u != "" {
 		if s.schemas, err = openSchemaStore(ctx, u); err != nil {
 			cat.Close()
@@ -281,14 +291,16 @@ func runSQL(ctx context.Context, o *sqlOptions, io streams) error {
 	}
 	script := strings.Join(scripts, "\n")
 	var only func(string) bool
+	var words map[string]bool
 	if script != "" {
 		only = mentionedSchemas(script)
+		words = scriptWords(script)
 	}
 	// The interactive shell shows its prompt at once and makes the views
 	// in the background (binding hundreds of typed views takes ~0.5 s); a
 	// statement typed before they exist waits for them.
 	interactive := script == ""
-	ls, err := openLake(ctx, o.Lake, o.Catalog, o.ConfigPath, o.SchemasDir, only, interactive)
+	ls, err := openLake(ctx, o.Lake, o.Catalog, o.ConfigPath, o.SchemasDir, only, words, interactive)
 	if err != nil {
 		return err
 	}
@@ -351,6 +363,17 @@ func shellExit(err error, io streams) error {
 // information_schema, duckdb_views(), …) gets them all. Naming a schema the
 // script does not use costs only time, so the test is generous.
 func mentionedSchemas(script string) func(string) bool {
+	words := scriptWords(script)
+	if words == nil {
+		return nil
+	}
+	return func(schema string) bool { return words[strings.ToLower(schema)] }
+}
+
+// scriptWords returns the words of a script (lower case; letters, digits
+// and '_'), or nil when the script lists or inspects the catalog and so may
+// read anything.
+func scriptWords(script string) map[string]bool {
 	lower := strings.ToLower(script)
 	for _, all := range []string{".tables", ".schema", ".read", "show", "information_schema", "duckdb_", "pragma", "describe", "summarize"} {
 		if strings.Contains(lower, all) {
@@ -363,5 +386,60 @@ func mentionedSchemas(script string) func(string) bool {
 	}) {
 		words[w] = true
 	}
-	return func(schema string) bool { return words[strings.ToLower(schema)] }
+	return words
+}
+
+// neededFiles decides which live files of a lake in a bucket a script whose
+// words are given can read (nil words, or a nil result: every file). Every
+// events file when it names events or events_raw; otherwise the events
+// files of the domains whose typed-view schema it names, plus those of the
+// schema change events' domain, which every session reads (declared types,
+// eventlake.schema_changes). A delimited table's files when it names the table's view (or its
+// _history), the reject files when it names rejects. The catalog tables
+// (eventlake.loads, files, …) need no file.
+func neededFiles(ctx context.Context, cat *catalog.Catalog, words map[string]bool) (func(catalog.FileRecord) bool, error) {
+	if words == nil {
+		return nil, nil
+	}
+	allEvents := words["events"] || words["events_raw"]
+	schemas, err := cat.Schemas(ctx, "")
+	if err != nil {
+		return nil, err
+	}
+	var domains, tables []string
+	seen := map[string]bool{}
+	for _, s := range schemas {
+		if s.Table != "events" {
+			if !seen["t/"+s.Table] {
+				seen["t/"+s.Table] = true
+				tables = append(tables, s.Table)
+			}
+			continue
+		}
+		if d, _, ok := strings.Cut(s.Key, "/"); ok && !seen["d/"+d] {
+			seen["d/"+d] = true
+			domains = append(domains, d)
+		}
+	}
+	parts := map[string]bool{"domain=" + partitions.Escape(views.SchemaChangeDomain) + "/": true}
+	for d, sn := range views.Assign(domains) {
+		if words[strings.ToLower(sn)] {
+			parts["domain="+partitions.Escape(d)+"/"] = true
+		}
+	}
+	keepTable := map[string]bool{"_rejects": words["rejects"]}
+	for t, name := range views.Assign(tables) {
+		n := strings.ToLower(name)
+		keepTable[t] = words[n] || words[n+"_history"]
+	}
+	return func(f catalog.FileRecord) bool {
+		if f.Table != "events" {
+			return keepTable[f.Table]
+		}
+		if allEvents {
+			return true
+		}
+		d, _, _ := strings.Cut(f.Partition, "/")
+		return parts[d+"/"]
+	}, nil
 }

@@ -43,7 +43,7 @@ loaded yet (pending).`,
 		},
 	}
 	f := c.Flags()
-	f.StringVar(&o.Lake, "lake", "", "lake folder")
+	f.StringVar(&o.Lake, "lake", "", "lake folder, or s3://BUCKET/PREFIX or gs://BUCKET/PREFIX")
 	f.StringVar(&o.Catalog, "catalog", "", "catalog file (default <lake>/_eventlake/catalog.db)")
 	f.StringVar(&o.ConfigPath, "config", "", "YAML config file (lake and sources)")
 	f.BoolVar(&o.JSON, "json", false, "print JSON")

@@ -22,7 +22,8 @@ import (
 // unavailable collects the live files the views leave out.
 type unavailable struct {
 	lake  string
-	files []string // "<path> (<problem>)"
+	has   func(catalog.FileRecord) bool // Options.Files
+	files []string                      // "<path> (<problem>)"
 }
 
 // filter returns the files of list that are on disk with their recorded
@@ -50,6 +51,9 @@ func (u *unavailable) filterLive(list []catalog.LiveFile) []catalog.LiveFile {
 
 // ok reports whether f is on disk with its recorded size, recording it if not.
 func (u *unavailable) ok(f catalog.FileRecord) bool {
+	if u.has != nil && !u.has(f) {
+		return false
+	}
 	err := partitions.StatFile(absPath(u.lake, f.Path), f.Bytes)
 	if err == nil {
 		return true

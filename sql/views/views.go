@@ -44,6 +44,10 @@ type Options struct {
 	// accepts (by SQL name): a script that names none of a domain's
 	// schema does not pay for binding its views. Nil creates them all.
 	Schemas func(schema string) bool
+	// Files, when set, are the live files the session has: the views leave
+	// the others out without a warning (`sql` on a lake in a bucket
+	// downloads only the files a script can read). Nil: every live file.
+	Files func(catalog.FileRecord) bool
 }
 
 // View describes one typed view.
@@ -95,7 +99,7 @@ func Create(ctx context.Context, conn *sql.Conn, o Options) (*Result, error) {
 	if err := exec("DROP VIEW IF EXISTS main.events_raw; CREATE OR REPLACE TABLE main.events_raw AS " + emptyEvents); err != nil {
 		return nil, err
 	}
-	u := &unavailable{lake: o.Lake}
+	u := &unavailable{lake: o.Lake, has: o.Files}
 	if err := createCatalog(ctx, conn, o, u); err != nil {
 		return nil, err
 	}
@@ -387,7 +391,7 @@ func fileList(lake string, files []catalog.FileRecord) string {
 // session.) It returns warnings as Create does (files left out); a caller
 // shows each distinct warning once.
 func Refresh(ctx context.Context, conn *sql.Conn, o Options) ([]string, error) {
-	u := &unavailable{lake: o.Lake}
+	u := &unavailable{lake: o.Lake, has: o.Files}
 	raw, events, warnings, err := eventsQueries(ctx, conn, o, u)
 	if err != nil {
 		return nil, err

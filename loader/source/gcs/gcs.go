@@ -78,10 +78,17 @@ type Options struct {
 	// ClientOptions are passed to storage.NewClient after the ones derived
 	// from the fields above (tests use them to inject an HTTP client).
 	ClientOptions []option.ClientOption
+	// ReadWrite asks for the read-write scope instead of the read-only one
+	// (a lake in a bucket writes; a source never does).
+	ReadWrite bool
 }
 
 // knownParams are the URL query parameters the "gs" scheme understands.
 var knownParams = []string{"credentials", "endpoint"}
+
+// ParseURL returns the options of a gs://BUCKET/PREFIX/?… URL (for other
+// users of the source's client setup, such as a lake in a bucket).
+func ParseURL(u *url.URL) (Options, error) { return optionsFromURL(u) }
 
 func optionsFromURL(u *url.URL) (Options, error) {
 	name := (&url.URL{Scheme: u.Scheme, Host: u.Host, Path: u.Path}).String()
@@ -151,7 +158,11 @@ func New(ctx context.Context, o Options) (*Source, error) {
 			return nil, fmt.Errorf("gcs source %s: %w", s.URL(), err)
 		}
 		// Read-only scope: the loader never writes to the vendor's bucket.
-		opts = append(opts, credOpt, option.WithScopes(storage.ScopeReadOnly))
+		scope := storage.ScopeReadOnly
+		if o.ReadWrite {
+			scope = storage.ScopeReadWrite
+		}
+		opts = append(opts, credOpt, option.WithScopes(scope))
 	}
 	if o.Endpoint != "" {
 		if u, err := url.Parse(o.Endpoint); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
@@ -260,6 +271,15 @@ func (s *Source) URL() string {
 
 // Close implements source.Source.
 func (s *Source) Close() error { return s.client.Close() }
+
+// Client returns the source's client (retries and circuit breaker set).
+func (s *Source) Client() *storage.Client { return s.client }
+
+// Bucket returns the bucket's name.
+func (s *Source) Bucket() string { return s.name }
+
+// Prefix returns the source's root folder ("" or '/'-terminated).
+func (s *Source) Prefix() string { return s.root }
 
 func (s *Source) where(key string) string { return s.URL() + key }
 

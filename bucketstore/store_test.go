@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -15,15 +16,39 @@ import (
 	"github.com/eventlake/eventlake/lake"
 )
 
+// stores are the bucket stores every test runs against: each starts a
+// fake server on loopback with an empty bucket and returns the lake URL
+// of a prefix in it.
+var stores = []struct {
+	name string
+	lake func(t *testing.T) string
+}{
+	{"s3", func(t *testing.T) string {
+		srv := testservers.S3(t)
+		srv.CreateBucket(t, "b")
+		return srv.URL("b", "lake/", nil)
+	}},
+	{"gcs", func(t *testing.T) string {
+		srv := testservers.GCS(t)
+		srv.CreateBucket("b")
+		return srv.URL("b", "lake/")
+	}},
+}
+
+func forEachStore(t *testing.T, fn func(t *testing.T, url string)) {
+	for _, s := range stores {
+		t.Run(s.name, func(t *testing.T) { fn(t, s.lake(t)) })
+	}
+}
+
 // A writer whose log entry another writer created first (its lease lost
 // during a long pause) does not commit: the store refuses the second
 // create, the load fails with ErrCommitConflict, its staged files are
 // deleted, and the log keeps exactly the other writer's entry.
-func TestCommitConflict(t *testing.T) {
+func TestCommitConflict(t *testing.T) { forEachStore(t, testCommitConflict) }
+
+func testCommitConflict(t *testing.T, url string) {
 	ctx := context.Background()
-	srv := testservers.S3(t)
-	srv.CreateBucket(t, "b")
-	url := srv.URL("b", "lake/", nil)
 	t.Setenv("TMPDIR", t.TempDir())
 	w, _, err := lake.OpenWriter(ctx, url, "", time.Second, "load")
 	if err != nil {
@@ -65,11 +90,11 @@ func TestCommitConflict(t *testing.T) {
 
 // Conditional writes: create-if-absent refuses an existing key, If-Match
 // refuses a changed object.
-func TestConditionalPut(t *testing.T) {
+func TestConditionalPut(t *testing.T) { forEachStore(t, testConditionalPut) }
+
+func testConditionalPut(t *testing.T, url string) {
 	ctx := context.Background()
-	srv := testservers.S3(t)
-	srv.CreateBucket(t, "b")
-	loc, _ := lake.ParseLocation(srv.URL("b", "lake/", nil))
+	loc, _ := lake.ParseLocation(url)
 	st, err := lake.OpenStore(ctx, loc)
 	if err != nil {
 		t.Fatal(err)
@@ -91,5 +116,65 @@ func TestConditionalPut(t *testing.T) {
 	}
 	if b, v, err := st.Get(ctx, "k"); err != nil || string(b) != "3" || v != v2 {
 		t.Errorf("get = %q %q %v", b, v, err)
+	}
+}
+
+// Copy, List (prefix, startAfter, key order, nothing outside the lake's
+// prefix), Delete (a missing key is no error) and Download.
+func TestObjectOps(t *testing.T) { forEachStore(t, testObjectOps) }
+
+func testObjectOps(t *testing.T, url string) {
+	ctx := context.Background()
+	loc, err := lake.ParseLocation(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := lake.OpenStore(ctx, loc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if !strings.HasSuffix(st.URL(), "://b/lake/") {
+		t.Errorf("URL() = %q", st.URL())
+	}
+	for _, k := range []string{"a/1", "a/2", "a/3", "b/1"} {
+		if _, err := st.Put(ctx, k, strings.NewReader("v"+k), int64(len("v"+k)), lake.PutCond{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := st.Copy(ctx, "a/2", "c/x y=1/2"); err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := st.Download(ctx, "c/x y=1/2", &buf); err != nil || buf.String() != "va/2" {
+		t.Errorf("copied object: %q %v", buf.String(), err)
+	}
+	list := func(prefix, after string) string {
+		var keys []string
+		if err := st.List(ctx, prefix, after, func(o lake.ObjectInfo) error {
+			keys = append(keys, fmt.Sprintf("%s:%d", o.Key, o.Size))
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return strings.Join(keys, " ")
+	}
+	if got := list("a/", "a/1"); got != "a/2:4 a/3:4" {
+		t.Errorf("list a/ after a/1 = %q", got)
+	}
+	if got := list("", ""); got != "a/1:4 a/2:4 a/3:4 b/1:4 c/x y=1/2:4" {
+		t.Errorf("list = %q", got)
+	}
+	if err := st.Delete(ctx, "a/1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Delete(ctx, "a/1"); err != nil {
+		t.Errorf("deleting a missing key: %v", err)
+	}
+	if _, _, err := st.Get(ctx, "a/1"); !errors.Is(err, lake.ErrNotExist) {
+		t.Errorf("get of a deleted key: %v, want ErrNotExist", err)
+	}
+	if err := st.Download(ctx, "nope", &buf); !errors.Is(err, lake.ErrNotExist) {
+		t.Errorf("download of a missing key: %v, want ErrNotExist", err)
 	}
 }

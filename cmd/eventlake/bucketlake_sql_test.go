@@ -1,0 +1,197 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/eventlake/eventlake/bench/corpus"
+	"github.com/eventlake/eventlake/catalog"
+	lk "github.com/eventlake/eventlake/lake"
+	"github.com/eventlake/eventlake/loader"
+	"github.com/eventlake/eventlake/sql/views"
+)
+
+// cachedParquet returns the Parquet files (paths relative to the lake's
+// cache root, '/'-separated) under a cache folder and their total size.
+func cachedParquet(t *testing.T, cache string) (files []string, bytes int64) {
+	t.Helper()
+	err := filepath.Walk(cache, func(p string, info os.FileInfo, err error) error {
+		if err != nil || info.IsDir() || !strings.HasSuffix(p, ".parquet") {
+			return err
+		}
+		rel, _ := filepath.Rel(cache, p)
+		_, rel, _ = strings.Cut(filepath.ToSlash(rel), "/") // lake-<hash>/
+		files = append(files, rel)
+		bytes += info.Size()
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return files, bytes
+}
+
+// `sql -c` on a lake in a bucket downloads only the files of the
+// partitions the script can read: a typed view's domain (plus the schema
+// change events), every events file for events/events_raw, no file for the
+// catalog tables; the answers equal a local lake's.
+func TestBucketLakeSQLDownloadsOnlyNeededFiles(t *testing.T) {
+	forEachBucket(t, testBucketLakeSQLDownloadsOnlyNeededFiles)
+}
+
+func testBucketLakeSQLDownloadsOnlyNeededFiles(t *testing.T, newLake func(*testing.T) string) {
+	lakeURL := newLake(t)
+	src := filepath.Join(t.TempDir(), "corpus")
+	if _, err := corpus.Generate(src, corpus.Spec{Objects: 6, ObjectBytes: 150_000, Domains: 6, EventTypesPerDomain: 2,
+		Orgs: 2, Days: 3, Gzip: true, Seed: 7}); err != nil {
+		t.Fatal(err)
+	}
+	local := t.TempDir()
+	freshRunner(t)
+	for _, l := range []string{lakeURL, local} {
+		if code, out, errOut := runCLI(t, "load", "--lake", l, "--settle", "0", "-q", src); code != 0 {
+			t.Fatalf("load %s: exit %d %s%s", l, code, out, errOut)
+		}
+	}
+	// The first domain's schema and its first event type's view, as the
+	// shell names them.
+	_, out, _ := runCLI(t, "sql", "--lake", local, "--format", "list", "-c",
+		"select distinct domain from events order by 1")
+	domains := strings.Fields(out)[1:] // after the header
+	if len(domains) < 4 {
+		t.Fatalf("want several domains, have %q", out)
+	}
+	d := domains[0]
+	_, out, _ = runCLI(t, "sql", "--lake", local, "--format", "list", "-c",
+		"select distinct event_type from events where domain = '"+d+"' order by 1")
+	ets := strings.Fields(out)[1:]
+	if len(ets) == 0 {
+		t.Fatalf("no event types in %s", d)
+	}
+	typed := views.Assign(domains)[d] + "." + views.Assign(ets)[ets[0]]
+	var all int64 // the bucket lake's events files
+	if err := openBucket(t, lakeURL).List(context.Background(), "events/", "", func(o lk.ObjectInfo) error {
+		if strings.HasSuffix(o.Key, ".parquet") {
+			all += o.Size
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+
+	for _, c := range []struct {
+		name, script string
+		keep         func(path string) bool // the files the script may download; nil: every events file
+	}{
+		{"typed view", "select count(*), count(distinct event_id), max(event_time) from " + typed,
+			func(p string) bool {
+				return strings.HasPrefix(p, "events/domain="+d+"/") || strings.HasPrefix(p, "events/domain="+views.SchemaChangeDomain+"/")
+			}},
+		{"events", "select domain, count(*) from events where domain = '" + d + "' group by all", nil},
+		{"catalog only", "select count(*), sum(rows) from eventlake.files", func(string) bool { return false }},
+	} {
+		freshRunner(t)
+		cache := t.TempDir()
+		t.Setenv("EVENTLAKE_CACHE_DIR", cache)
+		code, got, errOut := runCLI(t, "sql", "--lake", lakeURL, "-c", c.script)
+		t.Setenv("EVENTLAKE_CACHE_DIR", "")
+		if code != 0 {
+			t.Fatalf("%s: exit %d %s", c.name, code, errOut)
+		}
+		if strings.Contains(errOut, "warning") {
+			t.Errorf("%s: warnings for the files not downloaded: %s", c.name, errOut)
+		}
+		_, want, _ := runCLI(t, "sql", "--lake", local, "-c", c.script)
+		if got != want || want == "" {
+			t.Errorf("%s:\nbucket lake:\n%s\nlocal lake:\n%s", c.name, got, want)
+		}
+		files, bytes := cachedParquet(t, cache)
+		for _, f := range files {
+			if c.keep != nil && !c.keep(f) {
+				t.Errorf("%s: downloaded %s, which the script cannot read", c.name, f)
+			}
+		}
+		if c.keep == nil && bytes != all {
+			t.Errorf("%s: downloaded %d bytes, want every events file (%d bytes)", c.name, bytes, all)
+		}
+		if c.name == "typed view" && (bytes == 0 || bytes >= all) {
+			t.Errorf("%s: downloaded %d of %d bytes", c.name, bytes, all)
+		}
+		t.Logf("%-12s downloaded %3d files, %8d of %8d bytes (%.0f%%) over %d domains", c.name, len(files), bytes, all,
+			100*float64(bytes)/float64(all), len(domains))
+	}
+}
+
+// neededFiles picks, from the names a script mentions, the files of the
+// tables it can read: a delimited table's files for its view, the reject
+// files for eventlake.rejects, every events file for events; the catalog
+// inspectors get every file.
+func TestNeededFiles(t *testing.T) {
+	lake := t.TempDir()
+	code, out, errOut := runCLI(t, "load", "--lake", lake, "--settle", "0", "-q", testdata("pismo"), testdata("jwo"), testdata("bad", "mixed-bad-lines.ndjson"))
+	if code != 0 && code != 3 { // 3: some objects were quarantined or had rejects
+		t.Fatalf("load: exit %d %s%s", code, out, errOut)
+	}
+	ctx := context.Background()
+	cat, err := catalog.Open(loader.CatalogPath(lake), catalog.Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cat.Close()
+	live, err := cat.LiveFiles(ctx, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	byTable := map[string]int{}
+	var tables []string
+	changes := 0 // the schema change events' files, which every session reads (eventlake.schema_changes)
+	for _, f := range live {
+		if f.Table == "events" && strings.HasPrefix(f.Partition, "domain="+views.SchemaChangeDomain+"/") {
+			changes++
+		}
+		if byTable[f.Table] == 0 && f.Table != "events" && f.Table != "_rejects" {
+			tables = append(tables, f.Table)
+		}
+		byTable[f.Table]++
+	}
+	if byTable["events"] <= changes || changes == 0 || byTable["_rejects"] == 0 || len(tables) == 0 {
+		t.Fatalf("the lake lacks events, rejects or a delimited table: %v", byTable)
+	}
+	table := tables[0]
+	view := views.Assign(tables)[table]
+	for _, c := range []struct {
+		script string
+		want   map[string]int // files kept per table; nil: every file
+	}{
+		{"select * from " + view, map[string]int{table: byTable[table], "events": changes}},
+		{"select * from " + view + "_history", map[string]int{table: byTable[table], "events": changes}},
+		{"select * from eventlake.rejects", map[string]int{"_rejects": byTable["_rejects"], "events": changes}},
+		{"select count(*) from events_raw", map[string]int{"events": byTable["events"]}},
+		{"select count(*) from eventlake.loads", map[string]int{"events": changes}},
+		{"describe " + view, nil},
+	} {
+		keep, err := neededFiles(ctx, cat, scriptWords(c.script))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.want == nil {
+			if keep != nil {
+				t.Errorf("%q: want every file", c.script)
+			}
+			continue
+		}
+		got := map[string]int{}
+		for _, f := range live {
+			if keep(f) {
+				got[f.Table]++
+			}
+		}
+		if fmt.Sprint(got) != fmt.Sprint(c.want) {
+			t.Errorf("%q: keeps %v, want %v", c.script, got, c.want)
+		}
+	}
+}
