@@ -72,6 +72,16 @@ ORDER BY f."partition", f.path`, table)
 	return out, nil
 }
 
+// LiveTables lists the tables that have live files of published loads,
+// sorted.
+func (c *Catalog) LiveTables(ctx context.Context) ([]string, error) {
+	names, err := queryStrings(ctx, c.db, `SELECT DISTINCT f.table_name`+visibleFilesSuperseded+` ORDER BY f.table_name`)
+	if err != nil {
+		return nil, fmt.Errorf("catalog: live tables: %w", err)
+	}
+	return names, nil
+}
+
 // ReplacedFiles lists the paths of the files that load replaced (claimed by
 // its Commit), sorted. Before the load is published they are still live;
 // afterwards they are 'removed'.
