@@ -2,10 +2,13 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 // expireSources are the test files of every kind of table: Pismo and
@@ -183,5 +186,70 @@ func TestExpireEndToEnd(t *testing.T) {
 	}
 	if n := sqlInt(t, lake, "select count(*) from eventlake.loads"); n != loads {
 		t.Fatalf("an expiry with nothing to do recorded a load")
+	}
+}
+
+// retention: in the config makes load expire what is past each table's
+// period after its commit, and report it; a re-run loads nothing again.
+func TestLoadRetention(t *testing.T) {
+	lake := t.TempDir()
+	// events keep 2024-02-02 and later; orders (2024-06-05) keep one day.
+	days := int(time.Since(time.Date(2024, 2, 2, 0, 0, 0, 0, time.UTC)) / (24 * time.Hour))
+	cfg := filepath.Join(t.TempDir(), "eventlake.yaml")
+	if err := os.WriteFile(cfg, []byte(fmt.Sprintf("retention: {events: %dd, orders: 1d, _rejects: 30d}\n", days)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	load := func() map[string]any {
+		t.Helper()
+		code, out, errOut := runCLI(t, append([]string{"load", "--lake", lake, "--config", cfg, "-q", "--json"}, expireSources()...)...)
+		if code != 0 {
+			t.Fatalf("load: exit %d\n%s", code, errOut)
+		}
+		var sum map[string]any
+		if err := json.Unmarshal([]byte(out), &sum); err != nil {
+			t.Fatalf("load --json: %v\n%s", err, out)
+		}
+		return sum
+	}
+	sum := load()
+	got := countExpire(t, lake)
+	// The rows loaded, less those expired: the 2024-02-01 events and every
+	// order; the rejects (loaded today) stay.
+	loaded := int64(sum["records"].(float64))
+	if sum["expired_files"].(float64) == 0 || int64(sum["expired_rows"].(float64)) != loaded-got.Events {
+		t.Fatalf("load summary: %v; %d rows loaded, %+v left", sum, loaded, got)
+	}
+	if got.EventsOld != 0 || got.GlobEventsOld != 0 || got.Events == 0 || got.GlobEvents != got.Events ||
+		got.Orders != 0 || got.GlobOrders != 0 || got.Rejects == 0 || got.GlobRej != got.Rejects {
+		t.Fatalf("after the load with retention: %+v", got)
+	}
+	loads := sqlInt(t, lake, "select count(*) from eventlake.loads where command = 'expire'")
+	if loads != 1 {
+		t.Fatalf("%d expiry loads, want 1", loads)
+	}
+	// A re-run loads nothing and expires nothing more.
+	again := load()
+	if again["records"] != 0.0 || again["expired_files"] != 0.0 {
+		t.Fatalf("re-run: %v, want nothing loaded or expired", again)
+	}
+	if n := sqlInt(t, lake, "select count(*) from eventlake.loads where command = 'expire'"); n != loads {
+		t.Fatalf("a re-run with nothing past retention recorded an expiry")
+	}
+	if after := countExpire(t, lake); after != got {
+		t.Fatalf("after the re-run: %+v, want %+v", after, got)
+	}
+	// Human output names the expiry.
+	lake2 := t.TempDir()
+	code, out, errOut := runCLI(t, append([]string{"load", "--lake", lake2, "--config", cfg, "-q"}, expireSources()...)...)
+	if code != 0 || !strings.Contains(out, "retention: expired") {
+		t.Fatalf("load: exit %d\n%s%s", code, out, errOut)
+	}
+	// A bad period is a usage error.
+	if err := os.WriteFile(cfg, []byte("retention: {events: 400}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, errOut := runCLI(t, append([]string{"load", "--lake", lake2, "--config", cfg, "-q"}, expireSources()...)...); code != 2 ||
+		!strings.Contains(errOut, "retention.events") {
+		t.Fatalf("bad retention: exit %d, %s", code, errOut)
 	}
 }
