@@ -70,7 +70,7 @@ test-race: deps
 # loads (during writing, commit and publish) and compactions (loader/crash_test.go,
 # partitions/compact/crash_test.go).
 test-crash: deps
-	EVENTLAKE_CRASH_TRIALS=50 CGO_ENABLED=1 $(GO) test -count=1 -timeout 60m -run 'Crash' -v ./loader/ ./partitions/compact/
+	EVENTLAKE_CRASH_TRIALS=50 CGO_ENABLED=1 $(GO) test -count=1 -timeout 60m -run 'Crash' -v ./loader/ ./partitions/compact/ ./lake/ ./cmd/eventlake/
 
 FUZZTIME ?= 20s
 fuzz: deps

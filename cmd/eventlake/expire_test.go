@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -251,5 +252,55 @@ func TestLoadRetention(t *testing.T) {
 	if code, _, errOut := runCLI(t, append([]string{"load", "--lake", lake2, "--config", cfg, "-q"}, expireSources()...)...); code != 2 ||
 		!strings.Contains(errOut, "retention.events") {
 		t.Fatalf("bad retention: exit %d, %s", code, errOut)
+	}
+}
+
+// TestExpireCrash kills an expiry at each step of its transaction, then
+// re-runs it: the lake is in the state of one clean expiry (shell, Parquet
+// folders, files on disk, catalog), with one published expiry load.
+func TestExpireCrash(t *testing.T) {
+	if testing.Short() {
+		t.Skip("crash test")
+	}
+	args := func(lake string) []string {
+		return []string{"expire", "--lake", lake, "--before", "2024-02-02"}
+	}
+	base := func(t *testing.T) string {
+		lake := t.TempDir()
+		if code, _, errOut := runCLI(t, append([]string{"load", "--lake", lake, "-q"}, expireSources()...)...); code != 0 {
+			t.Fatalf("load: exit %d\n%s", code, errOut)
+		}
+		return lake
+	}
+	state := func(t *testing.T, lake string) string {
+		t.Helper()
+		onDisk, _ := filepath.Glob(filepath.Join(lake, "events", "*", "*", "*.parquet"))
+		staging, _ := os.ReadDir(filepath.Join(lake, "_eventlake", "staging"))
+		return fmt.Sprintf("%+v disk=%d staging=%d ", countExpire(t, lake), len(onDisk), len(staging)) +
+			sqlValue(t, lake, "select (select count(*) from eventlake.files where table_name = 'events' and status = 'live') || '/' || "+
+				"(select count(*) from eventlake.files where table_name = 'events' and status = 'removed') || '/' || "+
+				"(select count(*) from eventlake.loads where command = 'expire' and status = 'published')")
+	}
+	clean := base(t)
+	if code, _, errOut := runCLI(t, args(clean)...); code != 0 {
+		t.Fatalf("expire: exit %d\n%s", code, errOut)
+	}
+	want := state(t, clean)
+	for _, step := range []string{"after-begin", "before-commit", "after-commit", "before-manifest", "after-publish", "after-swap", "during-delete", "after-delete"} {
+		t.Run(step, func(t *testing.T) {
+			lake := base(t)
+			cmd := exec.Command(os.Args[0], args(lake)...)
+			cmd.Env = append(os.Environ(), "EVENTLAKE_TEST_CLI=1", "EVENTLAKE_CRASH_AT=expire-"+step)
+			out, err := cmd.CombinedOutput()
+			if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != -1 {
+				t.Fatalf("expire at %s: want killed, got %v\n%s", step, err, out)
+			}
+			if code, _, errOut := runCLI(t, args(lake)...); code != 0 {
+				t.Fatalf("re-run: exit %d\n%s", code, errOut)
+			}
+			if got := state(t, lake); got != want {
+				t.Errorf("after a crash at expire-%s and a re-run:\n got %s\nwant %s", step, got, want)
+			}
+		})
 	}
 }
