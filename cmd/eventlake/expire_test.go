@@ -188,6 +188,23 @@ func TestExpireEndToEnd(t *testing.T) {
 	if n := sqlInt(t, lake, "select count(*) from eventlake.loads"); n != loads {
 		t.Fatalf("an expiry with nothing to do recorded a load")
 	}
+	// A catalog rebuilt from the manifests knows the expiries: the same
+	// lake, and a load still loads nothing.
+	cat := filepath.Join(lake, "_eventlake", "catalog.db")
+	for _, f := range []string{cat, cat + "-wal", cat + "-shm"} {
+		if err := os.Rename(f, f+".old"); err != nil && !os.IsNotExist(err) {
+			t.Fatal(err)
+		}
+	}
+	if code, out, errOut := runCLI(t, "catalog", "rebuild", "--lake", lake); code != 0 {
+		t.Fatalf("catalog rebuild: exit %d\n%s%s", code, out, errOut)
+	}
+	if got := countExpire(t, lake); got != want {
+		t.Fatalf("after catalog rebuild: %+v, want %+v", got, want)
+	}
+	if sum := load(); sum["records"] != 0.0 {
+		t.Fatalf("the load after the rebuild loaded again: %v", sum)
+	}
 }
 
 // retention: in the config makes load expire what is past each table's
