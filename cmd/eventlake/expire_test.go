@@ -164,7 +164,13 @@ func TestExpireEndToEnd(t *testing.T) {
 	if got != want {
 		t.Fatalf("after expiring orders and rejects: %+v, want %+v", got, want)
 	}
-	// The files are gone from disk, and the lake checks clean.
+	// The files are gone from disk, with their folders, and the lake
+	// checks clean.
+	for _, dir := range []string{"orders/report_date=2024-06-05", "events/domain=account"} {
+		if _, err := os.Stat(filepath.Join(lake, dir)); !os.IsNotExist(err) {
+			t.Errorf("folder %s of expired partitions: still there (%v)", dir, err)
+		}
+	}
 	if code, out, errOut := runCLI(t, "check", "--lake", lake); code != 0 {
 		t.Fatalf("check after expiry: exit %d\n%s%s", code, out, errOut)
 	}
