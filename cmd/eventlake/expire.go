@@ -150,6 +150,9 @@ func runExpire(ctx context.Context, o *expireOptions, io streams) error {
 			}
 		}
 	}
+	for _, table := range sum.Absent {
+		fmt.Fprintf(io.errOut, "eventlake: expire: the lake has no live files of table %q (see eventlake status)\n", table)
+	}
 	if o.JSON {
 		return json.NewEncoder(io.out).Encode(sum)
 	}

@@ -108,6 +108,12 @@ func TestExpireEndToEnd(t *testing.T) {
 		}
 	}
 
+	// A table the lake does not have is named on stderr.
+	if code, out, errOut := runCLI(t, "expire", "--lake", lake, "--before", "2024-02-02", "--table", "event"); code != 0 ||
+		!strings.Contains(errOut, `no live files of table "event"`) || !strings.Contains(out, "nothing to expire") {
+		t.Errorf("expire --table event: exit %d\n%s%s", code, out, errOut)
+	}
+
 	// A dry run lists the partitions and changes nothing.
 	code, out, errOut := runCLI(t, "expire", "--lake", lake, "--before", "2024-02-02", "--dry-run", "--json")
 	if code != 0 {

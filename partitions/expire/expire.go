@@ -27,6 +27,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -87,7 +88,10 @@ type Summary struct {
 	Rows       int64       `json:"rows"`
 	Bytes      int64       `json:"bytes"`
 	Details    []Partition `json:"details"`
-	Seconds    float64     `json:"seconds"`
+	// Absent lists the tables the selection names that have no live files
+	// (a typo, or a table whose partitions have all expired).
+	Absent  []string `json:"absent_tables,omitempty"`
+	Seconds float64  `json:"seconds"`
 
 	paths []string
 }
@@ -100,6 +104,12 @@ func Plan(ctx context.Context, cat *catalog.Catalog, sel Selection) (*Summary, e
 	if err != nil {
 		return nil, err
 	}
+	for table := range sel.Before {
+		if table != "" && !slices.Contains(tables, table) {
+			sum.Absent = append(sum.Absent, table)
+		}
+	}
+	sort.Strings(sum.Absent)
 	for _, table := range tables {
 		cut, ok := sel.cutoff(table)
 		if !ok {
