@@ -68,9 +68,11 @@ test-race: deps
 
 # SIGKILL at every step of the commit protocol and at 50 random instants, for
 # loads (during writing, commit and publish) and compactions (loader/crash_test.go,
-# partitions/compact/crash_test.go).
+# partitions/compact/crash_test.go); at each step of reprocess, forget, expire,
+# the Iceberg and bucket commits and before a manifest that catalog rebuild
+# reads (lake/, cmd/eventlake/*crash*, *Crash* tests).
 test-crash: deps
-	EVENTLAKE_CRASH_TRIALS=50 CGO_ENABLED=1 $(GO) test -count=1 -timeout 60m -run 'Crash' -v ./loader/ ./partitions/compact/
+	EVENTLAKE_CRASH_TRIALS=50 CGO_ENABLED=1 $(GO) test -count=1 -timeout 60m -run 'Crash' -v ./loader/ ./partitions/compact/ ./lake/ ./cmd/eventlake/
 
 FUZZTIME ?= 20s
 fuzz: deps

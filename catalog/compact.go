@@ -8,8 +8,20 @@ import (
 )
 
 // CompactCommand is the command recorded for loads begun by `eventlake
-// compact`. Only such loads may replace files (Commit.Replaces).
+// compact`. Only such loads, and expiries, may replace files
+// (Commit.Replaces).
 const CompactCommand = "compact"
+
+// ExpireCommand is the command recorded for loads that expire partitions
+// (`eventlake expire`, or a load's retention): they remove files
+// (Commit.Replaces) and add none. They never touch the objects table, so
+// an object whose every row expired stays recorded as loaded and is not
+// loaded again.
+const ExpireCommand = "expire"
+
+// mayReplace reports whether a load begun with command may replace or
+// remove files.
+func mayReplace(command string) bool { return command == CompactCommand || command == ExpireCommand }
 
 // The swap of a compaction is split over the two transactions every load
 // already makes, so that readers following LiveFiles (live files of
@@ -60,6 +72,16 @@ ORDER BY f."partition", f.path`, table)
 	return out, nil
 }
 
+// LiveTables lists the tables that have live files of published loads,
+// sorted.
+func (c *Catalog) LiveTables(ctx context.Context) ([]string, error) {
+	names, err := queryStrings(ctx, c.db, `SELECT DISTINCT f.table_name`+visibleFilesSuperseded+` ORDER BY f.table_name`)
+	if err != nil {
+		return nil, fmt.Errorf("catalog: live tables: %w", err)
+	}
+	return names, nil
+}
+
 // ReplacedFiles lists the paths of the files that load replaced (claimed by
 // its Commit), sorted. Before the load is published they are still live;
 // afterwards they are 'removed'.
@@ -102,8 +124,9 @@ func claimReplaced(ctx context.Context, tx *sql.Tx, loadID string, paths []strin
 	if err := tx.QueryRowContext(ctx, `SELECT command FROM loads WHERE load_id = ?`, loadID).Scan(&command); err != nil {
 		return err
 	}
-	if command.String != CompactCommand {
-		return fmt.Errorf("only a load begun with command %q may replace files (this one has %q)", CompactCommand, command.String)
+	if !mayReplace(command.String) {
+		return fmt.Errorf("only a load begun with command %q or %q may replace files (this one has %q)",
+			CompactCommand, ExpireCommand, command.String)
 	}
 	st, err := tx.PrepareContext(ctx,
 		`UPDATE files SET removed_by = ?1
@@ -130,11 +153,11 @@ func claimReplaced(ctx context.Context, tx *sql.Tx, loadID string, paths []strin
 }
 
 // mayRetire reports whether a load can have claimed files: a compaction,
-// or a load that superseded rows.
+// an expiry, or a load that superseded rows.
 func mayRetire(ctx context.Context, q queryer, loadID string) (bool, error) {
 	var ok bool
-	err := q.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM loads WHERE load_id = ?1 AND command = ?2)
-	OR EXISTS (SELECT 1 FROM supersedes WHERE new_load = ?1)`, loadID, CompactCommand).Scan(&ok)
+	err := q.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM loads WHERE load_id = ?1 AND command IN (?2, ?3))
+	OR EXISTS (SELECT 1 FROM supersedes WHERE new_load = ?1)`, loadID, CompactCommand, ExpireCommand).Scan(&ok)
 	return ok, err
 }
 

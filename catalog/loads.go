@@ -129,9 +129,10 @@ type Commit struct {
 	Objects    []ObjectRecord
 	Schemas    []SchemaRecord
 	// Replaces lists files (paths) that this load's Files replace: only a
-	// compaction (a load begun with CompactCommand) may set it. Each must be
-	// a live file of a published load not claimed by another load, else the
-	// whole commit fails. The files stay visible until MarkPublished, which
+	// compaction (a load begun with CompactCommand) may set it, and an
+	// expiry (ExpireCommand), whose Replaces are removed with no Files. Each
+	// must be a live file of a published load not claimed by another load,
+	// else the whole commit fails. The files stay visible until MarkPublished, which
 	// marks them 'removed' as the load's own files appear (see compact.go).
 	Replaces []string
 	// Totals for the loads row (objects and files are counted from the slices).

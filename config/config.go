@@ -35,6 +35,7 @@ import (
 	"os"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -60,6 +61,12 @@ type Config struct {
 	// Schemas is where Pismo's JSON Schemas are read from: a folder, or
 	// an s3:// or gs:// URL of <domain>/<event_type>.json objects.
 	Schemas string `yaml:"schemas"`
+	// Retention is how long each table's partitions are kept, by table
+	// (events, a CSV table, _rejects): load and watch expire the partitions
+	// whose date is older than now minus the period after their commit.
+	// Each value is a period (see ParsePeriod); RetentionPeriods parses
+	// them.
+	Retention map[string]string `yaml:"retention"`
 
 	// Path is the file the config was read from ("" for defaults).
 	Path string `yaml:"-"`
@@ -159,6 +166,59 @@ func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
 	return nil
 }
 
+// maxPeriod bounds a period well inside time.Duration's range.
+const maxPeriod = 200 * 365 * 24 * time.Hour
+
+// ParsePeriod parses a retention period: a number of days, weeks or years
+// ("400d", "6w", "2y"; a year is 365 days) or a Go duration ("720h").
+func ParsePeriod(s string) (time.Duration, error) {
+	bad := fmt.Errorf("%q is not a period like 400d, 6w, 2y or 720h", s)
+	t := strings.TrimSpace(s)
+	var unit time.Duration
+	switch {
+	case strings.HasSuffix(t, "d"):
+		unit = 24 * time.Hour
+	case strings.HasSuffix(t, "w"):
+		unit = 7 * 24 * time.Hour
+	case strings.HasSuffix(t, "y"):
+		unit = 365 * 24 * time.Hour
+	}
+	if unit == 0 {
+		d, err := time.ParseDuration(t)
+		if err != nil {
+			return 0, bad
+		}
+		return d, nil
+	}
+	n, err := strconv.ParseInt(t[:len(t)-1], 10, 64)
+	if err != nil {
+		return 0, bad
+	}
+	if n > int64(maxPeriod/unit) {
+		return 0, fmt.Errorf("%q is too long (at most 200y)", s)
+	}
+	return time.Duration(n) * unit, nil
+}
+
+// RetentionPeriods parses Retention: the period of each table.
+func (c *Config) RetentionPeriods() (map[string]time.Duration, error) {
+	out := make(map[string]time.Duration, len(c.Retention))
+	for table, v := range c.Retention {
+		if table == "" {
+			return nil, errors.New("retention: a table name is empty")
+		}
+		d, err := ParsePeriod(v)
+		if err != nil {
+			return nil, fmt.Errorf("retention.%s: %w", table, err)
+		}
+		if d <= 0 {
+			return nil, fmt.Errorf("retention.%s: %s is not positive", table, v)
+		}
+		out[table] = d
+	}
+	return out, nil
+}
+
 // Load reads a config file. Unknown keys are errors, so a typo does not
 // silently fall back to a default.
 func Load(path string) (*Config, error) {
@@ -244,6 +304,9 @@ func (c *Config) Validate() error {
 				return fmt.Errorf("tables.%s.types: %s: %q is not a SQL type like DECIMAL(18,2)", name, path, typ)
 			}
 		}
+	}
+	if _, err := c.RetentionPeriods(); err != nil {
+		return err
 	}
 	if c.Generic != nil {
 		if err := c.Generic.Validate("generic"); err != nil {

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sort"
+	"strings"
 
 	"github.com/eventlake/eventlake/catalog"
 	"github.com/eventlake/eventlake/internal/fsync"
@@ -152,5 +153,44 @@ func DeleteFiles(ctx context.Context, l Layout, paths []string, after func(path 
 			return deleted, fmt.Errorf("delete replaced files: sync directory %s: %w", d, err)
 		}
 	}
-	return deleted, nil
+	return deleted, removeEmptied(l, sorted)
+}
+
+// removeEmptied removes the partition folders that deleting files left
+// empty (an expired partition leaves no folder for engines that list the
+// lake), walking up to, but never removing, a table's folder, then fsyncs
+// the folders they were removed from. A folder that still holds anything
+// stays. Only a writer holding the lake's lock deletes files, so no load
+// is publishing into the folders meanwhile.
+func removeEmptied(l Layout, dirs []string) error {
+	root := filepath.Clean(l.Root())
+	removed := map[string]bool{}
+	parents := map[string]bool{}
+	for _, d := range dirs {
+		for {
+			rel, err := filepath.Rel(root, d)
+			if err != nil || rel == "." || !filepath.IsLocal(rel) || !strings.Contains(rel, string(filepath.Separator)) {
+				break // the table's folder (or outside the lake): kept
+			}
+			if err := os.Remove(d); err != nil {
+				break // not empty (or already gone)
+			}
+			removed[d] = true
+			d = filepath.Dir(d)
+			parents[d] = true
+		}
+	}
+	sorted := make([]string, 0, len(parents))
+	for d := range parents {
+		if !removed[d] {
+			sorted = append(sorted, d)
+		}
+	}
+	sort.Strings(sorted)
+	for _, d := range sorted {
+		if err := fsync.Dir(d); err != nil {
+			return fmt.Errorf("delete replaced files: sync directory %s: %w", d, err)
+		}
+	}
+	return nil
 }

@@ -39,6 +39,7 @@ import (
 	"github.com/eventlake/eventlake/loader/source/dateprefix"
 	"github.com/eventlake/eventlake/loader/source/local"
 	"github.com/eventlake/eventlake/partitions"
+	"github.com/eventlake/eventlake/partitions/expire"
 	"github.com/eventlake/eventlake/schema"
 )
 
@@ -182,6 +183,13 @@ type Summary struct {
 	// Error is why the load itself failed (set by callers that report a
 	// failed load, e.g. load --json).
 	Error string `json:"error,omitempty"`
+	// ExpiredFiles and ExpiredRows count what the config's retention
+	// expired after the load's commit (in a transaction of its own,
+	// ExpireLoadID), ExpiredPartitions the partitions.
+	ExpiredPartitions int    `json:"expired_partitions"`
+	ExpiredFiles      int    `json:"expired_files"`
+	ExpiredRows       int64  `json:"expired_rows"`
+	ExpireLoadID      string `json:"expire_load_id,omitempty"`
 	// Outcomes has one entry per object considered (not in --json output).
 	Outcomes []Outcome `json:"-"`
 }
@@ -274,6 +282,28 @@ func Run(ctx context.Context, o Options, specs []SourceSpec) (*Summary, error) {
 	}
 	cat := w.Catalog
 	sum := &Summary{}
+	retention, err := o.Config.RetentionPeriods()
+	if err != nil {
+		return nil, err
+	}
+	if len(retention) > 0 && w.Bucket() != "" {
+		return nil, fmt.Errorf("retention: in the config: a lake in a bucket (%s) cannot expire partitions yet", w.Bucket())
+	}
+	// expireOld applies the retention once the load is done.
+	expireOld := func() error {
+		if len(retention) == 0 {
+			return nil
+		}
+		es, err := expire.Apply(ctx, w, expire.Cutoffs(retention, o.Now()), expire.Options{Log: o.Log, Now: o.Now})
+		if err != nil {
+			if sum.LoadID != "" {
+				return fmt.Errorf("load %s is committed, but expiring the partitions past their retention failed (the next load retries): %w", sum.LoadID, err)
+			}
+			return fmt.Errorf("expiring the partitions past their retention: %w", err)
+		}
+		sum.ExpiredPartitions, sum.ExpiredFiles, sum.ExpiredRows, sum.ExpireLoadID = es.Partitions, es.Files, es.Rows, es.LoadID
+		return nil
+	}
 	stop := make(chan struct{})
 	var stopOnce sync.Once
 	stopNow := func() { stopOnce.Do(func() { close(stop) }) }
@@ -361,6 +391,9 @@ func Run(ctx context.Context, o Options, specs []SourceSpec) (*Summary, error) {
 	if len(jobs) == 0 {
 		sum.Seconds = time.Since(start).Seconds()
 		o.Log.Info("nothing new to load", "skipped", sum.Skipped, "deferred", sum.Deferred, "waiting", sum.Waiting)
+		if err := expireOld(); err != nil {
+			return nil, err
+		}
 		return sum, nil
 	}
 
@@ -443,6 +476,9 @@ func Run(ctx context.Context, o Options, specs []SourceSpec) (*Summary, error) {
 	}
 	o.Log.Debug("committed and published", "files", len(files), "seconds_since_start", time.Since(start).Seconds())
 	sum.Files = len(files)
+	if err := expireOld(); err != nil {
+		return nil, err
+	}
 	sum.Seconds = time.Since(start).Seconds()
 	select {
 	case <-stop:

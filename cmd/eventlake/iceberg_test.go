@@ -382,3 +382,39 @@ func TestIcebergRejects(t *testing.T) {
 		t.Errorf("iceberg sync: exit %d\n%s%s", code, out, errOut)
 	}
 }
+
+// An expiry is a snapshot of the Iceberg table: the expired files leave
+// its current snapshot (an overwrite that deletes them), a reader of the
+// earlier snapshot still reads them within the retention window, and the
+// current snapshot is the shell's events_raw.
+func TestIcebergExpire(t *testing.T) {
+	lakeDir := t.TempDir()
+	if code, _, errOut := runCLI(t, "load", "--lake", lakeDir, "-q", "--iceberg", testdata("pismo"), testdata("fulfillmenttools")); code != 0 {
+		t.Fatalf("load: exit %d\n%s", code, errOut)
+	}
+	tbl := loadIcebergTable(t, lakeDir)
+	before := tbl.CurrentSnapshot()
+	all := icebergRows(t, tbl, 0)
+	if code, _, errOut := runCLI(t, "expire", "--lake", lakeDir, "--before", "2024-02-02"); code != 0 {
+		t.Fatalf("expire: exit %d\n%s", code, errOut)
+	}
+	tbl = loadIcebergTable(t, lakeDir)
+	cur := tbl.CurrentSnapshot()
+	if cur.SnapshotID == before.SnapshotID {
+		t.Fatal("the expiry made no snapshot")
+	}
+	if cur.Summary.Operation != table.OpOverwrite && cur.Summary.Operation != table.OpDelete {
+		t.Errorf("expiry snapshot operation = %s, want overwrite or delete", cur.Summary.Operation)
+	}
+	want := shellRows(t, lakeDir, "events_raw")
+	if len(want) == 0 || len(want) >= len(all) {
+		t.Fatalf("events_raw has %d rows after expiry, had %d", len(want), len(all))
+	}
+	if got := icebergRows(t, tbl, 0); !slices.Equal(got, want) {
+		t.Errorf("after expiry, iceberg-go scan: %d rows, events_raw %d; differ", len(got), len(want))
+	}
+	if got := icebergRows(t, tbl, before.SnapshotID); len(got) != len(all) {
+		t.Errorf("the snapshot before the expiry reads %d rows, want %d", len(got), len(all))
+	}
+	assertSnapshotIsCatalog(t, lakeDir)
+}

@@ -256,6 +256,11 @@ func loadOnce(ctx context.Context, o *loadOptions, io streams) error {
 	if err != nil {
 		return err
 	}
+	if sum.ExpiredFiles > 0 {
+		if err := refreshQueryCache(ctx, lo.Lake, first(lo.CatalogPath, loader.CatalogPath(lo.Lake))); err != nil {
+			return fmt.Errorf("load done; %w", err)
+		}
+	}
 	if o.JSON {
 		enc := json.NewEncoder(io.out)
 		if err := enc.Encode(sum); err != nil {
@@ -277,6 +282,12 @@ func printSummary(io streams, s *loader.Summary) {
 	if s.Recovered != "" {
 		fmt.Fprintf(io.out, "recovered: %s\n", s.Recovered)
 	}
+	defer func() {
+		if s.ExpiredFiles > 0 {
+			fmt.Fprintf(io.out, "  retention: expired %d partition(s), %d files, %d rows (load %s)\n",
+				s.ExpiredPartitions, s.ExpiredFiles, s.ExpiredRows, s.ExpireLoadID)
+		}
+	}()
 	if s.LoadID == "" {
 		fmt.Fprintf(io.out, "nothing new to load (%d objects already loaded)\n", s.Skipped)
 		printWaits(io, s)

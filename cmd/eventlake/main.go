@@ -97,6 +97,7 @@ func newRootCmd(io streams) *cobra.Command {
 		newLoadCmd(io),
 		newStatusCmd(io),
 		newCompactCmd(io),
+		newExpireCmd(io),
 		newDDLCmd(io),
 		newSQLCmd(io),
 		newWatchCmd(io),
