@@ -213,3 +213,27 @@ func TestRepairAdoptsManifestedFile(t *testing.T) {
 func withoutSHM(state []string) []string {
 	return slices.DeleteFunc(slices.Clone(state), func(s string) bool { return strings.Contains(s, "catalog.db-shm ") })
 }
+
+// TestRepairCrashSteps kills repair at each step of its retiring commit and
+// of the reload; running repair again leaves the lake whole.
+func TestRepairCrashSteps(t *testing.T) {
+	for _, point := range []string{"repair-after-begin", "repair-before-commit", "repair-after-commit", "repair-after-swap", "superseding", "after-commit"} {
+		t.Run(point, func(t *testing.T) {
+			src, lake, raw, dedup := repairSetup(t)
+			victim := filepath.Join(lake, eventsFiles(t, lake)[0])
+			b, err := os.ReadFile(victim)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b[len(b)/2] ^= 1
+			if err := os.WriteFile(victim, b, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			runKilled(t, point, "repair", "--lake", lake, "--settle", "0", "-q", src)
+			if code, out, errOut := runCLI(t, "repair", "--lake", lake, "--settle", "0", src); code != 0 {
+				t.Fatalf("repair after a crash at %s: exit %d\n%s%s", point, code, out, errOut)
+			}
+			assertWhole(t, lake, raw, dedup)
+		})
+	}
+}
