@@ -342,14 +342,12 @@ func printCheck(io streams, r *checkReport) {
 	}
 	fmt.Fprintf(w, "%d damaged or missing files, %d orphan files\n", len(r.Damaged), len(r.Orphans))
 	if len(r.Damaged) > 0 {
-		fmt.Fprintln(w, "Damaged or missing files: restore them from a backup to the same paths and run check again. "+
-			"Until then the shell leaves out the missing ones (a damaged file of the right size may still give wrong answers) "+
-			"and compact leaves their partitions alone. Without a backup their rows are lost: eventlake cannot reload "+
-			"objects it has already loaded yet.")
+		fmt.Fprintln(w, "Damaged or missing files: eventlake repair --lake "+r.Lake+" [SOURCE...] reloads their objects from their sources, "+
+			"or restore them from a backup to the same paths. Until then the shell leaves out the missing ones "+
+			"(a damaged file of the right size may still give wrong answers) and compact leaves their partitions alone.")
 	}
 	if len(r.Orphans) > 0 {
 		fmt.Fprintln(w, "Orphan files: the shell does not read them, but engines that list the folders do. "+
-			"If they hold rows the lake should have (a lost catalog), keep them aside and reload their sources into a new lake; "+
-			"otherwise move them out of the lake.")
+			"eventlake repair adopts those a load's manifest names and moves the others to _eventlake/orphans/.")
 	}
 }
