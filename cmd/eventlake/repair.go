@@ -88,8 +88,11 @@ type repairReport struct {
 	Sources []string `json:"sources"`
 	// Gone lists the object versions still marked after the reload: not
 	// found in the sources loaded (or their load failed).
-	Gone    []selectedJSON `json:"gone"`
-	Adopted []string       `json:"adopted"`
+	Gone []selectedJSON `json:"gone"`
+	// ReloadFailed: the reload's exit status was not 0 (objects failed or
+	// were quarantined; its summary on stderr says which).
+	ReloadFailed bool     `json:"reload_failed"`
+	Adopted      []string `json:"adopted"`
 	// MovedAside maps each orphan moved out of the table folders to where.
 	MovedAside []repairAside `json:"moved_aside"`
 	Error      string        `json:"error,omitempty"`
@@ -140,7 +143,7 @@ func runRepair(ctx context.Context, o *repairOptions, io streams) error {
 	if err != nil {
 		rep.Error = err.Error()
 	}
-	rep.OK = err == nil && len(rep.Gone) == 0
+	rep.OK = err == nil && len(rep.Gone) == 0 && !rep.ReloadFailed
 	if o.JSON {
 		enc := json.NewEncoder(io.out)
 		enc.SetIndent("", "  ")
@@ -300,6 +303,7 @@ func repair(ctx context.Context, o *repairOptions, io streams, lake, path string
 	if loadErr != nil && !errors.As(loadErr, &ee) {
 		return fmt.Errorf("reloading: %w (run repair again)", loadErr)
 	}
+	rep.ReloadFailed = loadErr != nil
 	rc, err := catalog.Open(path, catalog.Options{ReadOnly: true})
 	if err != nil {
 		return err
@@ -343,8 +347,11 @@ func printRepair(io streams, r *repairReport) {
 		fmt.Fprintf(w, "GONE FOR GOOD %s (version %s): not found in the sources loaded, or its load failed; %d records and %d rejects of load %s are lost\n",
 			ob.Object, ob.Version, ob.Records, ob.Rejects, ob.LoadID)
 	}
+	if r.ReloadFailed {
+		fmt.Fprintln(w, "the reload did not load every object (its summary above says which)")
+	}
 	switch {
-	case r.Error != "":
+	case r.Error != "" || r.ReloadFailed && len(r.Gone) == 0:
 	case len(r.Gone) > 0:
 		fmt.Fprintf(w, "%d object(s) could not be reloaded: restore them in their source and run repair again, or drop them with eventlake forget\n", len(r.Gone))
 	case len(r.Lost)+len(r.Adopted)+len(r.MovedAside)+len(r.Reload) == 0:

@@ -237,3 +237,86 @@ func TestRepairCrashSteps(t *testing.T) {
 		})
 	}
 }
+
+// A lost file a compaction wrote holds rows of several loads: repair
+// reloads the objects of every load that wrote its partition.
+func TestRepairCompactedFile(t *testing.T) {
+	a, b := compactSources(t)
+	ref, lake := t.TempDir(), t.TempDir()
+	for _, l := range []string{ref, lake} {
+		for _, src := range []string{a, b} {
+			if code, _, errOut := runCLI(t, "load", "--lake", l, "-q", src); code != 0 {
+				t.Fatalf("load: exit %d\n%s", code, errOut)
+			}
+		}
+		if code, _, errOut := runCLI(t, "compact", "--lake", l); code != 0 {
+			t.Fatalf("compact: exit %d\n%s", code, errOut)
+		}
+	}
+	dedup := sqlInt(t, ref, "select count(*) from events")
+	sum := sqlValue(t, ref, "select sum(cast(data->>'n' as int)) from events")
+	victim := eventsFiles(t, lake)[0]
+	if err := os.Remove(filepath.Join(lake, victim)); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut := runCLI(t, "repair", "--lake", lake, "--settle", "0", a, b)
+	if code != 0 || !strings.Contains(out, "retired missing file "+victim) {
+		t.Fatalf("repair: exit %d\n%s%s", code, out, errOut)
+	}
+	if n := sqlInt(t, lake, "select count(*) from events"); n != dedup {
+		t.Errorf("events after repair: %d rows, want %d", n, dedup)
+	}
+	if s := sqlValue(t, lake, "select sum(cast(data->>'n' as int)) from events"); s != sum {
+		t.Errorf("events after repair: sum %s, want %s", s, sum)
+	}
+	if code, out, errOut := runCLI(t, "check", "--lake", lake); code != 0 {
+		t.Errorf("check after repair: exit %d\n%s%s", code, out, errOut)
+	}
+	// Rows superseded in other compacted files leave the folders at the
+	// next compaction.
+	if code, _, errOut := runCLI(t, "compact", "--lake", lake); code != 0 {
+		t.Fatalf("compact: exit %d\n%s", code, errOut)
+	}
+	raw := sqlInt(t, lake, "select count(*) from events_raw")
+	if g := sqlInt(t, lake, "select count(*) from "+parquetGlob(lake)); g != raw {
+		t.Errorf("after compact: glob %d rows, shell %d", g, raw)
+	}
+}
+
+// An object whose source is broken now is not reloaded: repair says so and
+// exits 1; the next repair, once the source is fixed, completes.
+func TestRepairSourceBroken(t *testing.T) {
+	src, lake, raw, dedup := repairSetup(t)
+	victim := eventsFiles(t, lake)[0]
+	if err := os.Remove(filepath.Join(lake, victim)); err != nil {
+		t.Fatal(err)
+	}
+	cat, err := catalog.Open(filepath.Join(lake, "_eventlake", "catalog.db"), catalog.Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	objs, err := cat.LostFileObjects(t.Context(), victim)
+	cat.Close()
+	if err != nil || len(objs) == 0 {
+		t.Fatalf("objects of %s: %v %v", victim, objs, err)
+	}
+	broken := strings.TrimPrefix(objs[0].URL(), "file://")
+	good, err := os.ReadFile(broken)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(broken, good[:len(good)/2], 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut := runCLI(t, "repair", "--lake", lake, "--settle", "0", src)
+	if code != 1 || !strings.Contains(out, "the reload did not load every object") || !strings.Contains(out, objs[0].URL()) {
+		t.Fatalf("repair with a broken source object: exit %d, want 1\n%s%s", code, out, errOut)
+	}
+	if err := os.WriteFile(broken, good, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if code, out, errOut := runCLI(t, "repair", "--lake", lake, "--settle", "0", src); code != 0 {
+		t.Fatalf("repair once the source is fixed: exit %d\n%s%s", code, out, errOut)
+	}
+	assertWhole(t, lake, raw, dedup)
+}
