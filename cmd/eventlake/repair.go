@@ -13,6 +13,7 @@ import (
 	"github.com/eventlake/eventlake/catalog"
 	"github.com/eventlake/eventlake/config"
 	lk "github.com/eventlake/eventlake/lake"
+	"github.com/eventlake/eventlake/lake/icetable"
 	"github.com/eventlake/eventlake/loader"
 	"github.com/eventlake/eventlake/partitions"
 )
@@ -174,8 +175,12 @@ func repair(ctx context.Context, o *repairOptions, io streams, lake, path string
 		}
 		defer cat.Close()
 	} else {
-		var err error
-		if w, _, err = lk.OpenWriter(ctx, lake, path, wait, catalog.RepairCommand); err != nil {
+		// A lake with an Iceberg table keeps it in step with the retirement.
+		opts, err := icebergWriterOptions(ctx, lake, false, icetable.DefaultRetention)
+		if err != nil {
+			return err
+		}
+		if w, _, err = lk.OpenWriter(ctx, lake, path, wait, catalog.RepairCommand, opts...); err != nil {
 			return err
 		}
 		defer func() {
@@ -296,7 +301,7 @@ func repair(ctx context.Context, o *repairOptions, io streams, lake, path string
 	rep.Sources = append(rep.Sources, sources...)
 	out := io
 	out.out = io.errOut // stdout is the repair's report
-	lo := &loadOptions{Lake: lake, Catalog: o.Catalog, Profile: o.Profile, ConfigPath: o.ConfigPath, Quiet: o.Quiet,
+	lo := &loadOptions{icebergFlagValues: icebergFlagValues{IcebergRetention: icetable.DefaultRetention}, Lake: lake, Catalog: o.Catalog, Profile: o.Profile, ConfigPath: o.ConfigPath, Quiet: o.Quiet,
 		LockWait: o.LockWait, Settle: o.Settle, Sources: sources, changed: o.changed}
 	loadErr := runLoad(ctx, lo, out)
 	var ee exitError

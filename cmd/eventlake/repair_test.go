@@ -320,3 +320,31 @@ func TestRepairSourceBroken(t *testing.T) {
 	}
 	assertWhole(t, lake, raw, dedup)
 }
+
+// The lake's Iceberg table follows the repair's own commit: a lost file
+// whose objects are gone for good leaves the current snapshot.
+func TestRepairIceberg(t *testing.T) {
+	src := filepath.Join(t.TempDir(), "src")
+	if err := os.CopyFS(src, os.DirFS(testdata("pismo"))); err != nil {
+		t.Fatal(err)
+	}
+	lake := t.TempDir()
+	if code, _, errOut := runCLI(t, "load", "--lake", lake, "-q", "--iceberg", src); code != 0 {
+		t.Fatalf("load: exit %d\n%s", code, errOut)
+	}
+	victim := eventsFiles(t, lake)[0]
+	if err := os.Remove(filepath.Join(lake, victim)); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.RemoveAll(src); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(src, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut := runCLI(t, "repair", "--lake", lake, "--settle", "0", src)
+	if code != 1 || !strings.Contains(out, "GONE FOR GOOD") {
+		t.Fatalf("repair: exit %d, want 1\n%s%s", code, out, errOut)
+	}
+	assertSnapshotIsCatalog(t, lake)
+}
