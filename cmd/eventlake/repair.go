@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -218,7 +219,7 @@ func repair(ctx context.Context, o *repairOptions, io streams, lake, path string
 					continue
 				}
 			}
-			to := layout.AsideDir(lk.AsideOrphans, now)
+			to := filepath.Join(layout.AsideDir(lk.AsideOrphans, now), filepath.FromSlash(orphan.Path))
 			if !o.DryRun {
 				if to, err = layout.SetAside(orphan.Path, lk.AsideOrphans, now); err != nil {
 					return fmt.Errorf("moving orphan %s aside: %w", orphan.Path, err)

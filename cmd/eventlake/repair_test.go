@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -149,9 +150,23 @@ func TestRepairSourceGone(t *testing.T) {
 	if err := os.Remove(goneFile); err != nil {
 		t.Fatalf("removing the source object %s: %v", gone.URL(), err)
 	}
-	code, out, errOut := runCLI(t, "repair", "--lake", lake, "--settle", "0", src)
-	if code != 1 || !strings.Contains(out, "GONE FOR GOOD "+gone.URL()) {
-		t.Fatalf("repair: exit %d, want 1 naming %s\n%s%s", code, gone.URL(), out, errOut)
+	code, out, errOut := runCLI(t, "repair", "--lake", lake, "--settle", "0", "--json", src)
+	var rep struct {
+		OK   bool `json:"ok"`
+		Lost []struct {
+			Path, Problem string
+		} `json:"lost"`
+		Gone []struct {
+			Object  string `json:"object"`
+			Records int64  `json:"records"`
+		} `json:"gone"`
+	}
+	if err := json.Unmarshal([]byte(out), &rep); err != nil || code != 1 || rep.OK {
+		t.Fatalf("repair --json: exit %d, want 1, %v\n%s%s", code, err, out, errOut)
+	}
+	if len(rep.Gone) != 1 || rep.Gone[0].Object != gone.URL() || rep.Gone[0].Records != gone.Records ||
+		len(rep.Lost) != 1 || rep.Lost[0].Path != victim || rep.Lost[0].Problem != "missing" {
+		t.Fatalf("repair --json: want %s gone (%d records) and %s lost\n%s", gone.URL(), gone.Records, victim, out)
 	}
 	if code, out, errOut := runCLI(t, "check", "--lake", lake); code != 0 {
 		t.Errorf("check after repair: exit %d\n%s%s", code, out, errOut)
