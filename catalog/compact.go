@@ -153,11 +153,11 @@ func claimReplaced(ctx context.Context, tx *sql.Tx, loadID string, paths []strin
 }
 
 // mayRetire reports whether a load can have claimed files: a compaction,
-// an expiry, or a load that superseded rows.
+// an expiry, a repair (lost files), or a load that superseded rows.
 func mayRetire(ctx context.Context, q queryer, loadID string) (bool, error) {
 	var ok bool
-	err := q.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM loads WHERE load_id = ?1 AND command IN (?2, ?3))
-	OR EXISTS (SELECT 1 FROM supersedes WHERE new_load = ?1)`, loadID, CompactCommand, ExpireCommand).Scan(&ok)
+	err := q.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM loads WHERE load_id = ?1 AND command IN (?2, ?3, ?4))
+	OR EXISTS (SELECT 1 FROM supersedes WHERE new_load = ?1)`, loadID, CompactCommand, ExpireCommand, RepairCommand).Scan(&ok)
 	return ok, err
 }
 

@@ -159,6 +159,9 @@ type Commit struct {
 	// Retires lists live files whose every row is superseded: they become
 	// 'removed' when this load is published, and are then deleted.
 	Retires []string
+	// Reprocess lists object versions this commit marks for reprocessing
+	// (a repair marks those whose rows were in the files it retires).
+	Reprocess []ObjectVersion
 }
 
 // Commit writes everything in one transaction and sets the load to 'committed'. For a failed object it upserts
@@ -265,6 +268,13 @@ func (c *Catalog) commit(ctx context.Context, cm Commit) error {
 
 	if err := applySupersedes(ctx, tx, cm, at); err != nil {
 		return err
+	}
+
+	for _, v := range cm.Reprocess {
+		if _, err := tx.ExecContext(ctx, `UPDATE objects SET reprocess_at = ? WHERE source = ? AND "key" = ? AND version = ? AND superseded_by IS NULL`,
+			at, v.Source, v.Key, v.Version); err != nil {
+			return fmt.Errorf("mark %s for reprocessing: %w", v.URL(), err)
+		}
 	}
 
 	if len(cm.Objects) > 0 {

@@ -12,6 +12,7 @@ package lake
 
 import (
 	"path/filepath"
+	"time"
 
 	"github.com/eventlake/eventlake/internal/lakepath"
 )
@@ -26,6 +27,8 @@ import (
 //	<root>/_eventlake/loads/<load_id>.json                    a committed load's manifest
 //	<root>/_eventlake/lake.json                               the lake state
 //	<root>/_eventlake/query-cache.duckdb                      the shell's cache
+//	<root>/_eventlake/orphans/<YYYY-MM-DD>/<path>             files repair moved out of the table folders
+//	<root>/_eventlake/damaged/<YYYY-MM-DD>/<path>             damaged files repair retired
 type Layout struct{ root string }
 
 // At returns the layout of the lake at root, as given (relative roots stay
@@ -69,6 +72,20 @@ func (l Layout) LakeStatePath() string { return filepath.Join(l.MetaDir(), "lake
 
 // QueryCachePath returns the SQL shell's query cache.
 func (l Layout) QueryCachePath() string { return filepath.Join(l.MetaDir(), "query-cache.duckdb") }
+
+// AsideDir returns the folder where eventlake repair keeps the files it
+// takes out of the table folders on day date: kind is AsideOrphans (files
+// the catalog does not list) or AsideDamaged (live files that failed their
+// check). Nothing there is read by the shell or by external engines.
+func (l Layout) AsideDir(kind string, date time.Time) string {
+	return filepath.Join(l.MetaDir(), kind, date.UTC().Format("2006-01-02"))
+}
+
+// Kinds of AsideDir.
+const (
+	AsideOrphans = "orphans"
+	AsideDamaged = "damaged"
+)
 
 // TableDir returns the folder of a table (its name is its folder: "events",
 // "_rejects", or a CSV table's name).

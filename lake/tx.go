@@ -121,6 +121,11 @@ type Changes struct {
 	// Objects marked for reprocessing are superseded too (see
 	// catalog.SupersedePlan).
 	Forget []catalog.ObjectVersion
+	// Lost lists live files (catalog paths) that are missing or damaged:
+	// the transaction retires them (eventlake repair), and Reprocess marks
+	// the object versions whose rows they held, in the same commit.
+	Lost      []string
+	Reprocess []catalog.ObjectVersion
 	// Totals for the loads row.
 	Records, Rejects, Bytes int64
 	// FinishedAt is the commit time; zero means now.
@@ -173,7 +178,7 @@ func (t *Tx) Commit(ctx context.Context, ch Changes) error {
 	}
 	cm := catalog.Commit{LoadID: t.id, FinishedAt: finished, Files: FileRecords(ch.Files), Objects: ch.Objects,
 		Schemas: ch.Schemas, Replaces: ch.Replaces, Records: ch.Records, Rejects: ch.Rejects, Bytes: ch.Bytes, Note: ch.Note,
-		Forget: ch.Forget, Supersedes: sup, SupersededFiles: counts, Retires: retires}
+		Forget: ch.Forget, Supersedes: sup, SupersededFiles: counts, Retires: append(retires, ch.Lost...), Reprocess: ch.Reprocess}
 	var seq int64
 	if b := t.w.bucket; b != nil {
 		// In a bucket the commit point is the log entry (the bucket's

@@ -18,6 +18,7 @@ import (
 
 	"github.com/eventlake/eventlake/catalog"
 	"github.com/eventlake/eventlake/config"
+	"github.com/eventlake/eventlake/internal/lakepath"
 	"github.com/eventlake/eventlake/loader"
 	"github.com/eventlake/eventlake/partitions"
 )
@@ -129,17 +130,43 @@ func runCheck(ctx context.Context, o *checkOptions, io streams) error {
 	}
 	defer cat.Close()
 
+	rep, err := verifyLake(ctx, io, lake, cat, !o.JSON || io.isTerminal(io.errOut))
+	if err != nil {
+		return err
+	}
+	rep.Seconds = time.Since(start).Seconds()
+
+	if o.JSON {
+		enc := json.NewEncoder(io.out)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(rep); err != nil {
+			return err
+		}
+	} else {
+		printCheck(io, rep)
+	}
+	if !rep.OK {
+		return exitError{exitFailed}
+	}
+	return nil
+}
+
+// verifyLake reads every live file of the lake back and compares it with
+// the catalog's record (partitions.VerifyFile), and lists the files of the
+// table folders the catalog does not know (orphans) or knows but readers do
+// not see (unsettled). check reports what it finds; repair mends it.
+func verifyLake(ctx context.Context, io streams, lake string, cat *catalog.Catalog, progress bool) (*checkReport, error) {
 	// The folders are listed before the catalog is read: a load renames its
 	// files into place only after its commit, so every file listed here
 	// that a load wrote is in the catalog read next (no false orphans while
 	// a load runs).
 	onDisk, err := tableFiles(lake)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	live, err := cat.LiveFiles(ctx, "")
 	if err != nil {
-		return err
+		return nil, err
 	}
 	rep := &checkReport{Format: checkReportFormat, Lake: lake, Catalog: cat.Path(),
 		Damaged: []damagedEntry{}, Orphans: []orphanEntry{}, Unsettled: []unsettledEntry{}}
@@ -151,7 +178,7 @@ func runCheck(ctx context.Context, o *checkOptions, io streams) error {
 
 	stopProgress := func() {}
 	var doneFiles, doneBytes atomic.Int64
-	if !o.JSON || io.isTerminal(io.errOut) {
+	if progress {
 		stopProgress = checkProgress(io, len(live), total, &doneFiles, &doneBytes)
 	}
 	var (
@@ -190,7 +217,7 @@ func runCheck(ctx context.Context, o *checkOptions, io streams) error {
 	wg.Wait()
 	stopProgress()
 	if err := ctx.Err(); err != nil {
-		return err
+		return nil, err
 	}
 
 	// Settle races with a writer that ran meanwhile: a file a compaction
@@ -198,7 +225,7 @@ func runCheck(ctx context.Context, o *checkOptions, io streams) error {
 	// and a file published meanwhile is known now.
 	known, err := cat.KnownFiles(ctx)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	kept := rep.Damaged[:0]
 	for _, d := range rep.Damaged {
@@ -218,21 +245,7 @@ func runCheck(ctx context.Context, o *checkOptions, io streams) error {
 		}
 	}
 	rep.OK = len(rep.Damaged) == 0 && len(rep.Orphans) == 0
-	rep.Seconds = time.Since(start).Seconds()
-
-	if o.JSON {
-		enc := json.NewEncoder(io.out)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(rep); err != nil {
-			return err
-		}
-	} else {
-		printCheck(io, rep)
-	}
-	if !rep.OK {
-		return exitError{exitFailed}
-	}
-	return nil
+	return rep, nil
 }
 
 // tableFiles lists the regular files under the lake's table folders: every
@@ -247,7 +260,7 @@ func tableFiles(lake string) ([]orphanEntry, error) {
 	var out []orphanEntry
 	for _, e := range entries {
 		name := e.Name()
-		if !e.IsDir() || name == "_eventlake" || strings.HasPrefix(name, ".") {
+		if !e.IsDir() || name == lakepath.MetaDir || strings.HasPrefix(name, ".") {
 			continue
 		}
 		err := filepath.WalkDir(filepath.Join(lake, name), func(p string, d fs.DirEntry, err error) error {
@@ -329,14 +342,12 @@ func printCheck(io streams, r *checkReport) {
 	}
 	fmt.Fprintf(w, "%d damaged or missing files, %d orphan files\n", len(r.Damaged), len(r.Orphans))
 	if len(r.Damaged) > 0 {
-		fmt.Fprintln(w, "Damaged or missing files: restore them from a backup to the same paths and run check again. "+
-			"Until then the shell leaves out the missing ones (a damaged file of the right size may still give wrong answers) "+
-			"and compact leaves their partitions alone. Without a backup their rows are lost: eventlake cannot reload "+
-			"objects it has already loaded yet.")
+		fmt.Fprintln(w, "Damaged or missing files: eventlake repair --lake "+r.Lake+" [SOURCE...] reloads their objects from their sources, "+
+			"or restore them from a backup to the same paths. Until then the shell leaves out the missing ones "+
+			"(a damaged file of the right size may still give wrong answers) and compact leaves their partitions alone.")
 	}
 	if len(r.Orphans) > 0 {
 		fmt.Fprintln(w, "Orphan files: the shell does not read them, but engines that list the folders do. "+
-			"If they hold rows the lake should have (a lost catalog), keep them aside and reload their sources into a new lake; "+
-			"otherwise move them out of the lake.")
+			"eventlake repair adopts those a load's manifest names and moves the others to _eventlake/orphans/.")
 	}
 }

@@ -102,6 +102,7 @@ func newRootCmd(io streams) *cobra.Command {
 		newSQLCmd(io),
 		newWatchCmd(io),
 		newCheckCmd(io),
+		newRepairCmd(io),
 		newCatalogCmd(io),
 		newReprocessCmd(io),
 		newForgetCmd(io),
