@@ -31,6 +31,8 @@ type loadOptions struct {
 	changed func(name string) bool
 }
 
+const profileUsage = "record profile: auto, pismo, fulfillmenttools, generic, jwo-orders, or a name from the config (default auto)"
+
 const settleUsage = "local and SFTP files modified more recently than this are still being written: they wait for a later run (0: load at once)"
 
 // lockWait checks a --lock-wait value and the config's lock_wait, and
@@ -68,16 +70,16 @@ objects and commits those read to their end; a second one aborts at once.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.Sources = args
 			o.changed = cmd.Flags().Changed
+			o.Verbose, _ = cmd.Flags().GetBool("verbose")
 			return runLoad(cmd.Context(), o, io)
 		},
 	}
 	f := c.Flags()
 	f.StringVar(&o.Lake, "lake", "", "lake folder (created if missing)")
 	f.StringVar(&o.Catalog, "catalog", "", "catalog file (default <lake>/_eventlake/catalog.db)")
-	f.StringVar(&o.Profile, "profile", "", "record profile: auto, pismo, fulfillmenttools, generic, or a name from the config (default auto)")
+	f.StringVar(&o.Profile, "profile", "", profileUsage)
 	f.StringVar(&o.ConfigPath, "config", "", "YAML config file")
 	f.BoolVar(&o.JSON, "json", false, "print one JSON summary object on stdout")
-	f.BoolVarP(&o.Verbose, "verbose", "v", false, "log every object decision")
 	f.BoolVarP(&o.Quiet, "quiet", "q", false, "no progress line")
 	f.IntVar(&o.Workers, "workers", 0, "objects processed in parallel, 1 to 64 (default: number of CPUs)")
 	f.IntVar(&o.ZstdLevel, "zstd-level", 0, "Parquet zstd level, 1 (fastest) to 19 (smallest) (default 1)")
@@ -250,7 +252,7 @@ func loadOnce(ctx context.Context, o *loadOptions, io streams) error {
 		}
 		return exitError{exitSignals}
 	}
-	if errors.Is(err, loader.ErrPlacement) {
+	if errors.Is(err, loader.ErrPlacement) || errors.Is(err, loader.ErrUnknownProfile) {
 		return usageError{err}
 	}
 	if err != nil {

@@ -14,6 +14,7 @@ import (
 	"runtime/debug"
 	"runtime/pprof"
 	"runtime/trace"
+	"strings"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -93,6 +94,10 @@ func newRootCmd(io streams) *cobra.Command {
 	root.SetOut(io.out)
 	root.SetErr(io.errOut)
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageError{err} })
+	// -v is --verbose on every command (as in most tools); --version has
+	// no shorthand.
+	root.Flags().Bool("version", false, "print the version and the codecs in use")
+	root.PersistentFlags().BoolP("verbose", "v", false, "log more: every object decision (load, watch), every partition (compact)")
 	root.AddCommand(
 		newLoadCmd(io),
 		newStatusCmd(io),
@@ -113,7 +118,7 @@ func newRootCmd(io streams) *cobra.Command {
 func execute(ctx context.Context, args []string, io streams) int {
 	root := newRootCmd(io)
 	root.SetArgs(args)
-	err := root.ExecuteContext(ctx)
+	cmd, err := root.ExecuteContextC(ctx)
 	var ee exitError
 	var ue usageError
 	switch {
@@ -122,7 +127,11 @@ func execute(ctx context.Context, args []string, io streams) int {
 	case errors.As(err, &ee):
 		return ee.code
 	case errors.As(err, &ue) || isCobraUsage(err):
-		fmt.Fprintf(io.errOut, "eventlake: %v\nRun 'eventlake --help' for usage.\n", err)
+		path := "eventlake"
+		if cmd != nil && !strings.HasPrefix(err.Error(), "unknown command") {
+			path = cmd.CommandPath()
+		}
+		fmt.Fprintf(io.errOut, "eventlake: %v\nRun '%s --help' for usage.\n", err, path)
 		return exitUsage
 	case errors.Is(err, context.Canceled):
 		fmt.Fprintln(io.errOut, "eventlake: interrupted")

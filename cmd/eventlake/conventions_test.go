@@ -1,0 +1,98 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// A usage error names the subcommand's help, exits 2, and a mistyped
+// profile is one.
+func TestUsageErrorsPointAtSubcommandHelp(t *testing.T) {
+	lake := t.TempDir()
+	cases := []struct {
+		args []string
+		help string
+		msg  string
+	}{
+		{[]string{"load", "--lake", lake, "--profile", "pismoo", testdata("pismo")}, "Run 'eventlake load --help'", "unknown profile"},
+		{[]string{"load", "--lake", lake, "--nope"}, "Run 'eventlake load --help'", "unknown flag"},
+		{[]string{"status"}, "Run 'eventlake status --help'", "no lake"},
+		{[]string{"catalog", "rebuild", "--nope"}, "Run 'eventlake catalog rebuild --help'", "unknown flag"},
+		{[]string{"lod"}, "Run 'eventlake --help'", "unknown command"},
+	}
+	for _, c := range cases {
+		code, out, errOut := runCLI(t, c.args...)
+		if code != exitUsage {
+			t.Errorf("%v: exit %d, want 2\n%s%s", c.args, code, out, errOut)
+		}
+		if !strings.Contains(errOut, c.help) || !strings.Contains(errOut, c.msg) {
+			t.Errorf("%v: stderr lacks %q or %q:\n%s", c.args, c.help, c.msg, errOut)
+		}
+	}
+}
+
+func TestUnknownProfileListsEveryProfile(t *testing.T) {
+	_, _, errOut := runCLI(t, "load", "--lake", t.TempDir(), "--profile", "pismoo", testdata("pismo"))
+	for _, want := range []string{"auto", "pismo", "fulfillmenttools", "generic", "jwo-orders"} {
+		if !strings.Contains(errOut, want) {
+			t.Errorf("unknown-profile message lacks %q: %s", want, errOut)
+		}
+	}
+}
+
+func TestHelpTexts(t *testing.T) {
+	_, out, _ := runCLI(t, "load", "--help")
+	if !strings.Contains(out, "jwo-orders") {
+		t.Errorf("load --help does not name jwo-orders:\n%s", out)
+	}
+	_, out, _ = runCLI(t, "watch", "--help")
+	usage, _, _ := strings.Cut(out, "\n\n")
+	if strings.Contains(out, "watch --lake DIR --config FILE") {
+		t.Errorf("watch usage claims --config is required:\n%s", usage)
+	}
+}
+
+// -v is --verbose on every command; --version has no shorthand.
+func TestShortVIsVerbose(t *testing.T) {
+	code, out, _ := runCLI(t, "--version")
+	if code != 0 || !strings.HasPrefix(out, "eventlake ") {
+		t.Errorf("--version: exit %d, %q", code, out)
+	}
+	if code, out, _ := runCLI(t, "-v"); strings.Contains(out, "eventlake dev") || code != 0 {
+		// -v alone is a verbose root: it prints the help, not the version.
+		t.Errorf("-v printed the version or failed: exit %d, %q", code, out)
+	}
+	lake := t.TempDir()
+	if code, _, errOut := runCLI(t, "load", "--lake", lake, "-q", testdata("pismo")); code != 0 {
+		t.Fatal(errOut)
+	}
+	code, _, errOut := runCLI(t, "load", "-v", "--lake", lake, "-q", testdata("pismo"))
+	if code != 0 || !strings.Contains(errOut, "INFO") && !strings.Contains(errOut, `"level":"INFO"`) {
+		t.Errorf("load -v: exit %d, no info log:\n%s", code, errOut)
+	}
+	for _, args := range [][]string{
+		{"status", "-v", "--lake", lake},
+		{"check", "-v", "--lake", lake},
+		{"compact", "-v", "--lake", lake},
+	} {
+		if code, _, errOut := runCLI(t, args...); code != 0 {
+			t.Errorf("%v: exit %d\n%s", args, code, errOut)
+		}
+	}
+}
+
+// A typo in the config names the key, the file and the line, and the key
+// meant — not Go's type names.
+func TestConfigTypoMessage(t *testing.T) {
+	cfg := filepath.Join(t.TempDir(), "eventlake.yaml")
+	if err := os.WriteFile(cfg, []byte("lake: x\nprofil: pismo\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, _, errOut := runCLI(t, "load", "--config", cfg, testdata("pismo"))
+	want := `unknown key "profil" in ` + cfg + ` line 2; did you mean "profile"?`
+	if code != exitUsage || !strings.Contains(errOut, want) || strings.Contains(errOut, "config.Config") {
+		t.Errorf("exit %d, stderr %q, want %q", code, errOut, want)
+	}
+}
