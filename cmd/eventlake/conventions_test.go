@@ -96,3 +96,41 @@ func TestConfigTypoMessage(t *testing.T) {
 		t.Errorf("exit %d, stderr %q, want %q", code, errOut, want)
 	}
 }
+
+// status lists quarantined objects, and --fail-on gives cron a non-zero exit
+// when the lake holds objects in the statuses named.
+func TestStatusFailOn(t *testing.T) {
+	lake := t.TempDir()
+	if code, _, errOut := runCLI(t, "load", "--lake", lake, "-q", testdata("bad")); code != 1 {
+		t.Fatalf("load: exit %d\n%s", code, errOut)
+	}
+	code, out, errOut := runCLI(t, "status", "--lake", lake)
+	if code != 0 {
+		t.Fatalf("status: exit %d\n%s", code, errOut)
+	}
+	if !strings.Contains(out, "quarantined objects") || !strings.Contains(out, "binary-garbage") {
+		t.Errorf("status does not list the quarantined object:\n%s", out)
+	}
+	for _, c := range []struct {
+		on   string
+		code int
+	}{
+		{"failed", 1}, {"quarantined", 1}, {"failed,quarantined", 1}, {"missing", 0}, {"nope", 2},
+	} {
+		code, out, errOut := runCLI(t, "status", "--lake", lake, "--fail-on", c.on)
+		if code != c.code {
+			t.Errorf("--fail-on %s: exit %d, want %d\n%s%s", c.on, code, c.code, out, errOut)
+		}
+		if c.code == 1 && !strings.Contains(errOut, "eventlake: status: ") {
+			t.Errorf("--fail-on %s: stderr does not say why: %q", c.on, errOut)
+		}
+	}
+	// A clean lake passes every check.
+	clean := t.TempDir()
+	if code, _, errOut := runCLI(t, "load", "--lake", clean, "-q", testdata("pismo")); code != 0 {
+		t.Fatal(errOut)
+	}
+	if code, _, errOut := runCLI(t, "status", "--lake", clean, "--fail-on", "failed,quarantined,missing"); code != 0 {
+		t.Errorf("clean lake: exit %d\n%s", code, errOut)
+	}
+}

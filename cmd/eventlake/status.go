@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -24,6 +25,7 @@ import (
 type statusOptions struct {
 	Lake, Catalog, ConfigPath string
 	OnChange                  string
+	FailOn                    []string
 	JSON                      bool
 	Sources                   []string
 }
@@ -34,9 +36,14 @@ func newStatusCmd(io streams) *cobra.Command {
 		Use:   "status --lake DIR [--json] [SOURCE...]",
 		Short: "Show what the lake holds: objects loaded, failed and pending, the last load, rejects",
 		Long: `Status reads the catalog (without blocking a running load) and prints objects by
-outcome, the last load, the tables, and the objects that failed. Given SOURCEs
+outcome, the last load, the tables, and the objects that failed or were
+quarantined. Given SOURCEs
 (or --config with sources:), it also lists them and counts the objects not
-loaded yet (pending).`,
+loaded yet (pending).
+
+Exit status: 0, or 1 when --fail-on names a condition the lake is in
+(failed or quarantined objects, missing files, pending objects), 2 for
+usage errors.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.Sources = args
 			return runStatus(cmd.Context(), o, io)
@@ -47,6 +54,7 @@ loaded yet (pending).`,
 	f.StringVar(&o.Catalog, "catalog", "", "catalog file (default <lake>/_eventlake/catalog.db)")
 	f.StringVar(&o.ConfigPath, "config", "", "YAML config file (lake and sources)")
 	f.BoolVar(&o.JSON, "json", false, "print JSON")
+	f.StringSliceVar(&o.FailOn, "fail-on", nil, "exit 1 when the lake holds any of these: "+strings.Join(failOnValues, ", ")+" (comma-separated; for cron and monitoring)")
 	f.StringVar(&o.OnChange, "on-change", "", "count SOURCE objects as a load with this on_change would: reload or skip (default: the config's, else reload)")
 	return c
 }
@@ -100,7 +108,15 @@ func missingFiles(ctx context.Context, cat *catalog.Catalog, lake string) (int64
 	return n, out, nil
 }
 
+// failOnValues are the conditions status --fail-on can check.
+var failOnValues = []string{"failed", "quarantined", "missing", "pending"}
+
 func runStatus(ctx context.Context, o *statusOptions, io streams) error {
+	for _, v := range o.FailOn {
+		if !slices.Contains(failOnValues, v) {
+			return usagef("--fail-on %q: want %s", v, strings.Join(failOnValues, ", "))
+		}
+	}
 	cfg := &config.Config{}
 	if o.ConfigPath != "" {
 		var err error
@@ -187,10 +203,40 @@ func runStatus(ctx context.Context, o *statusOptions, io streams) error {
 	if o.JSON {
 		enc := json.NewEncoder(io.out)
 		enc.SetIndent("", "  ")
-		return enc.Encode(rep)
+		if err := enc.Encode(rep); err != nil {
+			return err
+		}
+	} else {
+		printStatus(io, shown, rep)
 	}
-	printStatus(io, shown, rep)
-	return nil
+	return failOn(io, o.FailOn, rep)
+}
+
+// failOn returns exit 1, saying why on stderr, when the lake is in one of
+// the conditions named.
+func failOn(io streams, conds []string, r statusReport) error {
+	var why []string
+	for _, c := range conds {
+		var n int64
+		switch c {
+		case "failed", "quarantined":
+			n = r.Objects[c]
+		case "missing":
+			n = r.MissingFiles
+		case "pending":
+			for _, p := range r.Pending {
+				n += p
+			}
+		}
+		if n > 0 {
+			why = append(why, fmt.Sprintf("%d %s", n, c))
+		}
+	}
+	if len(why) == 0 {
+		return nil
+	}
+	fmt.Fprintf(io.errOut, "eventlake: status: %s (--fail-on)\n", strings.Join(why, ", "))
+	return exitError{exitFailed}
 }
 
 func printStatus(io streams, lake string, r statusReport) {
@@ -263,6 +309,12 @@ func printStatus(io streams, lake string, r statusReport) {
 			if !f.NextRetry.IsZero() {
 				fmt.Fprintf(w, "    next retry at %s (watch backs off)\n", f.NextRetry.UTC().Format(time.RFC3339))
 			}
+		}
+	}
+	if len(r.Quarantined) > 0 {
+		fmt.Fprintf(w, "quarantined objects (not retried; eventlake reprocess --status quarantined after fixing the cause):\n")
+		for _, f := range r.Quarantined {
+			fmt.Fprintf(w, "  %s%s: %s\n", f.Source, f.Key, f.Error)
 		}
 	}
 	printWatchStatus(w, r.Watch)
