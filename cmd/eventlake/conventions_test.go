@@ -134,3 +134,28 @@ func TestStatusFailOn(t *testing.T) {
 		t.Errorf("clean lake: exit %d\n%s", code, errOut)
 	}
 }
+
+// Object keys and error texts come from the source: the load summary and
+// status print them with control characters escaped, never raw.
+func TestSummaryEscapesControlCharacters(t *testing.T) {
+	src := t.TempDir()
+	name := "evil\x1b[31mred.ndjson"
+	body := "{\"x\":\"\x1b]0;owned\x07\x1b[2J\"}\n"
+	if err := os.WriteFile(filepath.Join(src, name), []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	lake := t.TempDir()
+	code, out, errOut := runCLI(t, "load", "--lake", lake, "-q", src)
+	if code != 1 {
+		t.Fatalf("load: exit %d\n%s%s", code, out, errOut)
+	}
+	_, st, _ := runCLI(t, "status", "--lake", lake)
+	for what, text := range map[string]string{"load summary": out, "status": st} {
+		if strings.ContainsAny(text, "\x1b\x07") {
+			t.Errorf("%s prints raw control characters: %q", what, text)
+		}
+		if !strings.Contains(text, `evil\x1B[31mred.ndjson`) {
+			t.Errorf("%s does not show the key escaped: %q", what, text)
+		}
+	}
+}

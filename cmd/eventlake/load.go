@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/eventlake/eventlake/config"
+	"github.com/eventlake/eventlake/internal/termtext"
 	"github.com/eventlake/eventlake/loader"
 	"github.com/eventlake/eventlake/partitions"
 )
@@ -277,13 +278,13 @@ func loadOnce(ctx context.Context, o *loadOptions, io streams) error {
 
 func printSummary(io streams, s *loader.Summary) {
 	if s.Recovered != "" {
-		fmt.Fprintf(io.out, "recovered: %s\n", s.Recovered)
+		fmt.Fprintf(io.out, "recovered: %s\n", termtext.Escape(s.Recovered))
 	}
 	if s.LoadID == "" {
 		fmt.Fprintf(io.out, "nothing new to load (%d objects already loaded)\n", s.Skipped)
 		printWaits(io, s)
 		for _, e := range s.Errors {
-			fmt.Fprintf(io.out, "  %s %s: %s\n", e.Status, e.Object, e.Error)
+			fmt.Fprintf(io.out, "  %s %s: %s\n", e.Status, termtext.Escape(e.Object), termtext.Escape(e.Error))
 		}
 		return
 	}
@@ -297,7 +298,7 @@ func printSummary(io streams, s *loader.Summary) {
 	fmt.Fprintf(io.out, "  %d records, %d rejects, %d files, %s read (%s uncompressed) in %.2fs (%.1f MB/s)\n",
 		s.Records, s.Rejects, s.Files, humanBytes(s.Bytes), humanBytes(s.UncompressedBytes), s.Seconds, mbps)
 	for _, e := range s.Errors {
-		fmt.Fprintf(io.out, "  %s %s: %s\n", e.Status, e.Object, e.Error)
+		fmt.Fprintf(io.out, "  %s %s: %s\n", e.Status, termtext.Escape(e.Object), termtext.Escape(e.Error))
 	}
 	if s.Stopped {
 		fmt.Fprintf(io.out, "  stopped early: %d object(s) not started, left for the next run\n", s.NotStarted)

@@ -22,6 +22,7 @@ import (
 
 	_ "github.com/eventlake/eventlake/bucketstore"
 	"github.com/eventlake/eventlake/internal/native"
+	"github.com/eventlake/eventlake/internal/termtext"
 	lk "github.com/eventlake/eventlake/lake"
 	_ "github.com/eventlake/eventlake/loader/source/gcs"
 	_ "github.com/eventlake/eventlake/loader/source/local"
@@ -131,13 +132,13 @@ func execute(ctx context.Context, args []string, io streams) int {
 		if cmd != nil && !strings.HasPrefix(err.Error(), "unknown command") {
 			path = cmd.CommandPath()
 		}
-		fmt.Fprintf(io.errOut, "eventlake: %v\nRun '%s --help' for usage.\n", err, path)
+		fmt.Fprintf(io.errOut, "eventlake: %s\nRun '%s --help' for usage.\n", termtext.Lines(err.Error()), path)
 		return exitUsage
 	case errors.Is(err, context.Canceled):
 		fmt.Fprintln(io.errOut, "eventlake: interrupted")
 		return exitSignals
 	default:
-		fmt.Fprintf(io.errOut, "eventlake: %v\n", err)
+		fmt.Fprintf(io.errOut, "eventlake: %s\n", termtext.Lines(err.Error()))
 		return exitFailed
 	}
 }

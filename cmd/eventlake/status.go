@@ -16,6 +16,7 @@ import (
 
 	"github.com/eventlake/eventlake/catalog"
 	"github.com/eventlake/eventlake/config"
+	"github.com/eventlake/eventlake/internal/termtext"
 	lk "github.com/eventlake/eventlake/lake"
 	"github.com/eventlake/eventlake/loader"
 	"github.com/eventlake/eventlake/partitions"
@@ -254,12 +255,12 @@ func printStatus(io streams, lake string, r statusReport) {
 		}
 		sort.Strings(keys)
 		for _, k := range keys {
-			fmt.Fprintf(w, "pending: %d objects in %s\n", r.Pending[k], k)
+			fmt.Fprintf(w, "pending: %d objects in %s\n", r.Pending[k], termtext.Escape(k))
 			if n := r.Deferred[k]; n > 0 {
 				fmt.Fprintf(w, "  %d still being written (modified within the settle time): loaded once settled\n", n)
 			}
 			for _, g := range r.Grown[k] {
-				fmt.Fprintf(w, "  grew after it was loaded: %s%s\n", k, g)
+				fmt.Fprintf(w, "  grew after it was loaded: %s\n", termtext.Escape(k+g))
 			}
 		}
 	}
@@ -268,7 +269,7 @@ func printStatus(io streams, lake string, r statusReport) {
 		fmt.Fprintf(w, "last load: %s %s at %s (%s ago): %d objects, %d records, %d rejects, %d files\n",
 			l.ID, l.Status, l.StartedAt.UTC().Format(time.RFC3339), time.Since(l.StartedAt).Round(time.Second), l.Objects, l.Records, l.Rejects, l.Files)
 		if l.Error != "" {
-			fmt.Fprintf(w, "  error: %s\n", l.Error)
+			fmt.Fprintf(w, "  error: %s\n", termtext.Escape(l.Error))
 		}
 	}
 	fmt.Fprintf(w, "files: %d live, %d rows, %s; rejects: %d\n", r.Files, r.Rows, humanBytes(r.Bytes), r.Rejects)
@@ -282,7 +283,7 @@ func printStatus(io streams, lake string, r statusReport) {
 		fmt.Fprintf(w, "damage: %d live files missing or of the wrong size on disk; the shell leaves their rows out. "+
 			"Run eventlake check --lake %s for the full report, then restore them from a backup\n", r.MissingFiles, lake)
 		for _, m := range r.Missing {
-			fmt.Fprintf(w, "  %s (%s)\n", m.Path, m.Problem)
+			fmt.Fprintf(w, "  %s (%s)\n", termtext.Escape(m.Path), m.Problem)
 		}
 		if int64(len(r.Missing)) < r.MissingFiles {
 			fmt.Fprintf(w, "  and %d more\n", r.MissingFiles-int64(len(r.Missing)))
@@ -305,7 +306,7 @@ func printStatus(io streams, lake string, r statusReport) {
 	if len(r.Failed) > 0 {
 		fmt.Fprintf(w, "failed objects (retried by the next load):\n")
 		for _, f := range r.Failed {
-			fmt.Fprintf(w, "  %s%s (%d attempts): %s\n", f.Source, f.Key, f.Attempts, f.Error)
+			fmt.Fprintf(w, "  %s (%d attempts): %s\n", termtext.Escape(f.Source+f.Key), f.Attempts, termtext.Escape(f.Error))
 			if !f.NextRetry.IsZero() {
 				fmt.Fprintf(w, "    next retry at %s (watch backs off)\n", f.NextRetry.UTC().Format(time.RFC3339))
 			}
@@ -314,7 +315,7 @@ func printStatus(io streams, lake string, r statusReport) {
 	if len(r.Quarantined) > 0 {
 		fmt.Fprintf(w, "quarantined objects (not retried; eventlake reprocess --status quarantined after fixing the cause):\n")
 		for _, f := range r.Quarantined {
-			fmt.Fprintf(w, "  %s%s: %s\n", f.Source, f.Key, f.Error)
+			fmt.Fprintf(w, "  %s: %s\n", termtext.Escape(f.Source+f.Key), termtext.Escape(f.Error))
 		}
 	}
 	printWatchStatus(w, r.Watch)

@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/eventlake/eventlake/catalog"
+	"github.com/eventlake/eventlake/internal/termtext"
 	lk "github.com/eventlake/eventlake/lake"
 	"github.com/eventlake/eventlake/loader"
 	"github.com/eventlake/eventlake/loader/watch"
@@ -203,7 +204,7 @@ func printWatchStatus(w io.Writer, ws *catalog.WatchStatus) {
 		}
 		fmt.Fprintln(w)
 		if x.LastError != "" {
-			fmt.Fprintf(w, "    last error (%s ago): %s\n", now.Sub(x.LastErrorAt).Round(time.Second), x.LastError)
+			fmt.Fprintf(w, "    last error (%s ago): %s\n", now.Sub(x.LastErrorAt).Round(time.Second), termtext.Escape(x.LastError))
 		}
 	}
 	if ws.NotifiedObjects == 0 {
