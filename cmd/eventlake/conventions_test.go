@@ -159,3 +159,25 @@ func TestSummaryEscapesControlCharacters(t *testing.T) {
 		}
 	}
 }
+
+// Binary bytes that happen to start like JSON are reported as binary
+// content, not as records no profile recognises (which advises --profile).
+func TestBinaryContentSaysBinary(t *testing.T) {
+	src := t.TempDir()
+	noise := make([]byte, 3000)
+	for i := range noise {
+		noise[i] = byte(i*7919>>3) ^ byte(i)
+	}
+	for name, head := range map[string]string{"brace.bin": "{", "bracket.bin": "["} {
+		if err := os.WriteFile(filepath.Join(src, name), append([]byte(head), noise...), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	code, out, errOut := runCLI(t, "load", "--lake", t.TempDir(), "-q", src)
+	if code != 1 {
+		t.Fatalf("exit %d\n%s%s", code, out, errOut)
+	}
+	if strings.Count(out, "binary content") != 2 || strings.Contains(out, "--profile") || strings.Contains(out, "no profile") {
+		t.Errorf("binary objects not reported as binary:\n%s", out)
+	}
+}
