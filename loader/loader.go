@@ -170,15 +170,15 @@ type Summary struct {
 	Files             int     `json:"files"`
 	Workers           int     `json:"workers"` // objects processed in parallel
 	Seconds           float64 `json:"seconds"`
-	Recovered         string  `json:"recovered,omitempty"`
+	Recovered         string  `json:"recovered"`
 	// Stopped: the load was stopped (signal, --deadline) before every
 	// object was read; NotStarted objects were left for the next run.
-	Stopped    bool          `json:"stopped,omitempty"`
-	NotStarted int64         `json:"not_started,omitempty"`
-	Errors     []ObjectError `json:"errors,omitempty"`
+	Stopped    bool          `json:"stopped"`
+	NotStarted int64         `json:"not_started"`
+	Errors     []ObjectError `json:"errors"`
 	// Error is why the load itself failed (set by callers that report a
 	// failed load, e.g. load --json).
-	Error string `json:"error,omitempty"`
+	Error string `json:"error"`
 	// Outcomes has one entry per object considered (not in --json output).
 	Outcomes []Outcome `json:"-"`
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -179,5 +180,43 @@ func TestBinaryContentSaysBinary(t *testing.T) {
 	}
 	if strings.Count(out, "binary content") != 2 || strings.Contains(out, "--profile") || strings.Contains(out, "no profile") {
 		t.Errorf("binary objects not reported as binary:\n%s", out)
+	}
+}
+
+// completion completes flag values, not only flag names.
+func TestCompletionCompletesValues(t *testing.T) {
+	cases := []struct {
+		args []string
+		want []string
+	}{
+		{[]string{"ddl", "--engine", ""}, []string{"athena", "spark", "trino"}},
+		{[]string{"load", "--profile", ""}, []string{"auto", "pismo", "fulfillmenttools", "generic", "jwo-orders"}},
+		{[]string{"watch", "--profile", "jw"}, []string{"jwo-orders"}},
+		{[]string{"sql", "--format", ""}, []string{"table", "csv", "json", "jsonlines", "markdown", "parquet"}},
+		{[]string{"load", "--on-change", ""}, []string{"reload", "skip"}},
+		{[]string{"reprocess", "--status", ""}, []string{"committed", "quarantined", "duplicate", "failed"}},
+		{[]string{"forget", "--status", ""}, []string{"committed", "quarantined", "duplicate", "failed"}},
+		{[]string{"status", "--fail-on", ""}, []string{"failed", "quarantined", "missing", "pending"}},
+	}
+	for _, c := range cases {
+		code, out, errOut := runCLIExact(t, append([]string{"__complete"}, c.args...)...)
+		if code != 0 {
+			t.Fatalf("%v: exit %d\n%s", c.args, code, errOut)
+		}
+		got := strings.Split(strings.TrimSpace(out), "\n")
+		got = got[:len(got)-1] // the directive line
+		for _, w := range c.want {
+			if !slices.Contains(got, w) {
+				t.Errorf("%v: completions %q lack %q", c.args, got, w)
+			}
+		}
+		if !strings.Contains(out, ":4") { // ShellCompDirectiveNoFileComp
+			t.Errorf("%v: completion offers file names: %q", c.args, out)
+		}
+	}
+	for _, sh := range []string{"bash", "zsh", "fish"} {
+		if code, out, _ := runCLIExact(t, "completion", sh); code != 0 || len(out) < 100 {
+			t.Errorf("completion %s: exit %d, %d bytes", sh, code, len(out))
+		}
 	}
 }

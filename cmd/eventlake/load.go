@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -213,7 +212,7 @@ func runLoad(ctx context.Context, o *loadOptions, io streams) error {
 		// says why, with no counts.
 		var ee exitError
 		if !errors.As(err, &ee) {
-			if e := json.NewEncoder(io.out).Encode(&loader.Summary{Error: err.Error()}); e != nil {
+			if e := writeLoadJSON(io.out, &loader.Summary{Error: err.Error()}); e != nil {
 				return errors.Join(err, e)
 			}
 		}
@@ -249,7 +248,7 @@ func loadOnce(ctx context.Context, o *loadOptions, io streams) error {
 	if errors.Is(err, loader.ErrStopped) {
 		fmt.Fprintf(io.errOut, "eventlake: %v\n", err)
 		if o.JSON {
-			_ = json.NewEncoder(io.out).Encode(&loader.Summary{Stopped: true, Error: err.Error()})
+			_ = writeLoadJSON(io.out, &loader.Summary{Stopped: true, Error: err.Error()})
 		}
 		return exitError{exitSignals}
 	}
@@ -260,8 +259,7 @@ func loadOnce(ctx context.Context, o *loadOptions, io streams) error {
 		return err
 	}
 	if o.JSON {
-		enc := json.NewEncoder(io.out)
-		if err := enc.Encode(sum); err != nil {
+		if err := writeLoadJSON(io.out, sum); err != nil {
 			return err
 		}
 	} else {

@@ -28,6 +28,7 @@ import (
 	_ "github.com/eventlake/eventlake/loader/source/local"
 	_ "github.com/eventlake/eventlake/loader/source/s3"
 	_ "github.com/eventlake/eventlake/loader/source/sftp"
+	"github.com/eventlake/eventlake/sql/ddl"
 )
 
 // Exit codes (the CLI contract).
@@ -112,7 +113,45 @@ func newRootCmd(io streams) *cobra.Command {
 		newForgetCmd(io),
 		newIcebergCmd(io),
 	)
+	completeFlagValues(root)
 	return root
+}
+
+// flagValues are the values offered by `eventlake completion` for flags
+// that take one of a fixed set, on every command that has the flag.
+var flagValues = map[string][]string{
+	"engine":    ddl.Engines,
+	"profile":   {"auto", "pismo", "fulfillmenttools", "generic", "jwo-orders"},
+	"format":    {"table", "csv", "json", "jsonlines", "line", "list", "tabs", "markdown", "parquet"},
+	"on-change": {"reload", "skip"},
+	"status":    {"committed", "quarantined", "duplicate", "failed"},
+	"fail-on":   failOnValues,
+}
+
+// commaFlags take a comma-separated list of their values.
+var commaFlags = map[string]bool{"fail-on": true}
+
+func completeFlagValues(c *cobra.Command) {
+	for name, values := range flagValues {
+		if c.LocalNonPersistentFlags().Lookup(name) == nil {
+			continue
+		}
+		comma := commaFlags[name]
+		_ = c.RegisterFlagCompletionFunc(name, func(_ *cobra.Command, _ []string, toComplete string) ([]string, cobra.ShellCompDirective) {
+			prefix := ""
+			if i := strings.LastIndexByte(toComplete, ','); comma && i >= 0 {
+				prefix = toComplete[:i+1]
+			}
+			out := make([]string, 0, len(values))
+			for _, v := range values {
+				out = append(out, prefix+v)
+			}
+			return out, cobra.ShellCompDirectiveNoFileComp
+		})
+	}
+	for _, sub := range c.Commands() {
+		completeFlagValues(sub)
+	}
 }
 
 // execute runs the CLI and returns the process exit code.

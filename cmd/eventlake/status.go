@@ -63,12 +63,12 @@ usage errors.`,
 type statusReport struct {
 	catalog.Status
 	Watch   *catalog.WatchStatus `json:"watch"`
-	Pending map[string]int64     `json:"pending,omitempty"`
+	Pending map[string]int64     `json:"pending"`
 	// Deferred counts, per source, the objects still being written;
 	// Grown lists the objects that grew after they were loaded and that
 	// on_change: skip leaves partial.
-	Deferred map[string]int64    `json:"deferred,omitempty"`
-	Grown    map[string][]string `json:"grown,omitempty"`
+	Deferred map[string]int64    `json:"deferred"`
+	Grown    map[string][]string `json:"grown"`
 	// MissingFiles counts the live files that are not on disk with the
 	// size they were written with (one stat per file); Missing names the
 	// first maxMissing of them. eventlake check reads every byte.
@@ -165,7 +165,10 @@ func runStatus(ctx context.Context, o *statusOptions, io streams) error {
 	if err != nil {
 		return err
 	}
-	rep := statusReport{Status: st, Watch: &ws}
+	rep := statusReport{Status: st, Watch: &ws, Pending: map[string]int64{}, Deferred: map[string]int64{}, Grown: map[string][]string{}}
+	for _, k := range objectStatuses {
+		rep.Objects[string(k)] += 0 // zero counts are shown too
+	}
 	if rep.MissingFiles, rep.Missing, err = missingFiles(ctx, cat, lake); err != nil {
 		return err
 	}
@@ -186,7 +189,6 @@ func runStatus(ctx context.Context, o *statusOptions, io streams) error {
 		if cfg.Settle != nil {
 			settle = time.Duration(*cfg.Settle)
 		}
-		rep.Pending, rep.Deferred, rep.Grown = map[string]int64{}, map[string]int64{}, map[string][]string{}
 		for _, s := range srcs {
 			st, err := loader.Inspect(ctx, cat, s, lake, onChange, settle)
 			if err != nil {
@@ -204,7 +206,7 @@ func runStatus(ctx context.Context, o *statusOptions, io streams) error {
 	if o.JSON {
 		enc := json.NewEncoder(io.out)
 		enc.SetIndent("", "  ")
-		if err := enc.Encode(rep); err != nil {
+		if err := enc.Encode(statusOutput{Format: jsonFormat, statusReport: rep}); err != nil {
 			return err
 		}
 	} else {
@@ -244,7 +246,7 @@ func printStatus(io streams, lake string, r statusReport) {
 	w := io.out
 	fmt.Fprintf(w, "lake %s\n", lake)
 	var parts []string
-	for _, k := range []catalog.ObjectStatus{catalog.ObjectCommitted, catalog.ObjectDuplicate, catalog.ObjectQuarantined, catalog.ObjectFailed} {
+	for _, k := range objectStatuses {
 		parts = append(parts, fmt.Sprintf("%d %s", r.Objects[string(k)], k))
 	}
 	fmt.Fprintf(w, "objects: %s\n", strings.Join(parts, ", "))
