@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -138,7 +139,7 @@ func TestJSONOutputsFollowTheirDocumentedSchema(t *testing.T) {
 		checkJSONContract(t, "reprocess --json", out, &selectionJSON{})
 	}
 
-	code, out, errOut = runCLI(t, "catalog", "rebuild", "--lake", lake, "--dry-run", "--json")
+	code, out, errOut = runCLI(t, "catalog", "rebuild", "--lake", lake, "--catalog", filepath.Join(t.TempDir(), "rebuilt.db"), "--dry-run", "--json")
 	if code != 0 {
 		t.Fatalf("catalog rebuild: exit %d\n%s", code, errOut)
 	}
