@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/eventlake/eventlake/loader"
 )
 
 // A usage error names the subcommand's help, exits 2, and a mistyped
@@ -218,5 +220,15 @@ func TestCompletionCompletesValues(t *testing.T) {
 		if code, out, _ := runCLIExact(t, "completion", sh); code != 0 || len(out) < 100 {
 			t.Errorf("completion %s: exit %d, %d bytes", sh, code, len(out))
 		}
+	}
+}
+
+// The summary's rate counts the bytes read from the sources as stored, like
+// the progress line ("MB/s read"), not the decompressed bytes.
+func TestSummaryRateIsBytesRead(t *testing.T) {
+	var out strings.Builder
+	printSummary(streams{out: &out}, &loader.Summary{LoadID: "x", Objects: 1, Committed: 1, Bytes: 10e6, UncompressedBytes: 40e6, Seconds: 1})
+	if !strings.Contains(out.String(), "(10.0 MB/s read)") {
+		t.Errorf("summary rate is not bytes read per second:\n%s", out.String())
 	}
 }

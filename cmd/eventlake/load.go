@@ -286,14 +286,16 @@ func printSummary(io streams, s *loader.Summary) {
 		}
 		return
 	}
+	// The rate counts the bytes read from the sources as stored
+	// (compressed), as the progress line does.
 	mbps := 0.0
 	if s.Seconds > 0 {
-		mbps = float64(s.UncompressedBytes) / 1e6 / s.Seconds
+		mbps = float64(s.Bytes) / 1e6 / s.Seconds
 	}
 	fmt.Fprintf(io.out, "load %s: %d objects (%d committed, %d duplicates, %d failed, %d quarantined), %d skipped\n",
 		s.LoadID, s.Objects, s.Committed, s.Duplicates, s.Failed, s.Quarantined, s.Skipped)
 	printWaits(io, s)
-	fmt.Fprintf(io.out, "  %d records, %d rejects, %d files, %s read (%s uncompressed) in %.2fs (%.1f MB/s)\n",
+	fmt.Fprintf(io.out, "  %d records, %d rejects, %d files, %s read (%s uncompressed) in %.2fs (%.1f MB/s read)\n",
 		s.Records, s.Rejects, s.Files, humanBytes(s.Bytes), humanBytes(s.UncompressedBytes), s.Seconds, mbps)
 	for _, e := range s.Errors {
 		fmt.Fprintf(io.out, "  %s %s: %s\n", e.Status, termtext.Escape(e.Object), termtext.Escape(e.Error))
