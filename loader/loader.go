@@ -530,7 +530,7 @@ func openSource(ctx context.Context, raw, lake string, log *slog.Logger, exclude
 		}
 		return newSettled(src), nil
 	}
-	src, err := source.Open(ctx, raw)
+	src, err := source.Open(source.WithLogger(ctx, log), raw)
 	if err != nil || !source.WrittenInPlace(src) {
 		return src, err
 	}
