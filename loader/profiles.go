@@ -50,6 +50,25 @@ func buildProfiles(c *config.Config) (*profileSet, error) {
 	return ps, nil
 }
 
+// CheckProfiles reports, before anything is read, whether each name is a
+// profile of cfg (built in, or from the config); an unknown one wraps
+// ErrUnknownProfile. Empty names (the default, auto) pass.
+func CheckProfiles(cfg *config.Config, names ...string) error {
+	ps, err := buildProfiles(cfg)
+	if err != nil {
+		return err
+	}
+	for _, n := range names {
+		if n == "" {
+			continue
+		}
+		if err := ps.check(n); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // check reports whether name is a profile (JSON or CSV).
 func (ps *profileSet) check(name string) error {
 	if ps.csv[name] != nil {

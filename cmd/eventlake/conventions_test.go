@@ -1,11 +1,14 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/eventlake/eventlake/loader"
 )
@@ -230,5 +233,18 @@ func TestSummaryRateIsBytesRead(t *testing.T) {
 	printSummary(streams{out: &out}, &loader.Summary{LoadID: "x", Objects: 1, Committed: 1, Bytes: 10e6, UncompressedBytes: 40e6, Seconds: 1})
 	if !strings.Contains(out.String(), "(10.0 MB/s read)") {
 		t.Errorf("summary rate is not bytes read per second:\n%s", out.String())
+	}
+}
+
+// watch refuses an unknown profile at start (exit 2) instead of failing
+// every interval.
+func TestWatchUnknownProfileIsUsageError(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	var out, errOut bytes.Buffer
+	code := execute(ctx, []string{"watch", "--settle", "0", "--lake", t.TempDir(), "--profile", "pismoo", "--interval", "1h", testdata("pismo")},
+		streams{in: strings.NewReader(""), out: &out, errOut: &errOut})
+	if code != exitUsage || !strings.Contains(errOut.String(), "Run 'eventlake watch --help'") {
+		t.Errorf("exit %d, want 2\n%s", code, errOut.String())
 	}
 }

@@ -178,6 +178,18 @@ func (o *loadOptions) resolve(io streams) (loader.Options, []loader.SourceSpec, 
 	if len(specs) == 0 {
 		return lo, nil, usagef("no source: give SOURCE arguments (or sources: in the config file)")
 	}
+	// An unknown profile is a usage error now, not a failure of every
+	// load watch runs.
+	names := []string{lo.Profile}
+	for _, sp := range specs {
+		names = append(names, sp.Profile)
+	}
+	if err := loader.CheckProfiles(cfg, names...); err != nil {
+		if errors.Is(err, loader.ErrUnknownProfile) {
+			return lo, nil, usageError{err}
+		}
+		return lo, nil, err
+	}
 	return lo, specs, nil
 }
 
