@@ -31,7 +31,11 @@ type Status struct {
 	// Failed lists objects whose latest outcome is a failure, newest first,
 	// at most maxFailed of them (Objects["failed"] has the full count).
 	Failed []FailedObject `json:"failed"`
-	Tables []TableSummary `json:"tables"`
+	// Quarantined lists the objects quarantined whole (no profile or
+	// reader could take them), newest first, at most maxFailed of them;
+	// a later load does not retry them (reprocess does).
+	Quarantined []FailedObject `json:"quarantined"`
+	Tables      []TableSummary `json:"tables"`
 	// Unpublished lists committed loads not yet marked published (the
 	// writer was killed while publishing): readers do not see their files
 	// until the next writer's recovery finishes publishing them.
@@ -133,7 +137,7 @@ func (c *Catalog) Status(ctx context.Context) (Status, error) {
 }
 
 func (c *Catalog) status(ctx context.Context) (Status, error) {
-	s := Status{Objects: map[string]int64{}, Failed: []FailedObject{}, Tables: []TableSummary{}}
+	s := Status{Objects: map[string]int64{}, Failed: []FailedObject{}, Quarantined: []FailedObject{}, Tables: []TableSummary{}}
 	// A read-only transaction is a deferred BEGIN in SQLite: a consistent
 	// snapshot that takes no write lock.
 	tx, err := c.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
@@ -210,24 +214,29 @@ SELECT count(*), COALESCE(SUM(f."rows"), 0), COALESCE(SUM(f.bytes), 0) `+visible
 		return s, err
 	}
 
-	rows, err = tx.QueryContext(ctx, latestObjects+`
+	for _, st := range []struct {
+		status string
+		list   *[]FailedObject
+	}{{"failed", &s.Failed}, {"quarantined", &s.Quarantined}} {
+		rows, err = tx.QueryContext(ctx, latestObjects+`
 SELECT source, "key", version, attempts, error, committed_at, load_id, retry_at FROM latest
-WHERE rn = 1 AND status = 'failed' ORDER BY committed_at DESC, source, "key" LIMIT ?`, maxFailed)
-	if err != nil {
-		return s, err
-	}
-	for rows.Next() {
-		var f FailedObject
-		var at, retry sql.NullInt64
-		if err := rows.Scan(&f.Source, &f.Key, &f.Version, &f.Attempts, &f.Error, &at, &f.LoadID, &retry); err != nil {
-			rows.Close()
+WHERE rn = 1 AND status = ? ORDER BY committed_at DESC, source, "key" LIMIT ?`, st.status, maxFailed)
+		if err != nil {
 			return s, err
 		}
-		f.LastAttempt, f.NextRetry = fromMicros(at), fromMicros(retry)
-		s.Failed = append(s.Failed, f)
-	}
-	if err := closeRows(rows); err != nil {
-		return s, err
+		for rows.Next() {
+			var f FailedObject
+			var at, retry sql.NullInt64
+			if err := rows.Scan(&f.Source, &f.Key, &f.Version, &f.Attempts, &f.Error, &at, &f.LoadID, &retry); err != nil {
+				rows.Close()
+				return s, err
+			}
+			f.LastAttempt, f.NextRetry = fromMicros(at), fromMicros(retry)
+			*st.list = append(*st.list, f)
+		}
+		if err := closeRows(rows); err != nil {
+			return s, err
+		}
 	}
 
 	rows, err = tx.QueryContext(ctx, `

@@ -33,6 +33,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"reflect"
 	"regexp"
 	"slices"
 	"strconv"
@@ -227,8 +228,12 @@ func Load(path string) (*Config, error) {
 		return nil, fmt.Errorf("config: %w", err)
 	}
 	defer f.Close()
-	c, err := Parse(f)
+	c, err := parse(f, path)
 	if err != nil {
+		var ke *KeyError
+		if errors.As(err, &ke) {
+			return nil, err
+		}
 		return nil, fmt.Errorf("config %s: %w", path, err)
 	}
 	c.Path = path
@@ -236,7 +241,9 @@ func Load(path string) (*Config, error) {
 }
 
 // Parse reads a config from r.
-func Parse(r io.Reader) (*Config, error) {
+func Parse(r io.Reader) (*Config, error) { return parse(r, "the config") }
+
+func parse(r io.Reader, name string) (*Config, error) {
 	data, err := io.ReadAll(r)
 	if err != nil {
 		return nil, err
@@ -245,9 +252,105 @@ func Parse(r io.Reader) (*Config, error) {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	if err := dec.Decode(c); err != nil && !errors.Is(err, io.EOF) {
-		return nil, err
+		return nil, unknownKeys(err, name)
 	}
 	return c, c.Validate()
+}
+
+// KeyError is a key the config's schema does not have (a typo, usually).
+type KeyError struct {
+	File, Key, Suggest string
+	Line               int
+}
+
+func (e *KeyError) Error() string {
+	msg := fmt.Sprintf("unknown key %q in %s line %d", e.Key, e.File, e.Line)
+	if e.Suggest != "" {
+		msg += fmt.Sprintf("; did you mean %q?", e.Suggest)
+	}
+	return msg
+}
+
+var unknownFieldRe = regexp.MustCompile(`^line (\d+): field (.+) not found in type (\S+)$`)
+
+// unknownKeys rewrites yaml's "field X not found in type config.Config"
+// (Go's names) as KeyErrors naming the file, the line and the key meant.
+func unknownKeys(err error, file string) error {
+	var te *yaml.TypeError
+	if !errors.As(err, &te) {
+		return err
+	}
+	var errs []error
+	for _, m := range te.Errors {
+		sub := unknownFieldRe.FindStringSubmatch(m)
+		if sub == nil {
+			errs = append(errs, errors.New(m))
+			continue
+		}
+		line, _ := strconv.Atoi(sub[1])
+		errs = append(errs, &KeyError{File: file, Key: sub[2], Line: line, Suggest: closest(sub[2], yamlKeys()[sub[3]])})
+	}
+	return errors.Join(errs...)
+}
+
+// yamlKeys maps each struct type of the file ("config.Config") to its keys.
+func yamlKeys() map[string][]string {
+	keys := map[string][]string{}
+	var walk func(t reflect.Type)
+	walk = func(t reflect.Type) {
+		for t.Kind() == reflect.Pointer || t.Kind() == reflect.Slice || t.Kind() == reflect.Map {
+			t = t.Elem()
+		}
+		if t.Kind() != reflect.Struct || keys[t.String()] != nil {
+			return
+		}
+		keys[t.String()] = []string{}
+		for i := range t.NumField() {
+			f := t.Field(i)
+			name, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+			if name == "-" || !f.IsExported() {
+				continue
+			}
+			if name == "" {
+				name = strings.ToLower(f.Name)
+			}
+			keys[t.String()] = append(keys[t.String()], name)
+			walk(f.Type)
+		}
+	}
+	walk(reflect.TypeFor[Config]())
+	return keys
+}
+
+// closest returns the key nearest to k within two edits, or "".
+func closest(k string, keys []string) string {
+	best, bestD := "", 3
+	for _, c := range keys {
+		if d := editDistance(k, c); d < bestD {
+			best, bestD = c, d
+		}
+	}
+	return best
+}
+
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur := make([]int, len(b)+1)
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev = cur
+	}
+	return prev[len(b)]
 }
 
 // Validate checks values that YAML types cannot.

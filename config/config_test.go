@@ -86,3 +86,18 @@ tables:
 		}
 	}
 }
+
+func TestUnknownKeyNamesLineAndSuggestion(t *testing.T) {
+	_, err := Parse(strings.NewReader("lake: x\nsources:\n  - url: s3://b/p/\n    profle: pismo\ntabels: {}\n"))
+	for _, want := range []string{
+		`unknown key "profle" in the config line 4; did you mean "profile"?`,
+		`unknown key "tabels" in the config line 5; did you mean "tables"?`,
+	} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("error %v, want it to contain %q", err, want)
+		}
+	}
+	if err != nil && strings.Contains(err.Error(), "config.") {
+		t.Errorf("error names Go types: %v", err)
+	}
+}

@@ -174,22 +174,22 @@ type Summary struct {
 	Files             int     `json:"files"`
 	Workers           int     `json:"workers"` // objects processed in parallel
 	Seconds           float64 `json:"seconds"`
-	Recovered         string  `json:"recovered,omitempty"`
+	Recovered         string  `json:"recovered"`
 	// Stopped: the load was stopped (signal, --deadline) before every
 	// object was read; NotStarted objects were left for the next run.
-	Stopped    bool          `json:"stopped,omitempty"`
-	NotStarted int64         `json:"not_started,omitempty"`
-	Errors     []ObjectError `json:"errors,omitempty"`
+	Stopped    bool          `json:"stopped"`
+	NotStarted int64         `json:"not_started"`
+	Errors     []ObjectError `json:"errors"`
 	// Error is why the load itself failed (set by callers that report a
 	// failed load, e.g. load --json).
-	Error string `json:"error,omitempty"`
+	Error string `json:"error"`
 	// ExpiredFiles and ExpiredRows count what the config's retention
 	// expired after the load's commit (in a transaction of its own,
 	// ExpireLoadID), ExpiredPartitions the partitions.
 	ExpiredPartitions int    `json:"expired_partitions"`
 	ExpiredFiles      int    `json:"expired_files"`
 	ExpiredRows       int64  `json:"expired_rows"`
-	ExpireLoadID      string `json:"expire_load_id,omitempty"`
+	ExpireLoadID      string `json:"expire_load_id"`
 	// Outcomes has one entry per object considered (not in --json output).
 	Outcomes []Outcome `json:"-"`
 }
@@ -569,7 +569,7 @@ func openSource(ctx context.Context, raw, lake string, log *slog.Logger, exclude
 		}
 		return newSettled(src), nil
 	}
-	src, err := source.Open(ctx, raw)
+	src, err := source.Open(source.WithLogger(ctx, log), raw)
 	if err != nil || !source.WrittenInPlace(src) {
 		return src, err
 	}

@@ -1,6 +1,7 @@
 package loader
 
 import (
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -50,6 +51,25 @@ func buildProfiles(c *config.Config) (*profileSet, error) {
 	return ps, nil
 }
 
+// CheckProfiles reports, before anything is read, whether each name is a
+// profile of cfg (built in, or from the config); an unknown one wraps
+// ErrUnknownProfile. Empty names (the default, auto) pass.
+func CheckProfiles(cfg *config.Config, names ...string) error {
+	ps, err := buildProfiles(cfg)
+	if err != nil {
+		return err
+	}
+	for _, n := range names {
+		if n == "" {
+			continue
+		}
+		if err := ps.check(n); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // check reports whether name is a profile (JSON or CSV).
 func (ps *profileSet) check(name string) error {
 	if ps.csv[name] != nil {
@@ -68,15 +88,26 @@ func (ps *profileSet) resolve(name string) ([]profile.Profile, error) {
 		return []profile.Profile{p}, nil
 	}
 	if name == "generic" {
-		return nil, fmt.Errorf("profile generic needs a mapping: add a generic: section (event_id, timestamp, …) to the config file")
+		return nil, profileError{"profile generic needs a mapping: add a generic: section (event_id, timestamp, …) to the config file"}
 	}
-	var known []string
+	known := []string{"generic"} // always a choice, once mapped in the config
 	for n := range ps.named {
-		known = append(known, n)
+		if n != "generic" {
+			known = append(known, n)
+		}
 	}
 	for n := range ps.csv {
 		known = append(known, n)
 	}
 	sort.Strings(known)
-	return nil, fmt.Errorf("unknown profile %q (known: auto, %s)", name, strings.Join(known, ", "))
+	return nil, profileError{fmt.Sprintf("unknown profile %q (known: auto, %s)", name, strings.Join(known, ", "))}
 }
+
+// ErrUnknownProfile is wrapped by the error for a profile name that is
+// neither built in nor in the config: a usage error.
+var ErrUnknownProfile = errors.New("unknown profile")
+
+type profileError struct{ msg string }
+
+func (e profileError) Error() string { return e.msg }
+func (profileError) Unwrap() error   { return ErrUnknownProfile }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"unicode/utf8"
 
 	"github.com/eventlake/eventlake/loader/format"
 	"github.com/eventlake/eventlake/loader/profile"
@@ -136,6 +137,10 @@ func (w *worker) readRecords(ctx context.Context, rd *format.Reader, j job, url 
 }
 
 func (w *worker) noProfile(cands []profile.Profile, first []byte) string {
+	if looksBinary(w.head.buf) {
+		return fmt.Sprintf("binary content (first bytes: % x): not JSON records or CSV text; is this an export file, or compressed with a codec eventlake does not read (gzip and zstd it does)?",
+			w.head.buf[:min(len(w.head.buf), 16)])
+	}
 	var names []string
 	for _, c := range cands {
 		names = append(names, c.Name())
@@ -206,4 +211,28 @@ func (w *worker) mapRecord(p profile.Profile, data []byte, url string, line, off
 		return w.spill()
 	}
 	return nil
+}
+
+// looksBinary reports whether the head of an object is binary data rather
+// than text: a NUL byte (UTF-16 is told apart before records are read), or
+// more than a tenth of control bytes and invalid UTF-8.
+func looksBinary(head []byte) bool {
+	head = head[:min(len(head), 4096)]
+	if len(head) == 0 {
+		return false
+	}
+	odd := 0
+	for i := 0; i < len(head); {
+		r, size := utf8.DecodeRune(head[i:])
+		switch {
+		case r == 0:
+			return true
+		case r == utf8.RuneError && size == 1 && len(head)-i >= utf8.UTFMax:
+			odd++
+		case r < 0x20 && r != '\t' && r != '\n' && r != '\r' && r != '\f':
+			odd++
+		}
+		i += size
+	}
+	return odd*10 > len(head)
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"sort"
 	"strings"
@@ -97,7 +96,7 @@ func runRebuild(ctx context.Context, o *rebuildOptions, io streams) error {
 		return rerr
 	}
 	if o.JSON {
-		if err := json.NewEncoder(io.out).Encode(rep); err != nil {
+		if err := writeRebuildJSON(io.out, rep, rerr); err != nil {
 			return err
 		}
 		return rerr

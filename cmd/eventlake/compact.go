@@ -63,6 +63,7 @@ compaction failed or skipped a damaged partition, 2 for usage errors.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.changed = cmd.Flags().Changed
+			o.Verbose, _ = cmd.Flags().GetBool("verbose")
 			return runCompact(cmd.Context(), o, io)
 		},
 	}
@@ -77,7 +78,6 @@ compaction failed or skipped a damaged partition, 2 for usage errors.`,
 	f.IntVar(&o.ZstdLevel, "zstd-level", 0, "Parquet zstd level, 1 (fastest) to 19 (smallest) (default 3)")
 	f.BoolVar(&o.DryRun, "dry-run", false, "only print which partitions would be compacted")
 	f.BoolVar(&o.JSON, "json", false, "print one JSON summary object on stdout")
-	f.BoolVarP(&o.Verbose, "verbose", "v", false, "log every partition")
 	f.BoolVar(&o.QueryCache, "query-cache", true, "keep the shell's query cache of compacted partitions up to date")
 	f.DurationVar(&o.LockWait, "lock-wait", 0, "how long to wait for a running load; 0: do not wait (default 10s)")
 	icebergFlags(c, &o.icebergFlagValues)

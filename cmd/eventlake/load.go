@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -13,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/eventlake/eventlake/config"
+	"github.com/eventlake/eventlake/internal/termtext"
 	"github.com/eventlake/eventlake/loader"
 	"github.com/eventlake/eventlake/partitions"
 )
@@ -30,6 +30,8 @@ type loadOptions struct {
 	// changed reports whether a flag was given (a given 0 is not a default).
 	changed func(name string) bool
 }
+
+const profileUsage = "record profile: auto, pismo, fulfillmenttools, generic, jwo-orders, or a name from the config (default auto)"
 
 const settleUsage = "local and SFTP files modified more recently than this are still being written: they wait for a later run (0: load at once)"
 
@@ -68,16 +70,16 @@ objects and commits those read to their end; a second one aborts at once.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.Sources = args
 			o.changed = cmd.Flags().Changed
+			o.Verbose, _ = cmd.Flags().GetBool("verbose")
 			return runLoad(cmd.Context(), o, io)
 		},
 	}
 	f := c.Flags()
 	f.StringVar(&o.Lake, "lake", "", "lake folder (created if missing), or s3://BUCKET/PREFIX or gs://BUCKET/PREFIX")
 	f.StringVar(&o.Catalog, "catalog", "", "catalog file (default <lake>/_eventlake/catalog.db)")
-	f.StringVar(&o.Profile, "profile", "", "record profile: auto, pismo, fulfillmenttools, generic, or a name from the config (default auto)")
+	f.StringVar(&o.Profile, "profile", "", profileUsage)
 	f.StringVar(&o.ConfigPath, "config", "", "YAML config file")
 	f.BoolVar(&o.JSON, "json", false, "print one JSON summary object on stdout")
-	f.BoolVarP(&o.Verbose, "verbose", "v", false, "log every object decision")
 	f.BoolVarP(&o.Quiet, "quiet", "q", false, "no progress line")
 	f.IntVar(&o.Workers, "workers", 0, "objects processed in parallel, 1 to 64 (default: number of CPUs)")
 	f.IntVar(&o.ZstdLevel, "zstd-level", 0, "Parquet zstd level, 1 (fastest) to 19 (smallest) (default 1)")
@@ -176,6 +178,18 @@ func (o *loadOptions) resolve(io streams) (loader.Options, []loader.SourceSpec, 
 	if len(specs) == 0 {
 		return lo, nil, usagef("no source: give SOURCE arguments (or sources: in the config file)")
 	}
+	// An unknown profile is a usage error now, not a failure of every
+	// load watch runs.
+	names := []string{lo.Profile}
+	for _, sp := range specs {
+		names = append(names, sp.Profile)
+	}
+	if err := loader.CheckProfiles(cfg, names...); err != nil {
+		if errors.Is(err, loader.ErrUnknownProfile) {
+			return lo, nil, usageError{err}
+		}
+		return lo, nil, err
+	}
 	return lo, specs, nil
 }
 
@@ -210,7 +224,7 @@ func runLoad(ctx context.Context, o *loadOptions, io streams) error {
 		// says why, with no counts.
 		var ee exitError
 		if !errors.As(err, &ee) {
-			if e := json.NewEncoder(io.out).Encode(&loader.Summary{Error: err.Error()}); e != nil {
+			if e := writeLoadJSON(io.out, &loader.Summary{Error: err.Error()}); e != nil {
 				return errors.Join(err, e)
 			}
 		}
@@ -246,11 +260,11 @@ func loadOnce(ctx context.Context, o *loadOptions, io streams) error {
 	if errors.Is(err, loader.ErrStopped) {
 		fmt.Fprintf(io.errOut, "eventlake: %v\n", err)
 		if o.JSON {
-			_ = json.NewEncoder(io.out).Encode(&loader.Summary{Stopped: true, Error: err.Error()})
+			_ = writeLoadJSON(io.out, &loader.Summary{Stopped: true, Error: err.Error()})
 		}
 		return exitError{exitSignals}
 	}
-	if errors.Is(err, loader.ErrPlacement) {
+	if errors.Is(err, loader.ErrPlacement) || errors.Is(err, loader.ErrUnknownProfile) {
 		return usageError{err}
 	}
 	if err != nil {
@@ -262,8 +276,7 @@ func loadOnce(ctx context.Context, o *loadOptions, io streams) error {
 		}
 	}
 	if o.JSON {
-		enc := json.NewEncoder(io.out)
-		if err := enc.Encode(sum); err != nil {
+		if err := writeLoadJSON(io.out, sum); err != nil {
 			return err
 		}
 	} else {
@@ -280,7 +293,7 @@ func loadOnce(ctx context.Context, o *loadOptions, io streams) error {
 
 func printSummary(io streams, s *loader.Summary) {
 	if s.Recovered != "" {
-		fmt.Fprintf(io.out, "recovered: %s\n", s.Recovered)
+		fmt.Fprintf(io.out, "recovered: %s\n", termtext.Escape(s.Recovered))
 	}
 	defer func() {
 		if s.ExpiredFiles > 0 {
@@ -292,21 +305,23 @@ func printSummary(io streams, s *loader.Summary) {
 		fmt.Fprintf(io.out, "nothing new to load (%d objects already loaded)\n", s.Skipped)
 		printWaits(io, s)
 		for _, e := range s.Errors {
-			fmt.Fprintf(io.out, "  %s %s: %s\n", e.Status, e.Object, e.Error)
+			fmt.Fprintf(io.out, "  %s %s: %s\n", e.Status, termtext.Escape(e.Object), termtext.Escape(e.Error))
 		}
 		return
 	}
+	// The rate counts the bytes read from the sources as stored
+	// (compressed), as the progress line does.
 	mbps := 0.0
 	if s.Seconds > 0 {
-		mbps = float64(s.UncompressedBytes) / 1e6 / s.Seconds
+		mbps = float64(s.Bytes) / 1e6 / s.Seconds
 	}
 	fmt.Fprintf(io.out, "load %s: %d objects (%d committed, %d duplicates, %d failed, %d quarantined), %d skipped\n",
 		s.LoadID, s.Objects, s.Committed, s.Duplicates, s.Failed, s.Quarantined, s.Skipped)
 	printWaits(io, s)
-	fmt.Fprintf(io.out, "  %d records, %d rejects, %d files, %s read (%s uncompressed) in %.2fs (%.1f MB/s)\n",
+	fmt.Fprintf(io.out, "  %d records, %d rejects, %d files, %s read (%s uncompressed) in %.2fs (%.1f MB/s read)\n",
 		s.Records, s.Rejects, s.Files, humanBytes(s.Bytes), humanBytes(s.UncompressedBytes), s.Seconds, mbps)
 	for _, e := range s.Errors {
-		fmt.Fprintf(io.out, "  %s %s: %s\n", e.Status, e.Object, e.Error)
+		fmt.Fprintf(io.out, "  %s %s: %s\n", e.Status, termtext.Escape(e.Object), termtext.Escape(e.Error))
 	}
 	if s.Stopped {
 		fmt.Fprintf(io.out, "  stopped early: %d object(s) not started, left for the next run\n", s.NotStarted)

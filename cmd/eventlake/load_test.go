@@ -75,7 +75,7 @@ func TestLoadExitCodes(t *testing.T) {
 		{"no lake", []string{"load", testdata("pismo")}, 2, "no lake"},
 		{"no source", []string{"load", "--lake", "LAKE"}, 2, "no source"},
 		{"unknown flag", []string{"load", "--lake", "LAKE", "--nope", "x"}, 2, "unknown flag"},
-		{"bad profile", []string{"load", "--lake", "LAKE", "--profile", "nope", testdata("pismo")}, 1, "unknown profile"},
+		{"bad profile", []string{"load", "--lake", "LAKE", "--profile", "nope", testdata("pismo")}, 2, "unknown profile"},
 		{"missing source", []string{"load", "--lake", "LAKE", "/does/not/exist"}, 1, "no such file"},
 		{"bad since", []string{"load", "--lake", "LAKE", "--since", "yesterday", testdata("pismo")}, 2, "not a date"},
 		{"unknown command", []string{"lod"}, 2, "unknown command"},

@@ -14,6 +14,7 @@ import (
 	"runtime/debug"
 	"runtime/pprof"
 	"runtime/trace"
+	"strings"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -21,11 +22,13 @@ import (
 
 	_ "github.com/eventlake/eventlake/bucketstore"
 	"github.com/eventlake/eventlake/internal/native"
+	"github.com/eventlake/eventlake/internal/termtext"
 	lk "github.com/eventlake/eventlake/lake"
 	_ "github.com/eventlake/eventlake/loader/source/gcs"
 	_ "github.com/eventlake/eventlake/loader/source/local"
 	_ "github.com/eventlake/eventlake/loader/source/s3"
 	_ "github.com/eventlake/eventlake/loader/source/sftp"
+	"github.com/eventlake/eventlake/sql/ddl"
 )
 
 // Exit codes (the CLI contract).
@@ -93,6 +96,10 @@ func newRootCmd(io streams) *cobra.Command {
 	root.SetOut(io.out)
 	root.SetErr(io.errOut)
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageError{err} })
+	// -v is --verbose on every command (as in most tools); --version has
+	// no shorthand.
+	root.Flags().Bool("version", false, "print the version and the codecs in use")
+	root.PersistentFlags().BoolP("verbose", "v", false, "log more: every object decision (load, watch), every partition (compact)")
 	root.AddCommand(
 		newLoadCmd(io),
 		newStatusCmd(io),
@@ -108,14 +115,52 @@ func newRootCmd(io streams) *cobra.Command {
 		newForgetCmd(io),
 		newIcebergCmd(io),
 	)
+	completeFlagValues(root)
 	return root
+}
+
+// flagValues are the values offered by `eventlake completion` for flags
+// that take one of a fixed set, on every command that has the flag.
+var flagValues = map[string][]string{
+	"engine":    ddl.Engines,
+	"profile":   {"auto", "pismo", "fulfillmenttools", "generic", "jwo-orders"},
+	"format":    {"table", "csv", "json", "jsonlines", "line", "list", "tabs", "markdown", "parquet"},
+	"on-change": {"reload", "skip"},
+	"status":    {"committed", "quarantined", "duplicate", "failed"},
+	"fail-on":   failOnValues,
+}
+
+// commaFlags take a comma-separated list of their values.
+var commaFlags = map[string]bool{"fail-on": true}
+
+func completeFlagValues(c *cobra.Command) {
+	for name, values := range flagValues {
+		if c.LocalNonPersistentFlags().Lookup(name) == nil {
+			continue
+		}
+		comma := commaFlags[name]
+		_ = c.RegisterFlagCompletionFunc(name, func(_ *cobra.Command, _ []string, toComplete string) ([]string, cobra.ShellCompDirective) {
+			prefix := ""
+			if i := strings.LastIndexByte(toComplete, ','); comma && i >= 0 {
+				prefix = toComplete[:i+1]
+			}
+			out := make([]string, 0, len(values))
+			for _, v := range values {
+				out = append(out, prefix+v)
+			}
+			return out, cobra.ShellCompDirectiveNoFileComp
+		})
+	}
+	for _, sub := range c.Commands() {
+		completeFlagValues(sub)
+	}
 }
 
 // execute runs the CLI and returns the process exit code.
 func execute(ctx context.Context, args []string, io streams) int {
 	root := newRootCmd(io)
 	root.SetArgs(args)
-	err := root.ExecuteContext(ctx)
+	cmd, err := root.ExecuteContextC(ctx)
 	var ee exitError
 	var ue usageError
 	switch {
@@ -124,13 +169,17 @@ func execute(ctx context.Context, args []string, io streams) int {
 	case errors.As(err, &ee):
 		return ee.code
 	case errors.As(err, &ue) || isCobraUsage(err):
-		fmt.Fprintf(io.errOut, "eventlake: %v\nRun 'eventlake --help' for usage.\n", err)
+		path := "eventlake"
+		if cmd != nil && !strings.HasPrefix(err.Error(), "unknown command") {
+			path = cmd.CommandPath()
+		}
+		fmt.Fprintf(io.errOut, "eventlake: %s\nRun '%s --help' for usage.\n", termtext.Lines(err.Error()), path)
 		return exitUsage
 	case errors.Is(err, context.Canceled):
 		fmt.Fprintln(io.errOut, "eventlake: interrupted")
 		return exitSignals
 	default:
-		fmt.Fprintf(io.errOut, "eventlake: %v\n", err)
+		fmt.Fprintf(io.errOut, "eventlake: %s\n", termtext.Lines(err.Error()))
 		return exitFailed
 	}
 }

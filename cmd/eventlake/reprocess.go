@@ -97,10 +97,7 @@ type selectedJSON struct {
 
 func printSelected(io streams, asJSON bool, objs []catalog.SelectedObject, verb string) error {
 	if asJSON {
-		out := struct {
-			Action  string         `json:"action"`
-			Objects []selectedJSON `json:"objects"`
-		}{Action: verb, Objects: []selectedJSON{}}
+		out := selectionJSON{Format: jsonFormat, Action: verb, Objects: []selectedJSON{}}
 		for _, ob := range objs {
 			out.Objects = append(out.Objects, selectedJSON{ob.URL(), ob.Version, ob.Status, ob.LoadID, ob.Records, ob.Rejects})
 		}

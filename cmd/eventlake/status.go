@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/eventlake/eventlake/catalog"
 	"github.com/eventlake/eventlake/config"
+	"github.com/eventlake/eventlake/internal/termtext"
 	lk "github.com/eventlake/eventlake/lake"
 	"github.com/eventlake/eventlake/loader"
 	"github.com/eventlake/eventlake/partitions"
@@ -24,6 +26,7 @@ import (
 type statusOptions struct {
 	Lake, Catalog, ConfigPath string
 	OnChange                  string
+	FailOn                    []string
 	JSON                      bool
 	Sources                   []string
 }
@@ -34,9 +37,14 @@ func newStatusCmd(io streams) *cobra.Command {
 		Use:   "status --lake DIR [--json] [SOURCE...]",
 		Short: "Show what the lake holds: objects loaded, failed and pending, the last load, rejects",
 		Long: `Status reads the catalog (without blocking a running load) and prints objects by
-outcome, the last load, the tables, and the objects that failed. Given SOURCEs
+outcome, the last load, the tables, and the objects that failed or were
+quarantined. Given SOURCEs
 (or --config with sources:), it also lists them and counts the objects not
-loaded yet (pending).`,
+loaded yet (pending).
+
+Exit status: 0, or 1 when --fail-on names a condition the lake is in
+(failed or quarantined objects, missing files, pending objects), 2 for
+usage errors.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.Sources = args
 			return runStatus(cmd.Context(), o, io)
@@ -47,6 +55,7 @@ loaded yet (pending).`,
 	f.StringVar(&o.Catalog, "catalog", "", "catalog file (default <lake>/_eventlake/catalog.db)")
 	f.StringVar(&o.ConfigPath, "config", "", "YAML config file (lake and sources)")
 	f.BoolVar(&o.JSON, "json", false, "print JSON")
+	f.StringSliceVar(&o.FailOn, "fail-on", nil, "exit 1 when the lake holds any of these: "+strings.Join(failOnValues, ", ")+" (comma-separated; for cron and monitoring)")
 	f.StringVar(&o.OnChange, "on-change", "", "count SOURCE objects as a load with this on_change would: reload or skip (default: the config's, else reload)")
 	return c
 }
@@ -54,12 +63,12 @@ loaded yet (pending).`,
 type statusReport struct {
 	catalog.Status
 	Watch   *catalog.WatchStatus `json:"watch"`
-	Pending map[string]int64     `json:"pending,omitempty"`
+	Pending map[string]int64     `json:"pending"`
 	// Deferred counts, per source, the objects still being written;
 	// Grown lists the objects that grew after they were loaded and that
 	// on_change: skip leaves partial.
-	Deferred map[string]int64    `json:"deferred,omitempty"`
-	Grown    map[string][]string `json:"grown,omitempty"`
+	Deferred map[string]int64    `json:"deferred"`
+	Grown    map[string][]string `json:"grown"`
 	// MissingFiles counts the live files that are not on disk with the
 	// size they were written with (one stat per file); Missing names the
 	// first maxMissing of them. eventlake check reads every byte.
@@ -100,7 +109,15 @@ func missingFiles(ctx context.Context, cat *catalog.Catalog, lake string) (int64
 	return n, out, nil
 }
 
+// failOnValues are the conditions status --fail-on can check.
+var failOnValues = []string{"failed", "quarantined", "missing", "pending"}
+
 func runStatus(ctx context.Context, o *statusOptions, io streams) error {
+	for _, v := range o.FailOn {
+		if !slices.Contains(failOnValues, v) {
+			return usagef("--fail-on %q: want %s", v, strings.Join(failOnValues, ", "))
+		}
+	}
 	cfg := &config.Config{}
 	if o.ConfigPath != "" {
 		var err error
@@ -148,7 +165,10 @@ func runStatus(ctx context.Context, o *statusOptions, io streams) error {
 	if err != nil {
 		return err
 	}
-	rep := statusReport{Status: st, Watch: &ws}
+	rep := statusReport{Status: st, Watch: &ws, Pending: map[string]int64{}, Deferred: map[string]int64{}, Grown: map[string][]string{}}
+	for _, k := range objectStatuses {
+		rep.Objects[string(k)] += 0 // zero counts are shown too
+	}
 	if rep.MissingFiles, rep.Missing, err = missingFiles(ctx, cat, lake); err != nil {
 		return err
 	}
@@ -169,7 +189,6 @@ func runStatus(ctx context.Context, o *statusOptions, io streams) error {
 		if cfg.Settle != nil {
 			settle = time.Duration(*cfg.Settle)
 		}
-		rep.Pending, rep.Deferred, rep.Grown = map[string]int64{}, map[string]int64{}, map[string][]string{}
 		for _, s := range srcs {
 			st, err := loader.Inspect(ctx, cat, s, lake, onChange, settle)
 			if err != nil {
@@ -187,17 +206,47 @@ func runStatus(ctx context.Context, o *statusOptions, io streams) error {
 	if o.JSON {
 		enc := json.NewEncoder(io.out)
 		enc.SetIndent("", "  ")
-		return enc.Encode(rep)
+		if err := enc.Encode(statusOutput{Format: jsonFormat, statusReport: rep}); err != nil {
+			return err
+		}
+	} else {
+		printStatus(io, shown, rep)
 	}
-	printStatus(io, shown, rep)
-	return nil
+	return failOn(io, o.FailOn, rep)
+}
+
+// failOn returns exit 1, saying why on stderr, when the lake is in one of
+// the conditions named.
+func failOn(io streams, conds []string, r statusReport) error {
+	var why []string
+	for _, c := range conds {
+		var n int64
+		switch c {
+		case "failed", "quarantined":
+			n = r.Objects[c]
+		case "missing":
+			n = r.MissingFiles
+		case "pending":
+			for _, p := range r.Pending {
+				n += p
+			}
+		}
+		if n > 0 {
+			why = append(why, fmt.Sprintf("%d %s", n, c))
+		}
+	}
+	if len(why) == 0 {
+		return nil
+	}
+	fmt.Fprintf(io.errOut, "eventlake: status: %s (--fail-on)\n", strings.Join(why, ", "))
+	return exitError{exitFailed}
 }
 
 func printStatus(io streams, lake string, r statusReport) {
 	w := io.out
 	fmt.Fprintf(w, "lake %s\n", lake)
 	var parts []string
-	for _, k := range []catalog.ObjectStatus{catalog.ObjectCommitted, catalog.ObjectDuplicate, catalog.ObjectQuarantined, catalog.ObjectFailed} {
+	for _, k := range objectStatuses {
 		parts = append(parts, fmt.Sprintf("%d %s", r.Objects[string(k)], k))
 	}
 	fmt.Fprintf(w, "objects: %s\n", strings.Join(parts, ", "))
@@ -208,12 +257,12 @@ func printStatus(io streams, lake string, r statusReport) {
 		}
 		sort.Strings(keys)
 		for _, k := range keys {
-			fmt.Fprintf(w, "pending: %d objects in %s\n", r.Pending[k], k)
+			fmt.Fprintf(w, "pending: %d objects in %s\n", r.Pending[k], termtext.Escape(k))
 			if n := r.Deferred[k]; n > 0 {
 				fmt.Fprintf(w, "  %d still being written (modified within the settle time): loaded once settled\n", n)
 			}
 			for _, g := range r.Grown[k] {
-				fmt.Fprintf(w, "  grew after it was loaded: %s%s\n", k, g)
+				fmt.Fprintf(w, "  grew after it was loaded: %s\n", termtext.Escape(k+g))
 			}
 		}
 	}
@@ -222,7 +271,7 @@ func printStatus(io streams, lake string, r statusReport) {
 		fmt.Fprintf(w, "last load: %s %s at %s (%s ago): %d objects, %d records, %d rejects, %d files\n",
 			l.ID, l.Status, l.StartedAt.UTC().Format(time.RFC3339), time.Since(l.StartedAt).Round(time.Second), l.Objects, l.Records, l.Rejects, l.Files)
 		if l.Error != "" {
-			fmt.Fprintf(w, "  error: %s\n", l.Error)
+			fmt.Fprintf(w, "  error: %s\n", termtext.Escape(l.Error))
 		}
 	}
 	fmt.Fprintf(w, "files: %d live, %d rows, %s; rejects: %d\n", r.Files, r.Rows, humanBytes(r.Bytes), r.Rejects)
@@ -236,7 +285,7 @@ func printStatus(io streams, lake string, r statusReport) {
 		fmt.Fprintf(w, "damage: %d live files missing or of the wrong size on disk; the shell leaves their rows out. "+
 			"Run eventlake check --lake %s for the full report, then restore them from a backup\n", r.MissingFiles, lake)
 		for _, m := range r.Missing {
-			fmt.Fprintf(w, "  %s (%s)\n", m.Path, m.Problem)
+			fmt.Fprintf(w, "  %s (%s)\n", termtext.Escape(m.Path), m.Problem)
 		}
 		if int64(len(r.Missing)) < r.MissingFiles {
 			fmt.Fprintf(w, "  and %d more\n", r.MissingFiles-int64(len(r.Missing)))
@@ -259,10 +308,16 @@ func printStatus(io streams, lake string, r statusReport) {
 	if len(r.Failed) > 0 {
 		fmt.Fprintf(w, "failed objects (retried by the next load):\n")
 		for _, f := range r.Failed {
-			fmt.Fprintf(w, "  %s%s (%d attempts): %s\n", f.Source, f.Key, f.Attempts, f.Error)
+			fmt.Fprintf(w, "  %s (%d attempts): %s\n", termtext.Escape(f.Source+f.Key), f.Attempts, termtext.Escape(f.Error))
 			if !f.NextRetry.IsZero() {
 				fmt.Fprintf(w, "    next retry at %s (watch backs off)\n", f.NextRetry.UTC().Format(time.RFC3339))
 			}
+		}
+	}
+	if len(r.Quarantined) > 0 {
+		fmt.Fprintf(w, "quarantined objects (not retried; eventlake reprocess --status quarantined after fixing the cause):\n")
+		for _, f := range r.Quarantined {
+			fmt.Fprintf(w, "  %s: %s\n", termtext.Escape(f.Source+f.Key), termtext.Escape(f.Error))
 		}
 	}
 	printWatchStatus(w, r.Watch)

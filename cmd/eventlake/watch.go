@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/eventlake/eventlake/catalog"
+	"github.com/eventlake/eventlake/internal/termtext"
 	lk "github.com/eventlake/eventlake/lake"
 	"github.com/eventlake/eventlake/loader"
 	"github.com/eventlake/eventlake/loader/watch"
@@ -40,7 +41,7 @@ type watchOptions struct {
 func newWatchCmd(io streams) *cobra.Command {
 	o := &watchOptions{}
 	c := &cobra.Command{
-		Use:   "watch --lake DIR --config FILE (--interval 5m | --sqs QUEUE_URL) [flags] [SOURCE...]",
+		Use:   "watch --lake DIR [--config FILE] (--interval 5m | --sqs QUEUE_URL) [flags] [SOURCE...]",
 		Short: "Keep the lake up to date: load new objects continuously (listing or SQS notifications)",
 		Long: `Watch loads new source objects continuously until it is stopped.
 
@@ -88,7 +89,7 @@ clean stop, 1 when the watcher cannot start, 2 for usage errors.`,
 	f := c.Flags()
 	f.StringVar(&o.load.Lake, "lake", "", "lake folder (created if missing)")
 	f.StringVar(&o.load.Catalog, "catalog", "", "catalog file (default <lake>/_eventlake/catalog.db)")
-	f.StringVar(&o.load.Profile, "profile", "", "record profile: auto, pismo, fulfillmenttools, generic, or a name from the config (default auto)")
+	f.StringVar(&o.load.Profile, "profile", "", profileUsage)
 	f.StringVar(&o.load.ConfigPath, "config", "", "YAML config file (lake, sources, profiles)")
 	f.IntVar(&o.load.Workers, "workers", 0, "objects processed in parallel, 1 to 64 (default: number of CPUs)")
 	f.IntVar(&o.load.ZstdLevel, "zstd-level", 0, "Parquet zstd level, 1 (fastest) to 19 (smallest) (default 1)")
@@ -207,7 +208,7 @@ func printWatchStatus(w io.Writer, ws *catalog.WatchStatus) {
 		}
 		fmt.Fprintln(w)
 		if x.LastError != "" {
-			fmt.Fprintf(w, "    last error (%s ago): %s\n", now.Sub(x.LastErrorAt).Round(time.Second), x.LastError)
+			fmt.Fprintf(w, "    last error (%s ago): %s\n", now.Sub(x.LastErrorAt).Round(time.Second), termtext.Escape(x.LastError))
 		}
 	}
 	if ws.NotifiedObjects == 0 {

@@ -10,12 +10,29 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/url"
 	"sort"
 	"strings"
 	"sync"
 	"time"
 )
+
+type loggerKey struct{}
+
+// WithLogger returns ctx carrying the logger that Open gives the source it
+// opens: the source, and the cloud SDK it drives, log there.
+func WithLogger(ctx context.Context, l *slog.Logger) context.Context {
+	return context.WithValue(ctx, loggerKey{}, l)
+}
+
+// Logger returns the logger WithLogger put in ctx, or slog.Default().
+func Logger(ctx context.Context) *slog.Logger {
+	if l, ok := ctx.Value(loggerKey{}).(*slog.Logger); ok && l != nil {
+		return l
+	}
+	return slog.Default()
+}
 
 // ErrNotFound is returned (wrapped) by Open and Stat when the object does not
 // exist (any more). Backends map their own not-found errors onto it.

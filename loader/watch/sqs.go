@@ -15,6 +15,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
+	"github.com/eventlake/eventlake/loader/source"
+	"github.com/eventlake/eventlake/loader/source/s3"
 )
 
 // SQSAPI is the part of the SQS client the watcher uses (*sqs.Client
@@ -73,6 +75,7 @@ func NewSQSClient(ctx context.Context, queueURL string, o SQSOptions) (*sqs.Clie
 	if o.Profile != "" {
 		opts = append(opts, config.WithSharedConfigProfile(o.Profile))
 	}
+	opts = append(opts, config.WithLogger(s3.SDKLogger(source.Logger(ctx))))
 	cfg, err := config.LoadDefaultConfig(ctx, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("SQS queue %s: loading AWS configuration: %w", queueURL, err)

@@ -293,7 +293,7 @@ func Run(ctx context.Context, o Options) error {
 			return errors.New("watch: notification mode needs at least one s3:// source to map notifications onto")
 		}
 		if o.SQS == nil {
-			c, err := NewSQSClient(ctx, o.Queue, o.SQSOptions)
+			c, err := NewSQSClient(source.WithLogger(ctx, o.Log), o.Queue, o.SQSOptions)
 			if err != nil {
 				return fmt.Errorf("watch: %w", err)
 			}

@@ -7,6 +7,8 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+
+	"github.com/eventlake/eventlake/internal/termtext"
 )
 
 // dotCommands are the dot commands with their help text, in .help order.
@@ -413,7 +415,7 @@ func (s *session) columns(ctx context.Context, r relation) ([][2]string, error) 
 		if err := rows.Scan(&name, &typ); err != nil {
 			return nil, err
 		}
-		out = append(out, [2]string{escapeControls(quoteIdentIfNeeded(name)), typ})
+		out = append(out, [2]string{termtext.Escape(quoteIdentIfNeeded(name)), typ})
 	}
 	return out, rows.Err()
 }

@@ -8,6 +8,8 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
+
+	"github.com/eventlake/eventlake/internal/termtext"
 )
 
 // maxReadDepth bounds .read nesting (a file that reads itself).
@@ -243,7 +245,7 @@ func (s *session) databases(ctx context.Context) error {
 		if err := rows.Scan(&name, &path, &ro); err != nil {
 			return err
 		}
-		l := escapeControls(name) + ": " + escapeControls(path)
+		l := termtext.Escape(name) + ": " + termtext.Escape(path)
 		if ro {
 			l += " (read-only)"
 		}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/duckdb/duckdb-go/v2"
+	"github.com/eventlake/eventlake/internal/termtext"
 )
 
 var update = flag.Bool("update", false, "rewrite the testdata/*.golden files")
@@ -223,7 +224,7 @@ func TestDisplayWidthAndTruncate(t *testing.T) {
 			t.Errorf("truncate(%q, %d) = %q, want %q", tt.s, tt.cut, got, tt.want)
 		}
 	}
-	if got, want := escapeControls("a\nb\tc\r\x00"), `a\nb\tc\r\x00`; got != want {
-		t.Errorf("escapeControls = %q, want %q", got, want)
+	if got, want := termtext.Escape("a\nb\tc\r\x00"), `a\nb\tc\r\x00`; got != want {
+		t.Errorf("termtext.Escape = %q, want %q", got, want)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/eventlake/eventlake/internal/jsonstr"
+	"github.com/eventlake/eventlake/internal/termtext"
 )
 
 // resultWriter renders one result set in an output format.
@@ -136,11 +137,11 @@ func (l *lineWriter) begin(cols []string, types []*typeInfo) error {
 	l.types = types
 	nameW := 0
 	for _, c := range cols {
-		nameW = max(nameW, displayWidth(escapeControls(c)))
+		nameW = max(nameW, displayWidth(termtext.Escape(c)))
 	}
 	l.names = make([]string, len(cols))
 	for i, c := range cols {
-		l.names[i] = pad(escapeControls(c), nameW, 'r')
+		l.names[i] = pad(termtext.Escape(c), nameW, 'r')
 	}
 	return nil
 }
@@ -159,7 +160,7 @@ func (l *lineWriter) row(vals []driver.Value) error {
 		}
 		l.w.WriteString(l.names[i])
 		l.w.WriteString(" = ")
-		l.w.WriteString(escapeMessage(s)) // line breaks stay, as in the duckdb CLI: a multi-line document stays readable
+		l.w.WriteString(termtext.Lines(s)) // line breaks stay, as in the duckdb CLI: a multi-line document stays readable
 		if err := l.w.WriteByte('\n'); err != nil {
 			return err
 		}
@@ -232,10 +233,10 @@ func (t *tableWriter) renderRow(vals []driver.Value) []cell {
 	for i, v := range vals {
 		s, ok := textValue(v, t.types[i])
 		if !ok {
-			out[i] = cell{text: escapeControls(t.null), null: true}
+			out[i] = cell{text: termtext.Escape(t.null), null: true}
 			continue
 		}
-		out[i] = cell{text: escapeControls(s)}
+		out[i] = cell{text: termtext.Escape(s)}
 	}
 	return out
 }
@@ -260,7 +261,7 @@ func (t *tableWriter) end() error {
 	natural := make([]int, n) // width wanted by header and values
 	minimum := make([]int, n) // narrowest before dropping columns
 	for i := range t.cols {
-		headers[i] = escapeControls(t.cols[i])
+		headers[i] = termtext.Escape(t.cols[i])
 		typeNames[i] = t.types[i].display()
 		natural[i] = max(displayWidth(headers[i]), min(displayWidth(typeNames[i]), maxTypeWidth), 1)
 	}

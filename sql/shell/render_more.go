@@ -5,6 +5,8 @@ import (
 	"database/sql/driver"
 	"encoding/csv"
 	"strings"
+
+	"github.com/eventlake/eventlake/internal/termtext"
 )
 
 // newResultWriter returns the writer for the session's mode and settings (.headers, .nullvalue, .width,
@@ -85,7 +87,7 @@ type markdownWriter struct {
 }
 
 func markdownCell(s string) string {
-	return strings.ReplaceAll(escapeControls(s), "|", `\|`)
+	return strings.ReplaceAll(termtext.Escape(s), "|", `\|`)
 }
 
 func (m *markdownWriter) begin(cols []string, types []*typeInfo) error {

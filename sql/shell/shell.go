@@ -22,6 +22,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/duckdb/duckdb-go/v2"
+	"github.com/eventlake/eventlake/internal/termtext"
 )
 
 // Options configures Run and Interactive.
@@ -832,18 +833,8 @@ func (s *session) guarded(ctx context.Context, guard interruptGuard, fn func(con
 	case qctx.Err() != nil:
 		fmt.Fprintln(s.errw, "Interrupted")
 	default:
-		fmt.Fprintf(s.errw, "Error: %s\n", escapeMessage(err.Error()))
+		fmt.Fprintf(s.errw, "Error: %s\n", termtext.Lines(err.Error()))
 	}
-}
-
-// escapeMessage escapes control characters in an error message shown on the terminal (DuckDB quotes the
-// offending value in many messages) but keeps its line breaks, which lay out DuckDB's "LINE n:" excerpt.
-func escapeMessage(msg string) string {
-	lines := strings.Split(msg, "\n")
-	for i, l := range lines {
-		lines[i] = escapeControls(l)
-	}
-	return strings.Join(lines, "\n")
 }
 
 // plainSource reads lines from a non-terminal reader. A goroutine does the reading so that a cancelled ctx

@@ -82,6 +82,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
@@ -99,6 +100,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"github.com/aws/smithy-go/logging"
 
 	"github.com/eventlake/eventlake/loader/source"
 )
@@ -387,6 +389,7 @@ func New(ctx context.Context, bucket, prefix string, o Options) (*Source, error)
 	if o.Profile != "" {
 		loadOpts = append(loadOpts, config.WithSharedConfigProfile(o.Profile))
 	}
+	loadOpts = append(loadOpts, config.WithLogger(SDKLogger(source.Logger(ctx))))
 	cfg, err := config.LoadDefaultConfig(ctx, loadOpts...)
 	if err != nil {
 		// The SDK's messages name files and profiles, never secrets.
@@ -659,3 +662,12 @@ func (s *Source) Open(ctx context.Context, key string) (io.ReadCloser, source.Ob
 // retries and circuit breaker as the URL configured them), for the lake's
 // bucket store, which talks to the same buckets the same way.
 func (s *Source) Client() *s3.Client { return s.client }
+
+// SDKLogger routes the AWS SDK's own log lines (e.g. "falling back to
+// IMDSv1", which its default logger prints on stderr) to l at debug level:
+// they are diagnostics, and the errors that matter reach the caller anyway.
+func SDKLogger(l *slog.Logger) logging.Logger {
+	return logging.LoggerFunc(func(c logging.Classification, format string, v ...any) {
+		l.Debug(fmt.Sprintf(format, v...), "from", "aws-sdk", "sdk_level", string(c))
+	})
+}
