@@ -7,6 +7,9 @@ import (
 	"github.com/eventlake/eventlake/catalog"
 	lk "github.com/eventlake/eventlake/lake"
 	"github.com/eventlake/eventlake/loader"
+	"github.com/eventlake/eventlake/partitions/compact"
+	"github.com/eventlake/eventlake/partitions/expire"
+	"github.com/eventlake/eventlake/sql/views"
 )
 
 // jsonFormat is the version of the layout of every --json output, printed
@@ -67,3 +70,17 @@ func writeRebuildJSON(w io.Writer, rep *lk.RebuildReport, rerr error) error {
 
 // objectStatuses are the outcomes status counts, shown even when zero.
 var objectStatuses = []catalog.ObjectStatus{catalog.ObjectCommitted, catalog.ObjectDuplicate, catalog.ObjectQuarantined, catalog.ObjectFailed}
+
+// compactOutput is what compact --json prints; QueryCache is null when the
+// cache was not updated (--dry-run, --query-cache=false).
+type compactOutput struct {
+	Format int `json:"format"`
+	*compact.Summary
+	QueryCache *views.CacheStats `json:"query_cache"`
+}
+
+// expireOutput is what expire --json prints.
+type expireOutput struct {
+	Format int `json:"format"`
+	*expire.Summary
+}

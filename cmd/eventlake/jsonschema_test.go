@@ -144,4 +144,45 @@ func TestJSONOutputsFollowTheirDocumentedSchema(t *testing.T) {
 		t.Fatalf("catalog rebuild: exit %d\n%s", code, errOut)
 	}
 	checkJSONContract(t, "catalog rebuild --json", out, &rebuildJSON{})
+
+	// compact for real, then again with nothing left to compact and no
+	// query cache: the keys stay.
+	for _, args := range [][]string{
+		{"compact", "--lake", lake, "--min-files", "1", "--json"},
+		{"compact", "--lake", lake, "--json", "--query-cache=false"},
+		{"compact", "--lake", lake, "--min-files", "1", "--dry-run", "--json"},
+	} {
+		code, out, errOut = runCLI(t, args...)
+		if code != 0 {
+			t.Fatalf("%v: exit %d\n%s", args, code, errOut)
+		}
+		checkJSONContract(t, "compact --json", out, &compactOutput{})
+	}
+
+	// expire: nothing old enough, then a dry run that would expire all.
+	for _, args := range [][]string{
+		{"expire", "--lake", lake, "--before", "1971-01-01", "--json"},
+		{"expire", "--lake", lake, "--before", "2999-01-01", "--dry-run", "--json"},
+	} {
+		code, out, errOut = runCLI(t, args...)
+		if code != 0 {
+			t.Fatalf("%v: exit %d\n%s", args, code, errOut)
+		}
+		checkJSONContract(t, "expire --json", out, &expireOutput{})
+		if !strings.Contains(out, `"absent_tables":[]`) {
+			t.Errorf("expire --json: absent_tables not an empty list: %s", out)
+		}
+	}
+
+	// repair on a healthy lake: nothing to do, every list empty.
+	for _, args := range [][]string{
+		{"repair", "--lake", lake, "--dry-run", "--json"},
+		{"repair", "--lake", lake, "--json"},
+	} {
+		code, out, errOut = runCLI(t, args...)
+		if code != 0 {
+			t.Fatalf("%v: exit %d\n%s", args, code, errOut)
+		}
+		checkJSONContract(t, "repair --json", out, &repairReport{})
+	}
 }

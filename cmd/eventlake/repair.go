@@ -78,6 +78,7 @@ reloaded (gone for good, or their load failed), 2 for usage errors.`,
 
 // repairReport is what repair found and did; --json prints it.
 type repairReport struct {
+	Format int    `json:"format"`
 	Lake   string `json:"lake"`
 	DryRun bool   `json:"dry_run"`
 	OK     bool   `json:"ok"`
