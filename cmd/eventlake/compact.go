@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -160,10 +159,7 @@ func runCompact(ctx context.Context, o *compactOptions, io streams) error {
 		}
 	}
 	if o.JSON {
-		if err := json.NewEncoder(io.out).Encode(struct {
-			*compact.Summary
-			QueryCache *views.CacheStats `json:"query_cache,omitempty"`
-		}{sum, cache}); err != nil {
+		if err := writeCompactJSON(io.out, sum, cache); err != nil {
 			return err
 		}
 	} else {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -154,7 +153,7 @@ func runExpire(ctx context.Context, o *expireOptions, io streams) error {
 		fmt.Fprintf(io.errOut, "eventlake: expire: the lake has no live files of table %q (see eventlake status)\n", table)
 	}
 	if o.JSON {
-		return json.NewEncoder(io.out).Encode(sum)
+		return writeExpireJSON(io.out, sum)
 	}
 	printExpireSummary(io, sum, o.Before)
 	return nil

@@ -84,3 +84,23 @@ type expireOutput struct {
 	Format int `json:"format"`
 	*expire.Summary
 }
+
+func writeCompactJSON(w io.Writer, s *compact.Summary, cache *views.CacheStats) error {
+	if s.Details == nil {
+		s.Details = []compact.Partition{}
+	}
+	if s.Damaged == nil {
+		s.Damaged = []compact.DamagedPartition{}
+	}
+	return json.NewEncoder(w).Encode(compactOutput{Format: jsonFormat, Summary: s, QueryCache: cache})
+}
+
+func writeExpireJSON(w io.Writer, s *expire.Summary) error {
+	if s.Details == nil {
+		s.Details = []expire.Partition{}
+	}
+	if s.Absent == nil {
+		s.Absent = []string{}
+	}
+	return json.NewEncoder(w).Encode(expireOutput{Format: jsonFormat, Summary: s})
+}

@@ -98,12 +98,12 @@ type repairReport struct {
 	Adopted      []string `json:"adopted"`
 	// MovedAside maps each orphan moved out of the table folders to where.
 	MovedAside []repairAside `json:"moved_aside"`
-	Error      string        `json:"error,omitempty"`
+	Error      string        `json:"error"`
 }
 
 type repairLost struct {
 	damagedEntry
-	SetAside string `json:"set_aside,omitempty"`
+	SetAside string `json:"set_aside"`
 }
 
 type repairAside struct {
@@ -140,7 +140,7 @@ func runRepair(ctx context.Context, o *repairOptions, io streams) error {
 		}
 		wait = o.LockWait
 	}
-	rep := &repairReport{Lake: lake, DryRun: o.DryRun, Lost: []repairLost{}, Reload: []selectedJSON{}, Sources: []string{},
+	rep := &repairReport{Format: jsonFormat, Lake: lake, DryRun: o.DryRun, Lost: []repairLost{}, Reload: []selectedJSON{}, Sources: []string{},
 		Gone: []selectedJSON{}, Adopted: []string{}, MovedAside: []repairAside{}}
 	err := repair(ctx, o, io, lake, path, wait, rep)
 	if err != nil {

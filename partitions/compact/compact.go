@@ -146,7 +146,7 @@ type Partition struct {
 type Summary struct {
 	LoadID    string `json:"load_id"`
 	DryRun    bool   `json:"dry_run"`
-	Recovered string `json:"recovered,omitempty"`
+	Recovered string `json:"recovered"`
 	// Partitions counts the partitions compacted (or planned); Skipped the
 	// partitions of the selection left as they are.
 	Partitions  int         `json:"partitions"`

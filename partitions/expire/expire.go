@@ -80,9 +80,9 @@ type Partition struct {
 
 // Summary is what an expiry did (or, in a dry run, would do).
 type Summary struct {
-	LoadID     string      `json:"load_id,omitempty"`
-	DryRun     bool        `json:"dry_run,omitempty"`
-	Recovered  string      `json:"recovered,omitempty"`
+	LoadID     string      `json:"load_id"`
+	DryRun     bool        `json:"dry_run"`
+	Recovered  string      `json:"recovered"`
 	Partitions int         `json:"partitions"`
 	Files      int         `json:"files"`
 	Rows       int64       `json:"rows"`
@@ -90,7 +90,7 @@ type Summary struct {
 	Details    []Partition `json:"details"`
 	// Absent lists the tables the selection names that have no live files
 	// (a typo, or a table whose partitions have all expired).
-	Absent  []string `json:"absent_tables,omitempty"`
+	Absent  []string `json:"absent_tables"`
 	Seconds float64  `json:"seconds"`
 
 	paths []string
