@@ -17,9 +17,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/eventlake/eventlake/catalog"
-	"github.com/eventlake/eventlake/config"
 	"github.com/eventlake/eventlake/internal/lakepath"
-	"github.com/eventlake/eventlake/loader"
 	"github.com/eventlake/eventlake/partitions"
 )
 
@@ -106,23 +104,9 @@ const checkWorkers = 4
 
 func runCheck(ctx context.Context, o *checkOptions, io streams) error {
 	start := time.Now()
-	cfg := &config.Config{}
-	if o.ConfigPath != "" {
-		var err error
-		if cfg, err = config.Load(o.ConfigPath); err != nil {
-			return usageError{err}
-		}
-	}
-	lake := first(o.Lake, cfg.Lake)
-	if lake == "" {
-		return usagef("no lake: give --lake DIR")
-	}
-	if err := folderOnly("check", lake); err != nil {
+	lake, path, err := folderLake("check", o.Lake, o.Catalog, o.ConfigPath)
+	if err != nil {
 		return err
-	}
-	path := first(first(o.Catalog, cfg.Catalog), loader.CatalogPath(lake))
-	if _, err := os.Stat(path); err != nil {
-		return fmt.Errorf("no catalog at %s: nothing has been loaded into this lake yet", path)
 	}
 	cat, err := catalog.Open(path, catalog.Options{ReadOnly: true})
 	if err != nil {

@@ -21,9 +21,11 @@ import (
 	"golang.org/x/term"
 
 	_ "github.com/eventlake/eventlake/bucketstore"
+	"github.com/eventlake/eventlake/config"
 	"github.com/eventlake/eventlake/internal/native"
 	"github.com/eventlake/eventlake/internal/termtext"
 	lk "github.com/eventlake/eventlake/lake"
+	"github.com/eventlake/eventlake/loader"
 	_ "github.com/eventlake/eventlake/loader/source/gcs"
 	_ "github.com/eventlake/eventlake/loader/source/local"
 	_ "github.com/eventlake/eventlake/loader/source/s3"
@@ -276,6 +278,31 @@ func codecsLine() string {
 		zs = "pure Go (klauspost/compress; install libzstd1 for a faster one)"
 	}
 	return "gzip inflater: " + gz + "\nzstd encoder:  " + zs
+}
+
+// folderLake resolves the lake folder and the catalog path of a command
+// that works on a folder lake (--lake, --catalog, or the config file's lake
+// and catalog) whose catalog must exist.
+func folderLake(command, lake, catalogPath, configPath string) (string, string, error) {
+	cfg := &config.Config{}
+	if configPath != "" {
+		var err error
+		if cfg, err = config.Load(configPath); err != nil {
+			return "", "", usageError{err}
+		}
+	}
+	lake = first(lake, cfg.Lake)
+	if lake == "" {
+		return "", "", usagef("no lake: give --lake DIR")
+	}
+	if err := folderOnly(command, lake); err != nil {
+		return "", "", err
+	}
+	path := first(first(catalogPath, cfg.Catalog), loader.CatalogPath(lake))
+	if _, err := os.Stat(path); err != nil {
+		return "", "", fmt.Errorf("no catalog at %s: nothing has been loaded into this lake yet (eventlake catalog rebuild rebuilds a lost one)", path)
+	}
+	return lake, path, nil
 }
 
 // folderOnly refuses a lake in a bucket for a command that works only on a

@@ -5,14 +5,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/eventlake/eventlake/catalog"
-	"github.com/eventlake/eventlake/config"
 	lk "github.com/eventlake/eventlake/lake"
 	"github.com/eventlake/eventlake/lake/icetable"
 	"github.com/eventlake/eventlake/loader"
@@ -115,23 +113,9 @@ func runRepair(ctx context.Context, o *repairOptions, io streams) error {
 	if len(o.Sources) == 0 && o.Profile != "" {
 		return usagef("--profile applies to the reload of SOURCEs: give them")
 	}
-	cfg := &config.Config{}
-	if o.ConfigPath != "" {
-		var err error
-		if cfg, err = config.Load(o.ConfigPath); err != nil {
-			return usageError{err}
-		}
-	}
-	lake := first(o.Lake, cfg.Lake)
-	if lake == "" {
-		return usagef("no lake: give --lake DIR")
-	}
-	if err := folderOnly("repair", lake); err != nil {
+	lake, path, err := folderLake("repair", o.Lake, o.Catalog, o.ConfigPath)
+	if err != nil {
 		return err
-	}
-	path := first(first(o.Catalog, cfg.Catalog), loader.CatalogPath(lake))
-	if _, err := os.Stat(path); err != nil {
-		return fmt.Errorf("no catalog at %s: nothing has been loaded into this lake yet (eventlake catalog rebuild rebuilds a lost one)", path)
 	}
 	wait := 10 * time.Second
 	if o.changed != nil && o.changed("lock-wait") {
@@ -142,7 +126,7 @@ func runRepair(ctx context.Context, o *repairOptions, io streams) error {
 	}
 	rep := &repairReport{Format: jsonFormat, Lake: lake, DryRun: o.DryRun, Lost: []repairLost{}, Reload: []selectedJSON{}, Sources: []string{},
 		Gone: []selectedJSON{}, Adopted: []string{}, MovedAside: []repairAside{}}
-	err := repair(ctx, o, io, lake, path, wait, rep)
+	err = repair(ctx, o, io, lake, path, wait, rep)
 	if err != nil {
 		rep.Error = err.Error()
 	}
