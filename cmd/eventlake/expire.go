@@ -88,15 +88,9 @@ func (o *expireOptions) resolve() (expire.Selection, string, time.Duration, erro
 	if err := folderOnly("expire", o.Lake); err != nil {
 		return sel, "", 0, err
 	}
-	wait, err := lockWait(o.changed != nil && o.changed("lock-wait"), o.LockWait, 0)
+	wait, err := writerWait(o.changed != nil && o.changed("lock-wait"), o.LockWait, 0)
 	if err != nil {
 		return sel, "", 0, err
-	}
-	switch { // lockWait's convention (0: the default, negative: none) to the lock's
-	case wait == 0:
-		wait = 10 * time.Second
-	case wait < 0:
-		wait = 0
 	}
 	path := first(o.Catalog, loader.CatalogPath(o.Lake))
 	if _, err := os.Stat(path); err != nil {

@@ -51,6 +51,26 @@ func lockWait(changed bool, flag time.Duration, cfg config.Duration) (time.Durat
 	return time.Duration(cfg), nil
 }
 
+// defaultLockWait is how long a writer waits for the lake's lock when
+// neither --lock-wait nor lock_wait says.
+const defaultLockWait = 10 * time.Second
+
+// writerWait is lockWait for the commands that open the lake's writer
+// themselves (lake.OpenWriter, where 0 means "do not wait"): a given 0
+// does not wait, nothing given waits defaultLockWait.
+func writerWait(changed bool, flag time.Duration, cfg config.Duration) (time.Duration, error) {
+	w, err := lockWait(changed, flag, cfg)
+	switch {
+	case err != nil:
+		return 0, err
+	case w < 0:
+		return 0, nil
+	case w == 0:
+		return defaultLockWait, nil
+	}
+	return w, nil
+}
+
 func newLoadCmd(io streams) *cobra.Command {
 	o := &loadOptions{}
 	c := &cobra.Command{

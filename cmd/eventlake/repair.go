@@ -117,12 +117,9 @@ func runRepair(ctx context.Context, o *repairOptions, io streams) error {
 	if err != nil {
 		return err
 	}
-	wait := 10 * time.Second
-	if o.changed != nil && o.changed("lock-wait") {
-		if o.LockWait < 0 {
-			return usagef("--lock-wait %s: want 0 (do not wait) or more", o.LockWait)
-		}
-		wait = o.LockWait
+	wait, err := writerWait(o.changed != nil && o.changed("lock-wait"), o.LockWait, 0)
+	if err != nil {
+		return err
 	}
 	rep := &repairReport{Format: jsonFormat, Lake: lake, DryRun: o.DryRun, Lost: []repairLost{}, Reload: []selectedJSON{}, Sources: []string{},
 		Gone: []selectedJSON{}, Adopted: []string{}, MovedAside: []repairAside{}}

@@ -59,16 +59,7 @@ func (o *selectOptions) selection() (catalog.Selection, string, error) {
 }
 
 func (o *selectOptions) lockWait() (time.Duration, error) {
-	changed := o.changed != nil && o.changed("lock-wait")
-	switch {
-	case changed && o.LockWait < 0:
-		return 0, usagef("--lock-wait %s: want 0 (do not wait) or more", o.LockWait)
-	case changed && o.LockWait == 0:
-		return 0, nil
-	case changed:
-		return o.LockWait, nil
-	}
-	return 10 * time.Second, nil
+	return writerWait(o.changed != nil && o.changed("lock-wait"), o.LockWait, 0)
 }
 
 // dryRun lists the selected objects from a read-only catalog (no lock).
