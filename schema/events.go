@@ -16,6 +16,7 @@ const (
 	TypeInt64                           // 64-bit signed integer
 	TypeTimestamp                       // microseconds since the Unix epoch, adjusted to UTC
 	TypeDate                            // a calendar date (partition folders only)
+	TypeBinary                          // bytes as received (rejects' raw_exact)
 )
 
 var duckDBTypes = [...]string{
@@ -25,6 +26,7 @@ var duckDBTypes = [...]string{
 	TypeInt64:     "BIGINT",
 	TypeTimestamp: "TIMESTAMPTZ",
 	TypeDate:      "DATE",
+	TypeBinary:    "BLOB",
 }
 
 // DuckDB returns the type's name in DuckDB SQL (as the views cast to it).

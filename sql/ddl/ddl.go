@@ -57,6 +57,8 @@ func engineColumns(cols []schema.Column) []Column {
 			e = Column{"", "timestamp", "TIMESTAMP", "timestamp(3)", "TIMESTAMP WITH TIME ZONE"}
 		case schema.TypeDate:
 			e = Column{"", "date", "DATE", "date", "DATE"}
+		case schema.TypeBinary:
+			e = Column{"", "binary", "BINARY", "varbinary", "BLOB"}
 		default:
 			panic("ddl: no engine type for " + c.Type.String())
 		}
@@ -67,34 +69,34 @@ func engineColumns(cols []schema.Column) []Column {
 }
 
 // RejectColumns are the columns of the _rejects files, in file order.
-var RejectColumns = []Column{
-	{"object", "string", "STRING", "varchar", "VARCHAR"},
-	{"line", "bigint", "BIGINT", "bigint", "BIGINT"},
-	{"offset", "bigint", "BIGINT", "bigint", "BIGINT"},
-	{"reason", "string", "STRING", "varchar", "VARCHAR"},
-	{"raw", "string", "STRING", "varchar", "VARCHAR"},
-	{"raw_bytes", "bigint", "BIGINT", "bigint", "BIGINT"},
-	{"profile", "string", "STRING", "varchar", "VARCHAR"},
-	{"_load_id", "string", "STRING", "varchar", "VARCHAR"},
-	{"_ingested_at", "timestamp", "TIMESTAMP", "timestamp(3)", "TIMESTAMP WITH TIME ZONE"},
-	{"raw_exact", "binary", "BINARY", "varbinary", "BLOB"},
-}
+var RejectColumns = engineColumns([]schema.Column{
+	{Name: "object", Type: schema.TypeString},
+	{Name: "line", Type: schema.TypeInt64},
+	{Name: "offset", Type: schema.TypeInt64},
+	{Name: "reason", Type: schema.TypeString},
+	{Name: "raw", Type: schema.TypeString},
+	{Name: "raw_bytes", Type: schema.TypeInt64},
+	{Name: "profile", Type: schema.TypeString},
+	{Name: "_load_id", Type: schema.TypeString},
+	{Name: "_ingested_at", Type: schema.TypeTimestamp},
+	{Name: "raw_exact", Type: schema.TypeBinary},
+})
 
 // RejectPartitions are the partition columns of _rejects.
-var RejectPartitions = []Column{{"load_date", "date", "DATE", "date", "DATE"}}
+var RejectPartitions = engineColumns([]schema.Column{{Name: "load_date", Type: schema.TypeDate}})
 
 // tableMeta are the columns the loader adds to every delimited table's
 // files, after the text fields.
-var tableMeta = []Column{
-	{"_report_time", "timestamp", "TIMESTAMP", "timestamp(3)", "TIMESTAMP WITH TIME ZONE"},
-	{"_object", "string", "STRING", "varchar", "VARCHAR"},
-	{"_line", "bigint", "BIGINT", "bigint", "BIGINT"},
-	{"_offset", "bigint", "BIGINT", "bigint", "BIGINT"},
-	{"_load_id", "string", "STRING", "varchar", "VARCHAR"},
-	{"_ingested_at", "timestamp", "TIMESTAMP", "timestamp(3)", "TIMESTAMP WITH TIME ZONE"},
-}
+var tableMeta = engineColumns([]schema.Column{
+	{Name: "_report_time", Type: schema.TypeTimestamp},
+	{Name: "_object", Type: schema.TypeString},
+	{Name: "_line", Type: schema.TypeInt64},
+	{Name: "_offset", Type: schema.TypeInt64},
+	{Name: "_load_id", Type: schema.TypeString},
+	{Name: "_ingested_at", Type: schema.TypeTimestamp},
+})
 
-var textColumn = Column{"", "string", "STRING", "varchar", "VARCHAR"}
+var textColumn = engineColumns([]schema.Column{{Type: schema.TypeString}})[0]
 
 // Options for one statement set.
 type Options struct {
