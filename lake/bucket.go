@@ -51,8 +51,8 @@ const (
 	logPrefix         = metaPrefix + "log/"
 	checkpointPrefix  = metaPrefix + "checkpoints/"
 	bucketStagePrefix = metaPrefix + "staging/"
-	// LogFormat is the version of a log entry's JSON layout.
-	LogFormat = 1
+	// LogFormat is the version of a log entry's JSON layout (a manifest's).
+	LogFormat = ManifestFormat
 	// DefaultCheckpointEvery is the commits between two checkpoints.
 	DefaultCheckpointEvery = 100
 )
@@ -80,83 +80,12 @@ func seqOfKey(key, prefix, suffix string) (int64, bool) {
 	return n, err == nil
 }
 
-// LogEntry is one commit of a lake in a bucket: what the load made visible,
-// in the layout of the per-load manifests.
-type LogEntry struct {
-	Format     int        `json:"format"`
-	Seq        int64      `json:"seq"`
-	LoadID     string     `json:"load_id"`
-	Command    string     `json:"command"`
-	Host       string     `json:"host,omitempty"`
-	PID        int        `json:"pid,omitempty"`
-	Sources    []string   `json:"sources"`
-	StartedAt  int64      `json:"started_at"`  // unix micros
-	FinishedAt int64      `json:"finished_at"` // unix micros (the commit)
-	Records    int64      `json:"records"`
-	Rejects    int64      `json:"rejects"`
-	Bytes      int64      `json:"bytes"`
-	Note       string     `json:"note,omitempty"`
-	Files      []logFile  `json:"files"`
-	Objects    []logObj   `json:"objects"`
-	Replaces   []string   `json:"replaces,omitempty"`
-	Schemas    []logSchem `json:"schemas,omitempty"`
-}
-
-// logFile and logObj are the catalog's records, whose JSON field names are
-// the per-load manifest's (manifest.go): a log entry and a manifest spell a
-// file and an object alike.
-type (
-	logFile = catalog.FileRecord
-	logObj  = catalog.ObjectRecord
-)
-
-type logSchem struct {
-	Table           string `json:"table"`
-	Key             string `json:"key"`
-	JSON            string `json:"json"`
-	Source          string `json:"source"`
-	ChangedByObject string `json:"changed_by_object,omitempty"`
-}
+// LogEntry is one commit of a lake in a bucket: the per-load manifest of
+// that commit, under its sequence number.
+type LogEntry = Manifest
 
 func newLogEntry(seq int64, info catalog.LoadInfo, cm catalog.Commit) LogEntry {
-	e := LogEntry{Format: LogFormat, Seq: seq, LoadID: cm.LoadID, Command: info.Command, Host: info.Host, PID: info.PID,
-		Sources: info.Sources, StartedAt: info.StartedAt.UnixMicro(), FinishedAt: cm.FinishedAt.UnixMicro(),
-		Records: cm.Records, Rejects: cm.Rejects, Bytes: cm.Bytes, Note: cm.Note, Replaces: cm.Replaces,
-		Files: make([]logFile, len(cm.Files)), Objects: make([]logObj, len(cm.Objects))}
-	if e.Sources == nil {
-		e.Sources = []string{}
-	}
-	for i, f := range cm.Files {
-		e.Files[i] = logFile(f)
-	}
-	for i, o := range cm.Objects {
-		e.Objects[i] = logObj(o)
-	}
-	for _, s := range cm.Schemas {
-		e.Schemas = append(e.Schemas, logSchem(s))
-	}
-	return e
-}
-
-func (e LogEntry) loadInfo() catalog.LoadInfo {
-	return catalog.LoadInfo{ID: e.LoadID, StartedAt: time.UnixMicro(e.StartedAt), Command: e.Command, Host: e.Host,
-		PID: e.PID, Sources: e.Sources}
-}
-
-func (e LogEntry) commit() catalog.Commit {
-	cm := catalog.Commit{LoadID: e.LoadID, FinishedAt: time.UnixMicro(e.FinishedAt), Replaces: e.Replaces,
-		Records: e.Records, Rejects: e.Rejects, Bytes: e.Bytes, Note: e.Note,
-		Files: make([]catalog.FileRecord, len(e.Files)), Objects: make([]catalog.ObjectRecord, len(e.Objects))}
-	for i, f := range e.Files {
-		cm.Files[i] = catalog.FileRecord(f)
-	}
-	for i, o := range e.Objects {
-		cm.Objects[i] = catalog.ObjectRecord(o)
-	}
-	for _, s := range e.Schemas {
-		cm.Schemas = append(cm.Schemas, catalog.SchemaRecord(s))
-	}
-	return cm
+	return newManifest(seq, info, cm)
 }
 
 // bucketLake is a Writer's bucket: its store, the log position its cached

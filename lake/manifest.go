@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/eventlake/eventlake/catalog"
 	"github.com/eventlake/eventlake/internal/fsync"
@@ -39,6 +40,7 @@ type Manifest struct {
 	Records    int64                  `json:"records"`
 	Rejects    int64                  `json:"rejects"`
 	Bytes      int64                  `json:"bytes"`
+	Note       string                 `json:"note,omitempty"` // a load that loaded nothing says so
 	Files      []catalog.FileRecord   `json:"files"`
 	Objects    []catalog.ObjectRecord `json:"objects"`
 	Replaces   []string               `json:"replaces,omitempty"`
@@ -48,9 +50,18 @@ type Manifest struct {
 // manifest returns the manifest of the commit cm the transaction is about
 // to make.
 func (t *Tx) manifest(cm catalog.Commit) *Manifest {
-	m := &Manifest{Format: ManifestFormat, Seq: cm.Seq, LoadID: t.id, Command: t.opts.Command, Host: t.host, PID: t.pid,
-		Sources: t.opts.Sources, StartedAt: t.opts.StartedAt.UnixMicro(), FinishedAt: cm.FinishedAt.UnixMicro(),
-		Records: cm.Records, Rejects: cm.Rejects, Bytes: cm.Bytes, Files: cm.Files, Objects: cm.Objects,
+	m := newManifest(cm.Seq, catalog.LoadInfo{Command: t.opts.Command, Host: t.host, PID: t.pid,
+		Sources: t.opts.Sources, StartedAt: t.opts.StartedAt}, cm)
+	return &m
+}
+
+// newManifest is the manifest of commit number seq: the load info and the
+// catalog commit, with empty lists written as [] (a bucket's log entry is
+// the same document).
+func newManifest(seq int64, info catalog.LoadInfo, cm catalog.Commit) Manifest {
+	m := Manifest{Format: ManifestFormat, Seq: seq, LoadID: cm.LoadID, Command: info.Command, Host: info.Host, PID: info.PID,
+		Sources: info.Sources, StartedAt: info.StartedAt.UnixMicro(), FinishedAt: cm.FinishedAt.UnixMicro(),
+		Records: cm.Records, Rejects: cm.Rejects, Bytes: cm.Bytes, Note: cm.Note, Files: cm.Files, Objects: cm.Objects,
 		Replaces: cm.Replaces, Schemas: cm.Schemas}
 	if m.Sources == nil {
 		m.Sources = []string{}
@@ -62,6 +73,19 @@ func (t *Tx) manifest(cm catalog.Commit) *Manifest {
 		m.Objects = []catalog.ObjectRecord{}
 	}
 	return m
+}
+
+// loadInfo is the loads row the manifest's commit began with.
+func (m *Manifest) loadInfo() catalog.LoadInfo {
+	return catalog.LoadInfo{ID: m.LoadID, StartedAt: time.UnixMicro(m.StartedAt), Command: m.Command, Host: m.Host,
+		PID: m.PID, Sources: m.Sources}
+}
+
+// commit is the catalog commit the manifest records.
+func (m *Manifest) commit() catalog.Commit {
+	return catalog.Commit{LoadID: m.LoadID, FinishedAt: time.UnixMicro(m.FinishedAt), Replaces: m.Replaces,
+		Records: m.Records, Rejects: m.Rejects, Bytes: m.Bytes, Note: m.Note,
+		Files: m.Files, Objects: m.Objects, Schemas: m.Schemas}
 }
 
 // writeJSONAtomic writes v as JSON to path through a synced temporary file

@@ -233,12 +233,15 @@ func Rebuild(ctx context.Context, o RebuildOptions) (*RebuildReport, error) {
 
 // replay records one manifest's load in cat as its commit did.
 func replay(ctx context.Context, cat *catalog.Catalog, m *Manifest, onDisk, replaced, inserted map[string]bool, rep *RebuildReport) error {
-	if err := cat.BeginLoad(ctx, catalog.LoadInfo{ID: m.LoadID, StartedAt: time.UnixMicro(m.StartedAt), Command: m.Command,
-		Host: m.Host, PID: max(m.PID, 1), Sources: m.Sources}); err != nil {
+	info := m.loadInfo()
+	info.PID = max(info.PID, 1)
+	if err := cat.BeginLoad(ctx, info); err != nil {
 		return err
 	}
-	cm := catalog.Commit{LoadID: m.LoadID, FinishedAt: time.UnixMicro(m.FinishedAt), Objects: m.Objects, Schemas: m.Schemas,
-		Records: m.Records, Rejects: m.Rejects, Bytes: m.Bytes}
+	// The manifest's commit, with only the files still in the lake (or
+	// deleted by a later compaction) and the replaced files among them.
+	cm := m.commit()
+	cm.Files, cm.Replaces = nil, nil
 	for _, f := range m.Files {
 		switch {
 		case onDisk[f.Path] || replaced[f.Path]:
