@@ -62,7 +62,8 @@ type Spec struct {
 	Gzip bool `json:"gzip"`
 	// Seed selects the corpus; equal Specs give byte-identical corpora.
 	Seed int64 `json:"seed"`
-	// Layout is "pismo" (the default when empty):
+	// Layout is one of Layouts (see layouts.go); "pismo", the default when
+	// empty, is
 	// main_stream/YYYY/MM/DD/HH/dataplatform-<org>-1-<YYYY-MM-DD-HH-MM-SS>-<uuid>.
 	Layout string `json:"layout"`
 }
@@ -136,18 +137,38 @@ func (s Spec) Validate() error {
 		return fmt.Errorf("corpus spec: days %d out of range 1..3650", s.Days)
 	case !(s.DuplicateRate >= 0 && s.DuplicateRate < 1):
 		return fmt.Errorf("corpus spec: duplicate rate %v out of range [0, 1)", s.DuplicateRate)
-	case s.Layout != "" && s.Layout != "pismo":
-		return fmt.Errorf("corpus spec: unknown layout %q (known: pismo)", s.Layout)
+	case !knownLayout(s.Layout):
+		return fmt.Errorf("corpus spec: unknown layout %q (known: %s)", s.Layout, strings.Join(Layouts, ", "))
 	}
 	return nil
 }
 
-// SourceDir is the folder to hand a loader: dir/main_stream.
-func (s Spec) SourceDir(dir string) string { return filepath.Join(dir, "main_stream") }
+// SourceDir is the folder to hand a loader: dir/main_stream for Pismo,
+// dir/subscriber, dir itself for fulfillmenttools (day folders), dir/Order
+// for JWO.
+func (s Spec) SourceDir(dir string) string {
+	switch s.Layout {
+	case LayoutSubscriber:
+		return filepath.Join(dir, "subscriber")
+	case LayoutFulfillmenttools:
+		return dir
+	case LayoutJWO:
+		return filepath.Join(dir, "Order")
+	}
+	return filepath.Join(dir, "main_stream")
+}
 
 // Glob matches every object of a corpus generated into dir (for DuckDB's
-// read_ndjson and similar readers).
+// read_ndjson, read_json and read_csv).
 func (s Spec) Glob(dir string) string {
+	switch s.Layout {
+	case LayoutSubscriber:
+		return filepath.Join(dir, "subscriber", "*", "*")
+	case LayoutFulfillmenttools:
+		return filepath.Join(dir, "*", "*.json.gz")
+	case LayoutJWO:
+		return filepath.Join(dir, "Order", "*", "*", "*.csv000")
+	}
 	return filepath.Join(dir, "main_stream", "*", "*", "*", "*", "*")
 }
 
@@ -209,6 +230,9 @@ type generator struct {
 	originals int64 // original events written so far (drives type coverage)
 	lastCID   []byte
 	line      []byte
+	pretty    bytes.Buffer
+	orderPart string // JWO: the current object's partition (its report date)
+	orderSeq  int64
 	pw        payloadWriter
 
 	stats     Stats
@@ -227,6 +251,9 @@ func newGenerator(s Spec) *generator {
 	g.stats.PartitionDistinct = map[string]int64{}
 	for d := 0; d < s.Domains; d++ {
 		name := DomainName(d)
+		if s.Layout == LayoutFulfillmenttools {
+			name = ftDomainName(d)
+		}
 		g.domains = append(g.domains, name)
 		// Each type's shape comes from its own stream seeded by the corpus
 		// seed and the type's position, so adding domains or types does not
@@ -238,6 +265,11 @@ func newGenerator(s Spec) *generator {
 			tname := verbs[(j+d)%v] + "-" + nouns[(j/v+d)%n] + "-" + strconv.Itoa(version)
 			tr := rand.New(rand.NewPCG(uint64(s.Seed), hash64(name, tname)))
 			ts[j] = newEventType(tr, tname, version)
+			if s.Layout == LayoutFulfillmenttools {
+				// fulfillmenttools names: "<entity>-<verb>-<noun>_event-v<N>",
+				// the domain being the part before the first '-'.
+				ts[j].name = name + "-" + verbs[(j+d)%v] + "-" + nouns[(j/v+d)%n] + "_event-v" + strconv.Itoa(version)
+			}
 		}
 		g.types = append(g.types, ts)
 	}
@@ -298,6 +330,23 @@ func (g *generator) objectTime(i int) time.Time {
 func (g *generator) objectKey(i int) string {
 	t := g.objectTime(i)
 	b := make([]byte, 0, 128)
+	switch g.spec.Layout {
+	case LayoutSubscriber:
+		b = t.AppendFormat(b, "subscriber/2006-01-02/additional-subscriber-2006-01-02-15-04-05-batch-")
+		return string(strconv.AppendInt(b, int64(i+1), 10))
+	case LayoutFulfillmenttools:
+		b = t.AppendFormat(b, "2006-01-02/events-2006-01-02-")
+		b = strconv.AppendInt(b, int64(i+1000), 10)
+		return string(append(b, ".json.gz"...))
+	case LayoutJWO:
+		// Order/<report date>/<hour>/ALL<minute>.csv000, plus the object
+		// index when windows are shorter than a minute.
+		b = t.AppendFormat(b, "Order/2006-01-02/15/ALL04")
+		if g.window < time.Minute {
+			b = strconv.AppendInt(append(b, '-'), int64(i), 10)
+		}
+		return string(append(b, ".csv000"...))
+	}
 	b = t.AppendFormat(b, "main_stream/2006/01/02/15/")
 	b = append(b, "dataplatform-"...)
 	b = append(b, strings.ToLower(g.orgs[0])...)
@@ -315,7 +364,13 @@ func (g *generator) nextLine(obj int) (part string, typeID int) {
 	if obj > 0 && len(g.pool) > 0 && g.dupP > 0 && g.r.Float64() < g.dupP {
 		p := g.pool[g.r.IntN(len(g.pool))]
 		g.line = append(g.line[:0], p.line...)
+		if g.spec.Layout == LayoutJWO {
+			return g.orderPart, -1 // a report's rows belong to its report date
+		}
 		return p.part, -1
+	}
+	if g.spec.Layout == LayoutJWO {
+		return g.orderLine(obj), 0
 	}
 	s := &g.spec
 	var d, j int
@@ -334,6 +389,11 @@ func (g *generator) nextLine(obj int) (part string, typeID int) {
 		off = time.Duration(g.r.Int64N(int64(start + g.window)))
 	} else {
 		off = start + time.Duration(g.r.Int64N(int64(g.window)))
+	}
+	if s.Layout == LayoutFulfillmenttools {
+		t := epoch.Add(off.Truncate(time.Microsecond))
+		g.ftLine(et, t)
+		return partKey(g.domains[d], t), d*s.EventTypesPerDomain + j
 	}
 	t := epoch.Add(off.Truncate(time.Millisecond))
 
@@ -375,6 +435,9 @@ func (g *generator) nextLine(obj int) (part string, typeID int) {
 	g.pw.payload(et)
 	b = append(g.pw.buf, '}', '\n')
 	g.line = b
+	if s.Layout == LayoutSubscriber {
+		g.prettyLine()
+	}
 
 	return partKey(g.domains[d], t), d*s.EventTypesPerDomain + j
 }
@@ -392,10 +455,17 @@ func partKey(domain string, t time.Time) string {
 func (g *generator) writeObject(obj int, w io.Writer) (int64, error) {
 	target := g.spec.ObjectBytes
 	var n int64
-	for {
+	if g.spec.Layout == LayoutJWO {
+		g.orderPart = "report_date=" + g.objectTime(obj).Format("2006-01-02")
+		if _, err := w.Write(orderHeader); err != nil {
+			return n, err
+		}
+		n += int64(len(orderHeader))
+	}
+	for rows := 0; ; rows++ {
 		part, typeID := g.nextLine(obj)
 		l := int64(len(g.line))
-		if n > 0 && n+l > target && n+l-target > target-n {
+		if rows > 0 && n+l > target && n+l-target > target-n {
 			break // this line would overshoot more than stopping short
 		}
 		if _, err := w.Write(g.line); err != nil {
