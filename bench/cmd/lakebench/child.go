@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"os/exec"
 	"strings"
 	"time"
@@ -42,9 +43,17 @@ const outputCap = 8 << 20
 // runChild runs name with args in dir (or the current folder) and measures
 // it. A non-zero exit is an error that quotes the end of the child's stderr.
 func runChild(ctx context.Context, dir, name string, args ...string) (measurement, error) {
+	return runChildEnv(ctx, nil, dir, name, args...)
+}
+
+// runChildEnv is runChild with env added to lakebench's environment.
+func runChildEnv(ctx context.Context, env []string, dir, name string, args ...string) (measurement, error) {
 	var m measurement
 	cmd := exec.CommandContext(ctx, name, args...)
 	cmd.Dir = dir
+	if len(env) > 0 {
+		cmd.Env = append(os.Environ(), env...)
+	}
 	stdout, stderr := &capWriter{max: outputCap}, &capWriter{max: outputCap}
 	cmd.Stdout, cmd.Stderr = stdout, stderr
 	start := time.Now()

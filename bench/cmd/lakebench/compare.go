@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"log"
 	"os"
 	"path/filepath"
 	"sort"
@@ -51,8 +50,10 @@ func lastJSONLine(out []byte, v any) error {
 	return nil
 }
 
-// eventlakeLoad runs one `eventlake load` into lake and decodes its summary.
-func eventlakeLoad(ctx context.Context, cfg *config, lake, source string) (measurement, loadSummary, error) {
+// eventlakeLoad runs one `eventlake load` into lake and decodes its
+// summary; extra flags (--profile) go before the source, env (the CPU
+// profile) into the child's environment.
+func eventlakeLoad(ctx context.Context, cfg *config, lake, source string, env []string, extra ...string) (measurement, loadSummary, error) {
 	// The corpus was written just now, and completely: no settle time.
 	args := []string{"load", "--lake", lake, "-q", "--json", "--settle", "0"}
 	if cfg.workers > 0 {
@@ -61,9 +62,10 @@ func eventlakeLoad(ctx context.Context, cfg *config, lake, source string) (measu
 	if cfg.zstdLevel > 0 {
 		args = append(args, "--zstd-level", strconv.Itoa(cfg.zstdLevel))
 	}
+	args = append(args, extra...)
 	args = append(args, source)
 	var sum loadSummary
-	m, err := runChild(ctx, "", cfg.eventlake, args...)
+	m, err := runChildEnv(ctx, env, "", cfg.eventlake, args...)
 	if err != nil {
 		return m, sum, err
 	}
@@ -130,11 +132,12 @@ func compression(s corpus.Spec) string {
 	return "none"
 }
 
-// runTool runs one tool once into a fresh folder under work, measures it,
-// verifies its output and removes the output.
-func runTool(ctx context.Context, cfg *config, rep *report, tool string, cdir string, st corpus.Stats, round, pos int) (runResult, error) {
+// runTool runs one tool once on a shape's corpus into a fresh folder under
+// work, measures it, verifies its output and removes the output. env goes
+// to eventlake's environment.
+func runTool(ctx context.Context, cfg *config, rep *report, sh *shape, spec corpus.Spec, tool string, cdir string, st corpus.Stats, round, pos int, env []string) (runResult, error) {
 	r := runResult{Tool: tool, Round: round, Position: pos}
-	out := filepath.Join(cfg.work, fmt.Sprintf("out-%d-%d", round, pos))
+	out := filepath.Join(cfg.work, fmt.Sprintf("out-%s-%d-%d", sh.Name, round, pos))
 	defer os.RemoveAll(out)
 	var (
 		m        measurement
@@ -145,14 +148,18 @@ func runTool(ctx context.Context, cfg *config, rep *report, tool string, cdir st
 	switch tool {
 	case toolEventlake:
 		var sum loadSummary
-		m, sum, err = eventlakeLoad(ctx, cfg, out, cfg.spec.SourceDir(cdir))
+		var extra []string
+		if sh.Profile != "" {
+			extra = []string{"--profile", sh.Profile}
+		}
+		m, sum, err = eventlakeLoad(ctx, cfg, out, spec.SourceDir(cdir), env, extra...)
 		if err == nil {
 			problems = checkLoad(sum, st)
 		}
-		scanDir = filepath.Join(out, "events")
+		scanDir = filepath.Join(out, sh.Table)
 	case toolDuckDB:
-		m, err = runChild(ctx, "", cfg.duckcopy, "-glob", cfg.spec.Glob(cdir), "-out", out,
-			"-threads", strconv.Itoa(cfg.threads), "-compression", compression(cfg.spec))
+		m, err = runChild(ctx, "", cfg.duckcopy, "-shape", sh.Duck, "-glob", spec.Glob(cdir), "-out", out,
+			"-threads", strconv.Itoa(cfg.threads), "-compression", compression(spec))
 		if err == nil {
 			var res duckcopyResult
 			if err = lastJSONLine(m.Stdout, &res); err == nil {
@@ -172,55 +179,10 @@ func runTool(ctx context.Context, cfg *config, rep *report, tool string, cdir st
 	r.WallSeconds, r.CPUSeconds = m.Wall, m.CPU()
 	r.PeakRSSMiB = float64(m.MaxRSS) / mib
 	r.OutputBytes, r.Files, r.Rows = ost.Bytes, ost.Files, ost.Rows
+	r.Partitions, r.MaxFilesPerPartition = len(ost.PartitionRows), ost.MaxFiles
 	r.Verified = len(problems) == 0
 	r.Problem = strings.Join(problems, "; ")
 	return r, nil
-}
-
-// runMain is the headline comparison: rounds × (eventlake, DuckDB COPY),
-// alternating which runs first.
-func runMain(ctx context.Context, cfg *config, rep *report) error {
-	cdir := cfg.corpusDir
-	if cdir == "" {
-		cdir = filepath.Join(cfg.work, "corpus")
-	}
-	st, gen, err := ensureCorpus(cdir, cfg.spec)
-	if err != nil {
-		return err
-	}
-	rep.setCorpus(cfg.spec, st, gen)
-	rep.corpusDir = cdir
-	if _, err := buildTool(ctx, cfg, &cfg.duckcopy, "duckcopy"); err != nil {
-		return err
-	}
-	// Both tools read the corpus from the page cache, the first run too.
-	if err := warmCache(cdir); err != nil {
-		return err
-	}
-	tools := []string{toolEventlake, toolDuckDB}
-	if rep.EventlakeMissing {
-		tools = []string{toolDuckDB}
-	}
-	for round := 1; round <= cfg.rounds; round++ {
-		order := tools
-		if round%2 == 0 && len(tools) == 2 {
-			order = []string{tools[1], tools[0]}
-		}
-		for pos, tool := range order {
-			r, err := runTool(ctx, cfg, rep, tool, cdir, st, round, pos+1)
-			if err != nil {
-				return err
-			}
-			log.Printf("round %d %-11s %6.2fs wall %6.2fs CPU %6.0f MiB RSS %7.1f MB out %s",
-				round, tool, r.WallSeconds, r.CPUSeconds, r.PeakRSSMiB, float64(r.OutputBytes)/1e6, okText(r))
-			if !r.Verified {
-				rep.problem("%s, round %d: %s", tool, round, r.Problem)
-			}
-			rep.Runs = append(rep.Runs, r)
-		}
-	}
-	rep.summarize(cfg)
-	return nil
 }
 
 func okText(r runResult) string {

@@ -213,32 +213,36 @@ func TestSmallHelpers(t *testing.T) {
 	}
 }
 
+func testShape(runs []runResult) *shapeResult {
+	st := corpus.Stats{Objects: 20, Events: 1000, DistinctEvents: 990, RawBytes: 200e6, CompressedBytes: 40e6, Partitions: 80, EventTypes: 64}
+	s := &shapeResult{Shape: shapePismoGz, Title: "Pismo gz", Spec: corpus.DefaultSpec(), Corpus: newCorpusInfo(st, 1.5), Runs: runs}
+	s.summarize()
+	return s
+}
+
 func testReport(runs []runResult) *report {
 	cfg := &config{rounds: 2, threads: 2}
 	r := newReport(cfg)
-	s := corpus.DefaultSpec()
-	r.setCorpus(s, corpus.Stats{Objects: 20, Events: 1000, DistinctEvents: 990, RawBytes: 200e6, CompressedBytes: 40e6, Partitions: 80, EventTypes: 64}, 1.5)
-	r.Runs = runs
-	r.summarize(cfg)
+	r.Shapes = append(r.Shapes, testShape(runs))
 	return r
 }
 
 func TestSummarizeAndChecks(t *testing.T) {
-	r := testReport([]runResult{
+	s := testShape([]runResult{
 		{Tool: toolEventlake, Round: 1, WallSeconds: 1, CPUSeconds: 2, PeakRSSMiB: 200, OutputBytes: 40e6, Verified: true},
-		{Tool: toolDuckDB, Round: 1, WallSeconds: 2, CPUSeconds: 2, PeakRSSMiB: 450, OutputBytes: 35e6, Verified: true},
-		{Tool: toolDuckDB, Round: 2, WallSeconds: 1.6, CPUSeconds: 2, PeakRSSMiB: 470, OutputBytes: 35e6, Verified: true},
+		{Tool: toolDuckDB, Round: 1, WallSeconds: 2.5, CPUSeconds: 2, PeakRSSMiB: 450, OutputBytes: 35e6, Verified: true},
+		{Tool: toolDuckDB, Round: 2, WallSeconds: 2.2, CPUSeconds: 2, PeakRSSMiB: 470, OutputBytes: 35e6, Verified: true},
 		{Tool: toolEventlake, Round: 2, WallSeconds: 1.2, CPUSeconds: 2, PeakRSSMiB: 230, OutputBytes: 40e6, Verified: true},
 	})
-	if len(r.Tools) != 2 {
-		t.Fatalf("tools = %+v", r.Tools)
+	if len(s.Tools) != 2 {
+		t.Fatalf("tools = %+v", s.Tools)
 	}
-	el, dk := r.Tools[0], r.Tools[1]
-	if el.MedianWallSeconds != 1.1 || dk.MedianWallSeconds != 1.8 {
-		t.Errorf("median walls %v, %v; want 1.1 and 1.8", el.MedianWallSeconds, dk.MedianWallSeconds)
+	el, dk := s.Tools[0], s.Tools[1]
+	if el.MedianWallSeconds != 1.1 || dk.MedianWallSeconds != 2.35 {
+		t.Errorf("median walls %v, %v; want 1.1 and 2.35", el.MedianWallSeconds, dk.MedianWallSeconds)
 	}
-	if el.BestWallSeconds != 1 || dk.BestWallSeconds != 1.6 {
-		t.Errorf("best walls %v, %v; want 1 and 1.6", el.BestWallSeconds, dk.BestWallSeconds)
+	if el.BestWallSeconds != 1 || dk.BestWallSeconds != 2.2 {
+		t.Errorf("best walls %v, %v; want 1 and 2.2", el.BestWallSeconds, dk.BestWallSeconds)
 	}
 	if el.PeakRSSMiB != 230 || dk.PeakRSSMiB != 470 {
 		t.Errorf("peak RSS %v, %v; want the maxima 230 and 470", el.PeakRSSMiB, dk.PeakRSSMiB)
@@ -247,20 +251,21 @@ func TestSummarizeAndChecks(t *testing.T) {
 		t.Errorf("eventlake MB/s = %v, want %v", el.MBPerSecond, want)
 	}
 	status := map[string]string{}
-	for _, c := range r.Checks {
+	for _, c := range s.Checks {
 		status[strings.Fields(c.Figure)[0]+" "+strings.Fields(c.Figure)[1]] = c.Status
 	}
-	// 1.8/1.1 = 1.64× ≥ 1.5; 40/35 = 1.14 ≤ 1.25; 230 MiB ≤ 256.
-	want := map[string]string{"gz NDJSON": statusPass, "output size": statusPass, "peak RSS": statusPass, "CPU seconds": statusInfo}
+	// 2.35/1.1 = 2.14× ≥ 2; 40/35 = 1.14 ≤ 1.25; 230 MiB ≤ 256.
+	want := map[string]string{"throughput (median,": statusPass, "output size": statusPass, "peak RSS": statusPass,
+		"CPU seconds": statusInfo}
 	if !reflect.DeepEqual(status, want) {
 		t.Errorf("checks = %v, want %v", status, want)
 	}
 
-	r = testReport([]runResult{
+	r := testReport([]runResult{
 		{Tool: toolEventlake, Round: 1, WallSeconds: 2, PeakRSSMiB: 300, OutputBytes: 50e6, Verified: true},
 		{Tool: toolDuckDB, Round: 1, WallSeconds: 2, PeakRSSMiB: 450, OutputBytes: 35e6, Verified: true},
 	})
-	for _, c := range r.Checks {
+	for _, c := range r.Shapes[0].Checks {
 		if c.Status != statusFail && c.Status != statusInfo {
 			t.Errorf("slow, big, heavy eventlake: %q is %s, want FAIL", c.Figure, c.Status)
 		}
@@ -269,29 +274,44 @@ func TestSummarizeAndChecks(t *testing.T) {
 		t.Error("missedTarget = false with failed checks")
 	}
 
-	r = testReport([]runResult{
+	s = testShape([]runResult{
 		{Tool: toolEventlake, Round: 1, WallSeconds: 1, PeakRSSMiB: 100, OutputBytes: 30e6, Verified: false, Problem: "rows"},
-		{Tool: toolDuckDB, Round: 1, WallSeconds: 2, PeakRSSMiB: 450, OutputBytes: 35e6, Verified: true},
+		{Tool: toolDuckDB, Round: 1, WallSeconds: 3, PeakRSSMiB: 450, OutputBytes: 35e6, Verified: true},
 	})
-	if r.Checks[0].Status != statusFail {
-		t.Errorf("fast but wrong rows: throughput %s, want FAIL", r.Checks[0].Status)
+	if s.Checks[0].Status != statusFail {
+		t.Errorf("fast but wrong rows: throughput %s, want FAIL", s.Checks[0].Status)
+	}
+
+	// The backfill: ≥ 1× and at most one file per partition.
+	s = &shapeResult{Shape: "backfill", Backfill: true, Corpus: corpusInfo{RawBytes: 100e6, Events: 10}, Runs: []runResult{
+		{Tool: toolEventlake, Round: 1, WallSeconds: 2, PeakRSSMiB: 100, OutputBytes: 30e6, Files: 12, Partitions: 10, MaxFilesPerPartition: 2, Verified: true},
+		{Tool: toolDuckDB, Round: 1, WallSeconds: 2.5, PeakRSSMiB: 450, OutputBytes: 35e6, Files: 10, Partitions: 10, MaxFilesPerPartition: 1, Verified: true},
+	}}
+	s.summarize()
+	got := map[string]string{}
+	for _, c := range s.Checks {
+		got[shortFigure(c.Figure)] = c.Status
+	}
+	if got["throughput"] != statusPass || got["files per partition"] != statusFail {
+		t.Errorf("backfill checks %v: want throughput PASS (1.25× ≥ 1×), files per partition FAIL (2 > 1)", got)
 	}
 }
 
 func TestMarkdownReport(t *testing.T) {
 	r := testReport([]runResult{
-		{Tool: toolEventlake, Round: 1, Position: 1, WallSeconds: 1, CPUSeconds: 1.5, PeakRSSMiB: 200, OutputBytes: 40e6, Rows: 1000, Verified: true},
-		{Tool: toolDuckDB, Round: 1, Position: 2, WallSeconds: 2, CPUSeconds: 2.1, PeakRSSMiB: 463, OutputBytes: 36e6, Rows: 1000, Verified: true},
+		{Tool: toolEventlake, Round: 1, Position: 1, WallSeconds: 1, CPUSeconds: 1.5, PeakRSSMiB: 200, OutputBytes: 40e6, Rows: 1000, Files: 80, Partitions: 80, MaxFilesPerPartition: 1, Verified: true},
+		{Tool: toolDuckDB, Round: 1, Position: 2, WallSeconds: 2, CPUSeconds: 2.1, PeakRSSMiB: 463, OutputBytes: 36e6, Rows: 1000, Files: 80, Partitions: 80, MaxFilesPerPartition: 1, Verified: true},
 	})
 	r.problem("something odd")
 	var b bytes.Buffer
 	renderMarkdown(&b, r)
 	out := b.String()
 	for _, want := range []string{
-		"| eventlake | 1.00 | 1.00 | 200.0 | 1,000 | 1.50 | 200 | 40.0 | 0 | 1/1 runs |",
-		"| DuckDB COPY | 2.00 | 2.00 | 100.0 | 500 | 2.10 | 463 | 36.0 | 0 | 1/1 runs |",
-		"| 2.00× | ≥ 1.5× DuckDB | **PASS** |",
-		"200.0 MB of NDJSON, 40.0 MB gzipped (5.00:1)",
+		"| eventlake | 1.00 | 1.00 | 200.0 | 1,000 | 1.50 | 200 | 40.0 | 80 | 1/1 runs |",
+		"| DuckDB COPY | 2.00 | 2.00 | 100.0 | 500 | 2.10 | 463 | 36.0 | 80 | 1/1 runs |",
+		"| 2.00× | ≥ 2× DuckDB | **PASS** |",
+		"| pismo-gz | 200 | 1,000 | 80 | 1.00 / 1.50 | 2.00 / 2.10 | 2.00× | 0.75 (1.5×) | 200 / 463 | 40.0 / 36.0 (1.11×) | 1.00 (max 1) / 1.00 (max 1) | 1/1, 1/1 | **PASS** |",
+		"200.0 MB, 40.0 MB gzipped (5.00:1)",
 		"- something odd",
 	} {
 		if !strings.Contains(out, want) {
@@ -300,14 +320,47 @@ func TestMarkdownReport(t *testing.T) {
 	}
 
 	// eventlake not built: DuckDB's figures, eventlake's pending.
-	r = testReport([]runResult{{Tool: toolDuckDB, Round: 1, WallSeconds: 2, PeakRSSMiB: 463, OutputBytes: 36e6, Verified: true}})
-	if len(r.Checks) != 3 {
-		t.Fatalf("checks = %+v", r.Checks)
+	s := testShape([]runResult{{Tool: toolDuckDB, Round: 1, WallSeconds: 2, PeakRSSMiB: 463, OutputBytes: 36e6, Verified: true}})
+	if len(s.Checks) != 3 {
+		t.Fatalf("checks = %+v", s.Checks)
 	}
-	for _, c := range r.Checks {
+	for _, c := range s.Checks {
 		if c.Status != statusPending || c.DuckDB == "" {
 			t.Errorf("check %+v: want PENDING with DuckDB's figure", c)
 		}
+	}
+}
+
+func TestParseTracesBuckets(t *testing.T) {
+	in := `File: eventlake
+Type: cpu
+Duration: 1s, Total samples = 1.50s (150%)
+-----------+-------------------------------------------------------
+     500ms   runtime.memmove
+             github.com/parquet-go/parquet-go.(*writer).writeRows
+             github.com/eventlake/eventlake/partitions.(*Writer).flush
+-----------+-------------------------------------------------------
+     0.60s   github.com/eventlake/eventlake/internal/native.(*ZstdEncoder).Encode
+             github.com/eventlake/eventlake/partitions.(*Writer).flush
+-----------+-------------------------------------------------------
+     400ms   runtime.mallocgc
+             github.com/eventlake/eventlake/loader/profile.mapPismo
+-----------+-------------------------------------------------------
+`
+	prof, err := parseTraces(strings.NewReader(in))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]float64{}
+	for _, b := range prof.Buckets {
+		got[b.Name] = b.Seconds
+	}
+	want := map[string]float64{"Parquet encode": 0.5, "zstd": 0.6, "GC and allocation": 0.4}
+	if !reflect.DeepEqual(got, want) || prof.SampleSeconds != 1.5 {
+		t.Errorf("buckets %v (total %v), want %v (1.5)", got, prof.SampleSeconds, want)
+	}
+	if prof.Top[0].Func != "partitions.(*Writer).flush" || prof.Top[0].Seconds != 1.1 {
+		t.Errorf("top cumulative %+v", prof.Top)
 	}
 }
 
@@ -320,7 +373,7 @@ func TestParseFlags(t *testing.T) {
 	if cfg.spec != corpus.DefaultSpec() {
 		t.Errorf("default spec %+v, want corpus.DefaultSpec() %+v", cfg.spec, corpus.DefaultSpec())
 	}
-	if !cfg.main || cfg.rss || cfg.noop || cfg.shell || cfg.query || cfg.rounds != 5 {
+	if !cfg.main || cfg.rss || cfg.noop || cfg.shell || cfg.query || cfg.rounds != 3 || len(cfg.shapes) != len(shapes) || !cfg.profile {
 		t.Errorf("defaults: %+v", cfg)
 	}
 	cfg, err = parseFlags([]string{"-all", "-object-mb", "0.5", "-objects", "3", "-gzip=false"}, &errs)
@@ -334,7 +387,7 @@ func TestParseFlags(t *testing.T) {
 		t.Errorf("spec from flags: %+v", cfg.spec)
 	}
 	for _, bad := range [][]string{
-		{"-rounds", "0"}, {"-objects", "0"}, {"-dup-rate", "1"}, {"-main=false"}, {"extra"}, {"-threads", "0"},
+		{"-rounds", "0"}, {"-objects", "0"}, {"-shape", "nope"}, {"-scale", "0"}, {"-dup-rate", "1"}, {"-main=false"}, {"extra"}, {"-threads", "0"},
 	} {
 		if _, err := parseFlags(bad, &errs); err == nil {
 			t.Errorf("parseFlags(%q) accepted", bad)

@@ -18,6 +18,7 @@ type outputStats struct {
 	Files         int              // Parquet files
 	Rows          int64            // rows in the Parquet footers
 	PartitionRows map[string]int64 // "domain=<d>/event_date=<date>" → rows
+	MaxFiles      int              // the most Parquet files in one partition
 }
 
 // scanOutput walks dir, adds up file sizes and reads the row count of each
@@ -25,6 +26,7 @@ type outputStats struct {
 // Parquet file's partition is the folder path below dir.
 func scanOutput(dir string) (outputStats, error) {
 	st := outputStats{PartitionRows: map[string]int64{}}
+	files := map[string]int{}
 	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -51,6 +53,8 @@ func scanOutput(dir string) (outputStats, error) {
 		st.Files++
 		st.Rows += n
 		st.PartitionRows[filepath.ToSlash(rel)] += n
+		files[rel]++
+		st.MaxFiles = max(st.MaxFiles, files[rel])
 		return nil
 	})
 	if err != nil {

@@ -1,7 +1,11 @@
 // Command lakebench benchmarks `eventlake load` against DuckDB's own
 // partitioned COPY (bench/cmd/duckcopy) on the same generated corpus, in the
 // same run, alternating which goes first, over several rounds, and checks the
-// issue's targets. `make bench` runs it after building bin/eventlake.
+// issue's targets — for every input shape the vendors deliver (shapes.go:
+// Pismo raw and gzipped NDJSON, pretty-printed subscriber files,
+// fulfillmenttools day folders, JWO CSV, and a wide backfill), each with a
+// pprof CPU breakdown of eventlake's load. `make bench` runs it after
+// building bin/eventlake.
 //
 // Every figure comes from the OS's accounting of each finished child
 // process (wall clock around the child; user+sys CPU and peak RSS from
@@ -61,6 +65,10 @@ type config struct {
 	strict  bool
 
 	main, rss, noop, shell, query, full bool
+
+	shapes  []shape // the ingest comparison's shapes (-shape)
+	scale   float64 // multiplies every shape's object count
+	profile bool    // one extra, profiled eventlake load per shape
 
 	noopObjects  int
 	queryRuns    int
@@ -122,7 +130,10 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.Int64Var(&cfg.spec.Seed, "seed", d.Seed, "corpus: seed")
 	fs.StringVar(&cfg.corpusDir, "corpus", "", "corpus folder: reused when it holds a corpus of the same spec, generated (and kept) when missing or empty")
 
-	fs.IntVar(&cfg.rounds, "rounds", 5, "rounds of the main comparison (each runs both tools, alternating order)")
+	fs.IntVar(&cfg.rounds, "rounds", 3, "rounds of each shape's comparison (each runs both tools, alternating order)")
+	shapeArg := fs.String("shape", "all", "shapes of the ingest comparison: all, or a comma-separated list of "+strings.Join(shapeNames(), ", "))
+	fs.Float64Var(&cfg.scale, "scale", 1, "multiply every shape's object count (input size) by this")
+	fs.BoolVar(&cfg.profile, "profile", true, "per shape, one more eventlake load with EVENTLAKE_CPUPROFILE, summarized by bucket")
 	fs.IntVar(&cfg.workers, "workers", 0, "eventlake load --workers (0: eventlake's default, one per CPU)")
 	fs.IntVar(&cfg.threads, "threads", runtime.NumCPU(), "DuckDB threads")
 	fs.IntVar(&cfg.zstdLevel, "zstd-level", 0, "eventlake load --zstd-level (0: eventlake's default)")
@@ -136,7 +147,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.BoolVar(&cfg.jsonOut, "json", false, "print the report as JSON instead of Markdown")
 	fs.BoolVar(&cfg.strict, "strict", false, "exit 1 when a target is missed")
 
-	fs.BoolVar(&cfg.main, "main", true, "run the main eventlake vs DuckDB COPY comparison")
+	fs.BoolVar(&cfg.main, "main", true, "run the ingest comparison (eventlake vs DuckDB COPY, every -shape)")
 	fs.BoolVar(&cfg.rss, "rss", false, "sub-benchmark: eventlake peak RSS on 200 MB vs 1 GB input and 10 vs 2,000 partitions")
 	fs.BoolVar(&cfg.full, "full", false, "with -rss: also 2 GB of input")
 	fs.BoolVar(&cfg.noop, "noop", false, "sub-benchmark: re-run with nothing new over -noop-objects catalogued objects")
@@ -158,11 +169,17 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 		cfg.rss, cfg.noop, cfg.shell, cfg.query = true, true, true, true
 	}
 	cfg.spec.ObjectBytes = int64(*objectMB * 1e6)
-	cfg.spec.Layout = "pismo"
+	cfg.spec.Layout = corpus.LayoutPismo
 	if err := cfg.spec.Validate(); err != nil {
 		return nil, err
 	}
+	var err error
+	if cfg.shapes, err = selectShapes(*shapeArg); err != nil {
+		return nil, err
+	}
 	switch {
+	case !(cfg.scale > 0):
+		return nil, fmt.Errorf("-scale %v: want a positive factor", cfg.scale)
 	case cfg.rounds < 1:
 		return nil, fmt.Errorf("-rounds %d: want at least 1", cfg.rounds)
 	case cfg.threads < 1:
@@ -188,7 +205,7 @@ func run(ctx context.Context, cfg *config) (*report, error) {
 		defer os.RemoveAll(cfg.work)
 	}
 	if cfg.main {
-		if err := runMain(ctx, cfg, rep); err != nil {
+		if err := runShapes(ctx, cfg, rep); err != nil {
 			return rep, err
 		}
 	}

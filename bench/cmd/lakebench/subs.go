@@ -91,7 +91,7 @@ func subCorpus(cfg *config, name string, s corpus.Spec) (string, corpus.Stats, e
 
 // loadVerified loads a corpus into a fresh lake and checks every row landed.
 func loadVerified(ctx context.Context, cfg *config, lake, cdir string, s corpus.Spec, st corpus.Stats) (measurement, error) {
-	m, sum, err := eventlakeLoad(ctx, cfg, lake, s.SourceDir(cdir))
+	m, sum, err := eventlakeLoad(ctx, cfg, lake, s.SourceDir(cdir), nil)
 	if err != nil {
 		return m, err
 	}
@@ -189,7 +189,7 @@ func runNoop(ctx context.Context, cfg *config, rep *report) error {
 	}
 	res := &noopResult{Objects: st.Objects, FirstLoadSeconds: first.Wall}
 	for i := 0; i < 3; i++ {
-		m, sum, err := eventlakeLoad(ctx, cfg, lake, s.SourceDir(cdir))
+		m, sum, err := eventlakeLoad(ctx, cfg, lake, s.SourceDir(cdir), nil)
 		if err != nil {
 			return fmt.Errorf("noop re-run: %w", err)
 		}
@@ -333,17 +333,13 @@ func runQuery(ctx context.Context, cfg *config, rep *report) error {
 	target := fmt.Sprintf("≤ %.1f×", targetQuery)
 	cdir, st := rep.corpusDir, rep.corpusStats
 	if cdir == "" {
-		cdir = cfg.corpusDir
-		if cdir == "" {
-			cdir = filepath.Join(cfg.work, "corpus")
-		}
-		var gen float64
+		// The pismo-gz shape did not run: its corpus, for the query alone.
+		cdir = corpusFor(cfg, shapePismoGz)
 		var err error
-		if st, gen, err = ensureCorpus(cdir, cfg.spec); err != nil {
+		if st, _, err = ensureCorpus(cdir, pismoGzShape().Spec(cfg)); err != nil {
 			return err
 		}
-		rep.setCorpus(cfg.spec, st, gen)
-		rep.corpusDir = cdir
+		rep.corpusDir, rep.corpusStats = cdir, st
 	}
 	q := strings.ReplaceAll(cfg.analystQuery, "{domain}", st.Domains[0])
 	res := &queryResult{Query: q, Runs: cfg.queryRuns}
@@ -407,7 +403,8 @@ func runQuery(ctx context.Context, cfg *config, rep *report) error {
 	}
 	res.ResultRows, res.ResultSum = csvResult(recs)
 
-	m, err = runChild(ctx, "", cfg.duckquery, "-glob", cfg.spec.Glob(cdir), "-compression", compression(cfg.spec),
+	gz := pismoGzShape().Spec(cfg)
+	m, err = runChild(ctx, "", cfg.duckquery, "-glob", gz.Glob(cdir), "-compression", compression(gz),
 		"-query", q, "-runs", strconv.Itoa(cfg.queryRuns), "-threads", strconv.Itoa(cfg.threads),
 		"-db", filepath.Join(cfg.work, "query.duckdb"))
 	os.Remove(filepath.Join(cfg.work, "query.duckdb"))
