@@ -72,6 +72,10 @@ const events = `SELECT event_id, event_type, schema_version, org_id, cid, ts AS 
 
 // copySQL is the benchmark statement for a shape.
 func copySQL(shape, glob, out, compression string) (string, error) {
+	jsonCompression := compression
+	if compression == "none" {
+		jsonCompression = "uncompressed" // read_json's name for it
+	}
 	to := ` TO ` + quote(out) + ` (FORMAT parquet, PARTITION_BY (domain, event_date), COMPRESSION zstd, OVERWRITE_OR_IGNORE)`
 	switch shape {
 	case shapePismo, shapeSubscriber:
@@ -86,7 +90,7 @@ func copySQL(shape, glob, out, compression string) (string, error) {
     SELECT *, "timestamp"::TIMESTAMPTZ AS ts
     FROM read_json(` + quote(glob) + `,
       columns = ` + columns + `,
-      compression = ` + quote(compression) + `,
+      compression = ` + quote(jsonCompression) + `,
       format = ` + quote(format) + `)
   )
 )` + to, nil
@@ -104,7 +108,7 @@ func copySQL(shape, glob, out, compression string) (string, error) {
            created::TIMESTAMPTZ AS ts
     FROM read_json(` + quote(glob) + `,
       columns = {id: 'VARCHAR', eventName: 'VARCHAR', payload: 'JSON', created: 'VARCHAR'},
-      compression = ` + quote(compression) + `,
+      compression = ` + quote(jsonCompression) + `,
       format = 'newline_delimited')
   )
 )` + to, nil
