@@ -9,6 +9,7 @@ import (
 	"log"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
 	"time"
@@ -58,27 +59,55 @@ var bucketRules = []bucketRule{
 	{"split into records", []string{"loader/format.", "split", "Split", "scanRecord", "nextRecord", "csvobject", "encoding/csv", "csvtable"}},
 	{"JSON validate, parse", []string{"jsonstr", "jsonparser", "encoding/json", "Valid", "valid", "parseTimestamp", "ParseTimestamp"}},
 	{"profile mapping", []string{"loader/profile.", "envelope", "Envelope"}},
+	{"stage, fsync, commit, publish", []string{"catalog.", "sqlite", "modernc.org", "lake.", "fsync", "Fsync", "Rename", "commit", "Commit",
+		"publish", "Publish", "syncAll", "SyncLater", "mkdirAll", "(*Stage)"}},
 	{"Parquet encode", []string{"parquet-go", "partitions.", "/parquet"}},
-	{"commit, catalog, fsync", []string{"catalog.", "sqlite", "modernc.org", "lake.", "fsync", "Fsync", "Rename", "commit", "Commit", "publish"}},
-	{"system calls", []string{"syscall.", "internal/runtime/syscall", "os.(*File)"}},
+	{syscallBucket, []string{"syscall.", "internal/runtime/syscall", "os.(*File)"}},
 	{"scheduler, idle", []string{"runtime.schedule", "runtime.findRunnable", "runtime.futex", "runtime.usleep", "runtime.netpoll", "runtime.stopm", "runtime.mcall", "runtime.park_m", "runtime.notesleep"}},
 }
 
-const otherBucket = "other"
+const (
+	otherBucket   = "other"
+	syscallBucket = "system calls"
+)
 
-// classify returns the bucket of a stack (leaf first).
+// classify returns the bucket of a stack (leaf first). System calls are
+// named with the bucket of their nearest caller outside the system-call
+// frames: "system calls: stage, fsync, commit, publish".
 func classify(frames []string) string {
+	first := ""
 	for _, f := range frames {
-		for _, r := range bucketRules {
-			for _, s := range r.subs {
-				if strings.Contains(f, s) {
-					return r.name
-				}
-			}
+		b := ruleFor(f)
+		switch {
+		case b == "":
+		case first == "" && b != syscallBucket:
+			return b
+		case first == "":
+			first = b
+		case b != syscallBucket:
+			return first + ": " + b
 		}
+	}
+	if first != "" {
+		return first
 	}
 	return otherBucket
 }
+
+func ruleFor(frame string) string {
+	for _, r := range bucketRules {
+		for _, s := range r.subs {
+			if strings.Contains(frame, s) {
+				return r.name
+			}
+		}
+	}
+	return ""
+}
+
+// genericShape is the compiler's name for a generic instantiation's shape,
+// shortened in the report.
+var genericShape = regexp.MustCompile(`go\.shape\.[0-9a-f]{16,}`)
 
 // profileShape loads the shape's corpus once more, with
 // EVENTLAKE_CPUPROFILE, verifies it like any run and summarizes the profile.
@@ -176,7 +205,8 @@ func parseTraces(r io.Reader) (*cpuProfile, error) {
 	}
 	sort.Slice(prof.Buckets, func(i, j int) bool { return prof.Buckets[i].Seconds > prof.Buckets[j].Seconds })
 	for f, v := range cum {
-		prof.Top = append(prof.Top, cpuFunc{Func: strings.TrimPrefix(f, ownPrefix), Seconds: v, Share: v / prof.SampleSeconds})
+		name := genericShape.ReplaceAllString(strings.TrimPrefix(f, ownPrefix), "go.shape")
+		prof.Top = append(prof.Top, cpuFunc{Func: name, Seconds: v, Share: v / prof.SampleSeconds})
 	}
 	sort.Slice(prof.Top, func(i, j int) bool {
 		if prof.Top[i].Seconds != prof.Top[j].Seconds {

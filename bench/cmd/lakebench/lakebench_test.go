@@ -346,6 +346,11 @@ Duration: 1s, Total samples = 1.50s (150%)
      400ms   runtime.mallocgc
              github.com/eventlake/eventlake/loader/profile.mapPismo
 -----------+-------------------------------------------------------
+     100ms   internal/runtime/syscall.Syscall6
+             syscall.Syscall
+             os.(*File).Sync
+             github.com/eventlake/eventlake/partitions.syncAll.func1
+-----------+-------------------------------------------------------
 `
 	prof, err := parseTraces(strings.NewReader(in))
 	if err != nil {
@@ -355,9 +360,9 @@ Duration: 1s, Total samples = 1.50s (150%)
 	for _, b := range prof.Buckets {
 		got[b.Name] = b.Seconds
 	}
-	want := map[string]float64{"Parquet encode": 0.5, "zstd": 0.6, "GC and allocation": 0.4}
-	if !reflect.DeepEqual(got, want) || prof.SampleSeconds != 1.5 {
-		t.Errorf("buckets %v (total %v), want %v (1.5)", got, prof.SampleSeconds, want)
+	want := map[string]float64{"Parquet encode": 0.5, "zstd": 0.6, "GC and allocation": 0.4, "system calls: stage, fsync, commit, publish": 0.1}
+	if !reflect.DeepEqual(got, want) || prof.SampleSeconds != 1.6 {
+		t.Errorf("buckets %v (total %v), want %v (1.6)", got, prof.SampleSeconds, want)
 	}
 	if prof.Top[0].Func != "partitions.(*Writer).flush" || prof.Top[0].Seconds != 1.1 {
 		t.Errorf("top cumulative %+v", prof.Top)
