@@ -54,10 +54,11 @@ type bucketRule struct {
 var bucketRules = []bucketRule{
 	{"GC and allocation", []string{"runtime.gcBgMarkWorker", "runtime.gcDrain", "runtime.mallocgc", "runtime.bgsweep", "runtime.bgscavenge", "runtime.gcAssist", "runtime.markroot", "runtime.scanobject", "runtime.growslice", "runtime.newobject", "runtime.makeslice"}},
 	{"zstd", []string{"zstd", "Zstd"}},
+	{"content hash (sha256)", []string{"sha256"}},
 	{"bloom filters, page bounds, statistics", []string{"bloom", "Bloom", "xxhash", "Bounds", "bounds", "Statistics", "statistics", "columnIndex", "ColumnIndex", "PageIndex"}},
 	{"read, inflate", []string{"libdeflate", "deflate", "Deflate", "flate.", "gzip.", "Inflate", "inflate", "os.(*File).Read", "io.ReadFull", "io.ReadAtLeast", "bufio.(*Reader)"}},
 	{"split into records", []string{"loader/format.", "split", "Split", "scanRecord", "nextRecord", "csvobject", "encoding/csv", "csvtable"}},
-	{"JSON validate, parse", []string{"jsonstr", "jsonparser", "encoding/json", "Valid", "valid", "parseTimestamp", "ParseTimestamp"}},
+	{"JSON validate, parse, type", []string{"eventlake/schema.", "typeObserver", "jsonstr", "jsonparser", "encoding/json", "Valid", "valid", "parseTimestamp", "ParseTimestamp"}},
 	{"profile mapping", []string{"loader/profile.", "envelope", "Envelope"}},
 	{"stage, fsync, commit, publish", []string{"catalog.", "sqlite", "modernc.org", "lake.", "fsync", "Fsync", "Rename", "commit", "Commit",
 		"publish", "Publish", "syncAll", "SyncLater", "mkdirAll", "(*Stage)"}},
@@ -120,17 +121,43 @@ func profileShape(ctx context.Context, cfg *config, rep *report, sh *shape, spec
 	if !r.Verified {
 		rep.problem("%s, profiled eventlake load: %s", sh.Name, r.Problem)
 	}
-	out, err := exec.CommandContext(ctx, "go", "tool", "pprof", "-traces", cfg.eventlake, path).Output()
-	if err != nil {
-		return nil, fmt.Errorf("go tool pprof -traces %s: %w", path, err)
-	}
-	prof, err := parseTraces(bytes.NewReader(out))
+	prof, err := readProfile(ctx, cfg.eventlake, path)
 	if err != nil {
 		return nil, err
 	}
 	prof.File, prof.WallSeconds, prof.CPUSeconds = path, r.WallSeconds, r.CPUSeconds
 	log.Printf("%s profiled load: %.2fs wall, %.2fs CPU, %.2fs sampled; top bucket %s", sh.Name, r.WallSeconds, r.CPUSeconds, prof.SampleSeconds, prof.Buckets[0].Name)
 	return prof, nil
+}
+
+// readProfile summarizes a CPU profile of bin with `go tool pprof -traces`.
+func readProfile(ctx context.Context, bin, path string) (*cpuProfile, error) {
+	out, err := exec.CommandContext(ctx, "go", "tool", "pprof", "-traces", bin, path).Output()
+	if err != nil {
+		return nil, fmt.Errorf("go tool pprof -traces %s: %w", path, err)
+	}
+	prof, err := parseTraces(bytes.NewReader(out))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	prof.File = path
+	return prof, nil
+}
+
+// summarizeProfile prints the buckets of a profile taken outside lakebench
+// (-summarize-profile), so a change can be profiled the same way.
+func summarizeProfile(w io.Writer, bin, path string, inputMB float64) error {
+	prof, err := readProfile(context.Background(), bin, path)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "%s: %.2f s in samples", path, prof.SampleSeconds)
+	if inputMB > 0 {
+		fmt.Fprintf(w, " (%.2f per 100 MB of input; the floor is %.1f)", prof.SampleSeconds/inputMB*100, floorCPUPer100MB)
+	}
+	fmt.Fprint(w, "\n\n")
+	renderBuckets(w, prof)
+	return nil
 }
 
 // ownPrefix marks eventlake's own functions for the cumulative top list.
@@ -220,17 +247,24 @@ func parseTraces(r io.Reader) (*cpuProfile, error) {
 	return prof, nil
 }
 
+// renderBuckets writes the bucket table and eventlake's top functions.
+func renderBuckets(w io.Writer, pr *cpuProfile) {
+	p := func(format string, args ...any) { fmt.Fprintf(w, format, args...) }
+	p("| bucket | CPU s | share |\n|---|---:|---:|\n")
+	for _, b := range pr.Buckets {
+		p("| %s | %.2f | %.0f %% |\n", b.Name, b.Seconds, 100*b.Share)
+	}
+	p("\n")
+}
+
 func renderProfile(w io.Writer, s *shapeResult) {
 	p := func(format string, args ...any) { fmt.Fprintf(w, format, args...) }
 	pr := s.Profile
 	mb := float64(s.Corpus.RawBytes) / 1e6
 	p("CPU profile of one more eventlake load (`EVENTLAKE_CPUPROFILE`): %.2f s wall, %.2f CPU-s (%.2f per 100 MB; the floor is %.1f), %.2f s in samples.\n\n",
 		pr.WallSeconds, pr.CPUSeconds, pr.CPUSeconds/mb*100, floorCPUPer100MB, pr.SampleSeconds)
-	p("| bucket | CPU s | share |\n|---|---:|---:|\n")
-	for _, b := range pr.Buckets {
-		p("| %s | %.2f | %.0f %% |\n", b.Name, b.Seconds, 100*b.Share)
-	}
-	p("\n<details><summary>eventlake's functions by cumulative time</summary>\n\n| function | CPU s | share |\n|---|---:|---:|\n")
+	renderBuckets(w, pr)
+	p("<details><summary>eventlake's functions by cumulative time</summary>\n\n| function | CPU s | share |\n|---|---:|---:|\n")
 	for _, f := range pr.Top {
 		p("| `%s` | %.2f | %.0f %% |\n", f.Func, f.Seconds, 100*f.Share)
 	}

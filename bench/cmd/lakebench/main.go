@@ -70,6 +70,9 @@ type config struct {
 	scale   float64 // multiplies every shape's object count
 	profile bool    // one extra, profiled eventlake load per shape
 
+	summarize string  // -summarize-profile: only summarize this CPU profile
+	inputMB   float64 // its load's input, for CPU-s per 100 MB
+
 	noopObjects  int
 	queryRuns    int
 	analystQuery string // {domain} is replaced by the corpus's first domain
@@ -85,6 +88,14 @@ func main() {
 	if err != nil {
 		log.Print(err)
 		os.Exit(2)
+	}
+	if cfg.summarize != "" {
+		// Only summarize a CPU profile taken elsewhere.
+		if err := summarizeProfile(os.Stdout, cfg.eventlake, cfg.summarize, cfg.inputMB); err != nil {
+			log.Print(err)
+			os.Exit(1)
+		}
+		return
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -134,6 +145,8 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	shapeArg := fs.String("shape", "all", "shapes of the ingest comparison: all, or a comma-separated list of "+strings.Join(shapeNames(), ", "))
 	fs.Float64Var(&cfg.scale, "scale", 1, "multiply every shape's object count (input size) by this")
 	fs.BoolVar(&cfg.profile, "profile", true, "per shape, one more eventlake load with EVENTLAKE_CPUPROFILE, summarized by bucket")
+	fs.StringVar(&cfg.summarize, "summarize-profile", "", "only print the bucket summary of this CPU profile (EVENTLAKE_CPUPROFILE of a load by -eventlake) and exit")
+	fs.Float64Var(&cfg.inputMB, "input-mb", 0, "with -summarize-profile: the load's uncompressed input MB, for CPU-s per 100 MB")
 	fs.IntVar(&cfg.workers, "workers", 0, "eventlake load --workers (0: eventlake's default, one per CPU)")
 	fs.IntVar(&cfg.threads, "threads", runtime.NumCPU(), "DuckDB threads")
 	fs.IntVar(&cfg.zstdLevel, "zstd-level", 0, "eventlake load --zstd-level (0: eventlake's default)")
