@@ -82,8 +82,9 @@ fuzz: deps
 		done; \
 	done
 
+# Every input shape against DuckDB's COPY; BENCHFLAGS="-shape jwo-orders -rounds 5" for one shape, more rounds.
 bench: build
-	$(GO) run ./bench/cmd/lakebench
+	$(GO) run ./bench/cmd/lakebench $(BENCHFLAGS)
 
 clean:
 	rm -rf bin $(DEMO)
