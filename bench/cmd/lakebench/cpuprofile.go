@@ -58,6 +58,7 @@ var bucketRules = []bucketRule{
 	{"bloom filters, page bounds, statistics", []string{"bloom", "Bloom", "xxhash", "Bounds", "bounds", "Statistics", "statistics", "columnIndex", "ColumnIndex", "PageIndex"}},
 	{"read, inflate", []string{"libdeflate", "deflate", "Deflate", "flate.", "gzip.", "Inflate", "inflate", "os.(*File).Read", "io.ReadFull", "io.ReadAtLeast", "bufio.(*Reader)"}},
 	{"split into records", []string{"loader/format.", "split", "Split", "scanRecord", "nextRecord", "csvobject", "encoding/csv", "csvtable"}},
+	{"CSV column-type inference", []string{"ColumnTypes", "schema.classify"}},
 	{"JSON validate, parse, type", []string{"eventlake/schema.", "typeObserver", "jsonstr", "jsonparser", "encoding/json", "Valid", "valid", "parseTimestamp", "ParseTimestamp"}},
 	{"profile mapping", []string{"loader/profile.", "envelope", "Envelope"}},
 	{"stage, fsync, commit, publish", []string{"catalog.", "sqlite", "modernc.org", "lake.", "fsync", "Fsync", "Rename", "commit", "Commit",
