@@ -13,8 +13,8 @@ func renderShapes(w io.Writer, r *report) {
 		return
 	}
 	p := func(format string, args ...any) { fmt.Fprintf(w, format, args...) }
-	p("| shape | input MB | events | partitions | eventlake wall s / CPU s | DuckDB wall s / CPU s | throughput | CPU-s per 100 MB (floor %.1f) | peak RSS MiB eventlake / DuckDB | output MB eventlake / DuckDB | files per partition eventlake / DuckDB | rows verified | result |\n", floorCPUPer100MB)
-	p("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|\n")
+	p("| shape | input MB | events | partitions | eventlake wall s / CPU s | DuckDB wall s / CPU s | throughput (wall) | CPU ratio | CPU-s per 100 MB (floor %.1f) | peak RSS MiB eventlake / DuckDB | output MB eventlake / DuckDB | files per partition eventlake / DuckDB | rows verified | result |\n", floorCPUPer100MB)
+	p("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|\n")
 	for _, s := range r.Shapes {
 		el, dk := s.tool(toolEventlake), s.tool(toolDuckDB)
 		mb := float64(s.Corpus.RawBytes) / 1e6
@@ -26,9 +26,10 @@ func renderShapes(w io.Writer, r *report) {
 			return fmt.Sprintf("%.2f / %.2f", t.MedianWallSeconds, t.MedianCPUSeconds)
 		}
 		row = append(row, fig(el), fig(dk))
-		ratio, per100, rss, out, files, ver := "—", "—", "—", "—", "—", "—"
+		ratio, cpu, per100, rss, out, files, ver := "—", "—", "—", "—", "—", "—", "—"
 		if el != nil && dk != nil {
 			ratio = fmt.Sprintf("%.2f×", dk.MedianWallSeconds/el.MedianWallSeconds)
+			cpu = fmt.Sprintf("%.2f×", dk.MedianCPUSeconds/el.MedianCPUSeconds)
 			rss = fmt.Sprintf("%.0f / %.0f", el.PeakRSSMiB, dk.PeakRSSMiB)
 			out = fmt.Sprintf("%.1f / %.1f (%.2f×)", el.OutputMB, dk.OutputMB, el.OutputMB/dk.OutputMB)
 			files = fmt.Sprintf("%s / %s", filesPerPart(el), filesPerPart(dk))
@@ -50,7 +51,7 @@ func renderShapes(w io.Writer, r *report) {
 		if len(s.Checks) == 0 {
 			result = statusError
 		}
-		row = append(row, ratio, per100, rss, out, files, ver, "**"+result+"**")
+		row = append(row, ratio, cpu, per100, rss, out, files, ver, "**"+result+"**")
 		p("| %s |\n", strings.Join(row, " | "))
 	}
 	p("\n")
