@@ -55,6 +55,10 @@ func renderShapes(w io.Writer, r *report) {
 		p("| %s |\n", strings.Join(row, " | "))
 	}
 	p("\n")
+	if m := r.Machine; m.NProc > 0 && max(m.LoadAvgStart, m.LoadAvgEnd) > float64(m.NProc) {
+		p("The host was busy (load average %.1f–%.1f on %d CPUs): wall times are stretched and their ratios unreliable; the CPU ratio (DuckDB's CPU-s ÷ eventlake's) is the figure to compare.\n\n",
+			min(m.LoadAvgStart, m.LoadAvgEnd), max(m.LoadAvgStart, m.LoadAvgEnd), m.NProc)
+	}
 	for _, s := range r.Shapes {
 		renderShape(w, r, s)
 	}
