@@ -492,7 +492,7 @@ func (h bucketFinish) Run(ctx context.Context, p *Publication) error {
 	if err != nil {
 		return err
 	}
-	for _, path := range retired {
+	for i, path := range retired {
 		if err := catalog.CheckFilePath(path); err != nil {
 			return err
 		}
@@ -500,6 +500,12 @@ func (h bucketFinish) Run(ctx context.Context, p *Publication) error {
 			return fmt.Errorf("delete replaced file %s: %w", path, err)
 		}
 		p.Deleted++
+		if i == 0 {
+			p.Step("during-delete")
+		}
+	}
+	if len(retired) > 0 {
+		p.Step("after-delete")
 	}
 	staged, err := h.b.stagedObjects(ctx, p.LoadID)
 	if err != nil {
@@ -644,7 +650,7 @@ func DownloadLiveFiles(ctx context.Context, store ObjectStore, cat *catalog.Cata
 	if err != nil {
 		return 0, err
 	}
-	var total, got int64
+	var total int64
 	var need []catalog.FileRecord
 	for _, f := range files {
 		if keep != nil && !keep(f) {
@@ -657,35 +663,104 @@ func DownloadLiveFiles(ctx context.Context, store ObjectStore, cat *catalog.Cata
 		return 0, fmt.Errorf("lake %s: the query needs %d bytes of Parquet files, more than the local cache may hold (%d bytes; EVENTLAKE_SQL_CACHE_BYTES)",
 			store.URL(), total, maxBytes)
 	}
+	got, missing, err := DownloadFiles(ctx, store, root, need)
+	if err == nil && len(missing) > 0 {
+		err = fmt.Errorf("lake %s: download %s: %w", store.URL(), missing[0], ErrNotExist)
+	}
+	return got, err
+}
+
+// DownloadFiles copies files of a bucket lake into the folder root, at
+// their catalog paths, skipping those root already holds at their size. A
+// committed file whose publishing a crash interrupted is still only in the
+// bucket's staging area: its staged copy (the committed content) is read
+// instead. Files found nowhere are returned as missing, not as an error
+// (the caller decides). It returns the bytes downloaded.
+func DownloadFiles(ctx context.Context, store ObjectStore, root string, files []catalog.FileRecord) (got int64, missing []string, err error) {
+	var staged map[string]string // catalog path -> staged key
 	l := At(root)
-	for _, f := range need {
+	for _, f := range files {
 		if err := catalog.CheckFilePath(f.Path); err != nil {
-			return got, err
+			return got, missing, err
 		}
 		dst := l.File(f.Path)
 		if st, err := os.Stat(dst); err == nil && st.Size() == f.Bytes {
 			continue
 		}
-		if err := os.MkdirAll(filepath.Dir(dst), dirPerm); err != nil {
-			return got, err
+		n, err := downloadTo(ctx, store, f.Path, dst)
+		if errors.Is(err, ErrNotExist) {
+			if staged == nil {
+				if staged, err = stagedCopies(ctx, store); err != nil {
+					return got, missing, fmt.Errorf("lake %s: list the staging area: %w", store.URL(), err)
+				}
+			}
+			if key, ok := staged[f.Path]; ok {
+				n, err = downloadTo(ctx, store, key, dst)
+			}
 		}
-		tmp := dst + ".download"
-		out, err := os.Create(tmp)
+		if errors.Is(err, ErrNotExist) {
+			missing = append(missing, f.Path)
+			continue
+		}
 		if err != nil {
-			return got, err
+			return got, missing, fmt.Errorf("lake %s: download %s: %w", store.URL(), f.Path, err)
 		}
-		err = store.Download(ctx, f.Path, out)
-		if cerr := out.Close(); err == nil {
-			err = cerr
-		}
-		if err == nil {
-			err = os.Rename(tmp, dst)
-		}
-		if err != nil {
-			os.Remove(tmp)
-			return got, fmt.Errorf("lake %s: download %s: %w", store.URL(), f.Path, err)
-		}
-		got += f.Bytes
+		got += n
 	}
-	return got, nil
+	return got, missing, nil
+}
+
+// stagedCopies maps the catalog path of every staged file in the bucket to
+// its staged key.
+func stagedCopies(ctx context.Context, store ObjectStore) (map[string]string, error) {
+	out := map[string]string{}
+	err := store.List(ctx, bucketStagePrefix, "", func(o ObjectInfo) error {
+		if load, path, ok := strings.Cut(strings.TrimPrefix(o.Key, bucketStagePrefix), "/"); ok {
+			out[path] = stagedKey(load, path)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// downloadTo downloads key into the file dst (through a temporary file)
+// and returns its size.
+func downloadTo(ctx context.Context, store ObjectStore, key, dst string) (int64, error) {
+	if err := os.MkdirAll(filepath.Dir(dst), dirPerm); err != nil {
+		return 0, err
+	}
+	tmp := dst + ".download"
+	out, err := os.Create(tmp)
+	if err != nil {
+		return 0, err
+	}
+	err = store.Download(ctx, key, out)
+	var n int64
+	if err == nil {
+		var st os.FileInfo
+		if st, err = out.Stat(); err == nil {
+			n = st.Size()
+		}
+	}
+	if cerr := out.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, dst)
+	}
+	if err != nil {
+		os.Remove(tmp)
+		return 0, err
+	}
+	return n, nil
+}
+
+// Download copies files of the writer's bucket lake into the folder root
+// (see DownloadFiles), for a writer that reads them (compaction). It
+// refuses a lake in a folder, whose files are read in place.
+func (w *Writer) Download(ctx context.Context, root string, files []catalog.FileRecord) (int64, []string, error) {
+	if w.bucket == nil {
+		return 0, nil, errors.New("lake: download from a lake in a folder")
+	}
+	return DownloadFiles(ctx, w.bucket.store, root, files)
 }

@@ -67,7 +67,7 @@ compaction failed or skipped a damaged partition, 2 for usage errors.`,
 		},
 	}
 	f := c.Flags()
-	f.StringVar(&o.Lake, "lake", "", "lake folder")
+	f.StringVar(&o.Lake, "lake", "", "lake folder, or s3://BUCKET/PREFIX or gs://BUCKET/PREFIX")
 	f.StringVar(&o.Catalog, "catalog", "", "catalog file (default <lake>/_eventlake/catalog.db)")
 	f.StringVar(&o.ConfigPath, "config", "", "YAML config file (lake, catalog, lock_wait, zstd_level)")
 	f.StringArrayVar(&o.Partitions, "partition", nil, "only this partition, e.g. 'domain=cards/event_date=2024-02-01' (repeatable)")
@@ -112,8 +112,8 @@ func (o *compactOptions) resolve() (compact.Options, error) {
 	}
 	if loc, err := parseLake(co.Lake); err != nil {
 		return co, err
-	} else if loc.IsBucket() {
-		return co, usagef("compact: a lake in a bucket (%s) cannot be compacted yet; load, status and sql work on it", co.Lake)
+	} else if loc.IsBucket() && co.CatalogPath != "" {
+		return co, usagef("--catalog: a lake in a bucket (%s) keeps its catalog in the bucket", co.Lake)
 	}
 	if co.MinFiles < 1 {
 		return co, usagef("--min-files %d: want at least 1", co.MinFiles)
@@ -153,7 +153,7 @@ func runCompact(ctx context.Context, o *compactOptions, io streams) error {
 		return err
 	}
 	var cache *views.CacheStats
-	if !co.DryRun {
+	if loc, _ := parseLake(co.Lake); !co.DryRun && !loc.IsBucket() {
 		if cache, err = updateQueryCache(ctx, co, o.QueryCache); err != nil {
 			return fmt.Errorf("compaction done; %w", err)
 		}

@@ -118,6 +118,12 @@ type Options struct {
 	// hook, when set (tests), is called at each step of the commit
 	// protocol, with the names used by EVENTLAKE_CRASH_AT minus "compact-".
 	hook func(step string)
+	// root is the folder the live files are read from: the lake's folder,
+	// or for a lake in a bucket a temporary folder fetch downloads them to.
+	root string
+	// fetch, for a lake in a bucket, downloads a partition's files into
+	// root (leaving missing ones absent) and returns the bytes downloaded.
+	fetch func(ctx context.Context, files []catalog.LiveFile) (int64, error)
 }
 
 // Partition is what compaction did (or, in a dry run, would do) to one
@@ -167,6 +173,9 @@ type Summary struct {
 	// into a file with a fresh, valid checksum. The other partitions are
 	// compacted; the command exits non-zero.
 	Damaged []DamagedPartition `json:"damaged"`
+	// BytesDownloaded counts the bytes of live files a compaction of a lake
+	// in a bucket downloaded to read them (0 for a lake in a folder).
+	BytesDownloaded int64 `json:"bytes_downloaded"`
 }
 
 // DamagedPartition is a partition compaction skipped, with its bad files.
@@ -215,9 +224,10 @@ func (o *Options) defaults() error {
 	if o.Lake == "" {
 		return errors.New("no lake given (--lake DIR)")
 	}
-	if o.CatalogPath == "" {
+	if o.CatalogPath == "" && !inBucket(o.Lake) {
 		o.CatalogPath = lake.At(o.Lake).CatalogPath()
 	}
+	o.root = o.Lake
 	switch {
 	case o.MinFiles < 0:
 		return fmt.Errorf("min files %d: want at least 1", o.MinFiles)
@@ -310,6 +320,9 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 			only[n] = true
 		}
 	}
+	if inBucket(o.Lake) {
+		return runBucket(ctx, o, only, start)
+	}
 	if _, err := os.Stat(o.CatalogPath); err != nil {
 		if merr := lake.CheckMissing(o.Lake, o.CatalogPath); merr != nil {
 			return nil, merr
@@ -325,21 +338,7 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 			return nil, err
 		}
 		defer cat.Close()
-		cands, skipped, err := plan(ctx, cat, o, only, sum)
-		if err != nil {
-			return nil, err
-		}
-		sum.Skipped = skipped
-		for _, c := range cands {
-			p := Partition{Partition: c.partition, Reason: c.reason, FilesBefore: len(c.files)}
-			for _, f := range c.files {
-				p.RowsBefore += f.Rows
-				p.BytesBefore += f.Bytes
-			}
-			sum.add(p)
-		}
-		sum.Seconds = time.Since(start).Seconds()
-		return sum, nil
+		return dryRun(ctx, cat, o, only, sum, start)
 	}
 
 	w, rep, err := lake.OpenWriter(ctx, o.Lake, o.CatalogPath, o.LockWait, catalog.CompactCommand, o.WriterOptions...)
@@ -347,6 +346,11 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 		return nil, err
 	}
 	defer w.Close()
+	return compactWith(ctx, w, rep, o, only, sum, start)
+}
+
+// compactWith compacts the lake w has open for writing.
+func compactWith(ctx context.Context, w *lake.Writer, rep lake.RecoveryReport, o Options, only map[string]bool, sum *Summary, start time.Time) (*Summary, error) {
 	cat := w.Catalog
 	if rep.Aborted+rep.Completed+rep.StrayDirs+rep.ReplacedDeleted > 0 {
 		sum.Recovered = fmt.Sprintf("%d interrupted load(s) discarded, %d committed load(s) published (%d files), %d stray staging dir(s) removed, %d replaced file(s) deleted",
@@ -367,6 +371,25 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 	}
 	if err := compact(ctx, w, o, cands, sum); err != nil && !errors.Is(err, errNothingMerged) {
 		return nil, err
+	}
+	sum.Seconds = time.Since(start).Seconds()
+	return sum, nil
+}
+
+// dryRun plans the compaction and reports it without doing it.
+func dryRun(ctx context.Context, cat *catalog.Catalog, o Options, only map[string]bool, sum *Summary, start time.Time) (*Summary, error) {
+	cands, skipped, err := plan(ctx, cat, o, only, sum)
+	if err != nil {
+		return nil, err
+	}
+	sum.Skipped = skipped
+	for _, c := range cands {
+		p := Partition{Partition: c.partition, Reason: c.reason, FilesBefore: len(c.files)}
+		for _, f := range c.files {
+			p.RowsBefore += f.Rows
+			p.BytesBefore += f.Bytes
+		}
+		sum.add(p)
 	}
 	sum.Seconds = time.Since(start).Seconds()
 	return sum, nil
@@ -398,7 +421,7 @@ func verified(o Options, cands []candidate, sum *Summary) []candidate {
 	for _, c := range cands {
 		var bad []DamagedFile
 		for _, f := range c.files {
-			if err := partitions.VerifyFile(filepath.Join(o.Lake, filepath.FromSlash(f.Path)), f.Bytes, f.Checksum); err != nil {
+			if err := partitions.VerifyFile(filepath.Join(o.root, filepath.FromSlash(f.Path)), f.Bytes, f.Checksum); err != nil {
 				bad = append(bad, damagedFile(f.Path, err).DamagedFile)
 			}
 		}
@@ -451,19 +474,31 @@ func plan(ctx context.Context, cat *catalog.Catalog, o Options, only map[string]
 			skipped++
 			continue
 		}
+		superseded := false
+		for _, f := range group {
+			superseded = superseded || f.Superseded > 0
+		}
+		if o.fetch != nil {
+			// A compacted partition is left alone without being read.
+			if !superseded && compacted(group) {
+				skipped++
+				continue
+			}
+			n, err := o.fetch(ctx, group)
+			sum.BytesDownloaded += n
+			if err != nil {
+				return nil, 0, fmt.Errorf("partition %s: %w", p, err)
+			}
+		}
 		var bad []DamagedFile
 		for _, f := range group {
-			if err := partitions.StatFile(filepath.Join(o.Lake, filepath.FromSlash(f.Path)), f.Bytes); err != nil {
+			if err := partitions.StatFile(filepath.Join(o.root, filepath.FromSlash(f.Path)), f.Bytes); err != nil {
 				bad = append(bad, damagedFile(f.Path, err).DamagedFile)
 			}
 		}
 		if len(bad) > 0 {
 			sum.skipDamaged(o, p, bad...)
 			continue
-		}
-		superseded := false
-		for _, f := range group {
-			superseded = superseded || f.Superseded > 0
 		}
 		switch {
 		case superseded:
@@ -473,7 +508,7 @@ func plan(ctx context.Context, cat *catalog.Catalog, o Options, only map[string]
 		case len(group) >= o.MinFiles:
 			cands = append(cands, candidate{partition: p, reason: ReasonFiles, files: group})
 		default:
-			dup, err := hasDuplicates(ctx, o.Lake, group)
+			dup, err := hasDuplicates(ctx, o.root, group)
 			var fe *fileError
 			if errors.As(err, &fe) {
 				sum.skipDamaged(o, p, fe.DamagedFile)

@@ -141,7 +141,7 @@ func mergePartition(ctx context.Context, o Options, stage *partitions.Stage, c c
 	in := &interner{ids: make(map[string]int32)}
 	rows := make([]int64, len(c.files)) // rows per file
 	for fi, f := range c.files {
-		n, err := withFile(o.Lake, f, func(pf *parquet.File) (int64, error) {
+		n, err := withFile(o.root, f, func(pf *parquet.File) (int64, error) {
 			n, dropped, err := scanKeys(ctx, pf, int32(fi), wins, in, drop)
 			res.Superseded += dropped
 			return n, err
@@ -173,7 +173,7 @@ func mergePartition(ctx context.Context, o Options, stage *partitions.Stage, c c
 	sb := &sortBuffer{limit: o.SortBufferBytes, w: w}
 	day := dayChecker{date: date}
 	for fi, f := range c.files {
-		_, err := withFile(o.Lake, f, func(pf *parquet.File) (int64, error) {
+		_, err := withFile(o.root, f, func(pf *parquet.File) (int64, error) {
 			return 0, copyRows(ctx, pf, rows[fi], keep[fi], domain, &day, sb)
 		})
 		if err != nil {
