@@ -619,9 +619,10 @@ func openBucketWriter(ctx context.Context, loc Location, catalogPath string, wai
 
 // OpenBucketReader syncs the catalog of a lake in a bucket into a local
 // cache folder, for readers (status, sql): no lease is taken and nothing in
-// the bucket changes. The files of loads whose publishing is unfinished are
-// not copied yet; readers see the lake as of the last finished copy for
-// them, never a staged file. close removes the cache (unless kept).
+// the bucket changes. The catalog holds every committed load; the files of
+// one whose publishing a crash interrupted are still staged, and
+// DownloadFiles reads those staged copies. close removes the cache (unless
+// kept).
 func OpenBucketReader(ctx context.Context, loc Location) (cat *catalog.Catalog, store ObjectStore, root string, close func(), err error) {
 	store, err = OpenStore(ctx, loc)
 	if err != nil {

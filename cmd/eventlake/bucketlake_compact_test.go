@@ -268,3 +268,53 @@ func testBucketLakeCompactCrashAtEachStep(t *testing.T, newLake func(*testing.T)
 		})
 	}
 }
+
+// A load killed between its commit (the log entry) and the copy of its
+// files leaves them only in the bucket's staging area: sql on a fresh
+// machine reads the committed rows from the staged copies, and changes
+// nothing in the bucket.
+func TestBucketLakeSQLAfterCrashBeforePublish(t *testing.T) {
+	forEachBucket(t, testBucketLakeSQLAfterCrashBeforePublish)
+}
+
+func testBucketLakeSQLAfterCrashBeforePublish(t *testing.T, newLake func(*testing.T) string) {
+	local := t.TempDir()
+	if code, _, errOut := runCLI(t, "load", "--lake", local, "--settle", "0", "-q", testdata("pismo"), testdata("fulfillmenttools")); code != 0 {
+		t.Fatalf("local load: exit %d %s", code, errOut)
+	}
+	for _, step := range []string{"bucket-after-log", "after-commit"} {
+		t.Run(step, func(t *testing.T) {
+			lakeURL := newLake(t)
+			cwd := freshRunner(t)
+			cmd := exec.Command(os.Args[0], "load", "--lake", lakeURL, "--settle", "0", "-q", testdata("pismo"), testdata("fulfillmenttools"))
+			cmd.Dir = cwd
+			cmd.Env = append(os.Environ(), "EVENTLAKE_TEST_CLI=1", "EVENTLAKE_CRASH_AT="+step)
+			out, err := cmd.CombinedOutput()
+			var ee *exec.ExitError
+			if !errors.As(err, &ee) || ee.Sys().(syscall.WaitStatus).Signal() != syscall.SIGKILL {
+				t.Fatalf("the load was not killed at %s: %v\n%s", step, err, out)
+			}
+			before := bucketKeys(t, lakeURL)
+			for _, k := range before {
+				if strings.HasPrefix(k, "events/") {
+					t.Fatalf("after a kill at %s %s is already published", step, k)
+				}
+			}
+			for _, q := range []string{"select count(*), count(distinct event_id) from events_raw",
+				"select domain, event_date, count(*) from events group by all order by all"} {
+				freshRunner(t)
+				code, got, errOut := runCLI(t, "sql", "--lake", lakeURL, "-c", q)
+				if code != 0 {
+					t.Fatalf("sql after a kill at %s: exit %d %s", step, code, errOut)
+				}
+				_, want, _ := runCLI(t, "sql", "--lake", local, "-c", q)
+				if got != want || want == "" {
+					t.Errorf("%s after a kill at %s:\nbucket lake:\n%s\nlocal lake:\n%s", q, step, got, want)
+				}
+			}
+			if after := bucketKeys(t, lakeURL); strings.Join(after, ",") != strings.Join(before, ",") {
+				t.Errorf("sql changed the bucket: %v -> %v", before, after)
+			}
+		})
+	}
+}
