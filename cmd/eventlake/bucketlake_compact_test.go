@@ -318,3 +318,46 @@ func testBucketLakeSQLAfterCrashBeforePublish(t *testing.T, newLake func(*testin
 		})
 	}
 }
+
+// ddl (Hive) on a lake in a bucket reads the catalog from the bucket and
+// takes the bucket's URL as the LOCATION: the same DDL as for a folder
+// lake of the same corpus given that URL. Athena reads S3 only: a lake in
+// GCS is refused for it.
+func TestBucketLakeDDL(t *testing.T) { forEachBucket(t, testBucketLakeDDL) }
+
+func testBucketLakeDDL(t *testing.T, newLake func(*testing.T) string) {
+	lakeURL := newLake(t)
+	local := t.TempDir()
+	freshRunner(t)
+	for _, l := range []string{lakeURL, local} {
+		if code, out, errOut := runCLI(t, "load", "--lake", l, "--settle", "0", "-q", testdata("pismo"), testdata("fulfillmenttools")); code != 0 {
+			t.Fatalf("load %s: exit %d %s%s", l, code, out, errOut)
+		}
+	}
+	root := openBucket(t, lakeURL).URL()
+	for _, engine := range []string{"athena", "spark", "trino"} {
+		cwd := freshRunner(t)
+		code, got, errOut := runCLI(t, "ddl", "--lake", lakeURL, "--engine", engine)
+		if engine == "athena" && strings.HasPrefix(root, "gs://") {
+			if code != 2 || !strings.Contains(errOut, "Athena reads S3 only") {
+				t.Errorf("ddl --engine athena on a lake in GCS: exit %d, stderr %q; want exit 2 and the reason", code, errOut)
+			}
+			continue
+		}
+		if code != 0 {
+			t.Fatalf("ddl --engine %s on the bucket: exit %d %s", engine, code, errOut)
+		}
+		_, want, _ := runCLI(t, "ddl", "--lake", local, "--engine", engine, "--location", root)
+		if got != want || !strings.Contains(got, root+"events/") {
+			t.Errorf("ddl --engine %s:\nbucket lake:\n%s\nfolder lake at --location %s:\n%s", engine, got, root, want)
+		}
+		if ents, _ := os.ReadDir(cwd); len(ents) != 0 {
+			t.Errorf("ddl left %v in its working folder", ents)
+		}
+	}
+	// --location still names the lake as the engine sees it.
+	code, got, errOut := runCLI(t, "ddl", "--lake", lakeURL, "--engine", "spark", "--location", "s3a://mirror/lake/")
+	if code != 0 || !strings.Contains(got, "s3a://mirror/lake/events/") {
+		t.Errorf("ddl --location on a bucket lake: exit %d %s%s", code, got, errOut)
+	}
+}

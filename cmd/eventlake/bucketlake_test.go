@@ -347,7 +347,6 @@ func testBucketLakeUnsupportedCommandsRefused(t *testing.T, newLake func(*testin
 	freshRunner(t)
 	for _, args := range [][]string{
 		{"watch", "--lake", lakeURL, "--interval", "1m", testdata("pismo")},
-		{"ddl", "--lake", lakeURL, "--engine", "spark", "--location", "s3://x/y"},
 	} {
 		code, _, errOut := runCLI(t, args...)
 		if code != 2 || !strings.Contains(errOut, "not supported yet") {

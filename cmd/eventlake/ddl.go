@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/eventlake/eventlake/catalog"
+	lk "github.com/eventlake/eventlake/lake"
 	"github.com/eventlake/eventlake/loader"
 	"github.com/eventlake/eventlake/sql/ddl"
 )
@@ -37,10 +38,10 @@ metadata file, and how to point the engine at a newer metadata file after later 
 		},
 	}
 	f := c.Flags()
-	f.StringVar(&o.Lake, "lake", "", "lake folder (for the partitions and the CSV tables; required for athena)")
+	f.StringVar(&o.Lake, "lake", "", "lake folder or s3://, gs:// URL (for the partitions and the CSV tables; required for athena)")
 	f.StringVar(&o.Catalog, "catalog", "", "catalog file (default <lake>/_eventlake/catalog.db)")
 	f.StringVar(&o.Engine, "engine", "", "athena, spark or trino (iceberg: also snowflake, bigquery)")
-	f.StringVar(&o.Location, "location", "", "the lake's root as the engine sees it, e.g. s3://bucket/prefix/")
+	f.StringVar(&o.Location, "location", "", "the lake's root as the engine sees it, e.g. s3://bucket/prefix/ (default: a bucket lake's URL)")
 	f.StringVar(&o.Format, "format", "hive", "hive (external tables over the folders) or iceberg (register the Iceberg table)")
 	f.StringVar(&o.Database, "database", "eventlake", "database / schema name")
 	return c
@@ -54,27 +55,46 @@ func runDDL(ctx context.Context, o *ddlOptions, io streams) error {
 	default:
 		return usagef("--format %q: want hive or iceberg", o.Format)
 	}
-	if o.Engine == "" || o.Location == "" {
-		return usagef("--engine (%s) and --location are required", strings.Join(ddl.Engines, ", "))
+	var loc lk.Location
+	if o.Lake != "" {
+		var err error
+		if loc, err = parseLake(o.Lake); err != nil {
+			return err
+		}
+		if err := bucketDDL(o, loc); err != nil {
+			return err
+		}
+	}
+	if o.Engine == "" || o.Location == "" && !loc.IsBucket() {
+		return usagef("--engine (%s) and --location are required (--location: not for a lake in a bucket)", strings.Join(ddl.Engines, ", "))
 	}
 	opts := ddl.Options{Engine: o.Engine, Location: o.Location, Database: o.Database}
 	var warnings []string
 	var superseded int64
 	if o.Lake != "" {
-		if loc, err := parseLake(o.Lake); err != nil {
-			return err
-		} else if loc.IsBucket() {
-			return usagef("ddl: --lake in a bucket is not supported yet; give --location and no --lake")
+		var cat *catalog.Catalog
+		if loc.IsBucket() {
+			// The catalog is read from the bucket; the bucket's URL is the
+			// tables' location unless --location names it otherwise.
+			c, store, _, cleanup, err := lk.OpenBucketReader(ctx, loc)
+			if err != nil {
+				return err
+			}
+			defer cleanup()
+			cat, opts.Location = c, first(o.Location, store.URL())
+		} else {
+			path := first(o.Catalog, loader.CatalogPath(o.Lake))
+			if _, err := os.Stat(path); err != nil {
+				return fmt.Errorf("no catalog at %s", path)
+			}
+			c, err := catalog.Open(path, catalog.Options{ReadOnly: true})
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+			cat = c
 		}
-		path := first(o.Catalog, loader.CatalogPath(o.Lake))
-		if _, err := os.Stat(path); err != nil {
-			return fmt.Errorf("no catalog at %s", path)
-		}
-		cat, err := catalog.Open(path, catalog.Options{ReadOnly: true})
-		if err != nil {
-			return err
-		}
-		defer cat.Close()
+		var err error
 		if opts.Lake, warnings, err = ddl.ReadLake(ctx, cat); err != nil {
 			return err
 		}
@@ -104,6 +124,22 @@ func runDDL(ctx context.Context, o *ddlOptions, io streams) error {
 		fmt.Fprintf(io.out, "-- note: %s\n", note)
 	}
 	fmt.Fprint(io.out, res.Text)
+	return nil
+}
+
+// bucketDDL checks the flags of ddl (Hive) on a lake in a bucket: its
+// catalog is in the bucket, and Athena cannot read a lake in GCS.
+func bucketDDL(o *ddlOptions, loc lk.Location) error {
+	if !loc.IsBucket() {
+		return nil
+	}
+	if o.Catalog != "" {
+		return usagef("--catalog: a lake in a bucket (%s) keeps its catalog in the bucket", loc)
+	}
+	if o.Engine == "athena" && loc.URL.Scheme == "gs" && !strings.HasPrefix(o.Location, "s3://") {
+		return usagef("--engine athena: the lake %s is in Google Cloud Storage, and Athena reads S3 only (spark and trino read gs://; "+
+			"for a copy of the lake in S3 give its --location s3://…)", loc)
+	}
 	return nil
 }
 
