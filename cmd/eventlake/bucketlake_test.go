@@ -346,7 +346,7 @@ func testBucketLakeUnsupportedCommandsRefused(t *testing.T, newLake func(*testin
 	lakeURL := newLake(t)
 	freshRunner(t)
 	for _, args := range [][]string{
-		{"watch", "--lake", lakeURL, "--interval", "1m", testdata("pismo")},
+		{"ddl", "--format", "iceberg", "--lake", lakeURL, "--engine", "spark"},
 	} {
 		code, _, errOut := runCLI(t, args...)
 		if code != 2 || !strings.Contains(errOut, "not supported yet") {

@@ -87,7 +87,7 @@ clean stop, 1 when the watcher cannot start, 2 for usage errors.`,
 		},
 	}
 	f := c.Flags()
-	f.StringVar(&o.load.Lake, "lake", "", "lake folder (created if missing)")
+	f.StringVar(&o.load.Lake, "lake", "", "lake folder (created if missing), or s3://BUCKET/PREFIX or gs://BUCKET/PREFIX")
 	f.StringVar(&o.load.Catalog, "catalog", "", "catalog file (default <lake>/_eventlake/catalog.db)")
 	f.StringVar(&o.load.Profile, "profile", "", profileUsage)
 	f.StringVar(&o.load.ConfigPath, "config", "", "YAML config file (lake, sources, profiles)")
@@ -121,8 +121,8 @@ func runWatch(ctx context.Context, o *watchOptions, io streams) error {
 		return err
 	}
 	lo.Command = "watch"
-	if loc, _ := lk.ParseLocation(lo.Lake); loc.IsBucket() {
-		return usagef("watch: a lake in a bucket (%s) is not supported yet; schedule eventlake load instead", lo.Lake)
+	if err := watchBucket(lo, o.load.Iceberg); err != nil {
+		return err
 	}
 	switch {
 	case o.Interval <= 0:
@@ -183,6 +183,21 @@ func runWatch(ctx context.Context, o *watchOptions, io streams) error {
 	stop := context.AfterFunc(ctx, func() { signal.Reset(os.Interrupt, syscall.SIGTERM) })
 	defer stop()
 	return watch.Run(ctx, wo)
+}
+
+// watchBucket refuses, at start, what a watch cannot do on a lake in a
+// bucket yet: Apache Iceberg metadata and the config's retention.
+func watchBucket(lo loader.Options, iceberg bool) error {
+	if loc, _ := lk.ParseLocation(lo.Lake); !loc.IsBucket() {
+		return nil
+	}
+	if iceberg {
+		return usagef("watch --iceberg: a lake in a bucket (%s) cannot keep Apache Iceberg metadata yet", lo.Lake)
+	}
+	if r, err := lo.Config.RetentionPeriods(); err == nil && len(r) > 0 {
+		return usagef("watch: retention: in the config: a lake in a bucket (%s) cannot expire partitions yet", lo.Lake)
+	}
+	return nil
 }
 
 // printWatchStatus is the watch section of `eventlake status`.

@@ -62,6 +62,7 @@ import (
 	"math/rand/v2"
 	"net/url"
 	"os"
+	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
@@ -300,13 +301,11 @@ func Run(ctx context.Context, o Options) error {
 			o.SQS = c
 		}
 	}
-	catPath := o.Load.CatalogPath
-	if catPath == "" {
-		catPath = loader.CatalogPath(o.Load.Lake)
+	catPath, cleanup, err := stateCatalog(o.Load)
+	if err != nil {
+		return err
 	}
-	if err := os.MkdirAll(o.Load.Lake, 0o755); err != nil {
-		return fmt.Errorf("watch: lake %s: %w", o.Load.Lake, err)
-	}
+	defer cleanup()
 	cat, err := catalog.Open(catPath, catalog.Options{})
 	if err != nil {
 		return err
@@ -348,6 +347,29 @@ func Run(ctx context.Context, o Options) error {
 	w.heartbeat(fctx, true)
 	w.log.Info("watcher stopped", "cause", context.Cause(ctx))
 	return nil
+}
+
+// stateCatalog returns the catalog the watcher keeps its own state in
+// (heartbeats, notifications): the lake's. A lake in a bucket commits only
+// loads to its log, so there the watcher keeps its state in a catalog of
+// its own in a temporary folder (removed by cleanup): each round's load
+// syncs the lake's catalog from the bucket under the lease, as a load does.
+func stateCatalog(lo loader.Options) (path string, cleanup func(), err error) {
+	if loc, lerr := lake.ParseLocation(lo.Lake); lerr == nil && loc.IsBucket() {
+		dir, err := os.MkdirTemp("", "eventlake-watch-")
+		if err != nil {
+			return "", nil, fmt.Errorf("watch: %w", err)
+		}
+		return filepath.Join(dir, "watcher.db"), func() { os.RemoveAll(dir) }, nil
+	}
+	path = lo.CatalogPath
+	if path == "" {
+		path = loader.CatalogPath(lo.Lake)
+	}
+	if err := os.MkdirAll(lo.Lake, 0o755); err != nil {
+		return "", nil, fmt.Errorf("watch: lake %s: %w", lo.Lake, err)
+	}
+	return path, func() {}, nil
 }
 
 // heartbeats refreshes the catalog's watchers row until ctx ends.
