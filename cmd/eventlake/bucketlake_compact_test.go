@@ -125,12 +125,24 @@ func testBucketLakeCompact(t *testing.T, newLake func(*testing.T) string) {
 	lakeURL := newLake(t)
 	freshRunner(t)
 	loadInBatches(t, lakeURL)
+	// A dry run plans from the bucket and changes nothing in it.
+	keys := strings.Join(bucketKeys(t, lakeURL), ",")
+	freshRunner(t)
+	code, out, errOut := runCLI(t, "compact", "--lake", lakeURL, "--json", "--dry-run")
+	if plan := compactJSON(t, out); code != 0 || plan["partitions"].(float64) < 1 {
+		t.Errorf("compact --dry-run: exit %d %s%s; want partitions planned", code, out, errOut)
+	}
+	if after := strings.Join(bucketKeys(t, lakeURL), ","); after != keys {
+		t.Errorf("compact --dry-run changed the bucket")
+	}
 	cwd := freshRunner(t)
-	code, out, errOut := runCLI(t, "compact", "--lake", lakeURL, "--json")
+	code, out, errOut = runCLI(t, "compact", "--lake", lakeURL, "--json")
 	if code != 0 {
 		t.Fatalf("compact: exit %d %s%s", code, out, errOut)
 	}
 	sum := compactJSON(t, out)
+	t.Logf("compact: %v partitions, %v files -> %v, %v bytes downloaded, %.3fs", sum["partitions"], sum["files_before"],
+		sum["files_after"], sum["bytes_downloaded"], sum["seconds"])
 	if sum["partitions"].(float64) < 1 || sum["bytes_downloaded"].(float64) <= 0 {
 		t.Errorf("compact compacted %v partitions after downloading %v bytes; want some of each: %s", sum["partitions"], sum["bytes_downloaded"], out)
 	}

@@ -46,6 +46,11 @@ interrupted (even by kill -9) is finished or undone by the next compact or load.
 
 A partition whose files were all written by one compaction is left alone.
 
+On a lake in a bucket (--lake s3://… or gs://…) compact takes the writer lease,
+downloads the files of the partitions it reads to a temporary folder, commits
+the merged files through the bucket's log, and deletes the replaced objects
+only after the commit; there is no query cache.
+
 Afterwards the query cache (<lake>/_eventlake/query-cache.duckdb) is brought up
 to date: a DuckDB copy of the compacted partitions, from which eventlake sql
 reads them (faster than their Parquet files; partitions changed since are read
