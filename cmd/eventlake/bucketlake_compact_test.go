@@ -132,6 +132,7 @@ func testBucketLakeCompact(t *testing.T, newLake func(*testing.T) string) {
 	if plan := compactJSON(t, out); code != 0 || plan["partitions"].(float64) < 1 {
 		t.Errorf("compact --dry-run: exit %d %s%s; want partitions planned", code, out, errOut)
 	}
+	dryDownloaded := compactJSON(t, out)["bytes_downloaded"].(float64)
 	if after := strings.Join(bucketKeys(t, lakeURL), ","); after != keys {
 		t.Errorf("compact --dry-run changed the bucket")
 	}
@@ -143,6 +144,9 @@ func testBucketLakeCompact(t *testing.T, newLake func(*testing.T) string) {
 	sum := compactJSON(t, out)
 	t.Logf("compact: %v partitions, %v files -> %v, %v bytes downloaded, %.3fs", sum["partitions"], sum["files_before"],
 		sum["files_after"], sum["bytes_downloaded"], sum["seconds"])
+	if dryDownloaded >= sum["bytes_downloaded"].(float64) {
+		t.Errorf("the dry run downloaded %v bytes, the compaction %v: a dry run reads only what it scans for duplicates", dryDownloaded, sum["bytes_downloaded"])
+	}
 	if sum["partitions"].(float64) < 1 || sum["bytes_downloaded"].(float64) <= 0 {
 		t.Errorf("compact compacted %v partitions after downloading %v bytes; want some of each: %s", sum["partitions"], sum["bytes_downloaded"], out)
 	}

@@ -478,20 +478,29 @@ func plan(ctx context.Context, cat *catalog.Catalog, o Options, only map[string]
 		for _, f := range group {
 			superseded = superseded || f.Superseded > 0
 		}
+		local := true // the group's files are on local disk
 		if o.fetch != nil {
-			// A compacted partition is left alone without being read.
-			if !superseded && compacted(group) {
+			switch {
+			case !superseded && compacted(group):
+				// A compacted partition is left alone without being read.
 				skipped++
 				continue
-			}
-			n, err := o.fetch(ctx, group)
-			sum.BytesDownloaded += n
-			if err != nil {
-				return nil, 0, fmt.Errorf("partition %s: %w", p, err)
+			case o.DryRun && (superseded || len(group) >= o.MinFiles):
+				// A dry run reads only what it must scan for duplicates.
+				local = false
+			default:
+				n, err := o.fetch(ctx, group)
+				sum.BytesDownloaded += n
+				if err != nil {
+					return nil, 0, fmt.Errorf("partition %s: %w", p, err)
+				}
 			}
 		}
 		var bad []DamagedFile
 		for _, f := range group {
+			if !local {
+				break
+			}
 			if err := partitions.StatFile(filepath.Join(o.root, filepath.FromSlash(f.Path)), f.Bytes); err != nil {
 				bad = append(bad, damagedFile(f.Path, err).DamagedFile)
 			}
