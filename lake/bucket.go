@@ -276,8 +276,8 @@ func readLogEntry(ctx context.Context, store ObjectStore, seq int64) (LogEntry, 
 	if err := json.Unmarshal(b, &e); err != nil {
 		return e, fmt.Errorf("lake %s: %s is not a commit log entry: %w", store.URL(), logKey(seq), err)
 	}
-	if e.Format != LogFormat || e.Seq != seq {
-		return e, fmt.Errorf("lake %s: %s has format %d and seq %d (want format %d, seq %d)", store.URL(), logKey(seq), e.Format, e.Seq, LogFormat, seq)
+	if !knownFormat(e.Format) || e.Seq != seq {
+		return e, fmt.Errorf("lake %s: %s has format %d and seq %d (want format %d to %d, seq %d)", store.URL(), logKey(seq), e.Format, e.Seq, minManifestFormat, LogFormat, seq)
 	}
 	return e, nil
 }
@@ -666,26 +666,34 @@ func DownloadLiveFiles(ctx context.Context, store ObjectStore, cat *catalog.Cata
 		if st, err := os.Stat(dst); err == nil && st.Size() == f.Bytes {
 			continue
 		}
-		if err := os.MkdirAll(filepath.Dir(dst), dirPerm); err != nil {
-			return got, err
-		}
-		tmp := dst + ".download"
-		out, err := os.Create(tmp)
-		if err != nil {
-			return got, err
-		}
-		err = store.Download(ctx, f.Path, out)
-		if cerr := out.Close(); err == nil {
-			err = cerr
-		}
-		if err == nil {
-			err = os.Rename(tmp, dst)
-		}
-		if err != nil {
-			os.Remove(tmp)
+		if err := downloadFile(ctx, store, f.Path, dst); err != nil {
 			return got, fmt.Errorf("lake %s: download %s: %w", store.URL(), f.Path, err)
 		}
 		got += f.Bytes
 	}
 	return got, nil
+}
+
+// downloadFile copies the object at key to the local file dst, through a
+// temporary file renamed into place (dst is complete or absent).
+func downloadFile(ctx context.Context, store ObjectStore, key, dst string) error {
+	if err := os.MkdirAll(filepath.Dir(dst), dirPerm); err != nil {
+		return err
+	}
+	tmp := dst + ".download"
+	out, err := os.Create(tmp)
+	if err != nil {
+		return err
+	}
+	err = store.Download(ctx, key, out)
+	if cerr := out.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, dst)
+	}
+	if err != nil {
+		os.Remove(tmp)
+	}
+	return err
 }

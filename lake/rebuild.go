@@ -62,6 +62,11 @@ func Rebuild(ctx context.Context, o RebuildOptions) (*RebuildReport, error) {
 	if o.Lake == "" {
 		return nil, errors.New("catalog rebuild: no lake given")
 	}
+	if loc, err := ParseLocation(o.Lake); err != nil {
+		return nil, err
+	} else if loc.IsBucket() {
+		return rebuildBucket(ctx, loc, o)
+	}
 	root, err := filepath.Abs(o.Lake)
 	if err != nil {
 		return nil, err
@@ -121,6 +126,9 @@ func Rebuild(ctx context.Context, o RebuildOptions) (*RebuildReport, error) {
 		}
 		for _, p := range m.Replaces {
 			replaced[p] = true
+		}
+		for _, p := range m.Retires {
+			replaced[p] = true // retired (format 2): deleted after that commit
 		}
 	}
 	for p := range onDisk {
@@ -241,11 +249,12 @@ func replay(ctx context.Context, cat *catalog.Catalog, m *Manifest, onDisk, repl
 	// The manifest's commit, with only the files still in the lake (or
 	// deleted by a later compaction) and the replaced files among them.
 	cm := m.commit()
-	cm.Files, cm.Replaces = nil, nil
+	cm.Files, cm.Replaces, cm.Retires = nil, nil, nil
 	for _, f := range m.Files {
 		switch {
 		case onDisk[f.Path] || replaced[f.Path]:
-			// A missing file a later compaction replaced was deleted by it.
+			// A missing file a later compaction replaced (or a later
+			// commit retired) was deleted by it.
 			cm.Files = append(cm.Files, f)
 			inserted[f.Path] = true
 		default:
@@ -255,6 +264,11 @@ func replay(ctx context.Context, cat *catalog.Catalog, m *Manifest, onDisk, repl
 	for _, p := range m.Replaces {
 		if inserted[p] {
 			cm.Replaces = append(cm.Replaces, p)
+		}
+	}
+	for _, p := range m.Retires {
+		if inserted[p] {
+			cm.Retires = append(cm.Retires, p)
 		}
 	}
 	if err := cat.Commit(ctx, cm); err != nil {

@@ -77,17 +77,17 @@ func runRebuild(ctx context.Context, o *rebuildOptions, io streams) error {
 	if ro.Lake == "" {
 		return usagef("no lake: give --lake DIR (or lake: in the config file)")
 	}
-	if err := folderOnly("catalog rebuild", ro.Lake); err != nil {
+	loc, err := parseLake(ro.Lake)
+	if err != nil {
 		return err
 	}
-	if ro.CatalogPath == "" {
+	if ro.CatalogPath == "" && !loc.IsBucket() {
 		ro.CatalogPath = loader.CatalogPath(ro.Lake)
 	}
 	changed := o.changed
 	if changed == nil {
 		changed = func(string) bool { return false }
 	}
-	var err error
 	if ro.LockWait, err = lockWait(changed("lock-wait"), o.LockWait, cfg.LockWait); err != nil {
 		return err
 	}
