@@ -29,6 +29,7 @@ import (
 //	<lake>/_eventlake/log/<seq>.json               one entry per commit, created if absent
 //	<lake>/_eventlake/checkpoints/<seq>.db.zst     the catalog after commit <seq>
 //	<lake>/_eventlake/staging/<load_id>/<path>     a load's files before they are published
+//	<lake>/_eventlake/staging/<load_id>/.pending   a commit that deletes files but stages none
 //	<lake>/_eventlake/lease.json                   the writer lease
 //
 // The commit point is the creation of log entry <seq> = last + 1 with a
@@ -63,6 +64,11 @@ var ErrCommitConflict = errors.New("another writer committed first")
 
 func logKey(seq int64) string        { return fmt.Sprintf("%s%020d.json", logPrefix, seq) }
 func checkpointKey(seq int64) string { return fmt.Sprintf("%s%020d.db.zst", checkpointPrefix, seq) }
+// pendingMarker is the staged object of a transaction that stages no
+// file but deletes files once committed (an expiry, a forget, a repair):
+// it keeps the load in the staging area, where recovery finds it.
+const pendingMarker = ".pending"
+
 func stagedKey(id, path string) string {
 	return bucketStagePrefix + id + "/" + path
 }
@@ -390,6 +396,14 @@ func (b *bucketLake) commit(ctx context.Context, t *Tx, cm catalog.Commit) (int6
 			t.Step("bucket-during-upload")
 		}
 	}
+	if len(cm.Files) == 0 && len(cm.Replaces)+len(cm.Retires) > 0 {
+		// Nothing staged, but files to delete once committed: a marker
+		// tells recovery that this load may have work left after a crash
+		// (the deletions are its finishing hook).
+		if _, err := b.store.Put(ctx, stagedKey(t.id, pendingMarker), bytes.NewReader(nil), 0, PutCond{}); err != nil {
+			return 0, fmt.Errorf("upload %s: %w", stagedKey(t.id, pendingMarker), err)
+		}
+	}
 	t.Step("bucket-after-upload")
 	if err := b.lease.Renew(ctx); err != nil {
 		return 0, err
@@ -464,7 +478,11 @@ func (h bucketPublish) Run(ctx context.Context, p *Publication) error {
 	if err != nil {
 		return fmt.Errorf("list the staged files: %w", err)
 	}
-	for i, path := range staged[p.LoadID] {
+	i := 0
+	for _, path := range staged[p.LoadID] {
+		if path == pendingMarker {
+			continue
+		}
 		if err := catalog.CheckFilePath(path); err != nil {
 			return err
 		}
@@ -475,6 +493,7 @@ func (h bucketPublish) Run(ctx context.Context, p *Publication) error {
 		if i == 0 {
 			p.Step("during-publish")
 		}
+		i++
 	}
 	return nil
 }
@@ -492,7 +511,7 @@ func (h bucketFinish) Run(ctx context.Context, p *Publication) error {
 	if err != nil {
 		return err
 	}
-	for _, path := range retired {
+	for i, path := range retired {
 		if err := catalog.CheckFilePath(path); err != nil {
 			return err
 		}
@@ -500,6 +519,12 @@ func (h bucketFinish) Run(ctx context.Context, p *Publication) error {
 			return fmt.Errorf("delete replaced file %s: %w", path, err)
 		}
 		p.Deleted++
+		if i == 0 {
+			p.Step("during-delete")
+		}
+	}
+	if len(retired) > 0 {
+		p.Step("after-delete")
 	}
 	staged, err := h.b.stagedObjects(ctx, p.LoadID)
 	if err != nil {

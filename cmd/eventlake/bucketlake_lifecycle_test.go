@@ -1,10 +1,13 @@
 package main
 
 import (
+	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -124,4 +127,128 @@ func TestRebuildAfterLifecycle(t *testing.T) {
 	if code, out, errOut := runCLI(t, "check", "--lake", lake); code != 0 {
 		t.Errorf("check after rebuild: exit %d\n%s%s", code, out, errOut)
 	}
+}
+
+// killedAt runs the real binary with args on a fresh machine and requires
+// it to die by SIGKILL at the crash point step.
+func killedAt(t *testing.T, step string, args ...string) {
+	t.Helper()
+	cwd := freshRunner(t)
+	cmd := exec.Command(os.Args[0], args...)
+	cmd.Dir = cwd
+	cmd.Env = append(os.Environ(), "EVENTLAKE_TEST_CLI=1", "EVENTLAKE_CRASH_AT="+step)
+	out, err := cmd.CombinedOutput()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.Sys().(syscall.WaitStatus).Signal() != syscall.SIGKILL {
+		t.Fatalf("%v was not killed at %s: %v\n%s", args, step, err, out)
+	}
+}
+
+// liveMissing returns the live files (as a fresh reader of the bucket
+// lake's commit log sees them) that the bucket does not hold.
+func liveMissing(t *testing.T, lakeURL string) []string {
+	t.Helper()
+	freshRunner(t)
+	code, out, errOut := runCLI(t, "sql", "--lake", lakeURL, "--format", "csv", "-c",
+		"select path from eventlake.files where status = 'live'")
+	if code != 0 {
+		t.Fatalf("sql: exit %d %s", code, errOut)
+	}
+	keys := map[string]bool{}
+	for _, k := range bucketKeys(t, lakeURL) {
+		keys[k] = true
+	}
+	var missing []string
+	for _, p := range strings.Split(strings.TrimSpace(out), "\n")[1:] {
+		if !keys[p] {
+			missing = append(missing, p)
+		}
+	}
+	return missing
+}
+
+// A SIGKILL of the real binary at each step of expire, forget and a
+// reprocess marking on a lake in a bucket, then a re-run from a fresh
+// machine, gives the lake of one clean run; right after the kill, no file a
+// fresh reader sees as live is missing from the bucket.
+func TestBucketLakeLifecycleCrash(t *testing.T) {
+	if testing.Short() {
+		t.Skip("crash test")
+	}
+	forEachBucket(t, testBucketLakeLifecycleCrash)
+}
+
+func testBucketLakeLifecycleCrash(t *testing.T, newLake func(*testing.T) string) {
+	pismo, ft := lifecycleCorpus(t)
+	load := []string{"load", "--settle", "0", "-q", pismo, ft}
+	tx := []string{"after-begin", "before-commit", "bucket-after-upload", "bucket-after-log", "after-commit",
+		"after-publish", "after-swap"}
+	deletes := []string{"during-delete", "after-delete", "bucket-after-finish"}
+	cases := []struct {
+		name  string
+		op    []string // run with --lake after the first load
+		after [][]string
+		steps []string
+	}{
+		{"expire", []string{"expire", "--before", "2024-02-02", "--table", "events"}, nil, append(append([]string{}, tx...), deletes...)},
+		{"forget", []string{"forget", "--object", "**events-2024-02-02-*"}, nil, append(append([]string{"superseding"}, tx...), deletes...)},
+		{"reprocess", []string{"reprocess", "--object", "**09-00-00*"}, [][]string{load}, append(append([]string{}, tx...), "bucket-after-finish")},
+	}
+	withLake := func(args []string, lake string) []string {
+		return append([]string{args[0], "--lake", lake}, args[1:]...)
+	}
+	run := func(t *testing.T, args []string) {
+		t.Helper()
+		freshRunner(t)
+		if code, out, errOut := runCLI(t, args...); code != 0 {
+			t.Fatalf("%v: exit %d\n%s%s", args, code, out, errOut)
+		}
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			clean := newLake(t)
+			run(t, withLake(load, clean))
+			before := lifecycleState(t, clean)
+			run(t, withLake(c.op, clean))
+			for _, a := range c.after {
+				run(t, withLake(a, clean))
+			}
+			want := lifecycleState(t, clean)
+			if want == before {
+				t.Fatalf("%v changes nothing: %s", c.op, want)
+			}
+			for _, step := range c.steps {
+				t.Run(step, func(t *testing.T) {
+					lake := newLake(t)
+					run(t, withLake(load, lake))
+					killedAt(t, c.name+"-"+step, withLake(c.op, lake)...)
+					if m := liveMissing(t, lake); len(m) > 0 {
+						t.Errorf("after a kill at %s a reader sees live files the bucket lacks: %v", step, m)
+					}
+					run(t, withLake(c.op, lake))
+					for _, a := range c.after {
+						run(t, withLake(a, lake))
+					}
+					if got, want := hiveRows(t, lake), hiveRows(t, clean); got != want {
+						t.Errorf("after a kill at %s and a re-run a Hive reader lists %d rows, want %d", step, got, want)
+					}
+					if got := lifecycleState(t, lake); got != want {
+						t.Errorf("after a kill at %s and a re-run: %s, want %s", step, got, want)
+					}
+					for _, k := range bucketKeys(t, lake) {
+						if strings.HasPrefix(k, "_eventlake/staging/") {
+							t.Errorf("staged file left: %s", k)
+						}
+					}
+				})
+			}
+		})
+	}
+}
+
+// hiveRows counts the rows of the events files a Hive reader lists in the
+// bucket.
+func hiveRows(t *testing.T, lakeURL string) int64 {
+	rows, _ := bucketRows(t, lakeURL, "events")
+	return rows
 }
