@@ -64,6 +64,7 @@ var ErrCommitConflict = errors.New("another writer committed first")
 
 func logKey(seq int64) string        { return fmt.Sprintf("%s%020d.json", logPrefix, seq) }
 func checkpointKey(seq int64) string { return fmt.Sprintf("%s%020d.db.zst", checkpointPrefix, seq) }
+
 // pendingMarker is the staged object of a transaction that stages no
 // file but deletes files once committed (an expiry, a forget, a repair):
 // it keeps the load in the staging area, where recovery finds it.
