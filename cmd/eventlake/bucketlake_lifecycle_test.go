@@ -252,3 +252,55 @@ func hiveRows(t *testing.T, lakeURL string) int64 {
 	rows, _ := bucketRows(t, lakeURL, "events")
 	return rows
 }
+
+// A SIGKILL at each step of a reprocess marking on a lake in a folder, then
+// a re-run and the load that reads the marked objects, gives the lake of
+// one clean run; a rebuild from the manifests keeps the marks.
+func TestReprocessMarkCrash(t *testing.T) {
+	if testing.Short() {
+		t.Skip("crash test")
+	}
+	pismo, ft := lifecycleCorpus(t)
+	base := func(t *testing.T) string {
+		lake := t.TempDir()
+		if code, _, errOut := runCLI(t, "load", "--lake", lake, "--settle", "0", "-q", pismo, ft); code != 0 {
+			t.Fatalf("load: exit %d\n%s", code, errOut)
+		}
+		return lake
+	}
+	mark := []string{"reprocess", "--object", "**09-00-00*"}
+	finish := func(t *testing.T, lake string) string {
+		if code, _, errOut := runCLI(t, append(mark[:1:1], append([]string{"--lake", lake}, mark[1:]...)...)...); code != 0 {
+			t.Fatalf("reprocess: exit %d\n%s", code, errOut)
+		}
+		if code, _, errOut := runCLI(t, "load", "--lake", lake, "--settle", "0", "-q", pismo, ft); code != 0 {
+			t.Fatalf("load: exit %d\n%s", code, errOut)
+		}
+		return lifecycleState(t, lake)
+	}
+	want := finish(t, base(t))
+	for _, step := range []string{"after-begin", "before-commit", "after-commit", "before-manifest", "after-publish", "after-swap"} {
+		t.Run(step, func(t *testing.T) {
+			lake := base(t)
+			killedAt(t, "reprocess-"+step, "reprocess", "--lake", lake, "--object", "**09-00-00*")
+			if got := finish(t, lake); got != want {
+				t.Errorf("after a kill at reprocess-%s and a re-run: %s, want %s", step, got, want)
+			}
+		})
+	}
+	// The marks alone, then a lost catalog: the rebuilt one has them.
+	lake := base(t)
+	if code, _, errOut := runCLI(t, "reprocess", "--lake", lake, "--object", "**09-00-00*"); code != 0 {
+		t.Fatalf("reprocess: exit %d\n%s", code, errOut)
+	}
+	cat := filepath.Join(lake, "_eventlake", "catalog.db")
+	for _, suf := range []string{"", "-wal", "-shm"} {
+		os.Remove(cat + suf)
+	}
+	if code, out, errOut := runCLI(t, "catalog", "rebuild", "--lake", lake); code != 0 {
+		t.Fatalf("catalog rebuild: exit %d\n%s%s", code, out, errOut)
+	}
+	if got := sqlValue(t, lake, "select count(*) from eventlake.objects where reprocess_at is not null"); got != "1" {
+		t.Errorf("after a rebuild %s objects are marked for reprocessing, want 1", got)
+	}
+}

@@ -55,7 +55,7 @@ usage errors.`,
 		},
 	}
 	f := rb.Flags()
-	f.StringVar(&o.Lake, "lake", "", "lake folder")
+	f.StringVar(&o.Lake, "lake", "", "lake folder, or s3://BUCKET/PREFIX or gs://BUCKET/PREFIX")
 	f.StringVar(&o.Catalog, "catalog", "", "catalog file to create (default <lake>/_eventlake/catalog.db)")
 	f.StringVar(&o.ConfigPath, "config", "", "YAML config file (lake, catalog, lock_wait)")
 	f.BoolVar(&o.DryRun, "dry-run", false, "only report what the rebuilt catalog would hold")

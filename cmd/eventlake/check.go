@@ -50,7 +50,7 @@ usage errors.`,
 		RunE: func(cmd *cobra.Command, args []string) error { return runCheck(cmd.Context(), o, io) },
 	}
 	f := c.Flags()
-	f.StringVar(&o.Lake, "lake", "", "lake folder")
+	f.StringVar(&o.Lake, "lake", "", "lake folder, or s3://BUCKET/PREFIX or gs://BUCKET/PREFIX")
 	f.StringVar(&o.Catalog, "catalog", "", "catalog file (default <lake>/_eventlake/catalog.db)")
 	f.StringVar(&o.ConfigPath, "config", "", "YAML config file (lake and catalog)")
 	f.BoolVar(&o.JSON, "json", false, "print the report as one JSON object")

@@ -55,7 +55,7 @@ expiry failed, 2 for usage errors.`,
 		},
 	}
 	f := c.Flags()
-	f.StringVar(&o.Lake, "lake", "", "lake folder")
+	f.StringVar(&o.Lake, "lake", "", "lake folder, or s3://BUCKET/PREFIX or gs://BUCKET/PREFIX")
 	f.StringVar(&o.Catalog, "catalog", "", "catalog file (default <lake>/_eventlake/catalog.db)")
 	f.StringVar(&o.Before, "before", "", "expire the partitions dated before this day (YYYY-MM-DD, UTC)")
 	f.StringVar(&o.Table, "table", "", "only this table (events, a CSV table, _rejects)")

@@ -65,7 +65,7 @@ reloaded (gone for good, or their load failed), 2 for usage errors.`,
 		},
 	}
 	f := c.Flags()
-	f.StringVar(&o.Lake, "lake", "", "lake folder")
+	f.StringVar(&o.Lake, "lake", "", "lake folder, or s3://BUCKET/PREFIX or gs://BUCKET/PREFIX")
 	f.StringVar(&o.Catalog, "catalog", "", "catalog file (default <lake>/_eventlake/catalog.db)")
 	f.StringVar(&o.Profile, "profile", "", "profile of the reload (see eventlake load)")
 	f.StringVar(&o.ConfigPath, "config", "", "YAML config file (lake, catalog, profiles)")

@@ -24,7 +24,7 @@ type selectOptions struct {
 
 func (o *selectOptions) flags(c *cobra.Command, statuses string) {
 	f := c.Flags()
-	f.StringVar(&o.Lake, "lake", "", "lake folder")
+	f.StringVar(&o.Lake, "lake", "", "lake folder, or s3://BUCKET/PREFIX or gs://BUCKET/PREFIX")
 	f.StringVar(&o.Catalog, "catalog", "", "catalog file (default <lake>/_eventlake/catalog.db)")
 	f.StringVar(&o.Object, "object", "", "objects whose key or URL matches this glob ('*' and '?' stop at '/', '**' does not)")
 	f.StringVar(&o.Status, "status", "", "objects with this status: "+statuses)
