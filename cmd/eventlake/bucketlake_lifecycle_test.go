@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -9,6 +10,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 )
 
 // lifecycleState is what a reader of a lake sees: the shell's rows, the
@@ -302,5 +304,41 @@ func TestReprocessMarkCrash(t *testing.T) {
 	}
 	if got := sqlValue(t, lake, "select count(*) from eventlake.objects where reprocess_at is not null"); got != "1" {
 		t.Errorf("after a rebuild %s objects are marked for reprocessing, want 1", got)
+	}
+}
+
+// retention: in the config expires the partitions past their window after
+// a load into a lake in a bucket, as it does in a folder: the expiry is in
+// the commit log (a fresh reader sees it) and its files leave the bucket.
+func TestBucketLakeRetention(t *testing.T) { forEachBucket(t, testBucketLakeRetention) }
+
+func testBucketLakeRetention(t *testing.T, newLake func(*testing.T) string) {
+	lakeURL := newLake(t)
+	local := t.TempDir()
+	pismo, ft := lifecycleCorpus(t)
+	// events keep 2024-02-02 and later.
+	days := int(time.Since(time.Date(2024, 2, 2, 0, 0, 0, 0, time.UTC)) / (24 * time.Hour))
+	cfg := filepath.Join(t.TempDir(), "eventlake.yaml")
+	if err := os.WriteFile(cfg, []byte(fmt.Sprintf("retention: {events: %dd}\n", days)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var states [2]string
+	for i, l := range []string{local, lakeURL} {
+		freshRunner(t)
+		code, out, errOut := runCLI(t, "load", "--lake", l, "--config", cfg, "--settle", "0", "-q", "--json", pismo, ft)
+		if code != 0 || !strings.Contains(out, `"expired_files":`) || strings.Contains(out, `"expired_files":0`) {
+			t.Fatalf("load into %s: exit %d\n%s%s", l, code, out, errOut)
+		}
+		states[i] = lifecycleState(t, l)
+	}
+	if states[0] != states[1] {
+		t.Errorf("after a load with retention: bucket lake %s, folder lake %s", states[1], states[0])
+	}
+	want := sqlValue(t, local, "select count(*) from read_parquet('"+local+"/events/**/*.parquet')")
+	if got := strconv.FormatInt(hiveRows(t, lakeURL), 10); got != want {
+		t.Errorf("a Hive reader lists %s rows in the bucket, %s in the folder", got, want)
+	}
+	if got := sqlValue(t, lakeURL, "select count(*) from eventlake.loads where command = 'expire'"); got != "1" {
+		t.Errorf("%s expiry loads in the bucket's log, want 1", got)
 	}
 }
