@@ -57,7 +57,8 @@ type RebuildReport struct {
 // replaced files and schemas are as the lost catalog had them. It refuses
 // when a catalog with loads exists, and when the lake holds Parquet files
 // that no manifest names (their objects could not be recognised as loaded
-// and would be loaded twice). It holds the writer lock throughout.
+// and would be loaded twice). It holds the writer lock throughout. A lake
+// in a bucket is rebuilt from its commit log instead (see rebuildBucket).
 func Rebuild(ctx context.Context, o RebuildOptions) (*RebuildReport, error) {
 	if o.Lake == "" {
 		return nil, errors.New("catalog rebuild: no lake given")
