@@ -16,7 +16,8 @@ import (
 // (replacing a damaged or lost one). Under the writer lease. The log
 // entries are the lake's manifests, so nothing else is needed; live files
 // missing from the bucket are reported, as are table files no live file
-// names (orphans, see check and repair). A dry run writes nothing.
+// names (orphans, see check and repair). A dry run takes no lease and
+// writes nothing.
 func rebuildBucket(ctx context.Context, loc Location, o RebuildOptions) (*RebuildReport, error) {
 	if o.CatalogPath != "" {
 		return nil, fmt.Errorf("catalog rebuild: --catalog does not apply to a lake in a bucket (its catalog is kept in the bucket)")
@@ -26,11 +27,13 @@ func rebuildBucket(ctx context.Context, loc Location, o RebuildOptions) (*Rebuil
 		return nil, err
 	}
 	defer store.Close()
-	ls, err := acquireLease(ctx, store, o.LockWait, "catalog rebuild")
-	if err != nil {
-		return nil, err
+	var ls *lease
+	if !o.DryRun { // a dry run only reads: read access suffices
+		if ls, err = acquireLease(ctx, store, o.LockWait, "catalog rebuild"); err != nil {
+			return nil, err
+		}
+		defer ls.Release()
 	}
-	defer ls.Release()
 	dir, err := os.MkdirTemp("", "eventlake-rebuild-*")
 	if err != nil {
 		return nil, fmt.Errorf("catalog rebuild: %w", err)

@@ -68,9 +68,22 @@ func TestBucketLakeCheck(t *testing.T) {
 			if code != 0 || !strings.Contains(out, "no problems found") {
 				t.Fatalf("check of an intact lake: exit %d\n%s%s", code, out, errOut)
 			}
+			// The dry runs read only too.
+			for _, args := range [][]string{
+				{"expire", "--lake", lakeURL, "--before", "2024-02-02", "--dry-run"},
+				{"forget", "--lake", lakeURL, "--object", "**09-00-00*", "--dry-run"},
+				{"reprocess", "--lake", lakeURL, "--object", "**09-00-00*", "--dry-run"},
+				{"repair", "--lake", lakeURL, "--dry-run"},
+				{"catalog", "rebuild", "--lake", lakeURL, "--dry-run"},
+			} {
+				freshRunner(t)
+				if code, out, errOut := runCLI(t, args...); code != 0 || !strings.Contains(out, "would") && !strings.Contains(out, "nothing to repair") {
+					t.Errorf("%v on a read-only bucket: exit %d\n%s%s", args, code, out, errOut)
+				}
+			}
 			readOnly.Store(false)
 			if after := bucketSnapshot(t, lakeURL); !mapsEqual(before, after) {
-				t.Errorf("check changed the bucket: %d keys before, %d after", len(before), len(after))
+				t.Errorf("check and the dry runs changed the bucket: %d keys before, %d after", len(before), len(after))
 			}
 			missing, damaged, orphan := damageBucketLake(t, lakeURL)
 			readOnly.Store(true)
