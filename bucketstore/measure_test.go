@@ -76,3 +76,57 @@ func TestMeasureCommitCost(t *testing.T) {
 		t.Errorf("a small commit took %s at %d objects", plain, loads*per)
 	}
 }
+
+// TestMeasureLifecycleCost (EVENTLAKE_MEASURE_LIFECYCLE=N) fills a bucket
+// lake's catalog with N objects in loads of 10,000 (no checkpoint), then
+// times a reprocess marking of 10,000 objects (one commit) and a catalog
+// rebuild from the whole commit log.
+func TestMeasureLifecycleCost(t *testing.T) {
+	n, _ := strconv.Atoi(os.Getenv("EVENTLAKE_MEASURE_LIFECYCLE"))
+	if n == 0 {
+		t.Skip("set EVENTLAKE_MEASURE_LIFECYCLE to measure")
+	}
+	const per = 10000
+	loads := (n + per - 1) / per
+	t.Setenv("EVENTLAKE_CHECKPOINT_EVERY", strconv.Itoa(loads+10))
+	t.Setenv("TMPDIR", t.TempDir())
+	ctx := context.Background()
+	srv := testservers.S3(t)
+	srv.CreateBucket(t, "b")
+	url := srv.URL("b", "lake/", nil)
+	w, _, err := lake.OpenWriter(ctx, url, "", time.Second, "load")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range loads {
+		tx, err := w.Begin(ctx, lake.TxOptions{Command: "load", Sources: []string{"s3://vendor/x/"}, StartedAt: time.Now()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ch := lake.Changes{}
+		for k := range per {
+			ch.Objects = append(ch.Objects, catalog.ObjectRecord{Source: "s3://vendor/x/", Key: fmt.Sprintf("main_stream/2024/02/01/%06d/obj-%07d", i, k),
+				Version: `"0123456789abcdef0123456789abcdef"`, Size: 123456, ModTime: time.Now(), Status: catalog.ObjectCommitted, Records: 100, Profile: "pismo"})
+		}
+		if err := tx.Commit(ctx, ch); err != nil {
+			t.Fatal(err)
+		}
+	}
+	start := time.Now()
+	objs, err := w.Catalog.SelectObjects(ctx, catalog.Selection{Object: "**/000001/*"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.MarkReprocess(ctx, objs, nil); err != nil {
+		t.Fatal(err)
+	}
+	mark := time.Since(start)
+	w.Close()
+	start = time.Now()
+	rep, err := lake.Rebuild(ctx, lake.RebuildOptions{Lake: url, LockWait: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("objects %d in %d log entries: reprocess marking of %d objects %s; catalog rebuild from the log %s (%d entries, objects %v)",
+		loads*per, loads+1, len(objs), mark, time.Since(start), rep.Loads, rep.Objects)
+}

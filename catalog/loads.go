@@ -160,8 +160,14 @@ type Commit struct {
 	// 'removed' when this load is published, and are then deleted.
 	Retires []string
 	// Reprocess lists object versions this commit marks for reprocessing
-	// (a repair marks those whose rows were in the files it retires).
+	// (a repair marks those whose rows were in the files it retires;
+	// eventlake reprocess commits nothing else).
 	Reprocess []ObjectVersion
+	// Replayed says the commit is replayed from its record (a manifest, a
+	// bucket's log entry): Supersedes is taken as recorded instead of being
+	// derived again, since the marks it was derived from may predate the
+	// records.
+	Replayed bool
 }
 
 // Commit writes everything in one transaction and sets the load to 'committed'. For a failed object it upserts

@@ -42,8 +42,16 @@ const (
 // ForgetCommand is the command recorded for loads begun by `eventlake forget`.
 const ForgetCommand = "forget"
 
+// ReprocessCommand is the command recorded for the commits of `eventlake
+// reprocess` that mark objects for reprocessing.
+const ReprocessCommand = "reprocess"
+
 // ObjectVersion names one row of the objects table.
-type ObjectVersion struct{ Source, Key, Version string }
+type ObjectVersion struct {
+	Source  string `json:"source"`
+	Key     string `json:"key"`
+	Version string `json:"version"`
+}
 
 // URL is the object's URL as its rows' _object column holds it.
 func (v ObjectVersion) URL() string { return v.Source + v.Key }
@@ -51,9 +59,11 @@ func (v ObjectVersion) URL() string { return v.Source + v.Key }
 // Superseded is one (object, old load) pair whose rows a commit supersedes.
 type Superseded struct {
 	ObjectVersion
-	OldLoad, OldStatus, Reason string
-	Rows                       int64 // records + rejects the old load wrote for it
-	Rejects                    int64
+	OldLoad   string `json:"old_load"`
+	OldStatus string `json:"old_status"`
+	Reason    string `json:"reason"`
+	Rows      int64  `json:"rows"` // records + rejects the old load wrote for it
+	Rejects   int64  `json:"rejects"`
 }
 
 // ObjectLoad names the rows one load wrote for one object.
@@ -61,8 +71,8 @@ type ObjectLoad struct{ Object, LoadID string }
 
 // SupersededFile is how many rows of a live file are superseded.
 type SupersededFile struct {
-	Path string
-	Rows int64
+	Path string `json:"path"`
+	Rows int64  `json:"rows"`
 }
 
 // Selection selects object versions (rows of the objects table that are
@@ -370,6 +380,9 @@ ORDER BY f."partition", f.path`, table)
 // as superseded, counts the files' superseded rows and claims the files the
 // load retires.
 func applySupersedes(ctx context.Context, tx *sql.Tx, cm Commit, at int64) error {
+	if cm.Replayed {
+		return recordSupersedes(ctx, tx, cm, cm.Supersedes, at)
+	}
 	plan, err := supersedePlan(ctx, tx, cm.Objects, cm.Forget)
 	if err != nil {
 		return err
@@ -388,6 +401,12 @@ func applySupersedes(ctx context.Context, tx *sql.Tx, cm Commit, at int64) error
 	if !slices.Equal(want, got) {
 		return fmt.Errorf("the object versions to supersede changed since the load planned them (%d planned, %d now)", len(got), len(want))
 	}
+	return recordSupersedes(ctx, tx, cm, plan, at)
+}
+
+// recordSupersedes records the pairs plan supersedes, the superseded rows
+// per file and the retired files of cm.
+func recordSupersedes(ctx context.Context, tx *sql.Tx, cm Commit, plan []Superseded, at int64) error {
 	if len(plan) == 0 && len(cm.SupersededFiles) == 0 && len(cm.Retires) == 0 {
 		return nil
 	}

@@ -1,6 +1,7 @@
 package lake
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -85,4 +86,51 @@ func (l Layout) ManifestedFiles() (map[string]ManifestedFile, error) {
 		}
 	}
 	return out, nil
+}
+
+// SetAside moves the lake file at rel out of the table folders into the
+// lake's aside folder of kind (see Layout.SetAside), and returns where it
+// went. In a bucket the object is copied to _eventlake/<kind>/<date>/<rel>
+// (a key already used gets a ".1", ".2", … suffix), then deleted from its
+// table folder: a crash in between leaves both copies, and the next repair
+// moves it again (never a deletion without a copy).
+func (w *Writer) SetAside(ctx context.Context, rel, kind string, now time.Time) (string, error) {
+	if w.bucket == nil {
+		return w.Layout.SetAside(rel, kind, now)
+	}
+	if err := catalog.CheckFilePath(rel); err != nil || IsMeta(rel) {
+		return "", fmt.Errorf("set aside %q: not a table file of the lake", rel)
+	}
+	store := w.bucket.store
+	base := metaPrefix + kind + "/" + now.UTC().Format("2006-01-02") + "/" + rel
+	to := base
+	for i := 1; ; i++ {
+		taken := false
+		if err := store.List(ctx, to, "", func(o ObjectInfo) error {
+			taken = taken || o.Key == to
+			return nil
+		}); err != nil {
+			return "", err
+		}
+		if !taken {
+			break
+		}
+		to = base + "." + strconv.Itoa(i)
+	}
+	if err := store.Copy(ctx, rel, to); err != nil {
+		return "", fmt.Errorf("copy %s to %s: %w", rel, to, err)
+	}
+	if err := store.Delete(ctx, rel); err != nil {
+		return "", fmt.Errorf("delete %s (copied to %s): %w", rel, to, err)
+	}
+	return store.URL() + to, nil
+}
+
+// Store returns the object store of a lake in a bucket, or nil for a lake
+// in a folder.
+func (w *Writer) Store() ObjectStore {
+	if w.bucket == nil {
+		return nil
+	}
+	return w.bucket.store
 }

@@ -29,6 +29,7 @@ import (
 //	<lake>/_eventlake/log/<seq>.json               one entry per commit, created if absent
 //	<lake>/_eventlake/checkpoints/<seq>.db.zst     the catalog after commit <seq>
 //	<lake>/_eventlake/staging/<load_id>/<path>     a load's files before they are published
+//	<lake>/_eventlake/staging/<load_id>/.pending   a commit that deletes files but stages none
 //	<lake>/_eventlake/lease.json                   the writer lease
 //
 // The commit point is the creation of log entry <seq> = last + 1 with a
@@ -63,6 +64,12 @@ var ErrCommitConflict = errors.New("another writer committed first")
 
 func logKey(seq int64) string        { return fmt.Sprintf("%s%020d.json", logPrefix, seq) }
 func checkpointKey(seq int64) string { return fmt.Sprintf("%s%020d.db.zst", checkpointPrefix, seq) }
+
+// pendingMarker is the staged object of a transaction that stages no
+// file but deletes files once committed (an expiry, a forget, a repair):
+// it keeps the load in the staging area, where recovery finds it.
+const pendingMarker = ".pending"
+
 func stagedKey(id, path string) string {
 	return bucketStagePrefix + id + "/" + path
 }
@@ -276,8 +283,8 @@ func readLogEntry(ctx context.Context, store ObjectStore, seq int64) (LogEntry, 
 	if err := json.Unmarshal(b, &e); err != nil {
 		return e, fmt.Errorf("lake %s: %s is not a commit log entry: %w", store.URL(), logKey(seq), err)
 	}
-	if e.Format != LogFormat || e.Seq != seq {
-		return e, fmt.Errorf("lake %s: %s has format %d and seq %d (want format %d, seq %d)", store.URL(), logKey(seq), e.Format, e.Seq, LogFormat, seq)
+	if !knownFormat(e.Format) || e.Seq != seq {
+		return e, fmt.Errorf("lake %s: %s has format %d and seq %d (want format %d to %d, seq %d)", store.URL(), logKey(seq), e.Format, e.Seq, minManifestFormat, LogFormat, seq)
 	}
 	return e, nil
 }
@@ -390,6 +397,14 @@ func (b *bucketLake) commit(ctx context.Context, t *Tx, cm catalog.Commit) (int6
 			t.Step("bucket-during-upload")
 		}
 	}
+	if len(cm.Files) == 0 && len(cm.Replaces)+len(cm.Retires) > 0 {
+		// Nothing staged, but files to delete once committed: a marker
+		// tells recovery that this load may have work left after a crash
+		// (the deletions are its finishing hook).
+		if _, err := b.store.Put(ctx, stagedKey(t.id, pendingMarker), bytes.NewReader(nil), 0, PutCond{}); err != nil {
+			return 0, fmt.Errorf("upload %s: %w", stagedKey(t.id, pendingMarker), err)
+		}
+	}
 	t.Step("bucket-after-upload")
 	if err := b.lease.Renew(ctx); err != nil {
 		return 0, err
@@ -464,7 +479,11 @@ func (h bucketPublish) Run(ctx context.Context, p *Publication) error {
 	if err != nil {
 		return fmt.Errorf("list the staged files: %w", err)
 	}
-	for i, path := range staged[p.LoadID] {
+	i := 0
+	for _, path := range staged[p.LoadID] {
+		if path == pendingMarker {
+			continue
+		}
 		if err := catalog.CheckFilePath(path); err != nil {
 			return err
 		}
@@ -475,6 +494,7 @@ func (h bucketPublish) Run(ctx context.Context, p *Publication) error {
 		if i == 0 {
 			p.Step("during-publish")
 		}
+		i++
 	}
 	return nil
 }
@@ -764,4 +784,11 @@ func (w *Writer) Download(ctx context.Context, root string, files []catalog.File
 		return 0, nil, errors.New("lake: download from a lake in a folder")
 	}
 	return DownloadFiles(ctx, w.bucket.store, root, files)
+}
+
+// downloadFile copies the object at key to the local file dst, through a
+// temporary file renamed into place (dst is complete or absent).
+func downloadFile(ctx context.Context, store ObjectStore, key, dst string) error {
+	_, err := downloadTo(ctx, store, key, dst)
+	return err
 }

@@ -22,8 +22,14 @@ import (
 // loads folder after the load's files (recovery re-runs it). Rebuild replays
 // the manifests into a new catalog when the catalog is lost.
 
-// ManifestFormat is the version of the manifest's JSON layout.
-const ManifestFormat = 1
+// ManifestFormat is the version of the manifest's JSON layout this
+// eventlake writes. Format 2 adds what a commit supersedes and retires
+// (forget, a reprocessing load, repair) and the reprocess marks it sets;
+// format 1 manifests (which have none of those) are still read.
+const ManifestFormat = 2
+
+// minManifestFormat is the oldest manifest format this eventlake reads.
+const minManifestFormat = 1
 
 // Manifest is everything one committed load made visible.
 type Manifest struct {
@@ -45,6 +51,16 @@ type Manifest struct {
 	Objects    []catalog.ObjectRecord `json:"objects"`
 	Replaces   []string               `json:"replaces,omitempty"`
 	Schemas    []catalog.SchemaRecord `json:"schemas,omitempty"`
+
+	// Format 2: the object versions the commit forgot, the (object, old
+	// load) pairs it superseded, the superseded rows per file, the live
+	// files it retired (wholly superseded, or lost and retired by repair)
+	// and the object versions it marked for reprocessing.
+	Forget          []catalog.ObjectVersion  `json:"forget,omitempty"`
+	Supersedes      []catalog.Superseded     `json:"supersedes,omitempty"`
+	SupersededFiles []catalog.SupersededFile `json:"superseded_files,omitempty"`
+	Retires         []string                 `json:"retires,omitempty"`
+	Reprocess       []catalog.ObjectVersion  `json:"reprocess,omitempty"`
 }
 
 // manifest returns the manifest of the commit cm the transaction is about
@@ -62,7 +78,8 @@ func newManifest(seq int64, info catalog.LoadInfo, cm catalog.Commit) Manifest {
 	m := Manifest{Format: ManifestFormat, Seq: seq, LoadID: cm.LoadID, Command: info.Command, Host: info.Host, PID: info.PID,
 		Sources: info.Sources, StartedAt: info.StartedAt.UnixMicro(), FinishedAt: cm.FinishedAt.UnixMicro(),
 		Records: cm.Records, Rejects: cm.Rejects, Bytes: cm.Bytes, Note: cm.Note, Files: cm.Files, Objects: cm.Objects,
-		Replaces: cm.Replaces, Schemas: cm.Schemas}
+		Replaces: cm.Replaces, Schemas: cm.Schemas, Forget: cm.Forget, Supersedes: cm.Supersedes,
+		SupersededFiles: cm.SupersededFiles, Retires: cm.Retires, Reprocess: cm.Reprocess}
 	if m.Sources == nil {
 		m.Sources = []string{}
 	}
@@ -81,12 +98,18 @@ func (m *Manifest) loadInfo() catalog.LoadInfo {
 		PID: m.PID, Sources: m.Sources}
 }
 
-// commit is the catalog commit the manifest records.
+// commit is the catalog commit the manifest records, to be replayed: what
+// it superseded is taken as recorded (see catalog.Commit.Replayed).
 func (m *Manifest) commit() catalog.Commit {
 	return catalog.Commit{LoadID: m.LoadID, FinishedAt: time.UnixMicro(m.FinishedAt), Replaces: m.Replaces,
 		Records: m.Records, Rejects: m.Rejects, Bytes: m.Bytes, Note: m.Note,
-		Files: m.Files, Objects: m.Objects, Schemas: m.Schemas}
+		Files: m.Files, Objects: m.Objects, Schemas: m.Schemas, Forget: m.Forget, Supersedes: m.Supersedes,
+		SupersededFiles: m.SupersededFiles, Retires: m.Retires, Reprocess: m.Reprocess, Replayed: true}
 }
+
+// knownFormat reports whether this eventlake reads a manifest (or log
+// entry) of format f.
+func knownFormat(f int) bool { return f >= minManifestFormat && f <= ManifestFormat }
 
 // writeJSONAtomic writes v as JSON to path through a synced temporary file
 // and a rename, then syncs the folder: the file is complete or absent, and
@@ -136,8 +159,8 @@ func ReadManifest(path string) (*Manifest, error) {
 	if err := json.Unmarshal(b, &m); err != nil {
 		return nil, fmt.Errorf("manifest %s is not valid JSON: %w", path, err)
 	}
-	if m.Format != ManifestFormat {
-		return nil, fmt.Errorf("manifest %s has format %d; this eventlake reads format %d", path, m.Format, ManifestFormat)
+	if !knownFormat(m.Format) {
+		return nil, fmt.Errorf("manifest %s has format %d; this eventlake reads formats %d to %d", path, m.Format, minManifestFormat, ManifestFormat)
 	}
 	if m.LoadID == "" {
 		return nil, fmt.Errorf("manifest %s names no load", path)

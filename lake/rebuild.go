@@ -57,10 +57,16 @@ type RebuildReport struct {
 // replaced files and schemas are as the lost catalog had them. It refuses
 // when a catalog with loads exists, and when the lake holds Parquet files
 // that no manifest names (their objects could not be recognised as loaded
-// and would be loaded twice). It holds the writer lock throughout.
+// and would be loaded twice). It holds the writer lock throughout. A lake
+// in a bucket is rebuilt from its commit log instead (see rebuildBucket).
 func Rebuild(ctx context.Context, o RebuildOptions) (*RebuildReport, error) {
 	if o.Lake == "" {
 		return nil, errors.New("catalog rebuild: no lake given")
+	}
+	if loc, err := ParseLocation(o.Lake); err != nil {
+		return nil, err
+	} else if loc.IsBucket() {
+		return rebuildBucket(ctx, loc, o)
 	}
 	root, err := filepath.Abs(o.Lake)
 	if err != nil {
@@ -121,6 +127,9 @@ func Rebuild(ctx context.Context, o RebuildOptions) (*RebuildReport, error) {
 		}
 		for _, p := range m.Replaces {
 			replaced[p] = true
+		}
+		for _, p := range m.Retires {
+			replaced[p] = true // retired (format 2): deleted after that commit
 		}
 	}
 	for p := range onDisk {
@@ -241,11 +250,12 @@ func replay(ctx context.Context, cat *catalog.Catalog, m *Manifest, onDisk, repl
 	// The manifest's commit, with only the files still in the lake (or
 	// deleted by a later compaction) and the replaced files among them.
 	cm := m.commit()
-	cm.Files, cm.Replaces = nil, nil
+	cm.Files, cm.Replaces, cm.Retires = nil, nil, nil
 	for _, f := range m.Files {
 		switch {
 		case onDisk[f.Path] || replaced[f.Path]:
-			// A missing file a later compaction replaced was deleted by it.
+			// A missing file a later compaction replaced (or a later
+			// commit retired) was deleted by it.
 			cm.Files = append(cm.Files, f)
 			inserted[f.Path] = true
 		default:
@@ -255,6 +265,11 @@ func replay(ctx context.Context, cat *catalog.Catalog, m *Manifest, onDisk, repl
 	for _, p := range m.Replaces {
 		if inserted[p] {
 			cm.Replaces = append(cm.Replaces, p)
+		}
+	}
+	for _, p := range m.Retires {
+		if inserted[p] {
+			cm.Retires = append(cm.Retires, p)
 		}
 	}
 	if err := cat.Commit(ctx, cm); err != nil {

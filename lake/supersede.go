@@ -52,7 +52,11 @@ func (w *Writer) superseding(ctx context.Context, ch Changes) ([]catalog.Superse
 		if err := ctx.Err(); err != nil {
 			return nil, nil, nil, err
 		}
-		n, err := countSuperseded(w.Layout.File(f.Path), f.Table, pairs)
+		local, err := w.localFile(ctx, f.Path)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		n, err := countSuperseded(local, f.Table, pairs)
 		if err != nil {
 			return nil, nil, nil, fmt.Errorf("counting superseded rows of %s: %w", f.Path, err)
 		}
@@ -156,3 +160,46 @@ func columnStrings(cc parquet.ColumnChunk) ([]string, error) {
 		parquet.Release(p)
 	}
 }
+
+// localFile returns the local path of a lake file to read: in the lake's
+// folder, or, for a lake in a bucket, a copy downloaded into the cache
+// folder (kept there: a path is never reused for other contents).
+func (w *Writer) localFile(ctx context.Context, path string) (string, error) {
+	dst := w.Layout.File(path)
+	if w.bucket == nil {
+		return dst, nil
+	}
+	if _, err := os.Stat(dst); err == nil {
+		return dst, nil
+	}
+	if err := catalog.CheckFilePath(path); err != nil {
+		return "", err
+	}
+	if err := downloadFile(ctx, w.bucket.store, path, dst); err != nil {
+		return "", fmt.Errorf("lake %s: download %s: %w", w.bucket.store.URL(), path, err)
+	}
+	return dst, nil
+}
+
+// MarkReprocess marks objects (selected with SelectObjects) for
+// reprocessing in a transaction of its own (a commit with only
+// Changes.Reprocess, crash points "reprocess-"), so the marks are in the
+// commit's manifest or, in a bucket, in the commit log the next runner
+// replays. With nothing selected it commits nothing.
+func (w *Writer) MarkReprocess(ctx context.Context, objs []catalog.SelectedObject, hook func(string)) error {
+	if len(objs) == 0 {
+		return nil
+	}
+	ch := Changes{}
+	for _, o := range objs {
+		ch.Reprocess = append(ch.Reprocess, o.ObjectVersion)
+	}
+	tx, err := w.Begin(ctx, TxOptions{Command: catalog.ReprocessCommand, StepPrefix: ReprocessStepPrefix, Hook: hook})
+	if err != nil {
+		return err
+	}
+	return tx.Commit(ctx, ch)
+}
+
+// ReprocessStepPrefix prefixes the crash points of a reprocess marking.
+const ReprocessStepPrefix = "reprocess-"

@@ -286,9 +286,6 @@ func Run(ctx context.Context, o Options, specs []SourceSpec) (*Summary, error) {
 	if err != nil {
 		return nil, err
 	}
-	if len(retention) > 0 && w.Bucket() != "" {
-		return nil, fmt.Errorf("retention: in the config: a lake in a bucket (%s) cannot expire partitions yet", w.Bucket())
-	}
 	// expireOld applies the retention once the load is done.
 	expireOld := func() error {
 		if len(retention) == 0 {

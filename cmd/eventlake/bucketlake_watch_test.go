@@ -154,14 +154,9 @@ func TestBucketLakeWatchRefusals(t *testing.T) { forEachBucket(t, testBucketLake
 
 func testBucketLakeWatchRefusals(t *testing.T, newLake func(*testing.T) string) {
 	lakeURL := newLake(t)
-	dir := freshRunner(t)
-	cfg := filepath.Join(dir, "retention.yaml")
-	if err := os.WriteFile(cfg, []byte("lake: "+lakeURL+"\nretention:\n  events: 30d\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	freshRunner(t)
 	for _, args := range [][]string{
 		{"watch", "--lake", lakeURL, "--iceberg", "--interval", "1m", testdata("pismo")},
-		{"watch", "--config", cfg, "--interval", "1m", testdata("pismo")},
 	} {
 		code, _, errOut := runCLI(t, args...)
 		if code != 2 || !strings.Contains(errOut, "bucket") {

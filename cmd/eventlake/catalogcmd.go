@@ -55,7 +55,7 @@ usage errors.`,
 		},
 	}
 	f := rb.Flags()
-	f.StringVar(&o.Lake, "lake", "", "lake folder")
+	f.StringVar(&o.Lake, "lake", "", "lake folder, or s3://BUCKET/PREFIX or gs://BUCKET/PREFIX")
 	f.StringVar(&o.Catalog, "catalog", "", "catalog file to create (default <lake>/_eventlake/catalog.db)")
 	f.StringVar(&o.ConfigPath, "config", "", "YAML config file (lake, catalog, lock_wait)")
 	f.BoolVar(&o.DryRun, "dry-run", false, "only report what the rebuilt catalog would hold")
@@ -77,17 +77,17 @@ func runRebuild(ctx context.Context, o *rebuildOptions, io streams) error {
 	if ro.Lake == "" {
 		return usagef("no lake: give --lake DIR (or lake: in the config file)")
 	}
-	if err := folderOnly("catalog rebuild", ro.Lake); err != nil {
+	loc, err := parseLake(ro.Lake)
+	if err != nil {
 		return err
 	}
-	if ro.CatalogPath == "" {
+	if ro.CatalogPath == "" && !loc.IsBucket() {
 		ro.CatalogPath = loader.CatalogPath(ro.Lake)
 	}
 	changed := o.changed
 	if changed == nil {
 		changed = func(string) bool { return false }
 	}
-	var err error
 	if ro.LockWait, err = lockWait(changed("lock-wait"), o.LockWait, cfg.LockWait); err != nil {
 		return err
 	}

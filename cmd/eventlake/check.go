@@ -50,7 +50,7 @@ usage errors.`,
 		RunE: func(cmd *cobra.Command, args []string) error { return runCheck(cmd.Context(), o, io) },
 	}
 	f := c.Flags()
-	f.StringVar(&o.Lake, "lake", "", "lake folder")
+	f.StringVar(&o.Lake, "lake", "", "lake folder, or s3://BUCKET/PREFIX or gs://BUCKET/PREFIX")
 	f.StringVar(&o.Catalog, "catalog", "", "catalog file (default <lake>/_eventlake/catalog.db)")
 	f.StringVar(&o.ConfigPath, "config", "", "YAML config file (lake and catalog)")
 	f.BoolVar(&o.JSON, "json", false, "print the report as one JSON object")
@@ -104,17 +104,26 @@ const checkWorkers = 4
 
 func runCheck(ctx context.Context, o *checkOptions, io streams) error {
 	start := time.Now()
-	lake, path, err := folderLake("check", o.Lake, o.Catalog, o.ConfigPath)
-	if err != nil {
+	var files lakeFiles
+	var cat *catalog.Catalog
+	if b, err := openBucketFiles(ctx, o.Lake, o.Catalog, o.ConfigPath); err != nil {
 		return err
+	} else if b != nil {
+		defer b.close()
+		files, cat = b, b.cat
+	} else {
+		lake, path, err := folderLake("check", o.Lake, o.Catalog, o.ConfigPath)
+		if err != nil {
+			return err
+		}
+		if cat, err = catalog.Open(path, catalog.Options{ReadOnly: true}); err != nil {
+			return err
+		}
+		defer cat.Close()
+		files = folderFiles(lake)
 	}
-	cat, err := catalog.Open(path, catalog.Options{ReadOnly: true})
-	if err != nil {
-		return err
-	}
-	defer cat.Close()
 
-	rep, err := verifyLake(ctx, io, lake, cat, !o.JSON || io.isTerminal(io.errOut))
+	rep, err := verifyLake(ctx, io, files, cat, !o.JSON || io.isTerminal(io.errOut))
 	if err != nil {
 		return err
 	}
@@ -139,15 +148,16 @@ func runCheck(ctx context.Context, o *checkOptions, io streams) error {
 // the catalog's record (partitions.VerifyFile), and lists the files of the
 // table folders the catalog does not know (orphans) or knows but readers do
 // not see (unsettled). check reports what it finds; repair mends it.
-func verifyLake(ctx context.Context, io streams, lake string, cat *catalog.Catalog, progress bool) (*checkReport, error) {
+func verifyLake(ctx context.Context, io streams, files lakeFiles, cat *catalog.Catalog, progress bool) (*checkReport, error) {
 	// The folders are listed before the catalog is read: a load renames its
 	// files into place only after its commit, so every file listed here
 	// that a load wrote is in the catalog read next (no false orphans while
-	// a load runs).
-	onDisk, err := tableFiles(lake)
+	// a load runs). (A bucket's catalog is synced before: see bucketFiles.)
+	onDisk, err := files.tableFiles(ctx)
 	if err != nil {
 		return nil, err
 	}
+	lake := files.name()
 	live, err := cat.LiveFiles(ctx, "")
 	if err != nil {
 		return nil, err
@@ -180,7 +190,7 @@ func verifyLake(ctx context.Context, io streams, lake string, cat *catalog.Catal
 					return
 				}
 				f := live[i]
-				err := partitions.VerifyFile(filepath.Join(lake, filepath.FromSlash(f.Path)), f.Bytes, f.Checksum)
+				err := files.verify(ctx, f)
 				doneFiles.Add(1)
 				doneBytes.Add(f.Bytes)
 				if err == nil {
@@ -230,6 +240,28 @@ func verifyLake(ctx context.Context, io streams, lake string, cat *catalog.Catal
 	}
 	rep.OK = len(rep.Damaged) == 0 && len(rep.Orphans) == 0
 	return rep, nil
+}
+
+// lakeFiles is where check and repair find a lake's files: its folder or
+// its bucket.
+type lakeFiles interface {
+	// name is the lake as reports show it.
+	name() string
+	// tableFiles lists the files of the table folders (see tableFiles).
+	tableFiles(ctx context.Context) ([]orphanEntry, error)
+	// verify compares a live file with its record (partitions.VerifyFile).
+	verify(ctx context.Context, f catalog.FileRecord) error
+}
+
+// folderFiles are the files of a lake in a folder.
+type folderFiles string
+
+func (l folderFiles) name() string { return string(l) }
+
+func (l folderFiles) tableFiles(context.Context) ([]orphanEntry, error) { return tableFiles(string(l)) }
+
+func (l folderFiles) verify(_ context.Context, f catalog.FileRecord) error {
+	return partitions.VerifyFile(filepath.Join(string(l), filepath.FromSlash(f.Path)), f.Bytes, f.Checksum)
 }
 
 // tableFiles lists the regular files under the lake's table folders: every

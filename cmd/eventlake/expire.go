@@ -12,7 +12,6 @@ import (
 	"github.com/eventlake/eventlake/catalog"
 	"github.com/eventlake/eventlake/config"
 	lk "github.com/eventlake/eventlake/lake"
-	"github.com/eventlake/eventlake/loader"
 	"github.com/eventlake/eventlake/partitions/expire"
 	"github.com/eventlake/eventlake/sql/views"
 )
@@ -56,7 +55,7 @@ expiry failed, 2 for usage errors.`,
 		},
 	}
 	f := c.Flags()
-	f.StringVar(&o.Lake, "lake", "", "lake folder")
+	f.StringVar(&o.Lake, "lake", "", "lake folder, or s3://BUCKET/PREFIX or gs://BUCKET/PREFIX")
 	f.StringVar(&o.Catalog, "catalog", "", "catalog file (default <lake>/_eventlake/catalog.db)")
 	f.StringVar(&o.Before, "before", "", "expire the partitions dated before this day (YYYY-MM-DD, UTC)")
 	f.StringVar(&o.Table, "table", "", "only this table (events, a CSV table, _rejects)")
@@ -85,16 +84,13 @@ func (o *expireOptions) resolve() (expire.Selection, string, time.Duration, erro
 	if o.Domain != "" && o.Table != "" && o.Table != "events" {
 		return sel, "", 0, usagef("--domain selects events partitions; it cannot go with --table %s", o.Table)
 	}
-	if err := folderOnly("expire", o.Lake); err != nil {
-		return sel, "", 0, err
-	}
 	wait, err := writerWait(o.changed != nil && o.changed("lock-wait"), o.LockWait, 0)
 	if err != nil {
 		return sel, "", 0, err
 	}
-	path := first(o.Catalog, loader.CatalogPath(o.Lake))
-	if _, err := os.Stat(path); err != nil {
-		return sel, "", 0, fmt.Errorf("no catalog at %s: nothing has been loaded into this lake yet", path)
+	path, err := writerCatalog(o.Lake, o.Catalog)
+	if err != nil {
+		return sel, "", 0, err
 	}
 	sel = expire.Selection{Before: map[string]time.Time{o.Table: before}, Domain: o.Domain}
 	return sel, path, wait, nil
@@ -108,11 +104,11 @@ func runExpire(ctx context.Context, o *expireOptions, io streams) error {
 	log := io.logger(o.Verbose)
 	var sum *expire.Summary
 	if o.DryRun {
-		cat, err := catalog.Open(path, catalog.Options{ReadOnly: true})
+		cat, done, err := readCatalog(ctx, o.Lake, path)
 		if err != nil {
 			return err
 		}
-		defer cat.Close()
+		defer done()
 		if sum, err = expire.Plan(ctx, cat, sel); err != nil {
 			return err
 		}
@@ -137,7 +133,7 @@ func runExpire(ctx context.Context, o *expireOptions, io streams) error {
 			sum.Recovered = fmt.Sprintf("%d interrupted load(s) discarded, %d committed load(s) published, %d replaced file(s) deleted",
 				rep.Aborted, rep.Completed, rep.ReplacedDeleted)
 		}
-		if sum.Files > 0 {
+		if sum.Files > 0 && path != "" {
 			if err := refreshQueryCache(ctx, o.Lake, path); err != nil {
 				return fmt.Errorf("expiry done; %w", err)
 			}

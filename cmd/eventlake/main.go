@@ -313,7 +313,7 @@ func folderOnly(command, lake string) error {
 		return err
 	}
 	if loc.IsBucket() {
-		return usagef("%s: a lake in a bucket (%s) is not supported yet; load, status and sql work on it", command, lake)
+		return usagef("%s: a lake in a bucket (%s) is not supported yet", command, lake)
 	}
 	return nil
 }

@@ -5,12 +5,15 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/eventlake/eventlake/catalog"
+	"github.com/eventlake/eventlake/config"
+	"github.com/eventlake/eventlake/internal/lakepath"
 	lk "github.com/eventlake/eventlake/lake"
 	"github.com/eventlake/eventlake/lake/icetable"
 	"github.com/eventlake/eventlake/loader"
@@ -62,7 +65,7 @@ reloaded (gone for good, or their load failed), 2 for usage errors.`,
 		},
 	}
 	f := c.Flags()
-	f.StringVar(&o.Lake, "lake", "", "lake folder")
+	f.StringVar(&o.Lake, "lake", "", "lake folder, or s3://BUCKET/PREFIX or gs://BUCKET/PREFIX")
 	f.StringVar(&o.Catalog, "catalog", "", "catalog file (default <lake>/_eventlake/catalog.db)")
 	f.StringVar(&o.Profile, "profile", "", "profile of the reload (see eventlake load)")
 	f.StringVar(&o.ConfigPath, "config", "", "YAML config file (lake, catalog, profiles)")
@@ -113,7 +116,7 @@ func runRepair(ctx context.Context, o *repairOptions, io streams) error {
 	if len(o.Sources) == 0 && o.Profile != "" {
 		return usagef("--profile applies to the reload of SOURCEs: give them")
 	}
-	lake, path, err := folderLake("repair", o.Lake, o.Catalog, o.ConfigPath)
+	lake, path, err := repairLake(o)
 	if err != nil {
 		return err
 	}
@@ -146,12 +149,44 @@ func runRepair(ctx context.Context, o *repairOptions, io streams) error {
 	return nil
 }
 
+// repairLake resolves the lake repair works on: a lake in a bucket (no
+// catalog path: its catalog is synced from the bucket), or a folder lake
+// and its catalog.
+func repairLake(o *repairOptions) (string, string, error) {
+	lake := o.Lake
+	if lake == "" && o.ConfigPath != "" {
+		cfg, err := config.Load(o.ConfigPath)
+		if err != nil {
+			return "", "", usageError{err}
+		}
+		lake = cfg.Lake
+	}
+	if lake != "" {
+		if loc, err := parseLake(lake); err != nil {
+			return "", "", err
+		} else if loc.IsBucket() {
+			path, err := writerCatalog(lake, o.Catalog)
+			return lake, path, err
+		}
+	}
+	return folderLake("repair", o.Lake, o.Catalog, o.ConfigPath)
+}
+
 func repair(ctx context.Context, o *repairOptions, io streams, lake, path string, wait time.Duration, rep *repairReport) error {
 	layout := lk.At(lake)
 	now := time.Now()
+	inBucket := path == ""
 	var cat *catalog.Catalog
 	var w *lk.Writer
-	if o.DryRun {
+	var files lakeFiles = folderFiles(lake)
+	if o.DryRun && inBucket {
+		b, err := openBucketFiles(ctx, lake, "", "")
+		if err != nil {
+			return err
+		}
+		defer b.close()
+		cat, files = b.cat, b
+	} else if o.DryRun {
 		var err error
 		if cat, err = catalog.Open(path, catalog.Options{ReadOnly: true}); err != nil {
 			return err
@@ -172,18 +207,40 @@ func repair(ctx context.Context, o *repairOptions, io streams, lake, path string
 			}
 		}()
 		cat = w.Catalog
+		if st := w.Store(); st != nil {
+			listed, err := listTableKeys(ctx, st)
+			if err != nil {
+				return err
+			}
+			files = &bucketFiles{url: st.URL(), store: st, listed: listed, tmp: filepath.Join(w.Layout.Root(), ".verify")}
+			if err := os.MkdirAll(filepath.Join(w.Layout.Root(), ".verify"), 0o755); err != nil {
+				return err
+			}
+		}
 	}
-	found, err := verifyLake(ctx, io, lake, cat, !o.Quiet && io.isTerminal(io.errOut))
+	setAside := func(rel, kind string) (string, error) {
+		if o.DryRun {
+			if inBucket {
+				return files.name() + lakepath.MetaDir + "/" + kind + "/" + now.UTC().Format("2006-01-02") + "/" + rel, nil
+			}
+			return filepath.Join(layout.AsideDir(kind, now), filepath.FromSlash(rel)), nil
+		}
+		return w.SetAside(ctx, rel, kind, now)
+	}
+	found, err := verifyLake(ctx, io, files, cat, !o.Quiet && io.isTerminal(io.errOut))
 	if err != nil {
 		return err
 	}
 
 	// Orphans: adopt those a published load's manifest names (and that
-	// match its record); move the others aside.
+	// match its record); move the others aside. (In a bucket the manifests
+	// are the commit log the catalog was synced from: it names no orphan.)
 	if len(found.Orphans) > 0 {
-		named, err := layout.ManifestedFiles()
-		if err != nil {
-			return fmt.Errorf("reading the load manifests: %w", err)
+		named := map[string]lk.ManifestedFile{}
+		if !inBucket {
+			if named, err = layout.ManifestedFiles(); err != nil {
+				return fmt.Errorf("reading the load manifests: %w", err)
+			}
 		}
 		for _, orphan := range found.Orphans {
 			if m, ok := named[orphan.Path]; ok {
@@ -201,11 +258,9 @@ func repair(ctx context.Context, o *repairOptions, io streams, lake, path string
 					continue
 				}
 			}
-			to := filepath.Join(layout.AsideDir(lk.AsideOrphans, now), filepath.FromSlash(orphan.Path))
-			if !o.DryRun {
-				if to, err = layout.SetAside(orphan.Path, lk.AsideOrphans, now); err != nil {
-					return fmt.Errorf("moving orphan %s aside: %w", orphan.Path, err)
-				}
+			to, err := setAside(orphan.Path, lk.AsideOrphans)
+			if err != nil {
+				return fmt.Errorf("moving orphan %s aside: %w", orphan.Path, err)
 			}
 			rep.MovedAside = append(rep.MovedAside, repairAside{Path: orphan.Path, To: to})
 		}
@@ -231,7 +286,7 @@ func repair(ctx context.Context, o *repairOptions, io streams, lake, path string
 			// Kept for inspection, out of the table folders. Moved before
 			// the commit: a crash in between leaves a missing live file,
 			// which the next repair retires the same way.
-			if lost.SetAside, err = layout.SetAside(d.Path, lk.AsideDamaged, now); err != nil {
+			if lost.SetAside, err = setAside(d.Path, lk.AsideDamaged); err != nil {
 				return fmt.Errorf("moving damaged file %s aside: %w", d.Path, err)
 			}
 		}
@@ -292,11 +347,11 @@ func repair(ctx context.Context, o *repairOptions, io streams, lake, path string
 		return fmt.Errorf("reloading: %w (run repair again)", loadErr)
 	}
 	rep.ReloadFailed = loadErr != nil
-	rc, err := catalog.Open(path, catalog.Options{ReadOnly: true})
+	rc, done, err := readCatalog(ctx, lake, path)
 	if err != nil {
 		return err
 	}
-	defer rc.Close()
+	defer done()
 	still, err := rc.MarkedObjects(ctx)
 	if err != nil {
 		return err

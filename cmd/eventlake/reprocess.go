@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -25,7 +24,7 @@ type selectOptions struct {
 
 func (o *selectOptions) flags(c *cobra.Command, statuses string) {
 	f := c.Flags()
-	f.StringVar(&o.Lake, "lake", "", "lake folder")
+	f.StringVar(&o.Lake, "lake", "", "lake folder, or s3://BUCKET/PREFIX or gs://BUCKET/PREFIX")
 	f.StringVar(&o.Catalog, "catalog", "", "catalog file (default <lake>/_eventlake/catalog.db)")
 	f.StringVar(&o.Object, "object", "", "objects whose key or URL matches this glob ('*' and '?' stop at '/', '**' does not)")
 	f.StringVar(&o.Status, "status", "", "objects with this status: "+statuses)
@@ -48,14 +47,8 @@ func (o *selectOptions) selection() (catalog.Selection, string, error) {
 	if o.Lake == "" {
 		return sel, "", usagef("no lake: give --lake DIR")
 	}
-	if err := folderOnly("reprocess and forget", o.Lake); err != nil {
-		return sel, "", err
-	}
-	path := first(o.Catalog, loader.CatalogPath(o.Lake))
-	if _, err := os.Stat(path); err != nil {
-		return sel, "", fmt.Errorf("no catalog at %s: nothing has been loaded into this lake yet", path)
-	}
-	return sel, path, nil
+	path, err := writerCatalog(o.Lake, o.Catalog)
+	return sel, path, err
 }
 
 func (o *selectOptions) lockWait() (time.Duration, error) {
@@ -64,11 +57,11 @@ func (o *selectOptions) lockWait() (time.Duration, error) {
 
 // dryRun lists the selected objects from a read-only catalog (no lock).
 func (o *selectOptions) dryRun(ctx context.Context, io streams, sel catalog.Selection, path, verb string) error {
-	cat, err := catalog.Open(path, catalog.Options{ReadOnly: true})
+	cat, done, err := readCatalog(ctx, o.Lake, path)
 	if err != nil {
 		return err
 	}
-	defer cat.Close()
+	defer done()
 	objs, err := cat.SelectObjects(ctx, sel)
 	if err != nil {
 		return usageError{err}
@@ -164,16 +157,21 @@ func runReprocess(ctx context.Context, o *reprocessOptions, io streams) error {
 	if err != nil {
 		return err
 	}
-	w, _, err := lk.OpenWriter(ctx, o.Lake, path, wait, "reprocess")
+	w, _, err := lk.OpenWriter(ctx, o.Lake, path, wait, catalog.ReprocessCommand)
 	if err != nil {
 		return err
 	}
-	objs, err := w.Catalog.MarkReprocess(ctx, sel, time.Now())
+	objs, err := w.Catalog.SelectObjects(ctx, sel)
+	if err != nil {
+		w.Close()
+		return usageError{err}
+	}
+	err = w.MarkReprocess(ctx, objs, nil)
 	if cerr := w.Close(); err == nil {
 		err = cerr
 	}
 	if err != nil {
-		return usageError{err}
+		return err
 	}
 	out := io
 	if o.JSON && len(o.Sources) > 0 {

@@ -186,16 +186,14 @@ func runWatch(ctx context.Context, o *watchOptions, io streams) error {
 }
 
 // watchBucket refuses, at start, what a watch cannot do on a lake in a
-// bucket yet: Apache Iceberg metadata and the config's retention.
+// bucket yet: Apache Iceberg metadata. (Each round is a load, which
+// applies the config's retention after its commit.)
 func watchBucket(lo loader.Options, iceberg bool) error {
 	if loc, _ := lk.ParseLocation(lo.Lake); !loc.IsBucket() {
 		return nil
 	}
 	if iceberg {
 		return usagef("watch --iceberg: a lake in a bucket (%s) cannot keep Apache Iceberg metadata yet", lo.Lake)
-	}
-	if r, err := lo.Config.RetentionPeriods(); err == nil && len(r) > 0 {
-		return usagef("watch: retention: in the config: a lake in a bucket (%s) cannot expire partitions yet", lo.Lake)
 	}
 	return nil
 }

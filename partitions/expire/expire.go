@@ -25,7 +25,6 @@ package expire
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"slices"
 	"sort"
@@ -189,9 +188,6 @@ func Apply(ctx context.Context, w *lake.Writer, sel Selection, o Options) (*Summ
 	}
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)
-	}
-	if w.Bucket() != "" {
-		return nil, fmt.Errorf("expire: a lake in a bucket (%s) cannot expire partitions yet", w.Bucket())
 	}
 	sum, err := Plan(ctx, w.Catalog, sel)
 	if err != nil {
