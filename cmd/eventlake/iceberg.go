@@ -107,7 +107,11 @@ func syncIcebergTable(ctx context.Context, io streams, w *lake.Writer, t *icetab
 	if err != nil {
 		return err
 	}
-	res, err := t.Sync(ctx, files, "", false, nil)
+	sup, err := icetable.SupersededOf(ctx, w.Catalog, t.Name())
+	if err != nil {
+		return err
+	}
+	res, err := t.Sync(ctx, files, sup, "", false, nil)
 	if err != nil {
 		return err
 	}

@@ -52,7 +52,11 @@ func (h publishHook) Run(ctx context.Context, p *lake.Publication) error {
 	if err != nil {
 		return err
 	}
-	if _, err := h.t.Sync(ctx, files, p.LoadID, cmd == catalog.CompactCommand, p.Step); err != nil {
+	sup, err := SupersededOf(ctx, p.Catalog, h.t.name)
+	if err != nil {
+		return err
+	}
+	if _, err := h.t.Sync(ctx, files, sup, p.LoadID, cmd == catalog.CompactCommand, p.Step); err != nil {
 		return fmt.Errorf("iceberg table %s: %w", h.t.name, err)
 	}
 	return nil

@@ -254,6 +254,7 @@ func (t *Table) snapshotFiles(snap *table.Snapshot, into map[string]iceberg.Data
 type Result struct {
 	Operation      table.Operation // "" when the snapshot was already current
 	Added, Removed int
+	Deletes        int // position delete files added
 	SnapshotID     int64
 }
 
@@ -264,10 +265,13 @@ type Result struct {
 // dropped) that replaces files commits a replace snapshot; otherwise
 // removed files make an overwrite snapshot, and added files only an
 // append.
+// Rows of the files that sup says are superseded are deleted by position
+// deletes (see deletes.go), in the same snapshot when it only adds files,
+// else in a second snapshot of the same metadata version.
 // step marks the protocol's steps (crash points): iceberg-before-commit
 // (manifests written, metadata version not committed) and
 // iceberg-after-commit.
-func (t *Table) Sync(ctx context.Context, files []catalog.FileRecord, loadID string, rewrite bool, step func(string)) (Result, error) {
+func (t *Table) Sync(ctx context.Context, files []catalog.FileRecord, sup Superseded, loadID string, rewrite bool, step func(string)) (Result, error) {
 	if step == nil {
 		step = func(string) {}
 	}
@@ -305,7 +309,19 @@ func (t *Table) Sync(ctx context.Context, files []catalog.FileRecord, loadID str
 			del = append(del, df)
 		}
 	}
-	if len(add) == 0 && len(del) == 0 {
+	deletes, err := t.currentDeletes(tbl)
+	if err != nil {
+		return Result{}, err
+	}
+	var dropDeletes []iceberg.DataFile
+	for _, df := range del {
+		dropDeletes = append(dropDeletes, deletes[df.FilePath()]...)
+	}
+	newDeletes, err := t.newDeletes(ctx, spec, files, sup, deletes)
+	if err != nil {
+		return Result{}, err
+	}
+	if len(add) == 0 && len(del) == 0 && len(newDeletes) == 0 {
 		return Result{}, nil
 	}
 	props := iceberg.Properties{}
@@ -313,8 +329,17 @@ func (t *Table) Sync(ctx context.Context, files []catalog.FileRecord, loadID str
 		props[LoadIDProperty] = loadID
 	}
 	txn := tbl.NewTransaction()
-	res := Result{Added: len(add), Removed: len(del)}
+	res := Result{Added: len(add), Removed: len(del), Deletes: len(newDeletes)}
 	switch {
+	case len(del) == 0 && len(newDeletes) > 0:
+		// One snapshot: the new rows and the deletes of the rows they
+		// supersede (an overwrite; a delete when no file is added).
+		res.Operation = table.OpOverwrite
+		if len(add) == 0 {
+			res.Operation = table.OpDelete
+		}
+		err = txn.NewRowDelta(props).AddRows(add...).AddDeletes(newDeletes...).Commit(ctx)
+		newDeletes = nil
 	case len(del) == 0:
 		res.Operation = table.OpAppend
 		err = txn.AddDataFiles(ctx, add, props, table.WithoutDuplicateCheck())
@@ -324,16 +349,29 @@ func (t *Table) Sync(ctx context.Context, files []catalog.FileRecord, loadID str
 		for _, df := range del {
 			rw.DeleteFile(df)
 		}
+		for _, df := range dropDeletes {
+			rw.DeleteFile(df)
+		}
 		for _, df := range add {
 			rw.AddDataFile(df)
 		}
 		err = rw.Commit(ctx)
+	case len(dropDeletes) > 0:
+		res.Operation = table.OpOverwrite
+		err = txn.ReplaceFiles(ctx, del, add, dropDeletes, props)
 	default:
 		res.Operation = table.OpOverwrite
 		err = txn.ReplaceDataFilesWithDataFiles(ctx, del, add, props)
 	}
 	if err != nil {
 		return Result{}, fmt.Errorf("icetable: %s snapshot: %w", res.Operation, err)
+	}
+	if len(newDeletes) > 0 {
+		// Files were removed too: the deletes are a second snapshot,
+		// committed in the same metadata version.
+		if err := txn.NewRowDelta(props).AddDeletes(newDeletes...).Commit(ctx); err != nil {
+			return Result{}, fmt.Errorf("icetable: delete snapshot: %w", err)
+		}
 	}
 	step("iceberg-before-commit")
 	out, err := txn.Commit(ctx)
