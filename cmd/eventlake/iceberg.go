@@ -57,6 +57,7 @@ func newIcebergCmd(io streams) *cobra.Command {
 	}
 	var lakeDir, catalogPath string
 	var retention, lockWait time.Duration
+	var versions int
 	sync := &cobra.Command{
 		Use:   "sync --lake DIR",
 		Short: "Create or bring up to date the Iceberg tables of events and _rejects, then expire old snapshots",
@@ -64,7 +65,10 @@ func newIcebergCmd(io streams) *cobra.Command {
 are exactly the catalog's live files of the table (creating the table in
 <lake>/<table>/_iceberg/ if the lake has none), then drops the snapshots replaced
 longer than --iceberg-retention ago and deletes the replaced files no retained
-snapshot lists. Once the events table exists, every load, watch round and
+snapshot lists, with the manifests and delete files only expired snapshots
+referred to, and metadata versions older than the last --metadata-versions
+(write.metadata.previous-versions-max; default 100 for a new table; given, it
+is set on both tables and every later commit keeps it). Once the events table exists, every load, watch round and
 compaction commits their snapshots. It prints each table's current metadata
 file, to register the table with (eventlake ddl --format iceberg).`,
 		Args: cobra.NoArgs,
@@ -75,6 +79,9 @@ file, to register the table with (eventlake ddl --format iceberg).`,
 			if err := folderOnly("iceberg sync", lakeDir); err != nil {
 				return err
 			}
+			if cmd.Flags().Changed("metadata-versions") && versions < 1 {
+				return usagef("--metadata-versions must be at least 1, not %d", versions)
+			}
 			ctx := cmd.Context()
 			ts := icebergTables(lakeDir, retention)
 			w, _, err := lake.OpenWriter(ctx, lakeDir, catalogPath, lockWait, "iceberg sync", icetable.WriterOptions(ts...)...)
@@ -83,6 +90,11 @@ file, to register the table with (eventlake ddl --format iceberg).`,
 			}
 			defer w.Close()
 			for _, t := range ts {
+				if versions > 0 {
+					if _, err := t.SetMetadataVersions(ctx, versions); err != nil {
+						return err
+					}
+				}
 				if err := syncIcebergTable(ctx, io, w, t); err != nil {
 					return err
 				}
@@ -95,6 +107,7 @@ file, to register the table with (eventlake ddl --format iceberg).`,
 	f.StringVar(&catalogPath, "catalog", "", "catalog file (default <lake>/_eventlake/catalog.db)")
 	f.DurationVar(&retention, "iceberg-retention", icetable.DefaultRetention,
 		"how long replaced snapshots, and the files only they list, are kept for readers")
+	f.IntVar(&versions, "metadata-versions", 0, "earlier metadata versions each table keeps (write.metadata.previous-versions-max); 0 leaves it as it is")
 	f.DurationVar(&lockWait, "lock-wait", 10*time.Second, "how long to wait for a running load")
 	c.AddCommand(sync)
 	return c

@@ -116,21 +116,26 @@ func (h expireHook) Run(ctx context.Context, p *lake.Publication) error {
 // Expire drops the snapshots that stopped being current more than the
 // retention window before now (never the current one), then deletes from
 // disk the files the catalog no longer holds as live that no retained
-// snapshot lists. It returns the number of files deleted. Steps (crash
-// points): iceberg-after-expire, then lake.DeleteFiles's.
+// snapshot lists, and sweeps the metadata folder (see retention.go). It
+// returns the number of lake files deleted. Steps (crash points):
+// iceberg-after-expire, iceberg-during-sweep, then lake.DeleteFiles's.
 func (t *Table) Expire(ctx context.Context, p *lake.Publication, now time.Time) (int, error) {
 	tbl, err := t.Load(ctx)
 	if err != nil || tbl == nil {
 		return 0, err
 	}
-	if old := t.expirable(tbl, now); len(old) > 0 {
+	old := t.expirable(tbl, now)
+	if len(old) > 0 {
 		cur := tbl.CurrentSnapshot().SnapshotID
 		reqs := []table.Requirement{table.AssertRefSnapshotID(table.MainBranch, &cur)}
 		if _, _, err := (catalogIO{t}).CommitTable(ctx, t.ident(), reqs,
 			[]table.Update{table.NewRemoveSnapshotsUpdate(old, false)}); err != nil {
 			return 0, fmt.Errorf("expire snapshots: %w", err)
 		}
-		p.Step("iceberg-after-expire")
+		p.Step(t.stepName("after-expire"))
+	}
+	if _, err := t.sweep(ctx, len(old) > 0, func(s string) { p.Step(t.stepName(s)) }); err != nil {
+		return 0, err
 	}
 	removed, err := p.Catalog.RemovedFilesOf(ctx, t.name)
 	if err != nil {

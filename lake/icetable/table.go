@@ -28,8 +28,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/apache/iceberg-go"
@@ -61,6 +63,7 @@ type Table struct {
 	retention time.Duration
 	fs        syncFS
 	kind      *kind
+	versions  int
 }
 
 // Options configure a Table.
@@ -72,6 +75,10 @@ type Options struct {
 	// Store commits the metadata versions; nil means a FolderStore in the
 	// table's metadata folder.
 	Store Store
+	// MetadataVersions is how many earlier metadata versions a new table
+	// keeps (default DefaultMetadataVersions); SetMetadataVersions
+	// changes an existing table's.
+	MetadataVersions int
 }
 
 // Events returns the Iceberg table of the lake's events.
@@ -87,7 +94,10 @@ func Rejects(l lake.Layout, o Options) *Table {
 }
 
 func newTable(l lake.Layout, name string, k *kind, o Options) *Table {
-	t := &Table{layout: l, name: name, kind: k, store: o.Store, retention: o.Retention}
+	t := &Table{layout: l, name: name, kind: k, store: o.Store, retention: o.Retention, versions: o.MetadataVersions}
+	if t.versions <= 0 {
+		t.versions = DefaultMetadataVersions
+	}
 	if t.store == nil {
 		t.store = NewFolderStore(MetadataDir(l, t.name))
 	}
@@ -98,6 +108,16 @@ func newTable(l lake.Layout, name string, k *kind, o Options) *Table {
 		t.retention = 0
 	}
 	return t
+}
+
+// stepName names a step of the table's commit protocol (a crash point):
+// iceberg-<step> for events, iceberg-<table>-<step> for the others
+// (iceberg-rejects-before-commit).
+func (t *Table) stepName(step string) string {
+	if t.name == partitions.EventsTable {
+		return "iceberg-" + step
+	}
+	return "iceberg-" + strings.TrimPrefix(t.name, "_") + "-" + step
 }
 
 // Name is the lake table the Iceberg table is kept of.
@@ -163,6 +183,7 @@ func (t *Table) create(ctx context.Context) (*table.Table, error) {
 		table.MinSnapshotsToKeepKey:       "1",
 		"write.parquet.compression-codec": "zstd",
 	}
+	maps.Copy(props, metadataProps(t.versions))
 	meta, err := table.NewMetadata(sc, &spec, table.UnsortedSortOrder, t.layout.TableDir(t.name), props)
 	if err != nil {
 		return nil, fmt.Errorf("icetable: new metadata: %w", err)
@@ -329,6 +350,12 @@ func (t *Table) Sync(ctx context.Context, files []catalog.FileRecord, sup Supers
 		props[LoadIDProperty] = loadID
 	}
 	txn := tbl.NewTransaction()
+	if tbl.Properties()[table.MetadataPreviousVersionsMaxKey] == "" {
+		// A table created before its metadata versions were bounded.
+		if err := txn.SetProperties(metadataProps(t.versions)); err != nil {
+			return Result{}, err
+		}
+	}
 	res := Result{Added: len(add), Removed: len(del), Deletes: len(newDeletes)}
 	switch {
 	case len(del) == 0 && len(newDeletes) > 0:
@@ -373,12 +400,12 @@ func (t *Table) Sync(ctx context.Context, files []catalog.FileRecord, sup Supers
 			return Result{}, fmt.Errorf("icetable: delete snapshot: %w", err)
 		}
 	}
-	step("iceberg-before-commit")
+	step(t.stepName("before-commit"))
 	out, err := txn.Commit(ctx)
 	if err != nil {
 		return Result{}, fmt.Errorf("icetable: commit %s snapshot: %w", res.Operation, err)
 	}
-	step("iceberg-after-commit")
+	step(t.stepName("after-commit"))
 	if s := out.CurrentSnapshot(); s != nil {
 		res.SnapshotID = s.SnapshotID
 	}
