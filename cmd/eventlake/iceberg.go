@@ -41,7 +41,7 @@ func icebergWriterOptions(ctx context.Context, root string, on bool, retention t
 			return nil, nil
 		}
 	}
-	return icetable.WriterOptions(ts...), nil
+	return icetable.CSVWriterOptions(lake.At(root), icetable.Options{Retention: retention}, ts...), nil
 }
 
 // icebergTables are the lake's Iceberg tables: events first, then _rejects.
@@ -53,15 +53,15 @@ func icebergTables(root string, retention time.Duration) []*icetable.Table {
 func newIcebergCmd(io streams) *cobra.Command {
 	c := &cobra.Command{
 		Use:   "iceberg",
-		Short: "Keep the lake's Apache Iceberg tables (events, _rejects) in step with the catalog",
+		Short: "Keep the lake's Apache Iceberg tables (events, _rejects, the CSV tables) in step with the catalog",
 	}
 	var lakeDir, catalogPath string
 	var retention, lockWait time.Duration
 	var versions int
 	sync := &cobra.Command{
 		Use:   "sync --lake DIR",
-		Short: "Create or bring up to date the Iceberg tables of events and _rejects, then expire old snapshots",
-		Long: `Sync commits, for events and then _rejects, an Iceberg snapshot whose data files
+		Short: "Create or bring up to date the Iceberg tables of events, _rejects and the CSV tables, then expire old snapshots",
+		Long: `Sync commits, for events, _rejects and each CSV table, an Iceberg snapshot whose data files
 are exactly the catalog's live files of the table (creating the table in
 <lake>/<table>/_iceberg/ if the lake has none), then drops the snapshots replaced
 longer than --iceberg-retention ago and deletes the replaced files no retained
@@ -84,11 +84,17 @@ file, to register the table with (eventlake ddl --format iceberg).`,
 			}
 			ctx := cmd.Context()
 			ts := icebergTables(lakeDir, retention)
-			w, _, err := lake.OpenWriter(ctx, lakeDir, catalogPath, lockWait, "iceberg sync", icetable.WriterOptions(ts...)...)
+			o := icetable.Options{Retention: retention}
+			w, _, err := lake.OpenWriter(ctx, lakeDir, catalogPath, lockWait, "iceberg sync", icetable.CSVWriterOptions(lake.At(lakeDir), o, ts...)...)
 			if err != nil {
 				return err
 			}
 			defer w.Close()
+			csv, err := icetable.CSVTables(ctx, w.Layout, o, &lake.Publication{Layout: w.Layout, Catalog: w.Catalog})
+			if err != nil {
+				return err
+			}
+			ts = append(ts, csv...)
 			for _, t := range ts {
 				if versions > 0 {
 					if _, err := t.SetMetadataVersions(ctx, versions); err != nil {

@@ -32,7 +32,7 @@ func WriterOptions(ts ...*Table) []lake.Option {
 	for _, t := range ts {
 		out = append(out, lake.WithPublishHook(publishHook{t}))
 	}
-	out = append(out, lake.WithRetention(keeper(ts)))
+	out = append(out, lake.WithRetention(keeper{ts: ts}))
 	for _, t := range ts {
 		out = append(out, lake.WithFinishHook(expireHook{t}))
 	}
@@ -63,12 +63,23 @@ func (h publishHook) Run(ctx context.Context, p *lake.Publication) error {
 }
 
 // keeper keeps the replaced files that a snapshot of one of the tables
-// lists.
-type keeper []*Table
+// (and of the CSV tables, when kept) lists.
+type keeper struct {
+	ts  []*Table
+	csv *csvTables
+}
 
 func (k keeper) Keep(ctx context.Context, p *lake.Publication, paths []string) (map[string]bool, error) {
 	kept := map[string]bool{}
-	for _, t := range k {
+	ts := k.ts
+	if k.csv != nil {
+		more, err := k.csv.list(ctx, p)
+		if err != nil {
+			return nil, err
+		}
+		ts = append(slices.Clone(ts), more...)
+	}
+	for _, t := range ts {
 		listed, err := t.retainedFiles(ctx)
 		if err != nil {
 			return nil, err

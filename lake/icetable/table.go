@@ -300,6 +300,14 @@ func (t *Table) Sync(ctx context.Context, files []catalog.FileRecord, sup Supers
 	if err != nil {
 		return Result{}, err
 	}
+	if t.kind.prepare != nil {
+		if tbl, err = t.kind.prepare(ctx, tbl, files); err != nil {
+			return Result{}, err
+		}
+		if tbl == nil && t.kind.schema == nil {
+			return Result{}, nil // no file to take a schema from yet
+		}
+	}
 	if tbl == nil {
 		if tbl, err = t.create(ctx); err != nil {
 			return Result{}, err
