@@ -8,8 +8,12 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/iceberg-go"
 	"github.com/apache/iceberg-go/table"
+
+	"github.com/eventlake/eventlake/lake"
+	"github.com/eventlake/eventlake/lake/icetable"
 )
 
 // snapshotDeletes lists the position delete files of a snapshot.
@@ -159,5 +163,93 @@ func TestIcebergReprocessPositionDeletes(t *testing.T) {
 	}
 	if dels := assertIcebergIsShell(t, lakeDir, "after compaction"); len(dels) != 0 {
 		t.Errorf("delete files after compaction: %q", dels)
+	}
+}
+
+// TestIcebergRejectsPositionDeletes: rejects superseded by a reprocess,
+// in a _rejects file shared with another object's rejects, are hidden by
+// position deletes of the _rejects table: iceberg-go's scan and DuckDB
+// over its data files minus the deletes are the shell's rejects.
+func TestIcebergRejectsPositionDeletes(t *testing.T) {
+	lakeDir := t.TempDir()
+	root := t.TempDir()
+	src := filepath.Join(root, "src")
+	if err := os.MkdirAll(src, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"a", "b"} {
+		body := `{"uuid":"` + name + `-1","ts":"2024-03-01T10:00:00Z","kind":"order-placed"}` + "\n" +
+			"{not json " + name + "\n" +
+			`{"uuid":"` + name + `-2","ts":"2024-03-01T11:00:00Z","kind":"order-placed"}` + "\n"
+		if err := os.WriteFile(filepath.Join(src, name+".ndjson"), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cfg := filepath.Join(root, "eventlake.yaml")
+	if err := os.WriteFile(cfg, []byte("profiles:\n  acme: {event_id: uuid, timestamp: ts, event_type: kind, domain: \"=acme\"}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if code, out, errOut := runCLI(t, "load", "--lake", lakeDir, "--settle", "0", "-q", "--iceberg", "--config", cfg, "--profile", "acme", src); code > 1 {
+		t.Fatalf("load: exit %d\n%s%s", code, out, errOut)
+	}
+	if code, out, errOut := runCLI(t, "reprocess", "--lake", lakeDir, "--object", "a.ndjson", "--settle", "0", "-q", "--config", cfg, "--profile", "acme", src); code > 1 {
+		t.Fatalf("reprocess: exit %d\n%s%s", code, out, errOut)
+	}
+	code, out, errOut := runCLI(t, "sql", "--lake", lakeDir, "--format", "csv", "-c",
+		"select object || '|' || line as k from eventlake.rejects order by k")
+	if code != 0 {
+		t.Fatalf("sql: exit %d\n%s", code, errOut)
+	}
+	want := strings.Split(strings.TrimSpace(out), "\n")[1:]
+	slices.Sort(want)
+	if len(want) != 2 {
+		t.Fatalf("shell rejects %q, want one per object", want)
+	}
+	rt := icetable.Rejects(lake.At(lakeDir), icetable.Options{})
+	tbl, err := rt.Load(t.Context())
+	if err != nil || tbl == nil {
+		t.Fatalf("no _rejects Iceberg table: %v", err)
+	}
+	dels := snapshotDeletes(t, tbl, tbl.CurrentSnapshot())
+	if len(dels) == 0 {
+		t.Fatal("no position delete file in _rejects after the reprocess")
+	}
+	at, err := tbl.Scan().ToArrowTable(t.Context())
+	if err != nil {
+		t.Fatalf("iceberg-go scan: %v", err)
+	}
+	defer at.Release()
+	tr := array.NewTableReader(at, 1024)
+	defer tr.Release()
+	var got []string
+	for tr.Next() {
+		rec := tr.RecordBatch()
+		obj, line := rec.Schema().FieldIndices("object")[0], rec.Schema().FieldIndices("line")[0]
+		for i := 0; i < int(rec.NumRows()); i++ {
+			got = append(got, rec.Column(obj).ValueStr(i)+"|"+rec.Column(line).ValueStr(i))
+		}
+	}
+	slices.Sort(got)
+	if !slices.Equal(got, want) {
+		t.Errorf("iceberg-go scan of _rejects: %q, shell %q", got, want)
+	}
+	var data []string
+	for p := range snapshotFiles(t, tbl, tbl.CurrentSnapshot()) {
+		data = append(data, "'"+p+"'")
+	}
+	var delList []string
+	for _, p := range dels {
+		delList = append(delList, "'"+p+"'")
+	}
+	from := "(select d.* from read_parquet([" + strings.Join(data, ",") + "], filename = true, file_row_number = true) d" +
+		" anti join read_parquet([" + strings.Join(delList, ",") + "]) x on x.file_path = d.filename and x.pos = d.file_row_number)"
+	code, out, errOut = runCLI(t, "sql", "--lake", lakeDir, "--format", "csv", "-c", "select object || '|' || line as k from "+from+" order by k")
+	if code != 0 {
+		t.Fatalf("sql: exit %d\n%s", code, errOut)
+	}
+	duck := strings.Split(strings.TrimSpace(out), "\n")[1:]
+	slices.Sort(duck)
+	if !slices.Equal(duck, want) {
+		t.Errorf("DuckDB over the _rejects data files minus the deletes: %q, shell %q", duck, want)
 	}
 }
