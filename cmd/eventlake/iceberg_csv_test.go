@@ -142,8 +142,13 @@ func TestIcebergCSVTables(t *testing.T) {
 		!slices.ContainsFunc(got, func(s string) bool { return strings.HasSuffix(s, "|NULL") }) {
 		t.Errorf("want new rows with channel and old rows reading null: %q", got)
 	}
+	// ddl registers it beside events and rejects.
+	code, out, errOut := runCLI(t, "ddl", "--format", "iceberg", "--engine", "spark", "--lake", lakeDir)
+	if code != 0 || !strings.Contains(out, ".orders', metadata_file => '"+tbl.MetadataLocation()+"'") {
+		t.Errorf("ddl --format iceberg: exit %d, no registration of orders from %s\n%s%s", code, tbl.MetadataLocation(), out, errOut)
+	}
 	// iceberg sync finds every table up to date.
-	code, out, errOut := runCLI(t, "iceberg", "sync", "--lake", lakeDir)
+	code, out, errOut = runCLI(t, "iceberg", "sync", "--lake", lakeDir)
 	if code != 0 || !strings.Contains(out, "iceberg table orders is up to date") || !strings.Contains(out, "iceberg table events is up to date") {
 		t.Errorf("iceberg sync: exit %d\n%s%s", code, out, errOut)
 	}

@@ -227,12 +227,8 @@ func (c *csvTables) list(ctx context.Context, p *lake.Publication) ([]*Table, er
 		n, _, _ := strings.Cut(f, "/")
 		names[n] = true
 	}
-	if es, err := os.ReadDir(c.layout.Root()); err == nil {
-		for _, e := range es {
-			if _, err := os.Stat(filepath.Join(c.layout.TableDir(e.Name()), MetaFolder)); err == nil && e.IsDir() {
-				names[e.Name()] = true
-			}
-		}
+	for _, n := range tablesWithMetadata(c.layout) {
+		names[n] = true
 	}
 	var out []*Table
 	for n := range names {
@@ -297,4 +293,32 @@ func (h csvHook) Run(ctx context.Context, p *lake.Publication) error {
 func CSVTables(ctx context.Context, l lake.Layout, o Options, p *lake.Publication) ([]*Table, error) {
 	c := &csvTables{layout: l, opts: o, byName: map[string]*Table{}}
 	return c.list(ctx, p)
+}
+
+// tablesWithMetadata lists the lake's table folders that hold an Iceberg
+// metadata folder.
+func tablesWithMetadata(l lake.Layout) []string {
+	var out []string
+	es, err := os.ReadDir(l.Root())
+	if err != nil {
+		return nil
+	}
+	for _, e := range es {
+		if _, err := os.Stat(filepath.Join(l.TableDir(e.Name()), MetaFolder)); err == nil && e.IsDir() {
+			out = append(out, e.Name())
+		}
+	}
+	return out
+}
+
+// ExistingCSVTables lists the Iceberg tables of the lake's CSV tables that
+// have metadata, by name, without the catalog (for ddl).
+func ExistingCSVTables(l lake.Layout, o Options) []*Table {
+	var out []*Table
+	for _, n := range tablesWithMetadata(l) {
+		if n != partitions.EventsTable && !strings.HasPrefix(n, "_") {
+			out = append(out, CSVTable(l, n, o))
+		}
+	}
+	return out
 }
