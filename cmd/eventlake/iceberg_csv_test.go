@@ -67,6 +67,24 @@ func csvShellRows(t *testing.T, lakeDir, tableName, column string) []string {
 	return rows
 }
 
+// jwoWithChannel writes a JWO report whose header has a column the
+// testdata's lack (channel) and returns its source folder.
+func jwoWithChannel(t *testing.T) string {
+	t.Helper()
+	src := filepath.Join(t.TempDir(), "jwo2")
+	dir := filepath.Join(src, "Order", "2024-06-06", "01")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	csv := "order_id,store_id,order_status,order_total,currency,item_count,is_refund,order_date,updated_at,channel\n" +
+		"2001,STORE-7,COMPLETED,1.50,USD,1,false,2024-06-06,2024-06-06T01:00:00Z,web\n" +
+		"2002,STORE-8,PENDING,2.50,USD,2,false,2024-06-06,2024-06-06T01:01:00Z,app\n"
+	if err := os.WriteFile(filepath.Join(dir, "ALL00.csv000"), []byte(csv), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return src
+}
+
 // TestIcebergCSVTables: a CSV table (JWO orders) gets an Iceberg table of
 // its own, its schema the files' columns, partitioned by identity of its
 // partition column; a report that gains a column adds it in a new schema
@@ -106,17 +124,7 @@ func TestIcebergCSVTables(t *testing.T) {
 	}
 
 	// A later report gains a column.
-	src := filepath.Join(t.TempDir(), "jwo2")
-	dir := filepath.Join(src, "Order", "2024-06-06", "01")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	csv := "order_id,store_id,order_status,order_total,currency,item_count,is_refund,order_date,updated_at,channel\n" +
-		"2001,STORE-7,COMPLETED,1.50,USD,1,false,2024-06-06,2024-06-06T01:00:00Z,web\n" +
-		"2002,STORE-8,PENDING,2.50,USD,2,false,2024-06-06,2024-06-06T01:01:00Z,app\n"
-	if err := os.WriteFile(filepath.Join(dir, "ALL00.csv000"), []byte(csv), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	src := jwoWithChannel(t)
 	if code, _, errOut := runCLI(t, "load", "--lake", lakeDir, "--settle", "0", "-q", "--profile", "jwo-orders", src); code != 0 {
 		t.Fatalf("load jwo2: exit %d\n%s", code, errOut)
 	}

@@ -289,7 +289,8 @@ type Result struct {
 // Rows of the files that sup says are superseded are deleted by position
 // deletes (see deletes.go), in the same snapshot when it only adds files,
 // else in a second snapshot of the same metadata version.
-// step marks the protocol's steps (crash points): iceberg-before-commit
+// step marks the protocol's steps (crash points): iceberg-after-schema
+// (a CSV table's new schema committed, see csv.go), iceberg-before-commit
 // (manifests written, metadata version not committed) and
 // iceberg-after-commit.
 func (t *Table) Sync(ctx context.Context, files []catalog.FileRecord, sup Superseded, loadID string, rewrite bool, step func(string)) (Result, error) {
@@ -301,8 +302,15 @@ func (t *Table) Sync(ctx context.Context, files []catalog.FileRecord, sup Supers
 		return Result{}, err
 	}
 	if t.kind.prepare != nil {
+		schemaID := -1
+		if tbl != nil {
+			schemaID = tbl.Schema().ID
+		}
 		if tbl, err = t.kind.prepare(ctx, tbl, files); err != nil {
 			return Result{}, err
+		}
+		if schemaID >= 0 && tbl.Schema().ID != schemaID {
+			step(t.stepName("after-schema"))
 		}
 		if tbl == nil && t.kind.schema == nil {
 			return Result{}, nil // no file to take a schema from yet
