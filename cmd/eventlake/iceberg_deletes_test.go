@@ -253,3 +253,26 @@ func TestIcebergRejectsPositionDeletes(t *testing.T) {
 		t.Errorf("DuckDB over the _rejects data files minus the deletes: %q, shell %q", duck, want)
 	}
 }
+
+// TestIcebergSyncAfterReprocess: a lake whose rows were superseded before
+// it had an Iceberg table gets, from iceberg sync, a table that reads as
+// the shell's events_raw.
+func TestIcebergSyncAfterReprocess(t *testing.T) {
+	lakeDir := t.TempDir()
+	src := filepath.Join(t.TempDir(), "pismo")
+	if err := os.CopyFS(src, os.DirFS(testdata("pismo"))); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, errOut := runCLI(t, "load", "--lake", lakeDir, "--settle", "0", "-q", src); code != 0 {
+		t.Fatalf("load: exit %d\n%s", code, errOut)
+	}
+	if code, out, errOut := runCLI(t, "reprocess", "--lake", lakeDir, "--object", "**09-00-00*", "--settle", "0", "-q", src); code != 0 {
+		t.Fatalf("reprocess: exit %d\n%s%s", code, out, errOut)
+	}
+	if code, out, errOut := runCLI(t, "iceberg", "sync", "--lake", lakeDir); code != 0 {
+		t.Fatalf("iceberg sync: exit %d\n%s%s", code, out, errOut)
+	}
+	if dels := assertIcebergIsShell(t, lakeDir, "after iceberg sync"); len(dels) == 0 {
+		t.Error("no position delete file")
+	}
+}
