@@ -11,8 +11,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/eventlake/eventlake/catalog"
-	"github.com/eventlake/eventlake/lake"
-	"github.com/eventlake/eventlake/lake/icetable"
 	"github.com/eventlake/eventlake/loader"
 	"github.com/eventlake/eventlake/sql/ddl"
 )
@@ -123,8 +121,7 @@ func runIcebergDDL(ctx context.Context, o *ddlOptions, io streams) error {
 		return err
 	}
 	var tables []ddl.IcebergTable
-	ts := append(icebergTables(root, 0), icetable.ExistingCSVTables(lake.At(root), icetable.Options{})...)
-	for _, t := range ts {
+	for _, t := range registeredIcebergTables(root) {
 		meta, err := t.MetadataLocation(ctx)
 		if err != nil {
 			return err

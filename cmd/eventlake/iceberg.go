@@ -50,6 +50,12 @@ func icebergTables(root string, retention time.Duration) []*icetable.Table {
 	return []*icetable.Table{icetable.Events(l, o), icetable.Rejects(l, o)}
 }
 
+// registeredIcebergTables are the Iceberg tables ddl registers: events,
+// _rejects, then the CSV tables that have one.
+func registeredIcebergTables(root string) []*icetable.Table {
+	return append(icebergTables(root, 0), icetable.ExistingCSVTables(lake.At(root), icetable.Options{})...)
+}
+
 func newIcebergCmd(io streams) *cobra.Command {
 	c := &cobra.Command{
 		Use:   "iceberg",
