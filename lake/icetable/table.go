@@ -28,7 +28,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"maps"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -63,7 +62,6 @@ type Table struct {
 	retention time.Duration
 	fs        syncFS
 	kind      *kind
-	versions  int
 }
 
 // Options configure a Table.
@@ -75,10 +73,6 @@ type Options struct {
 	// Store commits the metadata versions; nil means a FolderStore in the
 	// table's metadata folder.
 	Store Store
-	// MetadataVersions is how many earlier metadata versions a new table
-	// keeps (default DefaultMetadataVersions); SetMetadataVersions
-	// changes an existing table's.
-	MetadataVersions int
 }
 
 // Events returns the Iceberg table of the lake's events.
@@ -94,10 +88,7 @@ func Rejects(l lake.Layout, o Options) *Table {
 }
 
 func newTable(l lake.Layout, name string, k *kind, o Options) *Table {
-	t := &Table{layout: l, name: name, kind: k, store: o.Store, retention: o.Retention, versions: o.MetadataVersions}
-	if t.versions <= 0 {
-		t.versions = DefaultMetadataVersions
-	}
+	t := &Table{layout: l, name: name, kind: k, store: o.Store, retention: o.Retention}
 	if t.store == nil {
 		t.store = NewFolderStore(MetadataDir(l, t.name))
 	}
@@ -182,8 +173,12 @@ func (t *Table) create(ctx context.Context) (*table.Table, error) {
 		table.MaxSnapshotAgeMsKey:         strconv.FormatInt(t.retention.Milliseconds(), 10),
 		table.MinSnapshotsToKeepKey:       "1",
 		"write.parquet.compression-codec": "zstd",
+
+		// The last DefaultMetadataVersions versions are kept (see
+		// retention.go; SetMetadataVersions changes it).
+		table.MetadataPreviousVersionsMaxKey:      strconv.Itoa(DefaultMetadataVersions),
+		table.MetadataDeleteAfterCommitEnabledKey: "true",
 	}
-	maps.Copy(props, metadataProps(t.versions))
 	meta, err := table.NewMetadata(sc, &spec, table.UnsortedSortOrder, t.layout.TableDir(t.name), props)
 	if err != nil {
 		return nil, fmt.Errorf("icetable: new metadata: %w", err)
@@ -368,7 +363,7 @@ func (t *Table) Sync(ctx context.Context, files []catalog.FileRecord, sup Supers
 	txn := tbl.NewTransaction()
 	if tbl.Properties()[table.MetadataPreviousVersionsMaxKey] == "" {
 		// A table created before its metadata versions were bounded.
-		if err := txn.SetProperties(metadataProps(t.versions)); err != nil {
+		if err := txn.SetProperties(metadataProps(DefaultMetadataVersions)); err != nil {
 			return Result{}, err
 		}
 	}
