@@ -57,3 +57,26 @@ func (c *Catalog) LoadCommand(ctx context.Context, loadID string) (string, error
 	}
 	return cmds[0], nil
 }
+
+// SupersededRowsOf returns, for each live file of table that holds
+// superseded rows (of committed or published loads), how many it holds. A
+// table format's position deletes of those rows are taken from it.
+func (c *Catalog) SupersededRowsOf(ctx context.Context, table string) (map[string]int64, error) {
+	rows, err := c.db.QueryContext(ctx, `
+SELECT sf.path, sf."rows" FROM superseded_files sf JOIN files f ON f.path = sf.path
+WHERE f.status = 'live' AND f.table_name = ? AND sf."rows" > 0`, table)
+	if err != nil {
+		return nil, fmt.Errorf("catalog: superseded rows of %q: %w", table, err)
+	}
+	defer rows.Close()
+	out := map[string]int64{}
+	for rows.Next() {
+		var p string
+		var n int64
+		if err := rows.Scan(&p, &n); err != nil {
+			return nil, fmt.Errorf("catalog: superseded rows of %q: %w", table, err)
+		}
+		out[p] = n
+	}
+	return out, rows.Err()
+}

@@ -74,19 +74,34 @@ func (w *Writer) superseding(ctx context.Context, ch Changes) ([]catalog.Superse
 // countSuperseded counts the rows of a lake file whose (object, _load_id)
 // is one of pairs. The object column is "_object", or "object" in the
 // rejects table.
-func countSuperseded(path, table string, pairs map[catalog.ObjectLoad]bool) (n int64, err error) {
+func countSuperseded(path, table string, pairs map[catalog.ObjectLoad]bool) (int64, error) {
+	var n int64
+	err := supersededRows(path, table, pairs, func(int64) { n++ })
+	return n, err
+}
+
+// SupersededPositions returns the positions (0-based row numbers in the
+// file) of the rows of a lake file whose (object, _load_id) is one of
+// pairs, in order: what a table format's position deletes name.
+func SupersededPositions(path, table string, pairs map[catalog.ObjectLoad]bool) ([]int64, error) {
+	var out []int64
+	err := supersededRows(path, table, pairs, func(pos int64) { out = append(out, pos) })
+	return out, err
+}
+
+func supersededRows(path, table string, pairs map[catalog.ObjectLoad]bool, row func(pos int64)) (err error) {
 	objCol := "_object"
 	if table == partitions.RejectsTable {
 		objCol = "object"
 	}
 	f, err := os.Open(path)
 	if err != nil {
-		return 0, err
+		return err
 	}
 	defer f.Close()
 	st, err := f.Stat()
 	if err != nil {
-		return 0, err
+		return err
 	}
 	defer func() {
 		// parquet-go panics on some malformed inputs.
@@ -96,33 +111,35 @@ func countSuperseded(path, table string, pairs map[catalog.ObjectLoad]bool) (n i
 	}()
 	pf, err := parquet.OpenFile(f, st.Size(), parquet.SkipPageIndex(true), parquet.SkipBloomFilters(true))
 	if err != nil {
-		return 0, err
+		return err
 	}
 	oc, ok1 := pf.Schema().Lookup(objCol)
 	lc, ok2 := pf.Schema().Lookup("_load_id")
 	if !ok1 || !ok2 {
-		return 0, fmt.Errorf("no %s or _load_id column", objCol)
+		return fmt.Errorf("no %s or _load_id column", objCol)
 	}
+	var pos int64
 	for _, rg := range pf.RowGroups() {
 		chunks := rg.ColumnChunks()
 		objs, err := columnStrings(chunks[oc.ColumnIndex])
 		if err != nil {
-			return 0, fmt.Errorf("column %s: %w", objCol, err)
+			return fmt.Errorf("column %s: %w", objCol, err)
 		}
 		ids, err := columnStrings(chunks[lc.ColumnIndex])
 		if err != nil {
-			return 0, fmt.Errorf("column _load_id: %w", err)
+			return fmt.Errorf("column _load_id: %w", err)
 		}
 		if len(objs) != len(ids) {
-			return 0, fmt.Errorf("columns %s and _load_id have %d and %d values", objCol, len(objs), len(ids))
+			return fmt.Errorf("columns %s and _load_id have %d and %d values", objCol, len(objs), len(ids))
 		}
 		for i := range objs {
 			if pairs[catalog.ObjectLoad{Object: objs[i], LoadID: ids[i]}] {
-				n++
+				row(pos + int64(i))
 			}
 		}
+		pos += int64(len(objs))
 	}
-	return n, nil
+	return nil
 }
 
 // columnStrings reads every value of a string column chunk (a null as "").

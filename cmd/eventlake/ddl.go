@@ -29,9 +29,10 @@ func newDDLCmd(io streams) *cobra.Command {
 		Long: `With --format hive (the default), ddl prints the external tables and views that let Athena,
 Spark or Trino read the lake's folders as the shell does.
 
-With --format iceberg, it prints how to register the lake's Iceberg table of events (see
-eventlake iceberg sync) with athena, spark, trino, snowflake or bigquery from its current
-metadata file, and how to point the engine at a newer metadata file after later commits.`,
+With --format iceberg, it prints how to register the lake's Iceberg tables of events,
+rejects and the CSV tables (see eventlake iceberg sync) with athena, spark, trino, snowflake
+or bigquery from their current metadata files, and how to point the engine at newer metadata
+files after later commits.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runDDL(cmd.Context(), o, io)
@@ -156,7 +157,7 @@ func runIcebergDDL(ctx context.Context, o *ddlOptions, io streams) error {
 		return err
 	}
 	var tables []ddl.IcebergTable
-	for _, t := range icebergTables(root, 0) {
+	for _, t := range registeredIcebergTables(root) {
 		meta, err := t.MetadataLocation(ctx)
 		if err != nil {
 			return err

@@ -41,7 +41,7 @@ func icebergWriterOptions(ctx context.Context, root string, on bool, retention t
 			return nil, nil
 		}
 	}
-	return icetable.WriterOptions(ts...), nil
+	return icetable.CSVWriterOptions(lake.At(root), icetable.Options{Retention: retention}, ts...), nil
 }
 
 // icebergTables are the lake's Iceberg tables: events first, then _rejects.
@@ -50,21 +50,31 @@ func icebergTables(root string, retention time.Duration) []*icetable.Table {
 	return []*icetable.Table{icetable.Events(l, o), icetable.Rejects(l, o)}
 }
 
+// registeredIcebergTables are the Iceberg tables ddl registers: events,
+// _rejects, then the CSV tables that have one.
+func registeredIcebergTables(root string) []*icetable.Table {
+	return append(icebergTables(root, 0), icetable.ExistingCSVTables(lake.At(root), icetable.Options{})...)
+}
+
 func newIcebergCmd(io streams) *cobra.Command {
 	c := &cobra.Command{
 		Use:   "iceberg",
-		Short: "Keep the lake's Apache Iceberg tables (events, _rejects) in step with the catalog",
+		Short: "Keep the lake's Apache Iceberg tables (events, _rejects, the CSV tables) in step with the catalog",
 	}
 	var lakeDir, catalogPath string
 	var retention, lockWait time.Duration
+	var versions int
 	sync := &cobra.Command{
 		Use:   "sync --lake DIR",
-		Short: "Create or bring up to date the Iceberg tables of events and _rejects, then expire old snapshots",
-		Long: `Sync commits, for events and then _rejects, an Iceberg snapshot whose data files
+		Short: "Create or bring up to date the Iceberg tables of events, _rejects and the CSV tables, then expire old snapshots",
+		Long: `Sync commits, for events, _rejects and each CSV table, an Iceberg snapshot whose data files
 are exactly the catalog's live files of the table (creating the table in
 <lake>/<table>/_iceberg/ if the lake has none), then drops the snapshots replaced
 longer than --iceberg-retention ago and deletes the replaced files no retained
-snapshot lists. Once the events table exists, every load, watch round and
+snapshot lists, with the manifests and delete files only expired snapshots
+referred to, and metadata versions older than the last --metadata-versions
+(write.metadata.previous-versions-max; default 100 for a new table; given, it
+is set on both tables and every later commit keeps it). Once the events table exists, every load, watch round and
 compaction commits their snapshots. It prints each table's current metadata
 file, to register the table with (eventlake ddl --format iceberg).`,
 		Args: cobra.NoArgs,
@@ -75,14 +85,28 @@ file, to register the table with (eventlake ddl --format iceberg).`,
 			if err := folderOnly("iceberg sync", lakeDir); err != nil {
 				return err
 			}
+			if cmd.Flags().Changed("metadata-versions") && versions < 1 {
+				return usagef("--metadata-versions must be at least 1, not %d", versions)
+			}
 			ctx := cmd.Context()
 			ts := icebergTables(lakeDir, retention)
-			w, _, err := lake.OpenWriter(ctx, lakeDir, catalogPath, lockWait, "iceberg sync", icetable.WriterOptions(ts...)...)
+			o := icetable.Options{Retention: retention}
+			w, _, err := lake.OpenWriter(ctx, lakeDir, catalogPath, lockWait, "iceberg sync", icetable.CSVWriterOptions(lake.At(lakeDir), o, ts...)...)
 			if err != nil {
 				return err
 			}
 			defer w.Close()
+			csv, err := icetable.CSVTables(ctx, w.Layout, o, &lake.Publication{Layout: w.Layout, Catalog: w.Catalog})
+			if err != nil {
+				return err
+			}
+			ts = append(ts, csv...)
 			for _, t := range ts {
+				if versions > 0 {
+					if _, err := t.SetMetadataVersions(ctx, versions); err != nil {
+						return err
+					}
+				}
 				if err := syncIcebergTable(ctx, io, w, t); err != nil {
 					return err
 				}
@@ -95,6 +119,7 @@ file, to register the table with (eventlake ddl --format iceberg).`,
 	f.StringVar(&catalogPath, "catalog", "", "catalog file (default <lake>/_eventlake/catalog.db)")
 	f.DurationVar(&retention, "iceberg-retention", icetable.DefaultRetention,
 		"how long replaced snapshots, and the files only they list, are kept for readers")
+	f.IntVar(&versions, "metadata-versions", 0, "earlier metadata versions each table keeps (write.metadata.previous-versions-max); 0 leaves it as it is")
 	f.DurationVar(&lockWait, "lock-wait", 10*time.Second, "how long to wait for a running load")
 	c.AddCommand(sync)
 	return c
@@ -107,7 +132,11 @@ func syncIcebergTable(ctx context.Context, io streams, w *lake.Writer, t *icetab
 	if err != nil {
 		return err
 	}
-	res, err := t.Sync(ctx, files, "", false, nil)
+	sup, err := icetable.SupersededOf(ctx, w.Catalog, t.Name())
+	if err != nil {
+		return err
+	}
+	res, err := t.Sync(ctx, files, sup, "", false, nil)
 	if err != nil {
 		return err
 	}

@@ -67,7 +67,8 @@ func shellRows(t *testing.T, lakeDir, from string) []string {
 	return rows
 }
 
-// snapshotFiles lists a snapshot's data files with their partitions.
+// snapshotFiles lists a snapshot's data files (not its delete files) with
+// their partitions.
 func snapshotFiles(t *testing.T, tbl *table.Table, snap *table.Snapshot) map[string]map[int]any {
 	t.Helper()
 	fs, err := tbl.FS(context.Background())
@@ -85,7 +86,9 @@ func snapshotFiles(t *testing.T, tbl *table.Table, snap *table.Snapshot) map[str
 			t.Fatal(err)
 		}
 		for _, e := range entries {
-			out[e.DataFile().FilePath()] = e.DataFile().Partition()
+			if e.DataFile().ContentType() == iceberg.EntryContentData {
+				out[e.DataFile().FilePath()] = e.DataFile().Partition()
+			}
 		}
 	}
 	return out

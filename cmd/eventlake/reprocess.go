@@ -10,6 +10,7 @@ import (
 
 	"github.com/eventlake/eventlake/catalog"
 	lk "github.com/eventlake/eventlake/lake"
+	"github.com/eventlake/eventlake/lake/icetable"
 	"github.com/eventlake/eventlake/loader"
 )
 
@@ -230,7 +231,12 @@ func runForget(ctx context.Context, o *selectOptions, io streams) error {
 	if err != nil {
 		return err
 	}
-	w, _, err := lk.OpenWriter(ctx, o.Lake, path, wait, catalog.ForgetCommand)
+	// A lake keeping Iceberg tables gets the forget's snapshot too.
+	opts, err := icebergWriterOptions(ctx, o.Lake, false, icetable.DefaultRetention)
+	if err != nil {
+		return err
+	}
+	w, _, err := lk.OpenWriter(ctx, o.Lake, path, wait, catalog.ForgetCommand, opts...)
 	if err != nil {
 		return err
 	}

@@ -32,7 +32,7 @@ func WriterOptions(ts ...*Table) []lake.Option {
 	for _, t := range ts {
 		out = append(out, lake.WithPublishHook(publishHook{t}))
 	}
-	out = append(out, lake.WithRetention(keeper(ts)))
+	out = append(out, lake.WithRetention(keeper{ts: ts}))
 	for _, t := range ts {
 		out = append(out, lake.WithFinishHook(expireHook{t}))
 	}
@@ -52,19 +52,34 @@ func (h publishHook) Run(ctx context.Context, p *lake.Publication) error {
 	if err != nil {
 		return err
 	}
-	if _, err := h.t.Sync(ctx, files, p.LoadID, cmd == catalog.CompactCommand, p.Step); err != nil {
+	sup, err := SupersededOf(ctx, p.Catalog, h.t.name)
+	if err != nil {
+		return err
+	}
+	if _, err := h.t.Sync(ctx, files, sup, p.LoadID, cmd == catalog.CompactCommand, p.Step); err != nil {
 		return fmt.Errorf("iceberg table %s: %w", h.t.name, err)
 	}
 	return nil
 }
 
 // keeper keeps the replaced files that a snapshot of one of the tables
-// lists.
-type keeper []*Table
+// (and of the CSV tables, when kept) lists.
+type keeper struct {
+	ts  []*Table
+	csv *csvTables
+}
 
 func (k keeper) Keep(ctx context.Context, p *lake.Publication, paths []string) (map[string]bool, error) {
 	kept := map[string]bool{}
-	for _, t := range k {
+	ts := k.ts
+	if k.csv != nil {
+		more, err := k.csv.list(ctx, p)
+		if err != nil {
+			return nil, err
+		}
+		ts = append(slices.Clone(ts), more...)
+	}
+	for _, t := range ts {
 		listed, err := t.retainedFiles(ctx)
 		if err != nil {
 			return nil, err
@@ -112,21 +127,26 @@ func (h expireHook) Run(ctx context.Context, p *lake.Publication) error {
 // Expire drops the snapshots that stopped being current more than the
 // retention window before now (never the current one), then deletes from
 // disk the files the catalog no longer holds as live that no retained
-// snapshot lists. It returns the number of files deleted. Steps (crash
-// points): iceberg-after-expire, then lake.DeleteFiles's.
+// snapshot lists, and sweeps the metadata folder (see retention.go). It
+// returns the number of lake files deleted. Steps (crash points):
+// iceberg-after-expire, iceberg-during-sweep, then lake.DeleteFiles's.
 func (t *Table) Expire(ctx context.Context, p *lake.Publication, now time.Time) (int, error) {
 	tbl, err := t.Load(ctx)
 	if err != nil || tbl == nil {
 		return 0, err
 	}
-	if old := t.expirable(tbl, now); len(old) > 0 {
+	old := t.expirable(tbl, now)
+	if len(old) > 0 {
 		cur := tbl.CurrentSnapshot().SnapshotID
 		reqs := []table.Requirement{table.AssertRefSnapshotID(table.MainBranch, &cur)}
 		if _, _, err := (catalogIO{t}).CommitTable(ctx, t.ident(), reqs,
 			[]table.Update{table.NewRemoveSnapshotsUpdate(old, false)}); err != nil {
 			return 0, fmt.Errorf("expire snapshots: %w", err)
 		}
-		p.Step("iceberg-after-expire")
+		p.Step(t.stepName("after-expire"))
+	}
+	if _, err := t.sweep(ctx, len(old) > 0, func(s string) { p.Step(t.stepName(s)) }); err != nil {
+		return 0, err
 	}
 	removed, err := p.Catalog.RemovedFilesOf(ctx, t.name)
 	if err != nil {

@@ -1,7 +1,10 @@
 package icetable
 
 import (
+	"context"
+
 	"github.com/apache/iceberg-go"
+	"github.com/apache/iceberg-go/table"
 
 	"github.com/eventlake/eventlake/catalog"
 )
@@ -14,6 +17,10 @@ type kind struct {
 	spec      func() iceberg.PartitionSpec
 	columns   map[string]column
 	partition func(catalog.FileRecord) (map[int]any, error)
+	// prepare, when set, gives the table its schema before a Sync from
+	// the files (a CSV table's, see csv.go); it returns the table as
+	// committed then (nil when it has none yet).
+	prepare func(context.Context, *table.Table, []catalog.FileRecord) (*table.Table, error)
 }
 
 // column is a file column's field id, with whether manifests record its
@@ -24,8 +31,8 @@ type column struct {
 }
 
 var (
-	eventsKind  = kind{eventsSchema, eventsSpec, columns, partitionValues}
-	rejectsKind = kind{rejectsSchema, rejectsSpec, rejectColumns, rejectPartition}
+	eventsKind  = kind{eventsSchema, eventsSpec, columns, partitionValues, nil}
+	rejectsKind = kind{rejectsSchema, rejectsSpec, rejectColumns, rejectPartition, nil}
 )
 
 // Field ids of the events table. They are fixed: the files carry no field

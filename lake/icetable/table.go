@@ -30,6 +30,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/apache/iceberg-go"
@@ -100,6 +101,16 @@ func newTable(l lake.Layout, name string, k *kind, o Options) *Table {
 	return t
 }
 
+// stepName names a step of the table's commit protocol (a crash point):
+// iceberg-<step> for events, iceberg-<table>-<step> for the others
+// (iceberg-rejects-before-commit).
+func (t *Table) stepName(step string) string {
+	if t.name == partitions.EventsTable {
+		return "iceberg-" + step
+	}
+	return "iceberg-" + strings.TrimPrefix(t.name, "_") + "-" + step
+}
+
 // Name is the lake table the Iceberg table is kept of.
 func (t *Table) Name() string { return t.name }
 
@@ -162,6 +173,11 @@ func (t *Table) create(ctx context.Context) (*table.Table, error) {
 		table.MaxSnapshotAgeMsKey:         strconv.FormatInt(t.retention.Milliseconds(), 10),
 		table.MinSnapshotsToKeepKey:       "1",
 		"write.parquet.compression-codec": "zstd",
+
+		// The last DefaultMetadataVersions versions are kept (see
+		// retention.go; SetMetadataVersions changes it).
+		table.MetadataPreviousVersionsMaxKey:      strconv.Itoa(DefaultMetadataVersions),
+		table.MetadataDeleteAfterCommitEnabledKey: "true",
 	}
 	meta, err := table.NewMetadata(sc, &spec, table.UnsortedSortOrder, t.layout.TableDir(t.name), props)
 	if err != nil {
@@ -254,6 +270,7 @@ func (t *Table) snapshotFiles(snap *table.Snapshot, into map[string]iceberg.Data
 type Result struct {
 	Operation      table.Operation // "" when the snapshot was already current
 	Added, Removed int
+	Deletes        int // position delete files added
 	SnapshotID     int64
 }
 
@@ -264,16 +281,35 @@ type Result struct {
 // dropped) that replaces files commits a replace snapshot; otherwise
 // removed files make an overwrite snapshot, and added files only an
 // append.
-// step marks the protocol's steps (crash points): iceberg-before-commit
+// Rows of the files that sup says are superseded are deleted by position
+// deletes (see deletes.go), in the same snapshot when it only adds files,
+// else in a second snapshot of the same metadata version.
+// step marks the protocol's steps (crash points): iceberg-after-schema
+// (a CSV table's new schema committed, see csv.go), iceberg-before-commit
 // (manifests written, metadata version not committed) and
 // iceberg-after-commit.
-func (t *Table) Sync(ctx context.Context, files []catalog.FileRecord, loadID string, rewrite bool, step func(string)) (Result, error) {
+func (t *Table) Sync(ctx context.Context, files []catalog.FileRecord, sup Superseded, loadID string, rewrite bool, step func(string)) (Result, error) {
 	if step == nil {
 		step = func(string) {}
 	}
 	tbl, err := t.Load(ctx)
 	if err != nil {
 		return Result{}, err
+	}
+	if t.kind.prepare != nil {
+		schemaID := -1
+		if tbl != nil {
+			schemaID = tbl.Schema().ID
+		}
+		if tbl, err = t.kind.prepare(ctx, tbl, files); err != nil {
+			return Result{}, err
+		}
+		if schemaID >= 0 && tbl.Schema().ID != schemaID {
+			step(t.stepName("after-schema"))
+		}
+		if tbl == nil && t.kind.schema == nil {
+			return Result{}, nil // no file to take a schema from yet
+		}
 	}
 	if tbl == nil {
 		if tbl, err = t.create(ctx); err != nil {
@@ -305,7 +341,19 @@ func (t *Table) Sync(ctx context.Context, files []catalog.FileRecord, loadID str
 			del = append(del, df)
 		}
 	}
-	if len(add) == 0 && len(del) == 0 {
+	deletes, err := t.currentDeletes(tbl)
+	if err != nil {
+		return Result{}, err
+	}
+	var dropDeletes []iceberg.DataFile
+	for _, df := range del {
+		dropDeletes = append(dropDeletes, deletes[df.FilePath()]...)
+	}
+	newDeletes, err := t.newDeletes(ctx, spec, files, sup, deletes)
+	if err != nil {
+		return Result{}, err
+	}
+	if len(add) == 0 && len(del) == 0 && len(newDeletes) == 0 {
 		return Result{}, nil
 	}
 	props := iceberg.Properties{}
@@ -313,8 +361,23 @@ func (t *Table) Sync(ctx context.Context, files []catalog.FileRecord, loadID str
 		props[LoadIDProperty] = loadID
 	}
 	txn := tbl.NewTransaction()
-	res := Result{Added: len(add), Removed: len(del)}
+	if tbl.Properties()[table.MetadataPreviousVersionsMaxKey] == "" {
+		// A table created before its metadata versions were bounded.
+		if err := txn.SetProperties(metadataProps(DefaultMetadataVersions)); err != nil {
+			return Result{}, err
+		}
+	}
+	res := Result{Added: len(add), Removed: len(del), Deletes: len(newDeletes)}
 	switch {
+	case len(del) == 0 && len(newDeletes) > 0:
+		// One snapshot: the new rows and the deletes of the rows they
+		// supersede (an overwrite; a delete when no file is added).
+		res.Operation = table.OpOverwrite
+		if len(add) == 0 {
+			res.Operation = table.OpDelete
+		}
+		err = txn.NewRowDelta(props).AddRows(add...).AddDeletes(newDeletes...).Commit(ctx)
+		newDeletes = nil
 	case len(del) == 0:
 		res.Operation = table.OpAppend
 		err = txn.AddDataFiles(ctx, add, props, table.WithoutDuplicateCheck())
@@ -324,10 +387,16 @@ func (t *Table) Sync(ctx context.Context, files []catalog.FileRecord, loadID str
 		for _, df := range del {
 			rw.DeleteFile(df)
 		}
+		for _, df := range dropDeletes {
+			rw.DeleteFile(df)
+		}
 		for _, df := range add {
 			rw.AddDataFile(df)
 		}
 		err = rw.Commit(ctx)
+	case len(dropDeletes) > 0:
+		res.Operation = table.OpOverwrite
+		err = txn.ReplaceFiles(ctx, del, add, dropDeletes, props)
 	default:
 		res.Operation = table.OpOverwrite
 		err = txn.ReplaceDataFilesWithDataFiles(ctx, del, add, props)
@@ -335,12 +404,19 @@ func (t *Table) Sync(ctx context.Context, files []catalog.FileRecord, loadID str
 	if err != nil {
 		return Result{}, fmt.Errorf("icetable: %s snapshot: %w", res.Operation, err)
 	}
-	step("iceberg-before-commit")
+	if len(newDeletes) > 0 {
+		// Files were removed too: the deletes are a second snapshot,
+		// committed in the same metadata version.
+		if err := txn.NewRowDelta(props).AddDeletes(newDeletes...).Commit(ctx); err != nil {
+			return Result{}, fmt.Errorf("icetable: delete snapshot: %w", err)
+		}
+	}
+	step(t.stepName("before-commit"))
 	out, err := txn.Commit(ctx)
 	if err != nil {
 		return Result{}, fmt.Errorf("icetable: commit %s snapshot: %w", res.Operation, err)
 	}
-	step("iceberg-after-commit")
+	step(t.stepName("after-commit"))
 	if s := out.CurrentSnapshot(); s != nil {
 		res.SnapshotID = s.SnapshotID
 	}
