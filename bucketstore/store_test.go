@@ -178,3 +178,40 @@ func testObjectOps(t *testing.T, url string) {
 		t.Errorf("download of a missing key: %v, want ErrNotExist", err)
 	}
 }
+
+// Ranged reads and sizes, as Iceberg readers use them for Parquet footers
+// and manifests: a middle range, a range past the end, the rest from an
+// offset, and a missing object.
+func TestReadRangeAndSize(t *testing.T) { forEachStore(t, testReadRangeAndSize) }
+
+func testReadRangeAndSize(t *testing.T, url string) {
+	ctx := context.Background()
+	loc, _ := lake.ParseLocation(url)
+	st, err := lake.OpenStore(ctx, loc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	data := []byte("0123456789abcdef")
+	if _, err := st.Put(ctx, "t/x.parquet", bytes.NewReader(data), int64(len(data)), lake.PutCond{}); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := st.Size(ctx, "t/x.parquet"); err != nil || n != 16 {
+		t.Errorf("size = %d, %v; want 16", n, err)
+	}
+	for _, c := range []struct {
+		off, n int64
+		want   string
+	}{{2, 3, "234"}, {12, 10, "cdef"}, {10, -1, "abcdef"}, {0, 16, string(data)}} {
+		got, err := st.ReadRange(ctx, "t/x.parquet", c.off, c.n)
+		if err != nil || string(got) != c.want {
+			t.Errorf("ReadRange(%d, %d) = %q, %v; want %q", c.off, c.n, got, err, c.want)
+		}
+	}
+	if _, err := st.Size(ctx, "t/missing"); !errors.Is(err, lake.ErrNotExist) {
+		t.Errorf("size of a missing object: %v, want ErrNotExist", err)
+	}
+	if _, err := st.ReadRange(ctx, "t/missing", 0, 4); !errors.Is(err, lake.ErrNotExist) {
+		t.Errorf("read of a missing object: %v, want ErrNotExist", err)
+	}
+}
