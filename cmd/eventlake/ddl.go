@@ -120,7 +120,11 @@ func runIcebergDDL(ctx context.Context, o *ddlOptions, io streams) error {
 		return err
 	}
 	var tables []ddl.IcebergTable
-	for _, t := range icebergTables(root, 0) {
+	ts, err := icebergTables(ctx, root, 0)
+	if err != nil {
+		return err
+	}
+	for _, t := range ts {
 		meta, err := t.MetadataLocation(ctx)
 		if err != nil {
 			return err

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -31,7 +32,10 @@ func icebergWriterOptions(ctx context.Context, root string, on bool, retention t
 	if root == "" {
 		return nil, nil
 	}
-	ts := icebergTables(root, retention)
+	ts, err := icebergTables(ctx, root, retention)
+	if err != nil {
+		return nil, err
+	}
 	if !on {
 		ok, err := ts[0].Exists(ctx)
 		if err != nil {
@@ -45,9 +49,42 @@ func icebergWriterOptions(ctx context.Context, root string, on bool, retention t
 }
 
 // icebergTables are the lake's Iceberg tables: events first, then _rejects.
-func icebergTables(root string, retention time.Duration) []*icetable.Table {
+// A lake in a bucket keeps them in the bucket, through a store opened once
+// per process.
+func icebergTables(ctx context.Context, root string, retention time.Duration) ([]*icetable.Table, error) {
+	loc, err := parseLake(root)
+	if err != nil {
+		return nil, err
+	}
 	l, o := lake.At(root), icetable.Options{Retention: retention}
-	return []*icetable.Table{icetable.Events(l, o), icetable.Rejects(l, o)}
+	if loc.IsBucket() {
+		if o.Bucket, err = icebergStore(ctx, loc); err != nil {
+			return nil, err
+		}
+	}
+	return []*icetable.Table{icetable.Events(l, o), icetable.Rejects(l, o)}, nil
+}
+
+var (
+	icebergStoresMu sync.Mutex
+	icebergStores   = map[string]lake.ObjectStore{}
+)
+
+// icebergStore returns the store the Iceberg tables of a bucket lake use,
+// opened on first use and kept for the process (watch asks every round).
+func icebergStore(ctx context.Context, loc lake.Location) (lake.ObjectStore, error) {
+	icebergStoresMu.Lock()
+	defer icebergStoresMu.Unlock()
+	key := loc.URL.String()
+	if st, ok := icebergStores[key]; ok {
+		return st, nil
+	}
+	st, err := lake.OpenStore(ctx, loc)
+	if err != nil {
+		return nil, err
+	}
+	icebergStores[key] = st
+	return st, nil
 }
 
 func newIcebergCmd(io streams) *cobra.Command {
@@ -58,11 +95,12 @@ func newIcebergCmd(io streams) *cobra.Command {
 	var lakeDir, catalogPath string
 	var retention, lockWait time.Duration
 	sync := &cobra.Command{
-		Use:   "sync --lake DIR",
+		Use:   "sync --lake DIR|URL",
 		Short: "Create or bring up to date the Iceberg tables of events and _rejects, then expire old snapshots",
 		Long: `Sync commits, for events and then _rejects, an Iceberg snapshot whose data files
 are exactly the catalog's live files of the table (creating the table in
-<lake>/<table>/_iceberg/ if the lake has none), then drops the snapshots replaced
+<lake>/<table>/_iceberg/ if the lake has none; in the bucket for a lake in
+one, s3:// or gs://), then drops the snapshots replaced
 longer than --iceberg-retention ago and deletes the replaced files no retained
 snapshot lists. Once the events table exists, every load, watch round and
 compaction commits their snapshots. It prints each table's current metadata
@@ -72,11 +110,11 @@ file, to register the table with (eventlake ddl --format iceberg).`,
 			if lakeDir == "" {
 				return usagef("no lake given (--lake DIR)")
 			}
-			if err := folderOnly("iceberg sync", lakeDir); err != nil {
+			ctx := cmd.Context()
+			ts, err := icebergTables(ctx, lakeDir, retention)
+			if err != nil {
 				return err
 			}
-			ctx := cmd.Context()
-			ts := icebergTables(lakeDir, retention)
 			w, _, err := lake.OpenWriter(ctx, lakeDir, catalogPath, lockWait, "iceberg sync", icetable.WriterOptions(ts...)...)
 			if err != nil {
 				return err
@@ -91,7 +129,7 @@ file, to register the table with (eventlake ddl --format iceberg).`,
 		},
 	}
 	f := sync.Flags()
-	f.StringVar(&lakeDir, "lake", "", "lake folder")
+	f.StringVar(&lakeDir, "lake", "", "lake folder, or s3://… or gs://… URL")
 	f.StringVar(&catalogPath, "catalog", "", "catalog file (default <lake>/_eventlake/catalog.db)")
 	f.DurationVar(&retention, "iceberg-retention", icetable.DefaultRetention,
 		"how long replaced snapshots, and the files only they list, are kept for readers")
