@@ -180,3 +180,59 @@ func testIcebergBucketCrashSteps(t *testing.T, newLake func(*testing.T) string) 
 		})
 	}
 }
+
+// ddl --format iceberg on a bucket lake registers the tables from their
+// metadata files' URLs in the bucket (no --location: the bucket is where
+// engines read); Athena is refused a gs:// lake and BigQuery an s3:// one,
+// each saying which store it cannot read.
+func TestDDLIcebergBucketLake(t *testing.T) { forEachBucket(t, testDDLIcebergBucketLake) }
+
+func testDDLIcebergBucketLake(t *testing.T, newLake func(*testing.T) string) {
+	lakeURL := newLake(t)
+	root := openBucket(t, lakeURL).URL()
+	a, _ := compactSources(t)
+	freshRunner(t)
+	if code, _, errOut := runCLI(t, "load", "--lake", lakeURL, "--settle", "0", "-q", a); code != 0 {
+		t.Fatalf("load a: exit %d\n%s", code, errOut)
+	}
+	code, _, errOut := runCLI(t, "ddl", "--format", "iceberg", "--lake", lakeURL, "--engine", "spark")
+	if code != 2 || !strings.Contains(errOut, "eventlake iceberg sync") {
+		t.Fatalf("ddl --format iceberg without a table: exit %d, want 2 naming `eventlake iceberg sync`\n%s", code, errOut)
+	}
+	if code, _, errOut := runCLI(t, "iceberg", "sync", "--lake", lakeURL); code != 0 {
+		t.Fatalf("iceberg sync: exit %d\n%s", code, errOut)
+	}
+	meta := root + "events/_iceberg/v2.metadata.json"
+	s3 := strings.HasPrefix(root, "s3://")
+	for _, c := range []struct {
+		engine, want string
+		refused      bool
+	}{
+		{"athena", `"metadata_location":"` + meta + `"`, !s3},
+		{"spark", "metadata_file => '" + meta + "'", false},
+		{"trino", `"metadata_location":"` + meta + `"`, false},
+		{"snowflake", "REFRESH 'events/_iceberg/v2.metadata.json'", false},
+		{"bigquery", "uris = ['" + meta + "']", s3},
+	} {
+		code, out, errOut := runCLI(t, "ddl", "--format", "iceberg", "--lake", lakeURL, "--engine", c.engine)
+		if c.refused {
+			if code != 2 || !strings.Contains(errOut, "cannot read") {
+				t.Errorf("%s on %s: exit %d, want 2 saying it cannot read the store\n%s%s", c.engine, root, code, out, errOut)
+			}
+			continue
+		}
+		if code != 0 {
+			t.Fatalf("%s: exit %d\n%s", c.engine, code, errOut)
+		}
+		if !strings.Contains(out, c.want) || !strings.Contains(out, root+"_rejects/_iceberg/v") {
+			t.Errorf("%s: output does not contain %s and the _rejects table:\n%s", c.engine, c.want, out)
+		}
+		if strings.Contains(out, "local path") || strings.Contains(out, "endpoint=") {
+			t.Errorf("%s: the output speaks of local paths or URL parameters:\n%s", c.engine, out)
+		}
+	}
+	code, _, errOut = runCLI(t, "ddl", "--format", "iceberg", "--lake", lakeURL, "--engine", "spark", "--location", "s3://elsewhere/")
+	if code != 2 || !strings.Contains(errOut, "--location") {
+		t.Errorf("--location on a bucket lake: exit %d, want 2\n%s", code, errOut)
+	}
+}
