@@ -74,7 +74,7 @@ func dataFile(k *kind, spec iceberg.PartitionSpec, f catalog.FileRecord, abs str
 	if err != nil {
 		return nil, fmt.Errorf("icetable: file %s: %w", f.Path, err)
 	}
-	st, err := footerStats(fsys, abs, k.columns)
+	st, err := footerStats(fsys, abs, f.Bytes, k.columns)
 	if err != nil {
 		return nil, fmt.Errorf("icetable: file %s: %w", f.Path, err)
 	}
@@ -99,8 +99,14 @@ type stats struct {
 // footerStats reads a Parquet file's footer and merges its column chunks'
 // statistics per field id. A column with a chunk lacking min/max gets no
 // bounds.
-func footerStats(fsys iceio.IO, path string, columns map[string]column) (*stats, error) {
-	fh, err := fsys.Open(path)
+func footerStats(fsys iceio.IO, path string, size int64, columns map[string]column) (*stats, error) {
+	var fh iceio.File
+	var err error
+	if b, ok := fsys.(bucketIO); ok {
+		fh, err = b.openSized(path, size) // the catalog's size: no request for it
+	} else {
+		fh, err = fsys.Open(path)
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -175,6 +175,16 @@ func (b bucketIO) Open(name string) (iceio.File, error) {
 	return &objectFile{name: name, size: size, r: b, key: k}, nil
 }
 
+// openSized opens a file whose size the catalog knows: no request until
+// the first read.
+func (b bucketIO) openSized(name string, size int64) (iceio.File, error) {
+	k, err := keyOf(b.store, name)
+	if err != nil {
+		return nil, &fs.PathError{Op: "open", Path: name, Err: err}
+	}
+	return &objectFile{name: name, size: size, r: b, key: k}, nil
+}
+
 func pathErr(op, name string, err error) error {
 	if errors.Is(err, lake.ErrNotExist) {
 		err = fmt.Errorf("%w (%w)", fs.ErrNotExist, err)
