@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	iceio "github.com/apache/iceberg-go/io"
@@ -252,9 +253,11 @@ type objectFile struct {
 	name, key string
 	size      int64
 	r         bucketIO
-	tail      []byte
-	tailOff   int64
 	pos       int64
+
+	mu      sync.Mutex
+	tail    []byte
+	tailOff int64
 }
 
 func (f *objectFile) ReadAt(p []byte, off int64) (int, error) {
@@ -269,17 +272,24 @@ func (f *objectFile) ReadAt(p []byte, off int64) (int, error) {
 		want = f.size - off
 	}
 	start := max(f.size-tailBytes, 0)
+	f.mu.Lock() // ReadAt may be called concurrently
 	if f.tail == nil && off >= start {
 		// The first read in the tail fetches all of it.
 		data, err := f.r.store.ReadRange(f.r.ctx, f.key, start, f.size-start)
 		if err != nil {
+			f.mu.Unlock()
 			return 0, pathErr("read", f.name, err)
 		}
 		f.tail, f.tailOff = data, start
 	}
+	tail, tailOff := f.tail, f.tailOff
+	f.mu.Unlock()
 	var data []byte
-	if f.tail != nil && off >= f.tailOff {
-		data = f.tail[off-f.tailOff:]
+	if tail != nil && off >= tailOff {
+		if off-tailOff > int64(len(tail)) {
+			return 0, fmt.Errorf("icetable: read %s: %w (the object is smaller than %d bytes)", f.name, io.ErrUnexpectedEOF, f.size)
+		}
+		data = tail[off-tailOff:]
 	} else {
 		var err error
 		if data, err = f.r.store.ReadRange(f.r.ctx, f.key, off, want); err != nil {
