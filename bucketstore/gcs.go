@@ -106,6 +106,29 @@ func (g *GCS) Download(ctx context.Context, key string, w io.Writer) error {
 	return g.wrap("download", key, err)
 }
 
+// ReadRange implements lake.ObjectStore with a range reader.
+func (g *GCS) ReadRange(ctx context.Context, key string, off, n int64) ([]byte, error) {
+	if n == 0 {
+		return nil, nil
+	}
+	r, err := g.object(key).NewRangeReader(ctx, off, n)
+	if err != nil {
+		return nil, g.wrap("read", key, err)
+	}
+	defer r.Close()
+	b, err := io.ReadAll(r)
+	return b, g.wrap("read", key, err)
+}
+
+// Size implements lake.ObjectStore with the object's attributes.
+func (g *GCS) Size(ctx context.Context, key string) (int64, error) {
+	a, err := g.object(key).Attrs(ctx)
+	if err != nil {
+		return 0, g.wrap("head", key, err)
+	}
+	return a.Size, nil
+}
+
 // Put implements lake.ObjectStore: ifGenerationMatch=0 creates only,
 // ifGenerationMatch=<generation> replaces only that generation.
 func (g *GCS) Put(ctx context.Context, key string, r io.Reader, size int64, cond lake.PutCond) (string, error) {

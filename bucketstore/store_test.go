@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -14,6 +16,7 @@ import (
 	"github.com/eventlake/eventlake/catalog"
 	"github.com/eventlake/eventlake/internal/testservers"
 	"github.com/eventlake/eventlake/lake"
+	"github.com/eventlake/eventlake/partitions"
 )
 
 // stores are the bucket stores every test runs against: each starts a
@@ -177,4 +180,122 @@ func testObjectOps(t *testing.T, url string) {
 	if err := st.Download(ctx, "nope", &buf); !errors.Is(err, lake.ErrNotExist) {
 		t.Errorf("download of a missing key: %v, want ErrNotExist", err)
 	}
+}
+
+// Ranged reads and sizes, as Iceberg readers use them for Parquet footers
+// and manifests: a middle range, a range past the end, the rest from an
+// offset, and a missing object.
+func TestReadRangeAndSize(t *testing.T) { forEachStore(t, testReadRangeAndSize) }
+
+func testReadRangeAndSize(t *testing.T, url string) {
+	ctx := context.Background()
+	loc, _ := lake.ParseLocation(url)
+	st, err := lake.OpenStore(ctx, loc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	data := []byte("0123456789abcdef")
+	if _, err := st.Put(ctx, "t/x.parquet", bytes.NewReader(data), int64(len(data)), lake.PutCond{}); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := st.Size(ctx, "t/x.parquet"); err != nil || n != 16 {
+		t.Errorf("size = %d, %v; want 16", n, err)
+	}
+	for _, c := range []struct {
+		off, n int64
+		want   string
+	}{{2, 3, "234"}, {12, 10, "cdef"}, {10, -1, "abcdef"}, {0, 16, string(data)}} {
+		got, err := st.ReadRange(ctx, "t/x.parquet", c.off, c.n)
+		if err != nil || string(got) != c.want {
+			t.Errorf("ReadRange(%d, %d) = %q, %v; want %q", c.off, c.n, got, err, c.want)
+		}
+	}
+	if _, err := st.Size(ctx, "t/missing"); !errors.Is(err, lake.ErrNotExist) {
+		t.Errorf("size of a missing object: %v, want ErrNotExist", err)
+	}
+	if _, err := st.ReadRange(ctx, "t/missing", 0, 4); !errors.Is(err, lake.ErrNotExist) {
+		t.Errorf("read of a missing object: %v, want ErrNotExist", err)
+	}
+}
+
+// keepAll keeps every replaced file (as an Iceberg table keeps those its
+// retained snapshots list).
+type keepAll struct{}
+
+func (keepAll) Keep(_ context.Context, _ *lake.Publication, paths []string) (map[string]bool, error) {
+	out := map[string]bool{}
+	for _, p := range paths {
+		out[p] = true
+	}
+	return out, nil
+}
+
+// In a bucket as in a folder, the files a commit replaced are deleted
+// after it unless the writer's Keeper keeps them.
+func TestBucketRetentionKeepsReplacedFiles(t *testing.T) {
+	forEachStore(t, testBucketRetentionKeepsReplacedFiles)
+}
+
+func testBucketRetentionKeepsReplacedFiles(t *testing.T, url string) {
+	ctx := context.Background()
+	t.Setenv("TMPDIR", t.TempDir())
+	commit := func(keep bool, add string, replaces ...string) {
+		t.Helper()
+		var opts []lake.Option
+		if keep {
+			opts = append(opts, lake.WithRetention(keepAll{}))
+		}
+		w, _, err := lake.OpenWriter(ctx, url, "", time.Second, "compact", opts...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer w.Close()
+		tx, err := w.Begin(ctx, lake.TxOptions{Command: "compact", Sources: []string{}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := tx.Stage().Staged(add)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(add), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		err = tx.Commit(ctx, lake.Changes{Files: []partitions.File{{Path: add, Table: "events",
+			Partition: "domain=a/event_date=2024-02-01", Rows: 1, Bytes: int64(len(add))}}, Replaces: replaces})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	st := openStoreAt(t, url)
+	exists := func(key string) bool {
+		_, err := st.Size(ctx, key)
+		if err != nil && !errors.Is(err, lake.ErrNotExist) {
+			t.Fatal(err)
+		}
+		return err == nil
+	}
+	const a, b, c = "events/domain=a/event_date=2024-02-01/a.parquet", "events/domain=a/event_date=2024-02-01/b.parquet",
+		"events/domain=a/event_date=2024-02-01/c.parquet"
+	commit(false, a)
+	commit(true, b, a)
+	if !exists(a) || !exists(b) {
+		t.Fatalf("kept file a: %v, new file b: %v; want both in the bucket", exists(a), exists(b))
+	}
+	commit(false, c, b)
+	if exists(b) || !exists(c) {
+		t.Errorf("replaced file b without a keeper: %v, new file c: %v; want b deleted, c there", exists(b), exists(c))
+	}
+}
+
+func openStoreAt(t *testing.T, url string) lake.ObjectStore {
+	t.Helper()
+	loc, _ := lake.ParseLocation(url)
+	st, err := lake.OpenStore(context.Background(), loc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
 }

@@ -11,6 +11,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -500,17 +501,27 @@ func (h bucketPublish) Run(ctx context.Context, p *Publication) error {
 }
 
 // bucketFinish finishes a published load in the bucket: any staged file
-// not copied yet is copied, the files a compaction replaced are deleted,
-// then the staging folder.
-type bucketFinish struct{ b *bucketLake }
+// not copied yet is copied, the files a compaction replaced are deleted
+// (except those the writer's Keeper keeps), then the staging folder.
+type bucketFinish struct {
+	b *bucketLake
+	w *Writer
+}
 
 func (h bucketFinish) Run(ctx context.Context, p *Publication) error {
-	if err := (bucketPublish(h)).Run(ctx, p); err != nil {
+	if err := (bucketPublish{h.b}).Run(ctx, p); err != nil {
 		return err
 	}
 	retired, err := p.Catalog.RetiredFiles(ctx, p.LoadID)
 	if err != nil {
 		return err
+	}
+	if h.w.keep != nil && len(retired) > 0 {
+		kept, err := h.w.keep.Keep(ctx, p, retired)
+		if err != nil {
+			return fmt.Errorf("deciding which replaced files readers still need: %w", err)
+		}
+		retired = slices.DeleteFunc(retired, func(path string) bool { return kept[path] })
 	}
 	for i, path := range retired {
 		if err := catalog.CheckFilePath(path); err != nil {
@@ -558,8 +569,14 @@ func (w *Writer) recoverBucket(ctx context.Context, rep *RecoveryReport) error {
 			return err
 		}
 		if status == "published" {
-			p := w.publication(id, nil, nil)
-			err := w.runHooks(ctx, w.finish, p)
+			// The publishing hooks run again first (each is idempotent): a
+			// crash may have come before a table format's commit, which
+			// needs the files copied to their keys.
+			p := w.publication(id, staged[id], nil)
+			err := w.runHooks(ctx, w.publish, p)
+			if err == nil {
+				err = w.runHooks(ctx, w.finish, p)
+			}
 			rep.FilesPublished += p.Published
 			rep.ReplacedDeleted += p.Deleted
 			if err != nil {
@@ -596,7 +613,7 @@ func (b *bucketLake) discardStaged(ctx context.Context, t *Tx) {
 
 // openBucketWriter opens a lake in a bucket for writing: the lease, the
 // cached catalog synced from the bucket, then recovery.
-func openBucketWriter(ctx context.Context, loc Location, catalogPath string, wait time.Duration, command string) (*Writer, RecoveryReport, error) {
+func openBucketWriter(ctx context.Context, loc Location, catalogPath string, wait time.Duration, command string, opts ...Option) (*Writer, RecoveryReport, error) {
 	if catalogPath != "" {
 		return nil, RecoveryReport{}, fmt.Errorf("lake %s: --catalog does not apply to a lake in a bucket (its catalog is kept in the bucket)", loc)
 	}
@@ -624,8 +641,11 @@ func openBucketWriter(ctx context.Context, loc Location, catalogPath string, wai
 		return fail(err, func() { ls.Release() }, cache.close)
 	}
 	b := &bucketLake{store: store, seq: seq, lease: ls, every: checkpointEvery(), cache: cache}
-	w := &Writer{Catalog: cat, Layout: At(cache.root), bucket: b,
-		publish: []Hook{bucketPublish{b}}, finish: []Hook{bucketFinish{b}}}
+	w := &Writer{Catalog: cat, Layout: At(cache.root), bucket: b, publish: []Hook{bucketPublish{b}}}
+	w.finish = []Hook{bucketFinish{b: b, w: w}}
+	for _, o := range opts {
+		o(w)
+	}
 	rep, err := w.recover(ctx)
 	if err == nil {
 		err = w.recoverBucket(ctx, &rep)

@@ -136,6 +136,12 @@ type ObjectStore interface {
 	Get(ctx context.Context, key string) (data []byte, version string, err error)
 	// Download streams the object into w.
 	Download(ctx context.Context, key string, w io.Writer) error
+	// ReadRange returns n bytes of the object from offset off (fewer at
+	// its end); n < 0 reads to the end. Iceberg readers read Parquet
+	// footers and manifests this way.
+	ReadRange(ctx context.Context, key string, off, n int64) ([]byte, error)
+	// Size returns the object's size in bytes.
+	Size(ctx context.Context, key string) (int64, error)
 	// Put writes the object (size bytes from r) if cond holds and returns
 	// its new version.
 	Put(ctx context.Context, key string, r io.Reader, size int64, cond PutCond) (version string, err error)

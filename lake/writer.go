@@ -80,10 +80,7 @@ func OpenWriter(ctx context.Context, root, catalogPath string, wait time.Duratio
 		return nil, RecoveryReport{}, err
 	}
 	if loc.IsBucket() {
-		if len(opts) > 0 {
-			return nil, RecoveryReport{}, fmt.Errorf("lake %s: Apache Iceberg metadata and retention are not supported in a bucket lake yet", loc)
-		}
-		return openBucketWriter(ctx, loc, catalogPath, wait, command)
+		return openBucketWriter(ctx, loc, catalogPath, wait, command, opts...)
 	}
 	abs, err := filepath.Abs(root)
 	if err != nil {

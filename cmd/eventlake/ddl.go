@@ -24,7 +24,7 @@ type ddlOptions struct {
 func newDDLCmd(io streams) *cobra.Command {
 	o := &ddlOptions{}
 	c := &cobra.Command{
-		Use:   "ddl --lake DIR --engine athena|spark|trino --location URL | ddl --format iceberg --lake DIR --engine ENGINE [--location URL]",
+		Use:   "ddl --lake DIR --engine athena|spark|trino --location URL | ddl --format iceberg --lake DIR|URL --engine ENGINE [--location URL]",
 		Short: "Print the DDL that lets Athena, Spark or Trino read the lake as the shell does, or register its Iceberg table",
 		Long: `With --format hive (the default), ddl prints the external tables and views that let Athena,
 Spark or Trino read the lake's folders as the shell does.
@@ -32,7 +32,9 @@ Spark or Trino read the lake's folders as the shell does.
 With --format iceberg, it prints how to register the lake's Iceberg tables of events,
 rejects and the CSV tables (see eventlake iceberg sync) with athena, spark, trino, snowflake
 or bigquery from their current metadata files, and how to point the engine at newer metadata
-files after later commits.`,
+files after later commits. For a lake in a bucket (--lake s3://… or gs://…) the metadata and
+data files are named by their URLs in it and --location does not apply; Athena reads s3://
+only, BigQuery gs:// only.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runDDL(cmd.Context(), o, io)
@@ -149,15 +151,26 @@ func runIcebergDDL(ctx context.Context, o *ddlOptions, io streams) error {
 	if o.Engine == "" || o.Lake == "" {
 		return usagef("--format iceberg needs --engine (%s) and --lake", strings.Join(ddl.IcebergEngines, ", "))
 	}
-	if err := folderOnly("ddl --format iceberg", o.Lake); err != nil {
-		return err
-	}
-	root, err := filepath.Abs(o.Lake)
+	loc, err := parseLake(o.Lake)
 	if err != nil {
 		return err
 	}
+	root, bucket := o.Lake, ""
+	if loc.IsBucket() {
+		st, err := icebergStore(ctx, loc)
+		if err != nil {
+			return err
+		}
+		bucket = st.URL()
+	} else if root, err = filepath.Abs(o.Lake); err != nil {
+		return err
+	}
 	var tables []ddl.IcebergTable
-	for _, t := range registeredIcebergTables(root) {
+	ts, err := registeredIcebergTables(ctx, root)
+	if err != nil {
+		return err
+	}
+	for _, t := range ts {
 		meta, err := t.MetadataLocation(ctx)
 		if err != nil {
 			return err
@@ -170,7 +183,7 @@ func runIcebergDDL(ctx context.Context, o *ddlOptions, io streams) error {
 		}
 	}
 	res, err := ddl.GenerateIceberg(ddl.IcebergOptions{Engine: o.Engine, Location: o.Location, Database: o.Database,
-		LakeDir: root, Tables: tables})
+		LakeDir: root, Bucket: bucket, Tables: tables})
 	if err != nil {
 		return usageError{err}
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -31,7 +32,10 @@ func icebergWriterOptions(ctx context.Context, root string, on bool, retention t
 	if root == "" {
 		return nil, nil
 	}
-	ts := icebergTables(root, retention)
+	ts, err := icebergTables(ctx, root, retention)
+	if err != nil {
+		return nil, err
+	}
 	if !on {
 		ok, err := ts[0].Exists(ctx)
 		if err != nil {
@@ -41,19 +45,70 @@ func icebergWriterOptions(ctx context.Context, root string, on bool, retention t
 			return nil, nil
 		}
 	}
-	return icetable.CSVWriterOptions(lake.At(root), icetable.Options{Retention: retention}, ts...), nil
+	return icebergHooks(root, icetable.Options{Retention: retention}, ts), nil
+}
+
+// icebergHooks are the writer options that keep ts and, in a folder lake,
+// an Iceberg table of every CSV table. (A lake in a bucket keeps the tables
+// of events and _rejects only: the CSV tables' schemas are read from local
+// files.)
+func icebergHooks(root string, o icetable.Options, ts []*icetable.Table) []lake.Option {
+	if loc, err := lake.ParseLocation(root); err == nil && loc.IsBucket() {
+		return icetable.WriterOptions(ts...)
+	}
+	return icetable.CSVWriterOptions(lake.At(root), o, ts...)
 }
 
 // icebergTables are the lake's Iceberg tables: events first, then _rejects.
-func icebergTables(root string, retention time.Duration) []*icetable.Table {
+// A lake in a bucket keeps them in the bucket, through a store opened once
+// per process.
+func icebergTables(ctx context.Context, root string, retention time.Duration) ([]*icetable.Table, error) {
+	loc, err := parseLake(root)
+	if err != nil {
+		return nil, err
+	}
 	l, o := lake.At(root), icetable.Options{Retention: retention}
-	return []*icetable.Table{icetable.Events(l, o), icetable.Rejects(l, o)}
+	if loc.IsBucket() {
+		if o.Bucket, err = icebergStore(ctx, loc); err != nil {
+			return nil, err
+		}
+	}
+	return []*icetable.Table{icetable.Events(l, o), icetable.Rejects(l, o)}, nil
+}
+
+var (
+	icebergStoresMu sync.Mutex
+	icebergStores   = map[string]lake.ObjectStore{}
+)
+
+// icebergStore returns the store the Iceberg tables of a bucket lake use,
+// opened on first use and kept for the process (watch asks every round).
+func icebergStore(ctx context.Context, loc lake.Location) (lake.ObjectStore, error) {
+	icebergStoresMu.Lock()
+	defer icebergStoresMu.Unlock()
+	key := loc.URL.String()
+	if st, ok := icebergStores[key]; ok {
+		return st, nil
+	}
+	st, err := lake.OpenStore(ctx, loc)
+	if err != nil {
+		return nil, err
+	}
+	icebergStores[key] = st
+	return st, nil
 }
 
 // registeredIcebergTables are the Iceberg tables ddl registers: events,
 // _rejects, then the CSV tables that have one.
-func registeredIcebergTables(root string) []*icetable.Table {
-	return append(icebergTables(root, 0), icetable.ExistingCSVTables(lake.At(root), icetable.Options{})...)
+func registeredIcebergTables(ctx context.Context, root string) ([]*icetable.Table, error) {
+	ts, err := icebergTables(ctx, root, 0)
+	if err != nil {
+		return nil, err
+	}
+	if loc, err := lake.ParseLocation(root); err == nil && loc.IsBucket() {
+		return ts, nil
+	}
+	return append(ts, icetable.ExistingCSVTables(lake.At(root), icetable.Options{})...), nil
 }
 
 func newIcebergCmd(io streams) *cobra.Command {
@@ -65,11 +120,12 @@ func newIcebergCmd(io streams) *cobra.Command {
 	var retention, lockWait time.Duration
 	var versions int
 	sync := &cobra.Command{
-		Use:   "sync --lake DIR",
+		Use:   "sync --lake DIR|URL",
 		Short: "Create or bring up to date the Iceberg tables of events, _rejects and the CSV tables, then expire old snapshots",
-		Long: `Sync commits, for events, _rejects and each CSV table, an Iceberg snapshot whose data files
+		Long: `Sync commits, for events, _rejects and each CSV table (in a folder lake), an Iceberg snapshot whose data files
 are exactly the catalog's live files of the table (creating the table in
-<lake>/<table>/_iceberg/ if the lake has none), then drops the snapshots replaced
+<lake>/<table>/_iceberg/ if the lake has none; in the bucket for a lake in
+one, s3:// or gs://), then drops the snapshots replaced
 longer than --iceberg-retention ago and deletes the replaced files no retained
 snapshot lists, with the manifests and delete files only expired snapshots
 referred to, and metadata versions older than the last --metadata-versions
@@ -82,25 +138,27 @@ file, to register the table with (eventlake ddl --format iceberg).`,
 			if lakeDir == "" {
 				return usagef("no lake given (--lake DIR)")
 			}
-			if err := folderOnly("iceberg sync", lakeDir); err != nil {
+			ctx := cmd.Context()
+			ts, err := icebergTables(ctx, lakeDir, retention)
+			if err != nil {
 				return err
 			}
 			if cmd.Flags().Changed("metadata-versions") && versions < 1 {
 				return usagef("--metadata-versions must be at least 1, not %d", versions)
 			}
-			ctx := cmd.Context()
-			ts := icebergTables(lakeDir, retention)
-			o := icetable.Options{Retention: retention}
-			w, _, err := lake.OpenWriter(ctx, lakeDir, catalogPath, lockWait, "iceberg sync", icetable.CSVWriterOptions(lake.At(lakeDir), o, ts...)...)
+			w, _, err := lake.OpenWriter(ctx, lakeDir, catalogPath, lockWait, "iceberg sync", icebergHooks(lakeDir, icetable.Options{Retention: retention}, ts)...)
 			if err != nil {
 				return err
 			}
 			defer w.Close()
-			csv, err := icetable.CSVTables(ctx, w.Layout, o, &lake.Publication{Layout: w.Layout, Catalog: w.Catalog})
-			if err != nil {
-				return err
+			if loc, _ := lake.ParseLocation(lakeDir); !loc.IsBucket() {
+				o := icetable.Options{Retention: retention}
+				csv, err := icetable.CSVTables(ctx, w.Layout, o, &lake.Publication{Layout: w.Layout, Catalog: w.Catalog})
+				if err != nil {
+					return err
+				}
+				ts = append(ts, csv...)
 			}
-			ts = append(ts, csv...)
 			for _, t := range ts {
 				if versions > 0 {
 					if _, err := t.SetMetadataVersions(ctx, versions); err != nil {
@@ -115,7 +173,7 @@ file, to register the table with (eventlake ddl --format iceberg).`,
 		},
 	}
 	f := sync.Flags()
-	f.StringVar(&lakeDir, "lake", "", "lake folder")
+	f.StringVar(&lakeDir, "lake", "", "lake folder, or s3://… or gs://… URL")
 	f.StringVar(&catalogPath, "catalog", "", "catalog file (default <lake>/_eventlake/catalog.db)")
 	f.DurationVar(&retention, "iceberg-retention", icetable.DefaultRetention,
 		"how long replaced snapshots, and the files only they list, are kept for readers")

@@ -4,11 +4,11 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
-	"os"
 	"strings"
 	"time"
 
 	"github.com/apache/iceberg-go"
+	iceio "github.com/apache/iceberg-go/io"
 	"github.com/parquet-go/parquet-go"
 	"github.com/parquet-go/parquet-go/format"
 
@@ -65,7 +65,7 @@ func rejectPartition(f catalog.FileRecord) (map[int]any, error) {
 // null counts and bounds from its Parquet footer (the writer's own
 // statistics; bounds are those of the column chunks, already valid when
 // truncated).
-func dataFile(k *kind, spec iceberg.PartitionSpec, f catalog.FileRecord, abs string) (iceberg.DataFile, error) {
+func dataFile(k *kind, spec iceberg.PartitionSpec, f catalog.FileRecord, abs string, fsys iceio.IO) (iceberg.DataFile, error) {
 	part, err := k.partition(f)
 	if err != nil {
 		return nil, err
@@ -74,7 +74,7 @@ func dataFile(k *kind, spec iceberg.PartitionSpec, f catalog.FileRecord, abs str
 	if err != nil {
 		return nil, fmt.Errorf("icetable: file %s: %w", f.Path, err)
 	}
-	st, err := footerStats(abs, k.columns)
+	st, err := footerStats(fsys, abs, f.Bytes, k.columns)
 	if err != nil {
 		return nil, fmt.Errorf("icetable: file %s: %w", f.Path, err)
 	}
@@ -99,8 +99,14 @@ type stats struct {
 // footerStats reads a Parquet file's footer and merges its column chunks'
 // statistics per field id. A column with a chunk lacking min/max gets no
 // bounds.
-func footerStats(path string, columns map[string]column) (*stats, error) {
-	fh, err := os.Open(path)
+func footerStats(fsys iceio.IO, path string, size int64, columns map[string]column) (*stats, error) {
+	var fh iceio.File
+	var err error
+	if b, ok := fsys.(bucketIO); ok {
+		fh, err = b.openSized(path, size) // the catalog's size: no request for it
+	} else {
+		fh, err = fsys.Open(path)
+	}
 	if err != nil {
 		return nil, err
 	}

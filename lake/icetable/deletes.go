@@ -13,6 +13,7 @@ import (
 	"slices"
 
 	"github.com/apache/iceberg-go"
+	iceio "github.com/apache/iceberg-go/io"
 	"github.com/apache/iceberg-go/table"
 	"github.com/parquet-go/parquet-go"
 
@@ -194,7 +195,11 @@ func (t *Table) writeDeletes(spec iceberg.PartitionSpec, part map[int]any, targe
 		return nil, err
 	}
 	name := path.Join(t.store.Dir(), "deletes-"+hex.EncodeToString(id[:])+".parquet")
-	if err := t.fs.WriteFile(name, buf.Bytes()); err != nil {
+	wfs, ok := t.fs.(iceio.WriteFileIO)
+	if !ok {
+		return nil, fmt.Errorf("icetable: write %s: the table's file system cannot write", name)
+	}
+	if err := wfs.WriteFile(name, buf.Bytes()); err != nil {
 		return nil, fmt.Errorf("icetable: write %s: %w", name, err)
 	}
 	b, err := iceberg.NewDataFileBuilder(spec, iceberg.EntryContentPosDeletes, name, iceberg.ParquetFile, part, nil, nil, int64(len(pos)), int64(buf.Len()))

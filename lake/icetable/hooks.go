@@ -85,7 +85,7 @@ func (k keeper) Keep(ctx context.Context, p *lake.Publication, paths []string) (
 			return nil, err
 		}
 		for _, path := range paths {
-			if listed[t.layout.File(path)] {
+			if listed[t.location(path)] {
 				kept[path] = true
 			}
 		}
@@ -152,6 +152,9 @@ func (t *Table) Expire(ctx context.Context, p *lake.Publication, now time.Time) 
 	if err != nil {
 		return 0, err
 	}
+	if t.bucket != nil {
+		return t.expireInBucket(ctx, removed)
+	}
 	var onDisk []string
 	for _, path := range removed {
 		_, err := os.Lstat(t.layout.File(path))
@@ -177,6 +180,32 @@ func (t *Table) Expire(ctx context.Context, p *lake.Publication, now time.Time) 
 		}
 	}
 	return lake.DeleteFiles(ctx, t.layout, doomed, nil)
+}
+
+// expireInBucket deletes from a bucket lake the removed files that no
+// retained snapshot lists, finding which are still there with one listing
+// of the table's folder.
+func (t *Table) expireInBucket(ctx context.Context, removed []string) (int, error) {
+	if len(removed) == 0 {
+		return 0, nil
+	}
+	listed, err := t.retainedFiles(ctx)
+	if err != nil {
+		return 0, err
+	}
+	var doomed []string
+	for _, path := range removed {
+		if err := catalog.CheckFilePath(path); err != nil {
+			return 0, err
+		}
+		if !listed[t.location(path)] {
+			doomed = append(doomed, path)
+		}
+	}
+	if len(doomed) == 0 {
+		return 0, nil
+	}
+	return removeListed(ctx, t.bucket, t.name+"/", doomed)
 }
 
 // expirable lists the snapshots that stopped being current (their

@@ -60,8 +60,11 @@ type Table struct {
 	name      string
 	store     Store
 	retention time.Duration
-	fs        syncFS
+	fs        iceio.IO
 	kind      *kind
+	// bucket is the store of a lake in a bucket (nil for a folder): files
+	// are then named by their URLs in it (see io.go).
+	bucket lake.ObjectStore
 }
 
 // Options configure a Table.
@@ -71,8 +74,12 @@ type Options struct {
 	// negative value keeps only the current snapshot.
 	Retention time.Duration
 	// Store commits the metadata versions; nil means a FolderStore in the
-	// table's metadata folder.
+	// table's metadata folder (a BucketStore for a lake in a bucket).
 	Store Store
+	// Bucket is the store of a lake in a bucket: the table's metadata is
+	// kept in it and its files are named by their URLs there. The Layout
+	// is then ignored.
+	Bucket lake.ObjectStore
 }
 
 // Events returns the Iceberg table of the lake's events.
@@ -88,8 +95,15 @@ func Rejects(l lake.Layout, o Options) *Table {
 }
 
 func newTable(l lake.Layout, name string, k *kind, o Options) *Table {
-	t := &Table{layout: l, name: name, kind: k, store: o.Store, retention: o.Retention}
-	if t.store == nil {
+	t := &Table{layout: l, name: name, kind: k, store: o.Store, retention: o.Retention, fs: syncFS{}, bucket: o.Bucket}
+	if t.bucket != nil {
+		t.fs = newBucketIO(t.bucket)
+	}
+	switch {
+	case t.store != nil:
+	case t.bucket != nil:
+		t.store = NewBucketStore(t.bucket, t.name+"/"+MetaFolder)
+	default:
 		t.store = NewFolderStore(MetadataDir(l, t.name))
 	}
 	switch {
@@ -179,7 +193,7 @@ func (t *Table) create(ctx context.Context) (*table.Table, error) {
 		table.MetadataPreviousVersionsMaxKey:      strconv.Itoa(DefaultMetadataVersions),
 		table.MetadataDeleteAfterCommitEnabledKey: "true",
 	}
-	meta, err := table.NewMetadata(sc, &spec, table.UnsortedSortOrder, t.layout.TableDir(t.name), props)
+	meta, err := table.NewMetadata(sc, &spec, table.UnsortedSortOrder, t.location(t.name), props)
 	if err != nil {
 		return nil, fmt.Errorf("icetable: new metadata: %w", err)
 	}
@@ -234,6 +248,15 @@ func (c catalogIO) CommitTable(ctx context.Context, _ table.Identifier, reqs []t
 		return nil, "", err
 	}
 	return next, loc, nil
+}
+
+// location names a lake file (or folder) by its catalog path: its
+// absolute local path in a folder lake, its URL in a bucket lake.
+func (t *Table) location(rel string) string {
+	if t.bucket != nil {
+		return t.bucket.URL() + rel
+	}
+	return t.layout.File(rel)
 }
 
 // currentFiles lists the data files of tbl's current snapshot by path.
@@ -292,6 +315,21 @@ func (t *Table) Sync(ctx context.Context, files []catalog.FileRecord, sup Supers
 	if step == nil {
 		step = func(string) {}
 	}
+	// A version another writer committed first (the store refuses the
+	// same version twice) is read again, and the snapshot computed again
+	// on top of it.
+	for attempt := 1; ; attempt++ {
+		res, err := t.sync(ctx, files, sup, loadID, rewrite, step)
+		if err == nil || !errors.Is(err, table.ErrCommitFailed) || attempt == commitAttempts {
+			return res, err
+		}
+	}
+}
+
+// commitAttempts bounds Sync's commits on top of another writer's.
+const commitAttempts = 4
+
+func (t *Table) sync(ctx context.Context, files []catalog.FileRecord, sup Superseded, loadID string, rewrite bool, step func(string)) (Result, error) {
 	tbl, err := t.Load(ctx)
 	if err != nil {
 		return Result{}, err
@@ -324,12 +362,12 @@ func (t *Table) Sync(ctx context.Context, files []catalog.FileRecord, sup Supers
 	want := make(map[string]bool, len(files))
 	var add []iceberg.DataFile
 	for _, f := range files {
-		abs := t.layout.File(f.Path)
+		abs := t.location(f.Path)
 		want[abs] = true
 		if _, ok := have[abs]; ok {
 			continue
 		}
-		df, err := dataFile(t.kind, spec, f, abs)
+		df, err := dataFile(t.kind, spec, f, abs, t.fs)
 		if err != nil {
 			return Result{}, err
 		}

@@ -28,12 +28,18 @@ type IcebergOptions struct {
 	Database string // database / schema / dataset (default "eventlake")
 	// LakeDir is the folder lake's absolute local path.
 	LakeDir string
+	// Bucket is the URL of a lake in a bucket (s3://BUCKET/PREFIX/,
+	// gs://…), without parameters; LakeDir and Location are then unused:
+	// the metadata files and the data files the manifests list are URLs
+	// in it, where engines read them.
+	Bucket string
 	// Tables are registered in order (events, then rejects).
 	Tables []IcebergTable
 }
 
 // IcebergTable is one Iceberg table of the lake: the name engines give it
-// and its current metadata file (an absolute local path inside LakeDir).
+// and its current metadata file (an absolute local path inside LakeDir, or
+// a URL inside Bucket).
 type IcebergTable struct {
 	Name, MetadataFile string
 }
@@ -55,6 +61,9 @@ func GenerateIceberg(o IcebergOptions) (*Result, error) {
 	}
 	if strings.ContainsAny(o.Location, "'\"\n\r\\`") {
 		return nil, fmt.Errorf("location %q contains a quote, backslash or newline", o.Location)
+	}
+	if o.Bucket != "" {
+		return generateBucket(o)
 	}
 	if o.Location == "" && objectStoreEngines[o.Engine] {
 		return nil, fmt.Errorf("%s reads tables from object storage only: give --location, the URL the lake folder is published at (e.g. s3://bucket/prefix/)", o.Engine)
@@ -79,6 +88,46 @@ func GenerateIceberg(o IcebergOptions) (*Result, error) {
 			return nil, fmt.Errorf("table name %q: letters, digits and '_' only", t.Name)
 		}
 		rel = filepath.ToSlash(rel)
+		folder, _, _ := strings.Cut(rel, "/")
+		g.tables = append(g.tables, iceTable{name: t.Name, rel: rel, meta: root + rel, location: root + folder})
+	}
+	g.run()
+	return &Result{Text: g.b.String(), Warnings: g.warnings}, nil
+}
+
+// bucketReaders are the schemes of the stores each engine that reads
+// object storage only can read a table from.
+var bucketReaders = map[string][]string{"athena": {"s3"}, "bigquery": {"gs"}}
+
+// generateBucket registers the tables of a lake in a bucket: every file
+// is already named by its URL there.
+func generateBucket(o IcebergOptions) (*Result, error) {
+	if o.Location != "" {
+		return nil, fmt.Errorf("--location does not apply to a lake in a bucket: engines read its files at %s", o.Bucket)
+	}
+	if strings.ContainsAny(o.Bucket, "'\"\n\r\\`?#") {
+		return nil, fmt.Errorf("lake %q: want a URL without quotes, backslashes, newlines or parameters", o.Bucket)
+	}
+	scheme, _, ok := strings.Cut(o.Bucket, "://")
+	if !ok {
+		return nil, fmt.Errorf("lake %q is not a bucket URL", o.Bucket)
+	}
+	if can, ok := bucketReaders[o.Engine]; ok && !slices.Contains(can, scheme) {
+		return nil, fmt.Errorf("%s cannot read a lake in %s:// (it reads Iceberg tables from %s:// only)", o.Engine, scheme, strings.Join(can, ":// and "))
+	}
+	if len(o.Tables) == 0 {
+		return nil, fmt.Errorf("no Iceberg table to register")
+	}
+	root := strings.TrimRight(o.Bucket, "/") + "/"
+	g := &iceGen{o: o, root: root}
+	for _, t := range o.Tables {
+		rel, ok := strings.CutPrefix(t.MetadataFile, root)
+		if !ok || rel == "" || strings.ContainsAny(rel, "'\"\n\r\\`") {
+			return nil, fmt.Errorf("metadata file %q is not inside the lake %s, or holds a quote, backslash or newline", t.MetadataFile, root)
+		}
+		if !plainIdent.MatchString(t.Name) {
+			return nil, fmt.Errorf("table name %q: letters, digits and '_' only", t.Name)
+		}
 		folder, _, _ := strings.Cut(rel, "/")
 		g.tables = append(g.tables, iceTable{name: t.Name, rel: rel, meta: root + rel, location: root + folder})
 	}
@@ -137,6 +186,13 @@ func (g *iceGen) refreshNote(how string) {
 // dataPaths says where the engine must find the data files: the manifests
 // list them by the folder lake's absolute local paths.
 func (g *iceGen) dataPaths() {
+	if g.o.Bucket != "" {
+		g.p("--")
+		g.p("-- Data files: the lake lives in the bucket, and the manifests list every Parquet file by its URL")
+		g.p("-- there (%sevents/domain=…/event_date=…/….parquet): the engine reads them in place, with", g.root)
+		g.p("-- read access to the bucket. Athena reads s3:// only, BigQuery gs:// only.")
+		return
+	}
 	dir := strings.TrimRight(filepath.ToSlash(g.o.LakeDir), "/")
 	g.p("--")
 	g.p("-- Data files: the manifests list every Parquet file by its absolute local path in the folder")
