@@ -178,8 +178,10 @@ func sqlCacheBytes() int64 {
 //
 // On a lake in a bucket the live files are downloaded first: those a script
 // can read when words (the names a -c/-f script mentions, scriptWords) is
-// given, see neededFiles; every live file when it is nil.
-func openLake(ctx context.Context, lake, catPath, configPath, schemasDir string, only func(string) bool, words map[string]bool, background bool) (*lakeSession, error) {
+// given, see neededFiles, and of them only the events partitions the
+// script's SELECT statements can read (scriptPartitions); every live file
+// when words is nil.
+func openLake(ctx context.Context, lake, catPath, configPath, schemasDir string, only func(string) bool, words map[string]bool, script string, background bool) (*lakeSession, error) {
 	cfg := &config.Config{}
 	if configPath != "" {
 		var err error
@@ -206,7 +208,14 @@ func openLake(ctx context.Context, lake, catPath, configPath, schemasDir string,
 		if err != nil {
 			return nil, err
 		}
-		if has, err = neededFiles(ctx, cat, words); err == nil {
+		if has, err = neededFiles(ctx, cat, words); err == nil && words != nil {
+			var pred partPred
+			if pred, err = scriptPartitions(ctx, script, cat, cfg); pred != nil {
+				tables := has
+				has = func(f catalog.FileRecord) bool { return (tables == nil || tables(f)) && keepPartition(pred, f) }
+			}
+		}
+		if err == nil {
 			_, err = lk.DownloadLiveFiles(ctx, store, cat, lake, sqlCacheBytes(), has)
 		}
 		if err != nil {
@@ -300,7 +309,7 @@ func runSQL(ctx context.Context, o *sqlOptions, io streams) error {
 	// in the background (binding hundreds of typed views takes ~0.5 s); a
 	// statement typed before they exist waits for them.
 	interactive := script == ""
-	ls, err := openLake(ctx, o.Lake, o.Catalog, o.ConfigPath, o.SchemasDir, only, words, interactive)
+	ls, err := openLake(ctx, o.Lake, o.Catalog, o.ConfigPath, o.SchemasDir, only, words, script, interactive)
 	if err != nil {
 		return err
 	}
