@@ -306,4 +306,33 @@ func testBucketLakeSQLPrunesByPartition(t *testing.T, newLake func(*testing.T) s
 		}
 		t.Logf("%-15s downloaded %3d of %3d files", c.name, len(files), len(live))
 	}
+
+	// The interactive shell (here fed on stdin) downloads before each
+	// statement what that statement can read.
+	freshRunner(t)
+	cache := t.TempDir()
+	t.Setenv("EVENTLAKE_CACHE_DIR", cache)
+	script := ".tables\nselect count(*) from events where event_date = '" + d0 + "';\n" +
+		"select count(*), count(distinct event_id) from " + typed + " where event_date = '" + d1 + "';\n" +
+		"select count(*) from events where event_date = '" + d0 + "' and domain = '" + domains[1] + "';\n"
+	code, got, errOut := sqlStdin(t, script, "--lake", lakeURL)
+	t.Setenv("EVENTLAKE_CACHE_DIR", "")
+	if code != 0 || strings.Contains(errOut, "warning") {
+		t.Fatalf("shell: exit %d %s", code, errOut)
+	}
+	_, want, _ := sqlStdin(t, script, "--lake", local)
+	if got != want || want == "" {
+		t.Errorf("shell:\nbucket lake:\n%s\nlocal lake:\n%s", got, want)
+	}
+	files, _ := cachedParquet(t, cache)
+	var events int
+	for _, f := range files {
+		if strings.HasPrefix(f, "events/") {
+			events++
+		}
+	}
+	if n := count(func(d, day string) bool { return day == d0 || (d == domains[0] && day == d1) }); events != n {
+		t.Errorf("shell: downloaded %d events files, want %d", events, n)
+	}
+	t.Logf("%-15s downloaded %3d of %3d files", "shell", events, len(live))
 }
