@@ -416,7 +416,10 @@ func (b *bucketLake) commit(ctx context.Context, t *Tx, cm catalog.Commit) (int6
 		}
 	}
 	if err != nil {
-		return 0, fmt.Errorf("create %s: %w", logKey(seq), err)
+		// The store may have written the entry and lost only its answer:
+		// the next writer replays the log and finishes the load if so.
+		return 0, fmt.Errorf("create %s: %w; the store did not confirm the commit, so load %s may have committed: the next run reads the log and finishes it, or loads its objects again if it did not",
+			logKey(seq), err, t.id)
 	}
 	b.seq = seq
 	return seq, nil
