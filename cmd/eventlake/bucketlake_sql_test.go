@@ -92,8 +92,8 @@ func testBucketLakeSQLDownloadsOnlyNeededFiles(t *testing.T, newLake func(*testi
 			func(p string) bool {
 				return strings.HasPrefix(p, "events/domain="+d+"/") || strings.HasPrefix(p, "events/domain="+views.SchemaChangeDomain+"/")
 			}},
-		{"events", "select domain, count(*) from events group by all", nil},
-		{"events of a domain", "select domain, count(*) from events where domain = '" + d + "' group by all",
+		{"events", "select domain, count(*) from events group by all order by all", nil},
+		{"events of a domain", "select domain, count(*) from events where domain = '" + d + "' group by all order by all",
 			func(p string) bool {
 				return strings.HasPrefix(p, "events/domain="+d+"/") || strings.HasPrefix(p, "events/domain="+views.SchemaChangeDomain+"/")
 			}},
