@@ -562,12 +562,18 @@ func (b *bucketLake) discardStaged(ctx context.Context, t *Tx) {
 	if !t.bucketStaged || (t.logTried && !t.logLost) {
 		return
 	}
+	// Best effort, within one store timeout: a store that stopped
+	// answering leaves the rest to the next writer's recovery.
+	ctx, cancel := context.WithTimeout(ctx, storeTimeout())
+	defer cancel()
 	staged, err := b.stagedObjects(ctx, t.id)
 	if err != nil {
 		return
 	}
 	for _, path := range staged[t.id] {
-		_ = b.store.Delete(ctx, stagedKey(t.id, path))
+		if b.store.Delete(ctx, stagedKey(t.id, path)) != nil {
+			return
+		}
 	}
 }
 

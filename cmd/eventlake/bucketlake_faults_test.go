@@ -156,3 +156,39 @@ func TestBucketLakeCommitLostAnswer(t *testing.T) {
 	}
 	sameRows(t, lakeURL, local)
 }
+
+// A store that stops answering in the middle of a load (every request from
+// the first staged upload on hangs): the load fails within bounded time —
+// every request of the lake has a deadline, the lease's renewal and release
+// included — and, once the store answers again, a re-run from a fresh runner
+// loads exactly.
+func TestBucketLakeStoreDiesMidLoad(t *testing.T) {
+	t.Setenv("EVENTLAKE_LEASE_TTL", "6s")
+	t.Setenv("EVENTLAKE_STORE_TIMEOUT", "3s")
+	lakeURL, f := faultyS3Lake(t, map[string][]testservers.Fault{"_eventlake/staging/": {testservers.Die}})
+	defer f.Revive()
+	local := t.TempDir()
+	freshRunner(t)
+	if code, out, errOut := runCLI(t, "load", "--lake", local, "--settle", "0", "-q", testdata("pismo"), testdata("fulfillmenttools")); code != 0 {
+		t.Fatalf("local load: exit %d %s%s", code, out, errOut)
+	}
+	start := time.Now()
+	code, out, errOut := runCLI(t, "load", "--lake", lakeURL, "--settle", "0", "-q", testdata("pismo"), testdata("fulfillmenttools"))
+	took := time.Since(start)
+	if code == 0 {
+		t.Fatalf("load into a dead store: exit 0 %s%s", out, errOut)
+	}
+	if took > 45*time.Second {
+		t.Errorf("the load took %v to fail", took)
+	}
+	t.Logf("failed after %v (%d requests hung): %s", took.Round(time.Millisecond), f.Counts().Hung, strings.TrimSpace(errOut))
+	f.Revive()
+	freshRunner(t)
+	if code, out, errOut := runCLI(t, "load", "--lake", lakeURL, "--settle", "0", "-q", testdata("pismo"), testdata("fulfillmenttools")); code != 0 {
+		t.Fatalf("re-run: exit %d %s%s", code, out, errOut)
+	}
+	if n := stagedLeft(t, lakeURL); n != 0 {
+		t.Errorf("%d staged objects left", n)
+	}
+	sameRows(t, lakeURL, local)
+}

@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"time"
 )
 
 // Fault is what S3Faults does to one object GET.
@@ -29,6 +30,10 @@ const (
 	// connection without an answer: a write that succeeded but whose
 	// client saw it fail (a timeout after the commit).
 	CommitThenCut
+	// Die makes this request and every later one hang, answering nothing,
+	// until the client gives up or Revive is called: a store that stopped
+	// answering mid-load. A store dies once: later Die faults pass.
+	Die
 )
 
 func (f Fault) String() string {
@@ -45,6 +50,8 @@ func (f Fault) String() string {
 		return "cut request"
 	case CommitThenCut:
 		return "commit then cut"
+	case Die:
+		return "die"
 	}
 	return fmt.Sprintf("Fault(%d)", int(f))
 }
@@ -57,6 +64,7 @@ type FaultCounts struct {
 	Writes     int // PUTs, POSTs and DELETEs of an object (copies included)
 	// Injected faults (Cuts counts cut bodies and cut requests).
 	InternalErrors, SlowDowns, Cuts, CommitCuts int
+	Hung                                        int // requests left unanswered (Die)
 }
 
 // S3Faults is middleware for S3 that injects faults on object GETs,
@@ -76,6 +84,18 @@ type S3Faults struct {
 	writes map[string][]Fault
 	puts   map[string]int
 	counts FaultCounts
+	dead   chan struct{} // open while dead (Die): closed by Revive
+	died   bool          // Die happened (later Die faults pass)
+}
+
+// Revive ends a Die: hanging requests are cut, later ones pass.
+func (f *S3Faults) Revive() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.dead != nil {
+		close(f.dead)
+		f.dead = nil
+	}
 }
 
 // OnWrites sets the plan for writes (which it copies) and returns f.
@@ -135,6 +155,7 @@ func (f *S3Faults) Middleware(next http.Handler) http.Handler {
 		fault := Pass
 		f.mu.Lock()
 		f.counts.Requests++
+		dead := f.dead
 		if objectGet {
 			f.counts.ObjectGets++
 			if r.Header.Get("Range") != "" {
@@ -150,7 +171,22 @@ func (f *S3Faults) Middleware(next http.Handler) http.Handler {
 			f.counts.Writes++
 			fault = f.writeFault(bucket + "/" + key)
 		}
+		if fault == Die && dead == nil && !f.died { // a store dies once
+			f.died = true
+			f.dead = make(chan struct{})
+			dead = f.dead
+		}
 		f.mu.Unlock()
+		if dead != nil {
+			f.count(func(c *FaultCounts) { c.Hung++ })
+			select {
+			case <-r.Context().Done():
+			case <-dead:
+			case <-time.After(2 * time.Minute): // never hold up the server's Close for long
+			}
+			hangUp(w)
+			return
+		}
 
 		switch fault {
 		case InternalError:
