@@ -14,6 +14,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/klauspost/compress/zstd"
@@ -382,12 +383,22 @@ func (b *bucketLake) writeCheckpoint(ctx context.Context, cat *catalog.Catalog, 
 // bucket, then creates the next log entry: the commit point.
 func (b *bucketLake) commit(ctx context.Context, t *Tx, cm catalog.Commit) (int64, error) {
 	t.bucketStaged = true
-	for i, f := range cm.Files {
+	upload := func(i int) error {
+		f := cm.Files[i]
 		if err := b.putFile(ctx, stagedKey(t.id, f.Path), t.stage.Staged(f.Path)); err != nil {
-			return 0, fmt.Errorf("upload %s: %w", f.Path, err)
+			return fmt.Errorf("upload %s: %w", f.Path, err)
 		}
-		if i == 0 {
-			t.Step("bucket-during-upload")
+		return nil
+	}
+	// The first file alone (a crash point follows it), then the others
+	// transferConcurrency at a time.
+	if len(cm.Files) > 0 {
+		if err := upload(0); err != nil {
+			return 0, err
+		}
+		t.Step("bucket-during-upload")
+		if err := parallel(ctx, len(cm.Files)-1, func(i int) error { return upload(i + 1) }); err != nil {
+			return 0, err
 		}
 	}
 	t.Step("bucket-after-upload")
@@ -467,19 +478,31 @@ func (h bucketPublish) Run(ctx context.Context, p *Publication) error {
 	if err != nil {
 		return fmt.Errorf("list the staged files: %w", err)
 	}
-	for i, path := range staged[p.LoadID] {
+	paths := staged[p.LoadID]
+	for _, path := range paths {
 		if err := catalog.CheckFilePath(path); err != nil {
 			return err
 		}
-		if err := h.b.store.Copy(ctx, stagedKey(p.LoadID, path), path); err != nil {
-			return fmt.Errorf("publish %s: %w", path, err)
-		}
-		p.Published++
-		if i == 0 {
-			p.Step("during-publish")
-		}
 	}
-	return nil
+	var mu sync.Mutex
+	publish := func(i int) error {
+		if err := h.b.store.Copy(ctx, stagedKey(p.LoadID, paths[i]), paths[i]); err != nil {
+			return fmt.Errorf("publish %s: %w", paths[i], err)
+		}
+		mu.Lock()
+		p.Published++
+		mu.Unlock()
+		return nil
+	}
+	// The first copy alone (a crash point follows it), then the others.
+	if len(paths) == 0 {
+		return nil
+	}
+	if err := publish(0); err != nil {
+		return err
+	}
+	p.Step("during-publish")
+	return parallel(ctx, len(paths)-1, func(i int) error { return publish(i + 1) })
 }
 
 // bucketFinish finishes a published load in the bucket: any staged file
@@ -508,10 +531,14 @@ func (h bucketFinish) Run(ctx context.Context, p *Publication) error {
 	if err != nil {
 		return err
 	}
-	for _, path := range staged[p.LoadID] {
-		if err := h.b.store.Delete(ctx, stagedKey(p.LoadID, path)); err != nil {
-			return fmt.Errorf("delete staged %s: %w", path, err)
+	paths := staged[p.LoadID]
+	if err := parallel(ctx, len(paths), func(i int) error {
+		if err := h.b.store.Delete(ctx, stagedKey(p.LoadID, paths[i])); err != nil {
+			return fmt.Errorf("delete staged %s: %w", paths[i], err)
 		}
+		return nil
+	}); err != nil {
+		return err
 	}
 	p.Step("bucket-after-finish")
 	return nil
@@ -697,4 +724,60 @@ func DownloadLiveFiles(ctx context.Context, store ObjectStore, cat *catalog.Cata
 		got += f.Bytes
 	}
 	return got, nil
+}
+
+// transferConcurrency is how many uploads, server-side copies or deletes of
+// one load run at once (EVENTLAKE_TRANSFERS overrides it; 1: one at a
+// time): each is one request whose latency, not bandwidth, dominates for
+// the many small files of a load.
+const transferConcurrency = 8
+
+func transfers() int {
+	if n, err := strconv.Atoi(os.Getenv("EVENTLAKE_TRANSFERS")); err == nil && n > 0 {
+		return n
+	}
+	return transferConcurrency
+}
+
+// parallel runs fn(0) … fn(n-1), transfers() at a time, and returns the
+// first error (the others then stop starting).
+func parallel(ctx context.Context, n int, fn func(i int) error) error {
+	if n <= 0 {
+		return nil
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var (
+		mu    sync.Mutex
+		first error
+		wg    sync.WaitGroup
+	)
+	sem := make(chan struct{}, transfers())
+	for i := 0; i < n; i++ {
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
+		}
+		if ctx.Err() != nil {
+			break
+		}
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			defer func() { <-sem }()
+			if err := fn(i); err != nil {
+				mu.Lock()
+				if first == nil {
+					first = err
+				}
+				mu.Unlock()
+				cancel()
+			}
+		}(i)
+	}
+	wg.Wait()
+	if first != nil {
+		return first
+	}
+	return ctx.Err() // the caller's context ended
 }
