@@ -276,6 +276,8 @@ func testBucketLakeSQLPrunesByPartition(t *testing.T, newLake func(*testing.T) s
 			func(d, day string) bool { return d == domains[0] && day == d0 }},
 		{"two statements", "select count(*) from events where event_date = '" + d0 + "'; select count(*) from events_raw where event_date = '" + d1 + "' and domain = '" + domains[0] + "'",
 			func(d, day string) bool { return day == d0 || (day == d1 && d == domains[0]) }},
+		{"dot commands", ".timer off\n.headers on\nselect count(*) from events where event_date = '" + d1 + "'",
+			func(_, day string) bool { return day == d1 }},
 		{"not understood", "select count(*) from events where event_date = '" + d0 + "' or event_type = 'x'", nil},
 	} {
 		freshRunner(t)

@@ -10,6 +10,7 @@ import (
 	"github.com/eventlake/eventlake/catalog"
 	"github.com/eventlake/eventlake/config"
 	"github.com/eventlake/eventlake/partitions"
+	"github.com/eventlake/eventlake/sql/shell"
 	"github.com/eventlake/eventlake/sql/views"
 )
 
@@ -24,7 +25,8 @@ import (
 // OR); a typed view is also bounded by its domain. Any other reference (a
 // join, a CTE named like a view, an unknown view, a table function) reads
 // every partition, and so does a statement DuckDB cannot serialize (anything
-// but SELECT, dot commands): what is not understood is not pruned. The
+// but SELECT) or a dot command other than those shaping the output: what is
+// not understood is not pruned. The
 // answers stay exact because the views of the three kinds filter before they
 // de-duplicate only within a partition (events, _history views) or within a
 // domain (typed views whose upsert key is configured: only their domain
@@ -52,6 +54,10 @@ func orPred(a, b partPred) partPred {
 	return func(d, t string) bool { return a(d, t) || b(d, t) }
 }
 
+// outputDots are the dot commands that change only how results are shown.
+var outputDots = map[string]bool{".mode": true, ".timer": true, ".headers": true, ".header": true, ".nullvalue": true,
+	".width": true, ".maxrows": true, ".echo": true, ".print": true, ".separator": true, ".output": true, ".once": true}
+
 // catalogOnly are the eventlake.* views that read no events file.
 var catalogOnly = map[string]bool{"loads": true, "objects": true, "files": true, "rejects": true, "schemas": true}
 
@@ -68,7 +74,17 @@ type pruner struct {
 // scriptPartitions returns the partition filter of the events files a
 // script can read, or nil when it cannot tell (every partition).
 func scriptPartitions(ctx context.Context, script string, cat *catalog.Catalog, cfg *config.Config) (partPred, error) {
-	tree, err := parseTree(ctx, script)
+	stmts, dots := shell.Statements(script)
+	for _, d := range dots {
+		// Dot commands that only shape the output leave the SQL as it is.
+		if !outputDots[strings.ToLower(strings.Fields(d)[0])] {
+			return nil, nil
+		}
+	}
+	if len(stmts) == 0 {
+		return nil, nil
+	}
+	tree, err := parseTree(ctx, strings.Join(stmts, ";\n"))
 	if err != nil || tree == nil {
 		return nil, err
 	}
