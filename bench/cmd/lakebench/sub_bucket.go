@@ -34,6 +34,7 @@ type fakeS3 struct {
 	backend *s3mem.Backend
 	srv     *httptest.Server
 	env     []string
+	dir     string // the empty AWS config files' folder
 }
 
 func startFakeS3() (*fakeS3, error) {
@@ -42,14 +43,17 @@ func startFakeS3() (*fakeS3, error) {
 		return nil, err
 	}
 	b := s3mem.New()
-	f := &fakeS3{backend: b, srv: httptest.NewServer(gofakes3.New(b).Server())}
+	f := &fakeS3{backend: b, srv: httptest.NewServer(gofakes3.New(b).Server()), dir: dir}
 	f.env = []string{"AWS_ACCESS_KEY_ID=lakebench", "AWS_SECRET_ACCESS_KEY=lakebench", "AWS_REGION=us-east-1",
 		"AWS_CONFIG_FILE=" + filepath.Join(dir, "config"), "AWS_SHARED_CREDENTIALS_FILE=" + filepath.Join(dir, "credentials"),
 		"AWS_EC2_METADATA_DISABLED=true", "AWS_PROFILE=", "AWS_SESSION_TOKEN="}
 	return f, nil
 }
 
-func (f *fakeS3) close() { f.srv.Close() }
+func (f *fakeS3) close() {
+	f.srv.Close()
+	os.RemoveAll(f.dir)
+}
 
 // lake creates a bucket and returns the URL of a lake in it.
 func (f *fakeS3) lake(bucket string) (string, error) {
