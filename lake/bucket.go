@@ -15,6 +15,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/klauspost/compress/zstd"
@@ -390,12 +391,22 @@ func (b *bucketLake) writeCheckpoint(ctx context.Context, cat *catalog.Catalog, 
 // bucket, then creates the next log entry: the commit point.
 func (b *bucketLake) commit(ctx context.Context, t *Tx, cm catalog.Commit) (int64, error) {
 	t.bucketStaged = true
-	for i, f := range cm.Files {
+	upload := func(i int) error {
+		f := cm.Files[i]
 		if err := b.putFile(ctx, stagedKey(t.id, f.Path), t.stage.Staged(f.Path)); err != nil {
-			return 0, fmt.Errorf("upload %s: %w", f.Path, err)
+			return fmt.Errorf("upload %s: %w", f.Path, err)
 		}
-		if i == 0 {
-			t.Step("bucket-during-upload")
+		return nil
+	}
+	// The first file alone (a crash point follows it), then the others
+	// transferConcurrency at a time.
+	if len(cm.Files) > 0 {
+		if err := upload(0); err != nil {
+			return 0, err
+		}
+		t.Step("bucket-during-upload")
+		if err := parallel(ctx, len(cm.Files)-1, func(i int) error { return upload(i + 1) }); err != nil {
+			return 0, err
 		}
 	}
 	if len(cm.Files) == 0 && len(cm.Replaces)+len(cm.Retires) > 0 {
@@ -432,7 +443,10 @@ func (b *bucketLake) commit(ctx context.Context, t *Tx, cm catalog.Commit) (int6
 		}
 	}
 	if err != nil {
-		return 0, fmt.Errorf("create %s: %w", logKey(seq), err)
+		// The store may have written the entry and lost only its answer:
+		// the next writer replays the log and finishes the load if so.
+		return 0, fmt.Errorf("create %s: %w; the store did not confirm the commit, so load %s may have committed: the next run reads the log and finishes it, or loads its objects again if it did not",
+			logKey(seq), err, t.id)
 	}
 	b.seq = seq
 	return seq, nil
@@ -480,7 +494,7 @@ func (h bucketPublish) Run(ctx context.Context, p *Publication) error {
 	if err != nil {
 		return fmt.Errorf("list the staged files: %w", err)
 	}
-	i := 0
+	var paths []string
 	for _, path := range staged[p.LoadID] {
 		if path == pendingMarker {
 			continue
@@ -488,16 +502,27 @@ func (h bucketPublish) Run(ctx context.Context, p *Publication) error {
 		if err := catalog.CheckFilePath(path); err != nil {
 			return err
 		}
-		if err := h.b.store.Copy(ctx, stagedKey(p.LoadID, path), path); err != nil {
-			return fmt.Errorf("publish %s: %w", path, err)
-		}
-		p.Published++
-		if i == 0 {
-			p.Step("during-publish")
-		}
-		i++
+		paths = append(paths, path)
 	}
-	return nil
+	var mu sync.Mutex
+	publish := func(i int) error {
+		if err := h.b.store.Copy(ctx, stagedKey(p.LoadID, paths[i]), paths[i]); err != nil {
+			return fmt.Errorf("publish %s: %w", paths[i], err)
+		}
+		mu.Lock()
+		p.Published++
+		mu.Unlock()
+		return nil
+	}
+	// The first copy alone (a crash point follows it), then the others.
+	if len(paths) == 0 {
+		return nil
+	}
+	if err := publish(0); err != nil {
+		return err
+	}
+	p.Step("during-publish")
+	return parallel(ctx, len(paths)-1, func(i int) error { return publish(i + 1) })
 }
 
 // bucketFinish finishes a published load in the bucket: any staged file
@@ -542,10 +567,14 @@ func (h bucketFinish) Run(ctx context.Context, p *Publication) error {
 	if err != nil {
 		return err
 	}
-	for _, path := range staged[p.LoadID] {
-		if err := h.b.store.Delete(ctx, stagedKey(p.LoadID, path)); err != nil {
-			return fmt.Errorf("delete staged %s: %w", path, err)
+	paths := staged[p.LoadID]
+	if err := parallel(ctx, len(paths), func(i int) error {
+		if err := h.b.store.Delete(ctx, stagedKey(p.LoadID, paths[i])); err != nil {
+			return fmt.Errorf("delete staged %s: %w", paths[i], err)
 		}
+		return nil
+	}); err != nil {
+		return err
 	}
 	p.Step("bucket-after-finish")
 	return nil
@@ -602,12 +631,18 @@ func (b *bucketLake) discardStaged(ctx context.Context, t *Tx) {
 	if !t.bucketStaged || (t.logTried && !t.logLost) {
 		return
 	}
+	// Best effort, within one store timeout: a store that stopped
+	// answering leaves the rest to the next writer's recovery.
+	ctx, cancel := context.WithTimeout(ctx, storeTimeout())
+	defer cancel()
 	staged, err := b.stagedObjects(ctx, t.id)
 	if err != nil {
 		return
 	}
 	for _, path := range staged[t.id] {
-		_ = b.store.Delete(ctx, stagedKey(t.id, path))
+		if b.store.Delete(ctx, stagedKey(t.id, path)) != nil {
+			return
+		}
 	}
 }
 
@@ -811,4 +846,60 @@ func (w *Writer) Download(ctx context.Context, root string, files []catalog.File
 func downloadFile(ctx context.Context, store ObjectStore, key, dst string) error {
 	_, err := downloadTo(ctx, store, key, dst)
 	return err
+}
+
+// transferConcurrency is how many uploads, server-side copies or deletes of
+// one load run at once (EVENTLAKE_TRANSFERS overrides it; 1: one at a
+// time): each is one request whose latency, not bandwidth, dominates for
+// the many small files of a load.
+const transferConcurrency = 8
+
+func transfers() int {
+	if n, err := strconv.Atoi(os.Getenv("EVENTLAKE_TRANSFERS")); err == nil && n > 0 {
+		return n
+	}
+	return transferConcurrency
+}
+
+// parallel runs fn(0) … fn(n-1), transfers() at a time, and returns the
+// first error (the others then stop starting).
+func parallel(ctx context.Context, n int, fn func(i int) error) error {
+	if n <= 0 {
+		return nil
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var (
+		mu    sync.Mutex
+		first error
+		wg    sync.WaitGroup
+	)
+	sem := make(chan struct{}, transfers())
+	for i := 0; i < n; i++ {
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
+		}
+		if ctx.Err() != nil {
+			break
+		}
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			defer func() { <-sem }()
+			if err := fn(i); err != nil {
+				mu.Lock()
+				if first == nil {
+					first = err
+				}
+				mu.Unlock()
+				cancel()
+			}
+		}(i)
+	}
+	wg.Wait()
+	if first != nil {
+		return first
+	}
+	return ctx.Err() // the caller's context ended
 }

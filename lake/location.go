@@ -183,5 +183,9 @@ func OpenStore(ctx context.Context, loc Location) (ObjectStore, error) {
 	if open == nil {
 		return nil, fmt.Errorf("%w: %s://", ErrUnknownScheme, loc.URL.Scheme)
 	}
-	return open(ctx, loc.URL)
+	st, err := open(ctx, loc.URL)
+	if err != nil {
+		return nil, err
+	}
+	return withDeadlines(st), nil
 }

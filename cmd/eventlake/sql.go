@@ -87,6 +87,12 @@ type lakeSession struct {
 	schemas *sourceSchemas // --schemas, when given
 	// cleanup removes the local cache of a lake in a bucket.
 	cleanup func()
+	// store is the bucket of a lake in a bucket whose events files the
+	// interactive shell fetches per statement (fetch); fetched holds those
+	// downloaded (by path), which the views read.
+	store   lk.ObjectStore
+	fetched map[string]bool
+	cfg     *config.Config
 
 	ready     chan struct{}
 	createErr error
@@ -161,6 +167,56 @@ func (s *lakeSession) refresh(ctx context.Context, conn *dbsql.Conn) error {
 	return nil
 }
 
+// fetch downloads, before a statement of the interactive shell on a lake in
+// a bucket, the events files it can read that the session lacks (as for a
+// script: neededFiles, scriptPartitions), and points the views at them.
+// Files fetched stay for the session's later statements.
+func (s *lakeSession) fetch(ctx context.Context, conn *dbsql.Conn, text string) error {
+	words := scriptWords(text)
+	need, err := neededFiles(ctx, s.cat, words)
+	if err != nil {
+		return err
+	}
+	var pred partPred
+	if words != nil {
+		if pred, err = scriptPartitions(ctx, text, s.cat, s.cfg); err != nil {
+			return err
+		}
+	}
+	live, err := s.cat.LiveFiles(ctx, "events")
+	if err != nil {
+		return err
+	}
+	var fresh []string
+	for _, f := range live {
+		if !s.fetched[f.Path] && (need == nil || need(f)) && keepPartition(pred, f) {
+			fresh = append(fresh, f.Path)
+		}
+	}
+	if len(fresh) == 0 {
+		return nil
+	}
+	want := map[string]bool{}
+	for _, p := range fresh {
+		want[p] = true
+	}
+	// The bound counts every file the session holds.
+	if _, err := lk.DownloadLiveFiles(ctx, s.store, s.cat, s.opts.Lake, sqlCacheBytes(), func(f catalog.FileRecord) bool {
+		return f.Table != "events" || s.fetched[f.Path] || want[f.Path]
+	}); err != nil {
+		return err
+	}
+	for _, p := range fresh {
+		s.fetched[p] = true
+	}
+	ws, err := views.Refresh(ctx, conn, s.opts)
+	if err != nil {
+		return fmt.Errorf("following the downloaded files: %w", err)
+	}
+	s.showWarnings(ws)
+	return nil
+}
+
 // defaultSQLCacheBytes bounds the Parquet files `sql` copies from a lake in
 // a bucket to local disk (EVENTLAKE_SQL_CACHE_BYTES overrides it).
 const defaultSQLCacheBytes = 8 << 30
@@ -178,8 +234,10 @@ func sqlCacheBytes() int64 {
 //
 // On a lake in a bucket the live files are downloaded first: those a script
 // can read when words (the names a -c/-f script mentions, scriptWords) is
-// given, see neededFiles; every live file when it is nil.
-func openLake(ctx context.Context, lake, catPath, configPath, schemasDir string, only func(string) bool, words map[string]bool, background bool) (*lakeSession, error) {
+// given, see neededFiles, and of them only the events partitions the
+// script's SELECT statements can read (scriptPartitions); every live file
+// when words is nil.
+func openLake(ctx context.Context, lake, catPath, configPath, schemasDir string, only func(string) bool, words map[string]bool, script string, background bool) (*lakeSession, error) {
 	cfg := &config.Config{}
 	if configPath != "" {
 		var err error
@@ -198,6 +256,8 @@ func openLake(ctx context.Context, lake, catPath, configPath, schemasDir string,
 	var cat *catalog.Catalog
 	var cleanup func()
 	var has func(catalog.FileRecord) bool
+	var lazy lk.ObjectStore
+	fetched := map[string]bool{}
 	if loc.IsBucket() {
 		// The bucket's catalog and the live files the session can read,
 		// cached on local disk.
@@ -206,7 +266,20 @@ func openLake(ctx context.Context, lake, catPath, configPath, schemasDir string,
 		if err != nil {
 			return nil, err
 		}
-		if has, err = neededFiles(ctx, cat, words); err == nil {
+		if words == nil && background {
+			// The interactive shell: every file but the events files
+			// now, those before each statement that can read them.
+			lazy = store
+			has = func(f catalog.FileRecord) bool { return f.Table != "events" || fetched[f.Path] }
+			_, err = lk.DownloadLiveFiles(ctx, store, cat, lake, sqlCacheBytes(), func(f catalog.FileRecord) bool { return f.Table != "events" })
+		} else if has, err = neededFiles(ctx, cat, words); err == nil && words != nil {
+			var pred partPred
+			if pred, err = scriptPartitions(ctx, script, cat, cfg); pred != nil {
+				tables := has
+				has = func(f catalog.FileRecord) bool { return (tables == nil || tables(f)) && keepPartition(pred, f) }
+			}
+		}
+		if err == nil && lazy == nil {
 			_, err = lk.DownloadLiveFiles(ctx, store, cat, lake, sqlCacheBytes(), has)
 		}
 		if err != nil {
@@ -225,7 +298,8 @@ func openLake(ctx context.Context, lake, catPath, configPath, schemasDir string,
 			return nil, err
 		}
 	}
-	s := &lakeSession{cat: cat, cleanup: cleanup, opts: views.Options{Lake: lake, Catalog: cat, Config: cfg, Schemas: only, Files: has}}
+	s := &lakeSession{cat: cat, cleanup: cleanup, store: lazy, fetched: fetched, cfg: cfg,
+		opts: views.Options{Lake: lake, Catalog: cat, Config: cfg, Schemas: only, Files: has}}
 	if u := first(schemasDir, cfg.Schemas); u != "" {
 		if s.schemas, err = openSchemaStore(ctx, u); err != nil {
 			cat.Close()
@@ -300,7 +374,7 @@ func runSQL(ctx context.Context, o *sqlOptions, io streams) error {
 	// in the background (binding hundreds of typed views takes ~0.5 s); a
 	// statement typed before they exist waits for them.
 	interactive := script == ""
-	ls, err := openLake(ctx, o.Lake, o.Catalog, o.ConfigPath, o.SchemasDir, only, words, interactive)
+	ls, err := openLake(ctx, o.Lake, o.Catalog, o.ConfigPath, o.SchemasDir, only, words, script, interactive)
 	if err != nil {
 		return err
 	}
@@ -320,6 +394,9 @@ func runSQL(ctx context.Context, o *sqlOptions, io streams) error {
 	}
 	so := shell.Options{Conn: ls.conn, In: io.in, Out: io.out, Err: io.errOut, Format: o.Format, Output: o.Output,
 		BeforeStatement: ls.refresh}
+	if ls.store != nil {
+		so.BeforeSQL = ls.fetch
+	}
 	if len(scripts) > 0 {
 		return shellExit(shell.Run(ctx, so, scripts...), io)
 	}

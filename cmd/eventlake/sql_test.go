@@ -82,7 +82,7 @@ func TestDDLCommand(t *testing.T) {
 func TestShellFollowsLoads(t *testing.T) {
 	lake := sqlLake(t)
 	ctx := t.Context()
-	ls, err := openLake(ctx, lake, "", "", "", nil, nil, false)
+	ls, err := openLake(ctx, lake, "", "", "", nil, nil, "", false)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"time"
 )
 
 // Fault is what S3Faults does to one object GET.
@@ -22,6 +23,17 @@ const (
 	// CutBody sends the real status and headers (full Content-Length) and
 	// the first half of the body, then closes the connection.
 	CutBody
+	// CutRequest (writes) closes the connection before the request reaches
+	// the server: nothing is written, the client sees a broken connection.
+	CutRequest
+	// CommitThenCut (writes) lets the server do the write, then closes the
+	// connection without an answer: a write that succeeded but whose
+	// client saw it fail (a timeout after the commit).
+	CommitThenCut
+	// Die makes this request and every later one hang, answering nothing,
+	// until the client gives up or Revive is called: a store that stopped
+	// answering mid-load. A store dies once: later Die faults pass.
+	Die
 )
 
 func (f Fault) String() string {
@@ -34,6 +46,12 @@ func (f Fault) String() string {
 		return "503 SlowDown"
 	case CutBody:
 		return "cut body"
+	case CutRequest:
+		return "cut request"
+	case CommitThenCut:
+		return "commit then cut"
+	case Die:
+		return "die"
 	}
 	return fmt.Sprintf("Fault(%d)", int(f))
 }
@@ -43,8 +61,10 @@ type FaultCounts struct {
 	Requests   int // every request
 	ObjectGets int // GETs of an object (not listings)
 	RangedGets int // object GETs with a Range header (resumed reads)
-	// Injected faults.
-	InternalErrors, SlowDowns, Cuts int
+	Writes     int // PUTs, POSTs and DELETEs of an object (copies included)
+	// Injected faults (Cuts counts cut bodies and cut requests).
+	InternalErrors, SlowDowns, Cuts, CommitCuts int
+	Hung                                        int // requests left unanswered (Die)
 }
 
 // S3Faults is middleware for S3 that injects faults on object GETs,
@@ -52,11 +72,62 @@ type FaultCounts struct {
 // object's first, second, … GET; later GETs, and all other requests, pass.
 // Keying the plan by object (not by arrival order) keeps the injected
 // faults the same however concurrent readers interleave.
+//
+// OnWrites adds a plan for writes (PUT, POST, DELETE of an object, server-side
+// copies included), keyed by "bucket/key" prefix (the longest matching
+// prefix applies) and counted per object, so that "every staged upload's
+// first PUT fails" is one entry.
 type S3Faults struct {
 	mu     sync.Mutex
 	plan   map[string][]Fault
 	gets   map[string]int
+	writes map[string][]Fault
+	puts   map[string]int
 	counts FaultCounts
+	dead   chan struct{} // open while dead (Die): closed by Revive
+	died   bool          // Die happened (later Die faults pass)
+}
+
+// Revive ends a Die: hanging requests are cut, later ones pass.
+func (f *S3Faults) Revive() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.dead != nil {
+		close(f.dead)
+		f.dead = nil
+	}
+}
+
+// OnWrites sets the plan for writes (which it copies) and returns f.
+func (f *S3Faults) OnWrites(plan map[string][]Fault) *S3Faults {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.writes = make(map[string][]Fault, len(plan))
+	for k, v := range plan {
+		f.writes[k] = append([]Fault(nil), v...)
+	}
+	f.puts = map[string]int{}
+	return f
+}
+
+// writeFault returns the fault of the next write of name (f.mu held).
+func (f *S3Faults) writeFault(name string) Fault {
+	best := ""
+	found := false
+	for p := range f.writes {
+		if strings.HasPrefix(name, p) && (!found || len(p) > len(best)) {
+			best, found = p, true
+		}
+	}
+	if !found {
+		return Pass
+	}
+	n := f.puts[name]
+	f.puts[name]++
+	if n < len(f.writes[best]) {
+		return f.writes[best][n]
+	}
+	return Pass
 }
 
 // NewS3Faults returns a fault injector following plan (which it copies).
@@ -84,6 +155,7 @@ func (f *S3Faults) Middleware(next http.Handler) http.Handler {
 		fault := Pass
 		f.mu.Lock()
 		f.counts.Requests++
+		dead := f.dead
 		if objectGet {
 			f.counts.ObjectGets++
 			if r.Header.Get("Range") != "" {
@@ -95,7 +167,26 @@ func (f *S3Faults) Middleware(next http.Handler) http.Handler {
 			}
 			f.gets[name]++
 		}
+		if key != "" && (r.Method == http.MethodPut || r.Method == http.MethodPost || r.Method == http.MethodDelete) {
+			f.counts.Writes++
+			fault = f.writeFault(bucket + "/" + key)
+		}
+		if fault == Die && dead == nil && !f.died { // a store dies once
+			f.died = true
+			f.dead = make(chan struct{})
+			dead = f.dead
+		}
 		f.mu.Unlock()
+		if dead != nil {
+			f.count(func(c *FaultCounts) { c.Hung++ })
+			select {
+			case <-r.Context().Done():
+			case <-dead:
+			case <-time.After(2 * time.Minute): // never hold up the server's Close for long
+			}
+			hangUp(w)
+			return
+		}
 
 		switch fault {
 		case InternalError:
@@ -106,6 +197,13 @@ func (f *S3Faults) Middleware(next http.Handler) http.Handler {
 			writeS3Error(w, http.StatusServiceUnavailable, "SlowDown", "Please reduce your request rate.")
 		case CutBody:
 			cutBody(w, r, next, func() { f.count(func(c *FaultCounts) { c.Cuts++ }) })
+		case CutRequest:
+			f.count(func(c *FaultCounts) { c.Cuts++ })
+			hangUp(w)
+		case CommitThenCut:
+			next.ServeHTTP(httptest.NewRecorder(), r)
+			f.count(func(c *FaultCounts) { c.CommitCuts++ })
+			hangUp(w)
 		default:
 			next.ServeHTTP(w, r)
 		}
@@ -157,4 +255,17 @@ func cutBody(w http.ResponseWriter, r *http.Request, next http.Handler, cut func
 	buf.Write(body[:len(body)/2])
 	buf.Flush()
 	cut()
+}
+
+// hangUp closes the connection without an answer.
+func hangUp(w http.ResponseWriter) {
+	hj, ok := w.(http.Hijacker)
+	if !ok {
+		panic(http.ErrAbortHandler)
+	}
+	conn, _, err := hj.Hijack()
+	if err != nil {
+		panic(http.ErrAbortHandler)
+	}
+	conn.Close()
 }

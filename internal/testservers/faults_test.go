@@ -61,3 +61,59 @@ func TestS3Faults(t *testing.T) {
 		t.Errorf("counts = %+v, want %+v", got, want)
 	}
 }
+
+// TestS3WriteFaults checks the write plan: keyed by key prefix, counted per
+// object; a 500 and a cut request write nothing, a commit-then-cut writes
+// and then closes the connection without an answer.
+func TestS3WriteFaults(t *testing.T) {
+	written := map[string]int{}
+	f := NewS3Faults(nil).OnWrites(map[string][]Fault{
+		"b/log/": {InternalError, CutRequest, CommitThenCut},
+	})
+	ts := httptest.NewServer(f.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPut {
+			written[r.URL.Path]++
+		}
+		io.WriteString(w, "ok")
+	})))
+	defer ts.Close()
+	put := func(path string) (int, error) {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodPut, ts.URL+path, strings.NewReader("data"))
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return 0, err
+		}
+		defer res.Body.Close()
+		io.Copy(io.Discard, res.Body)
+		return res.StatusCode, nil
+	}
+	if code, err := put("/b/other"); code != 200 || err != nil {
+		t.Errorf("PUT /b/other = %d %v, want 200", code, err)
+	}
+	if code, err := put("/b/log/1"); code != 500 || err != nil {
+		t.Errorf("PUT 1 of /b/log/1 = %d %v, want 500", code, err)
+	}
+	if _, err := put("/b/log/1"); err == nil {
+		t.Error("PUT 2 of /b/log/1: want a cut connection")
+	}
+	if written["/b/log/1"] != 0 {
+		t.Errorf("a 500 or a cut request wrote /b/log/1 %d times", written["/b/log/1"])
+	}
+	if _, err := put("/b/log/1"); err == nil {
+		t.Error("PUT 3 of /b/log/1: want a cut connection")
+	}
+	if written["/b/log/1"] != 1 {
+		t.Errorf("commit-then-cut wrote /b/log/1 %d times, want 1", written["/b/log/1"])
+	}
+	if code, err := put("/b/log/1"); code != 200 || err != nil {
+		t.Errorf("PUT 4 of /b/log/1 = %d %v, want the plan used up", code, err)
+	}
+	if code, err := put("/b/log/2"); code != 500 || err != nil {
+		t.Errorf("PUT 1 of /b/log/2 = %d %v, want 500 (the plan is per object)", code, err)
+	}
+	c := f.Counts()
+	if c.Writes != 6 || c.InternalErrors != 2 || c.Cuts != 1 || c.CommitCuts != 1 {
+		t.Errorf("counts = %+v", c)
+	}
+}

@@ -58,6 +58,10 @@ type Options struct {
 	// uses it to follow loads and compactions that committed meanwhile).
 	// Its error is reported as the statement's.
 	BeforeStatement func(ctx context.Context, conn *sql.Conn) error
+	// BeforeSQL, when set, runs after BeforeStatement before each SQL
+	// statement, with its text (the CLI fetches the files of a lake in a
+	// bucket that the statement can read). Its error is the statement's.
+	BeforeSQL func(ctx context.Context, conn *sql.Conn, text string) error
 }
 
 // Prompts of the interactive shell.
@@ -159,6 +163,7 @@ type session struct {
 	width     func() int
 	stmts     int // statements run so far
 	before    func(ctx context.Context, conn *sql.Conn) error
+	beforeSQL func(ctx context.Context, conn *sql.Conn, text string) error
 	parquetBy int // number of the statement whose result is in the parquet output file; 0: none yet
 
 	exitCode  int    // the status .exit asked for
@@ -211,16 +216,17 @@ func newSession(o Options, interactive bool) (*session, error) {
 	}
 	loadKeywords(o.Conn)
 	s := &session{
-		conn:    o.Conn,
-		stdout:  o.Out,
-		errw:    o.Err,
-		mode:    mode,
-		outPath: o.Output,
-		timer:   o.Timer,
-		maxRows: o.MaxRows,
-		width:   o.Width,
-		before:  o.BeforeStatement,
-		headers: true,
+		conn:      o.Conn,
+		stdout:    o.Out,
+		errw:      o.Err,
+		mode:      mode,
+		outPath:   o.Output,
+		timer:     o.Timer,
+		maxRows:   o.MaxRows,
+		width:     o.Width,
+		before:    o.BeforeStatement,
+		beforeSQL: o.BeforeSQL,
+		headers:   true,
 	}
 	if s.stdout == nil {
 		s.stdout = io.Discard
@@ -451,6 +457,11 @@ func (s *session) exec(ctx context.Context, text string) error {
 	start := time.Now()
 	if s.before != nil {
 		if err := s.before(ctx, s.conn); err != nil {
+			return err
+		}
+	}
+	if s.beforeSQL != nil {
+		if err := s.beforeSQL(ctx, s.conn, text); err != nil {
 			return err
 		}
 	}

@@ -300,3 +300,16 @@ func historyEntries(lines []string) []string {
 	}
 	return parts
 }
+
+// Statements splits a script as the shell runs it: its SQL statements (text
+// without the ';') and its dot command lines, each in order.
+func Statements(script string) (sql, dots []string) {
+	for _, it := range parseScript(script) {
+		if it.Dot {
+			dots = append(dots, it.Text)
+		} else {
+			sql = append(sql, it.Text)
+		}
+	}
+	return sql, dots
+}

@@ -378,7 +378,8 @@ func TestParseFlags(t *testing.T) {
 	if cfg.spec != corpus.DefaultSpec() {
 		t.Errorf("default spec %+v, want corpus.DefaultSpec() %+v", cfg.spec, corpus.DefaultSpec())
 	}
-	if !cfg.main || cfg.rss || cfg.noop || cfg.shell || cfg.query || cfg.rounds != 3 || len(cfg.shapes) != len(shapes) || !cfg.profile {
+	if !cfg.main || cfg.rss || cfg.noop || cfg.shell || cfg.query || !cfg.bucket || fmt.Sprint(cfg.bucketObjects) != "[100000 1000000]" ||
+		cfg.rounds != 3 || len(cfg.shapes) != len(shapes) || !cfg.profile {
 		t.Errorf("defaults: %+v", cfg)
 	}
 	cfg, err = parseFlags([]string{"-all", "-object-mb", "0.5", "-objects", "3", "-gzip=false"}, &errs)
@@ -392,7 +393,8 @@ func TestParseFlags(t *testing.T) {
 		t.Errorf("spec from flags: %+v", cfg.spec)
 	}
 	for _, bad := range [][]string{
-		{"-rounds", "0"}, {"-objects", "0"}, {"-shape", "nope"}, {"-scale", "0"}, {"-dup-rate", "1"}, {"-main=false"}, {"extra"}, {"-threads", "0"},
+		{"-rounds", "0"}, {"-objects", "0"}, {"-shape", "nope"}, {"-scale", "0"}, {"-dup-rate", "1"}, {"-main=false", "-bucket=false"}, {"extra"}, {"-threads", "0"},
+		{"-bucket-objects", "1,x"}, {"-bucket-objects", "0"},
 	} {
 		if _, err := parseFlags(bad, &errs); err == nil {
 			t.Errorf("parseFlags(%q) accepted", bad)

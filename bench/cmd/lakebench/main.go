@@ -37,6 +37,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"syscall"
 
@@ -65,6 +66,8 @@ type config struct {
 	strict  bool
 
 	main, rss, noop, shell, query, full bool
+	bucket                              bool  // -bucket sub-benchmark
+	bucketObjects                       []int // its catalog sizes for the commit cost
 
 	shapes  []shape // the ingest comparison's shapes (-shape)
 	scale   float64 // multiplies every shape's object count
@@ -166,6 +169,8 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.BoolVar(&cfg.noop, "noop", false, "sub-benchmark: re-run with nothing new over -noop-objects catalogued objects")
 	fs.BoolVar(&cfg.shell, "shell", false, "sub-benchmark: `eventlake sql` start-up with 300 event-type views")
 	fs.BoolVar(&cfg.query, "query", false, "sub-benchmark: analyst query over a compacted lake vs a DuckDB table")
+	fs.BoolVar(&cfg.bucket, "bucket", true, "sub-benchmark: a load into a bucket lake (fake S3 on loopback) vs a local lake, and the commit cost at -bucket-objects")
+	bucketObjects := fs.String("bucket-objects", "100000,1000000", "with -bucket: catalog sizes (objects) at which the commit cost is measured, comma-separated")
 	all := fs.Bool("all", false, "run every sub-benchmark")
 	fs.IntVar(&cfg.noopObjects, "noop-objects", 10_000, "objects in the catalog for -noop")
 	fs.IntVar(&cfg.queryRuns, "query-runs", 5, "timed runs per side for -shell and -query")
@@ -179,7 +184,17 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 		return nil, fmt.Errorf("unexpected argument %q (all settings are flags; see -h)", fs.Arg(0))
 	}
 	if *all {
-		cfg.rss, cfg.noop, cfg.shell, cfg.query = true, true, true, true
+		cfg.rss, cfg.noop, cfg.shell, cfg.query, cfg.bucket = true, true, true, true, true
+	}
+	for _, f := range strings.Split(*bucketObjects, ",") {
+		if f = strings.TrimSpace(f); f == "" {
+			continue
+		}
+		n, err := strconv.Atoi(f)
+		if err != nil || n < 1 {
+			return nil, fmt.Errorf("-bucket-objects %q: want positive counts", *bucketObjects)
+		}
+		cfg.bucketObjects = append(cfg.bucketObjects, n)
 	}
 	cfg.spec.ObjectBytes = int64(*objectMB * 1e6)
 	cfg.spec.Layout = corpus.LayoutPismo
@@ -201,7 +216,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 		return nil, errors.New("-workers and -zstd-level must not be negative")
 	case cfg.noopObjects < 1 || cfg.queryRuns < 1:
 		return nil, errors.New("-noop-objects and -query-runs must be at least 1")
-	case !cfg.main && !cfg.rss && !cfg.noop && !cfg.shell && !cfg.query:
+	case !cfg.main && !cfg.rss && !cfg.noop && !cfg.shell && !cfg.query && !cfg.bucket:
 		return nil, errors.New("nothing to run: -main=false and no sub-benchmark selected")
 	}
 	return cfg, nil
@@ -231,6 +246,7 @@ func run(ctx context.Context, cfg *config) (*report, error) {
 		{cfg.noop, "re-run with nothing new", runNoop},
 		{cfg.shell, "shell start", runShell},
 		{cfg.query, "analyst query", runQuery},
+		{cfg.bucket, "bucket lake", runBucket},
 	}
 	for _, s := range subs {
 		if !s.on {
