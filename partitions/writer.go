@@ -42,9 +42,19 @@ type File struct {
 type WriterOptions struct {
 	// MaxOpenFiles is the number of files a writer keeps open (default 128).
 	// When a row arrives for a partition that has no open file and the limit
-	// is reached, the least-recently-used file is finished; a later row for
-	// that partition starts a new part file.
+	// is reached, the least-recently-used file is finished and a later row
+	// for that partition starts a new part file — unless Spill is set.
 	MaxOpenFiles int
+	// Spill keeps one file per partition however many partitions a writer
+	// sees: rows of a partition that finds MaxOpenFiles files open go to a
+	// compact temporary run of that partition instead (spill.go), and Close
+	// writes each spilled partition as one file. Only a writer whose rows
+	// need no order across partitions sets it (the loader's sink); it is
+	// ignored with SortingColumns.
+	Spill bool
+	// SpillBytes caps the spilled rows a writer buffers before compressing
+	// and writing them to its run file (default 8 MiB).
+	SpillBytes int64
 	// RowGroupRows is the maximum number of rows per row group (default 65536).
 	RowGroupRows int64
 	// MaxFileRows rolls over to a new part file after this many rows
@@ -132,6 +142,9 @@ func (o WriterOptions) withDefaults() WriterOptions {
 	}
 	if o.MemoryBytes <= 0 {
 		o.MemoryBytes = defaultMemoryBytes
+	}
+	if o.SpillBytes <= 0 {
+		o.SpillBytes = defaultSpillBytes
 	}
 	o.ZstdLevel = min(max(o.ZstdLevel, 1), MaxZstdLevel)
 	return o
@@ -276,6 +289,9 @@ type set[T any] struct {
 	opts      WriterOptions
 	newWriter func(io.Writer) rowWriter[T]
 	timeOf    func(*T) int64 // nil: MinTime/MaxTime stay 0
+	// zeroTimeUnknown: a time of 0 is no time (a CSV row whose object key
+	// carries no report time), left out of MinTime/MaxTime.
+	zeroTimeUnknown bool
 
 	open       map[string]*part[T]
 	head, tail *part[T] // LRU list of open parts, most recently used at head
@@ -284,6 +300,8 @@ type set[T any] struct {
 	orphans    []string // absolute paths of created files that are not valid (failed to finish)
 	err        error    // sticky: first I/O or encoding error
 	closed     bool
+	spill      *spill[T] // nil: no spilling (see WriterOptions.Spill)
+	draining   bool      // closing: spilled partitions are being written
 }
 
 // part is one open part file.
@@ -322,9 +340,9 @@ func (c *countingWriter) Write(b []byte) (int, error) {
 	return n, err
 }
 
-func newSet[T any](s *Stage, table string, o WriterOptions, schema *parquet.Schema, bloom []string, newWriter func([]parquet.WriterOption) func(io.Writer) rowWriter[T], timeOf func(*T) int64) *set[T] {
+func newSet[T any](s *Stage, table string, o WriterOptions, schema *parquet.Schema, bloom []string, newWriter func([]parquet.WriterOption) func(io.Writer) rowWriter[T], timeOf func(*T) int64, codec *spillCodec[T]) *set[T] {
 	o = o.withDefaults()
-	return &set[T]{
+	st := &set[T]{
 		stage:     s,
 		table:     table,
 		opts:      o,
@@ -332,6 +350,10 @@ func newSet[T any](s *Stage, table string, o WriterOptions, schema *parquet.Sche
 		timeOf:    timeOf,
 		open:      make(map[string]*part[T]),
 	}
+	if o.Spill && codec != nil && len(o.SortingColumns) == 0 {
+		st.spill = newSpill(s.Root(), o.SpillBytes, *codec)
+	}
+	return st
 }
 
 func (s *set[T]) closedErr() error {
@@ -347,6 +369,14 @@ func (s *set[T]) write(partition string, rows []T) error {
 	if s.err != nil {
 		return s.err
 	}
+	if s.spill != nil && !s.draining && s.open[partition] == nil &&
+		(s.spill.has(partition) || len(s.open) >= s.opts.MaxOpenFiles) {
+		if err := s.spill.add(partition, rows); err != nil {
+			s.err = err
+			return err
+		}
+		return nil
+	}
 	for len(rows) > 0 {
 		p, err := s.acquire(partition)
 		if err != nil {
@@ -361,6 +391,9 @@ func (s *set[T]) write(partition string, rows []T) error {
 		if s.timeOf != nil {
 			for i := range chunk {
 				t := s.timeOf(&chunk[i])
+				if t == 0 && s.zeroTimeUnknown {
+					continue
+				}
 				if !p.hasTimes {
 					p.minT, p.maxT, p.hasTimes = t, t, true
 				} else {
@@ -466,6 +499,9 @@ func (s *set[T]) acquire(partition string) (*part[T], error) {
 		}
 	}
 	rel := s.table + "/" + partition + "/" + s.stage.NextName()
+	if partition == "" {
+		rel = s.table + "/" + s.stage.NextName()
+	}
 	f, abs, err := s.stage.create(rel)
 	if err != nil {
 		return nil, err
@@ -535,7 +571,6 @@ func (s *set[T]) close() ([]File, error) {
 	if s.closed {
 		return nil, s.closedErr()
 	}
-	s.closed = true
 	if s.err == nil {
 		// Finish in path order so the outcome does not depend on LRU order.
 		parts := make([]*part[T], 0, len(s.open))
@@ -549,6 +584,13 @@ func (s *set[T]) close() ([]File, error) {
 			}
 		}
 	}
+	if s.err == nil && s.spill != nil {
+		s.drain()
+	}
+	if s.spill != nil {
+		s.spill.remove()
+	}
+	s.closed = true
 	if s.err != nil {
 		for s.head != nil {
 			s.discard(s.head)
@@ -560,9 +602,33 @@ func (s *set[T]) close() ([]File, error) {
 	return files, nil
 }
 
+// drain writes each spilled partition, one after the other, as one file
+// (rolled over only at MaxFileRows or MaxFileBytes). Errors are sticky in
+// s.err.
+func (s *set[T]) drain() {
+	s.draining = true
+	for _, partition := range s.spill.partitions() {
+		err := s.spill.replay(partition, func(rows []T) error { return s.write(partition, rows) })
+		if err == nil {
+			if p := s.open[partition]; p != nil {
+				err = s.finish(p)
+			}
+		}
+		if err != nil {
+			if s.err == nil {
+				s.err = err
+			}
+			return
+		}
+	}
+}
+
 // abort closes every open file and deletes every file the set created.
 func (s *set[T]) abort() {
 	s.closed = true
+	if s.spill != nil {
+		s.spill.remove()
+	}
 	for s.head != nil {
 		s.discard(s.head)
 	}
