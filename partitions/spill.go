@@ -59,6 +59,7 @@ type spillRun struct {
 	buf    []byte // encoded rows not yet written out
 	blocks []spillBlock
 	rows   int64
+	bytes  int64 // encoded bytes of all its rows
 }
 
 // spill is a set's temporary run file and the runs of its partitions.
@@ -92,6 +93,7 @@ func (sp *spill[T]) add(partition string, rows []T) error {
 		n := len(r.buf)
 		r.buf = sp.codec.encode(r.buf, &rows[i])
 		sp.buffered += int64(len(r.buf) - n)
+		r.bytes += int64(len(r.buf) - n)
 		if len(r.buf) >= spillBlockBytes {
 			if err := sp.writeBlock(r); err != nil {
 				return err
@@ -142,12 +144,18 @@ func (sp *spill[T]) writeBlock(r *spillRun) error {
 	r.blocks = append(r.blocks, spillBlock{off: sp.off, n: len(sp.zbuf)})
 	sp.off += int64(len(sp.zbuf))
 	sp.buffered -= int64(len(r.buf))
-	if cap(r.buf) > 2*spillBlockBytes {
-		r.buf = nil
-	} else {
-		r.buf = r.buf[:0]
-	}
+	// The buffer is not kept: across thousands of partitions the emptied
+	// buffers would hold, unaccounted, about all the spilled rows again.
+	r.buf = nil
 	return nil
+}
+
+// bytes returns the encoded size of partition's spilled rows.
+func (sp *spill[T]) bytes(partition string) int64 {
+	if r := sp.runs[partition]; r != nil {
+		return r.bytes
+	}
+	return 0
 }
 
 // partitions returns the spilled partitions, sorted.

@@ -288,7 +288,13 @@ type set[T any] struct {
 	table     string
 	opts      WriterOptions
 	newWriter func(io.Writer) rowWriter[T]
-	timeOf    func(*T) int64 // nil: MinTime/MaxTime stay 0
+	// Writers with smaller page buffers, for spilled partitions known to
+	// be small (see smallWriter).
+	writerOpts []parquet.WriterOption
+	factory    func([]parquet.WriterOption) func(io.Writer) rowWriter[T]
+	small      map[int]func(io.Writer) rowWriter[T]
+	sizeHint   int64          // bytes of the partition being drained; 0: unknown
+	timeOf     func(*T) int64 // nil: MinTime/MaxTime stay 0
 	// zeroTimeUnknown: a time of 0 is no time (a CSV row whose object key
 	// carries no report time), left out of MinTime/MaxTime.
 	zeroTimeUnknown bool
@@ -342,13 +348,16 @@ func (c *countingWriter) Write(b []byte) (int, error) {
 
 func newSet[T any](s *Stage, table string, o WriterOptions, schema *parquet.Schema, bloom []string, newWriter func([]parquet.WriterOption) func(io.Writer) rowWriter[T], timeOf func(*T) int64, codec *spillCodec[T]) *set[T] {
 	o = o.withDefaults()
+	wopts := writerOptions(s, o, schema, bloom)
 	st := &set[T]{
-		stage:     s,
-		table:     table,
-		opts:      o,
-		newWriter: newWriter(writerOptions(s, o, schema, bloom)),
-		timeOf:    timeOf,
-		open:      make(map[string]*part[T]),
+		stage:      s,
+		table:      table,
+		opts:       o,
+		newWriter:  newWriter(wopts),
+		writerOpts: wopts,
+		factory:    newWriter,
+		timeOf:     timeOf,
+		open:       make(map[string]*part[T]),
 	}
 	if o.Spill && codec != nil && len(o.SortingColumns) == 0 {
 		st.spill = newSpill(s.Root(), o.SpillBytes, *codec)
@@ -509,10 +518,42 @@ func (s *set[T]) acquire(partition string) (*part[T], error) {
 	p := &part[T]{partition: partition, rel: rel, abs: abs, f: f}
 	p.out.w = f
 	p.out.h.Reset()
-	p.w = s.newWriter(&p.out)
+	p.w = s.writerFor(s.sizeHint)(&p.out)
 	s.open[partition] = p
 	s.pushFront(p)
 	return p, nil
+}
+
+// minPageBuffer is the smallest page buffer of a writer of a small
+// partition.
+const minPageBuffer = 16 << 10
+
+// writerFor returns the writer factory for a file that will hold about n
+// bytes of rows (0: unknown). A partition of a few dozen rows — most of a
+// backfill's — needs no 256 KiB page buffer per column: with a buffer of at
+// least its size every column still fits one page, so the file is the same,
+// while allocating (and collecting) it cost more than encoding the rows.
+func (s *set[T]) writerFor(n int64) func(io.Writer) rowWriter[T] {
+	if n <= 0 || n >= pageBufferSize {
+		return s.newWriter
+	}
+	size := minPageBuffer
+	for int64(size) < n {
+		size *= 2
+	}
+	if size >= pageBufferSize {
+		return s.newWriter
+	}
+	if f := s.small[size]; f != nil {
+		return f
+	}
+	if s.small == nil {
+		s.small = map[int]func(io.Writer) rowWriter[T]{}
+	}
+	// Later options win: the page buffer size overrides the default.
+	f := s.factory(append(slices.Clip(s.writerOpts), parquet.PageBufferSize(size)))
+	s.small[size] = f
+	return f
 }
 
 // finish completes p's Parquet footer, closes the file, and records it as
@@ -607,7 +648,9 @@ func (s *set[T]) close() ([]File, error) {
 // s.err.
 func (s *set[T]) drain() {
 	s.draining = true
+	defer func() { s.sizeHint = 0 }()
 	for _, partition := range s.spill.partitions() {
+		s.sizeHint = s.spill.bytes(partition)
 		err := s.spill.replay(partition, func(rows []T) error { return s.write(partition, rows) })
 		if err == nil {
 			if p := s.open[partition]; p != nil {
