@@ -200,6 +200,32 @@ func TestLoadCSVOneFilePerPartition(t *testing.T) {
 			t.Fatalf("partition %s: %d files, want 1", p, len(fs))
 		}
 		ids := arrowColumn(t, fs[0], "order_id")
+		objs := arrowColumn(t, fs[0], "_object")
+		stamps := arrowColumn(t, fs[0], "updated_at")
+		// Every field and lineage value is its row's own, though the
+		// objects' text was recycled between them.
+		perObject := map[string]int{}
+		for i, id := range ids {
+			parts := strings.Split(id, "-") // date-HH-Q-NN
+			var h, q int
+			if len(parts) != 6 {
+				t.Fatalf("order id %q", id)
+			}
+			fmt.Sscan(parts[3], &h)
+			fmt.Sscan(parts[4], &q)
+			date := strings.Join(parts[:3], "-")
+			wantObj := filepath.ToSlash(filepath.Join(date, fmt.Sprintf("%02d", h), fmt.Sprintf("ALL%02d.csv000", q*15)))
+			if !strings.HasSuffix(objs[i], wantObj) {
+				t.Fatalf("order %s: _object %q, want …%s", id, objs[i], wantObj)
+			}
+			if want := fmt.Sprintf("%sT%02d:%02d:00Z", date, h, q*15); stamps[i] != want {
+				t.Fatalf("order %s: updated_at %q, want %q", id, stamps[i], want)
+			}
+			perObject[objs[i]]++
+		}
+		if len(perObject) != 32 {
+			t.Fatalf("partition %s: rows of %d objects, want 32", p, len(perObject))
+		}
 		slices.Sort(ids)
 		w := slices.Clone(want[p])
 		slices.Sort(w)
