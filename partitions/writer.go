@@ -280,7 +280,8 @@ func structWriter[T any](opts []parquet.WriterOption) func(io.Writer) rowWriter[
 
 // set routes rows of type T to one Parquet part file per partition of one
 // table, keeping at most MaxOpenFiles files open (least recently used is
-// finished first) and rolling files over at MaxFileRows. It is the shared
+// finished first, or, with Spill, further partitions are spilled and
+// written at close) and rolling files over at MaxFileRows. It is the shared
 // engine of EventWriter and RejectWriter and is independent of the row type
 // and schema. Not safe for concurrent use.
 type set[T any] struct {
@@ -289,7 +290,7 @@ type set[T any] struct {
 	opts      WriterOptions
 	newWriter func(io.Writer) rowWriter[T]
 	// Writers with smaller page buffers, for spilled partitions known to
-	// be small (see smallWriter).
+	// be small (see writerFor).
 	writerOpts []parquet.WriterOption
 	factory    func([]parquet.WriterOption) func(io.Writer) rowWriter[T]
 	small      map[int]func(io.Writer) rowWriter[T]
