@@ -799,7 +799,7 @@ func (l *load) run(ctx context.Context, jobs []job) ([]result, []partitions.File
 	// A writer's error stops the workers; run reads it from the sink.
 	// Writers encode and compress: more of them than cores gains nothing,
 	// and each holds its own row groups.
-	l.sink = newEventSink(l.stage, max(1, min(n, runtime.GOMAXPROCS(0))), partitions.WriterOptions{ZstdLevel: l.opts.ZstdLevel, MemoryBytes: 8 << 20, MaxOpenFiles: 64, Spill: true}, func(error) { cancel() })
+	l.sink = newEventSink(l.stage, max(1, min(n, runtime.GOMAXPROCS(0))), partitions.WriterOptions{ZstdLevel: l.opts.ZstdLevel, MemoryBytes: 8 << 20, MaxOpenFiles: 64, Spill: true, SpillBytes: 4 << 20}, func(error) { cancel() })
 	l.tables = newTableSink(l.stage, l.opts.ZstdLevel)
 	for i := range workers {
 		w := newWorker(l)

@@ -135,7 +135,7 @@ func (sp *spill[T]) writeBlock(r *spillRun) error {
 		if err != nil {
 			return fmt.Errorf("partitions: create spill run: %w", err)
 		}
-		sp.f, sp.w = f, bufio.NewWriterSize(f, 1<<20)
+		sp.f, sp.w = f, bufio.NewWriterSize(f, 256<<10)
 	}
 	sp.zbuf = s2.Encode(sp.zbuf[:cap(sp.zbuf)], r.buf)
 	if _, err := sp.w.Write(sp.zbuf); err != nil {
