@@ -1,8 +1,6 @@
 package loader
 
 import (
-	"fmt"
-
 	"github.com/eventlake/eventlake/catalog"
 	"github.com/eventlake/eventlake/loader/csvtable"
 	"github.com/eventlake/eventlake/loader/format"
@@ -57,14 +55,10 @@ func (s *csvSink) Row(size int, lenient bool) {
 	s.w.l.recordsDone.Add(1)
 }
 
-// flushTable writes a finished CSV object's rows: one file per partition.
+// flushTable hands a finished CSV object's rows to the load's table
+// writers.
 func (w *worker) flushTable() error {
-	files, err := w.buf.table.Write(w.l.stage, w.l.opts.ZstdLevel)
-	w.extra = append(w.extra, files...)
-	if err != nil {
-		return fmt.Errorf("%w: %v", errWrite, err)
-	}
-	return nil
+	return w.buf.table.Write(w.l.tables)
 }
 
 // tableSchemas folds the committed CSV objects of this load into the stored

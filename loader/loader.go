@@ -740,7 +740,8 @@ type load struct {
 	deadMu sync.Mutex
 	dead   map[source.Source]error
 
-	sink *eventSink // the events of every worker
+	sink   *eventSink // the events of every worker
+	tables *tableSink // the rows of every worker's CSV objects
 	// The workers' large buffers come out of load-wide budgets: whole
 	// objects (wholeBuf) and arena chunks (chunks).
 	wholeBudget *memBudget
@@ -795,7 +796,8 @@ func (l *load) run(ctx context.Context, jobs []job) ([]result, []partitions.File
 	// A writer's error stops the workers; run reads it from the sink.
 	// Writers encode and compress: more of them than cores gains nothing,
 	// and each holds its own row groups.
-	l.sink = newEventSink(l.stage, max(1, min(n, runtime.GOMAXPROCS(0))), partitions.WriterOptions{ZstdLevel: l.opts.ZstdLevel, MemoryBytes: 8 << 20, MaxOpenFiles: 64}, func(error) { cancel() })
+	l.sink = newEventSink(l.stage, max(1, min(n, runtime.GOMAXPROCS(0))), partitions.WriterOptions{ZstdLevel: l.opts.ZstdLevel, MemoryBytes: 8 << 20, MaxOpenFiles: 64, Spill: true, SpillBytes: 4 << 20}, func(error) { cancel() })
+	l.tables = newTableSink(l.stage, l.opts.ZstdLevel)
 	for i := range workers {
 		w := newWorker(l)
 		workers[i] = w
@@ -857,17 +859,22 @@ func (l *load) run(ctx context.Context, jobs []job) ([]result, []partitions.File
 			w.abort()
 		}
 		l.sink.abort()
+		l.tables.abort()
 		return nil, nil, fatal
 	}
 	// Closing flushes and compresses every open file's last row group:
 	// the workers do it in parallel.
-	closed := make([][]partitions.File, len(workers)+1)
-	errs := make([]error, len(workers)+1)
+	closed := make([][]partitions.File, len(workers)+2)
+	errs := make([]error, len(workers)+2)
 	var cwg sync.WaitGroup
-	cwg.Add(1)
+	cwg.Add(2)
 	go func() {
 		defer cwg.Done()
 		closed[len(workers)], errs[len(workers)] = l.sink.close()
+	}()
+	go func() {
+		defer cwg.Done()
+		closed[len(workers)+1], errs[len(workers)+1] = l.tables.close()
 	}()
 	for i, w := range workers {
 		cwg.Add(1)
@@ -884,6 +891,7 @@ func (l *load) run(ctx context.Context, jobs []job) ([]result, []partitions.File
 				w.abort()
 			}
 			l.sink.abort()
+			l.tables.abort()
 			return nil, nil, errs[i]
 		}
 		files = append(files, closed[i]...)

@@ -44,7 +44,7 @@ type EventWriter struct {
 // NewEventWriter returns a writer of the events table staging into s.
 func NewEventWriter(s *Stage, o WriterOptions) *EventWriter {
 	return &EventWriter{
-		set:  newSet(s, EventsTable, o, eventSchema, []string{"event_id", "cid"}, structWriter[EventRow], func(r *EventRow) int64 { return r.EventTime }),
+		set:  newSet(s, EventsTable, o, eventSchema, []string{"event_id", "cid"}, structWriter[EventRow], func(r *EventRow) int64 { return r.EventTime }, &eventSpillCodec),
 		keys: make(map[eventKey]string),
 	}
 }
@@ -121,7 +121,7 @@ type RejectWriter struct {
 
 // NewRejectWriter returns a writer of the _rejects table staging into s.
 func NewRejectWriter(s *Stage, o WriterOptions) *RejectWriter {
-	return &RejectWriter{set: newSet(s, RejectsTable, o, rejectSchema, nil, structWriter[RejectRow], nil)}
+	return &RejectWriter{set: newSet(s, RejectsTable, o, rejectSchema, nil, structWriter[RejectRow], nil, nil)}
 }
 
 // Write routes each row by the UTC date of row.IngestedAt. The row slice may

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -203,6 +204,13 @@ func PublishAll(lakeDir, dir string, relPaths []string, afterFirst func()) (move
 		}
 		byDir[d] = append(byDir[d], relPath)
 	}
+	// Create the missing folders first, then fsync the parent of each new
+	// one once (a backfill creates thousands of event_date folders under
+	// a few domain folders), so every new directory entry is durable
+	// before a file is renamed into it.
+	if err := makeDirs(dirs); err != nil {
+		return 0, fmt.Errorf("partitions: publish load %s: %w", loadID, err)
+	}
 	var first sync.Once
 	var renamed atomic.Int64
 	err = syncAll(dirs, func(dstDir string) error {
@@ -230,12 +238,7 @@ func PublishAll(lakeDir, dir string, relPaths []string, afterFirst func()) (move
 			if err != nil {
 				return fmt.Errorf("publish %s for load %s: %w", relPath, loadID, err)
 			}
-			if !made {
-				if err := mkdirAllSync(dstDir); err != nil {
-					return fmt.Errorf("publish %s for load %s: %w", relPath, loadID, err)
-				}
-				made = true
-			}
+			made = true
 			if err := os.Rename(src, dst); err != nil {
 				return fmt.Errorf("publish %s for load %s: %w", relPath, loadID, err)
 			}
@@ -347,31 +350,49 @@ func (s *Stage) Sync(files []File) error {
 	return nil
 }
 
-// mkdirAllSync is os.MkdirAll that also fsyncs the parent of every directory
-// it creates, so the new directory entries are durable before a file is
-// renamed into them.
-func mkdirAllSync(dir string) error {
-	st, err := os.Stat(dir)
-	if err == nil {
-		if !st.IsDir() {
-			return fmt.Errorf("%s exists and is not a directory", dir)
+// makeDirs creates every missing folder of dirs with its missing parents,
+// then fsyncs each parent of a created folder once (in parallel).
+func makeDirs(dirs []string) error {
+	exists := map[string]bool{}
+	parents := map[string]bool{}
+	var mk func(dir string) error
+	mk = func(dir string) error {
+		if exists[dir] {
+			return nil
 		}
+		st, err := os.Stat(dir)
+		if err == nil {
+			if !st.IsDir() {
+				return fmt.Errorf("%s exists and is not a directory", dir)
+			}
+			exists[dir] = true
+			return nil
+		}
+		if !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+		parent := filepath.Dir(dir)
+		if parent != dir {
+			if err := mk(parent); err != nil {
+				return err
+			}
+		}
+		if err := os.Mkdir(dir, dirPerm); err != nil && !errors.Is(err, fs.ErrExist) {
+			return err
+		}
+		exists[dir] = true
+		parents[parent] = true
 		return nil
 	}
-	if !errors.Is(err, fs.ErrNotExist) {
-		return err
-	}
-	parent := filepath.Dir(dir)
-	if parent != dir {
-		if err := mkdirAllSync(parent); err != nil {
+	for _, d := range dirs {
+		if err := mk(d); err != nil {
 			return err
 		}
 	}
-	if err := os.Mkdir(dir, dirPerm); err != nil {
-		if errors.Is(err, fs.ErrExist) {
-			return nil // created concurrently
-		}
-		return err
+	sync := make([]string, 0, len(parents))
+	for p := range parents {
+		sync = append(sync, p)
 	}
-	return fsync.Dir(parent)
+	slices.Sort(sync)
+	return syncAll(sync, fsync.Dir)
 }

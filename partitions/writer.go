@@ -42,9 +42,19 @@ type File struct {
 type WriterOptions struct {
 	// MaxOpenFiles is the number of files a writer keeps open (default 128).
 	// When a row arrives for a partition that has no open file and the limit
-	// is reached, the least-recently-used file is finished; a later row for
-	// that partition starts a new part file.
+	// is reached, the least-recently-used file is finished and a later row
+	// for that partition starts a new part file — unless Spill is set.
 	MaxOpenFiles int
+	// Spill keeps one file per partition however many partitions a writer
+	// sees: rows of a partition that finds MaxOpenFiles files open go to a
+	// compact temporary run of that partition instead (spill.go), and Close
+	// writes each spilled partition as one file. Only a writer whose rows
+	// need no order across partitions sets it (the loader's sink); it is
+	// ignored with SortingColumns.
+	Spill bool
+	// SpillBytes caps the spilled rows a writer buffers before compressing
+	// and writing them to its run file (default 8 MiB).
+	SpillBytes int64
 	// RowGroupRows is the maximum number of rows per row group (default 65536).
 	RowGroupRows int64
 	// MaxFileRows rolls over to a new part file after this many rows
@@ -132,6 +142,9 @@ func (o WriterOptions) withDefaults() WriterOptions {
 	}
 	if o.MemoryBytes <= 0 {
 		o.MemoryBytes = defaultMemoryBytes
+	}
+	if o.SpillBytes <= 0 {
+		o.SpillBytes = defaultSpillBytes
 	}
 	o.ZstdLevel = min(max(o.ZstdLevel, 1), MaxZstdLevel)
 	return o
@@ -267,7 +280,8 @@ func structWriter[T any](opts []parquet.WriterOption) func(io.Writer) rowWriter[
 
 // set routes rows of type T to one Parquet part file per partition of one
 // table, keeping at most MaxOpenFiles files open (least recently used is
-// finished first) and rolling files over at MaxFileRows. It is the shared
+// finished first, or, with Spill, further partitions are spilled and
+// written at close) and rolling files over at MaxFileRows. It is the shared
 // engine of EventWriter and RejectWriter and is independent of the row type
 // and schema. Not safe for concurrent use.
 type set[T any] struct {
@@ -275,7 +289,16 @@ type set[T any] struct {
 	table     string
 	opts      WriterOptions
 	newWriter func(io.Writer) rowWriter[T]
-	timeOf    func(*T) int64 // nil: MinTime/MaxTime stay 0
+	// Writers with smaller page buffers, for spilled partitions known to
+	// be small (see writerFor).
+	writerOpts []parquet.WriterOption
+	factory    func([]parquet.WriterOption) func(io.Writer) rowWriter[T]
+	small      map[int]func(io.Writer) rowWriter[T]
+	sizeHint   int64          // bytes of the partition being drained; 0: unknown
+	timeOf     func(*T) int64 // nil: MinTime/MaxTime stay 0
+	// zeroTimeUnknown: a time of 0 is no time (a CSV row whose object key
+	// carries no report time), left out of MinTime/MaxTime.
+	zeroTimeUnknown bool
 
 	open       map[string]*part[T]
 	head, tail *part[T] // LRU list of open parts, most recently used at head
@@ -284,6 +307,8 @@ type set[T any] struct {
 	orphans    []string // absolute paths of created files that are not valid (failed to finish)
 	err        error    // sticky: first I/O or encoding error
 	closed     bool
+	spill      *spill[T] // nil: no spilling (see WriterOptions.Spill)
+	draining   bool      // closing: spilled partitions are being written
 }
 
 // part is one open part file.
@@ -322,16 +347,23 @@ func (c *countingWriter) Write(b []byte) (int, error) {
 	return n, err
 }
 
-func newSet[T any](s *Stage, table string, o WriterOptions, schema *parquet.Schema, bloom []string, newWriter func([]parquet.WriterOption) func(io.Writer) rowWriter[T], timeOf func(*T) int64) *set[T] {
+func newSet[T any](s *Stage, table string, o WriterOptions, schema *parquet.Schema, bloom []string, newWriter func([]parquet.WriterOption) func(io.Writer) rowWriter[T], timeOf func(*T) int64, codec *spillCodec[T]) *set[T] {
 	o = o.withDefaults()
-	return &set[T]{
-		stage:     s,
-		table:     table,
-		opts:      o,
-		newWriter: newWriter(writerOptions(s, o, schema, bloom)),
-		timeOf:    timeOf,
-		open:      make(map[string]*part[T]),
+	wopts := writerOptions(s, o, schema, bloom)
+	st := &set[T]{
+		stage:      s,
+		table:      table,
+		opts:       o,
+		newWriter:  newWriter(wopts),
+		writerOpts: wopts,
+		factory:    newWriter,
+		timeOf:     timeOf,
+		open:       make(map[string]*part[T]),
 	}
+	if o.Spill && codec != nil && len(o.SortingColumns) == 0 {
+		st.spill = newSpill(s.Root(), o.SpillBytes, *codec)
+	}
+	return st
 }
 
 func (s *set[T]) closedErr() error {
@@ -347,6 +379,14 @@ func (s *set[T]) write(partition string, rows []T) error {
 	if s.err != nil {
 		return s.err
 	}
+	if s.spill != nil && !s.draining && s.open[partition] == nil &&
+		(s.spill.has(partition) || len(s.open) >= s.opts.MaxOpenFiles) {
+		if err := s.spill.add(partition, rows); err != nil {
+			s.err = err
+			return err
+		}
+		return nil
+	}
 	for len(rows) > 0 {
 		p, err := s.acquire(partition)
 		if err != nil {
@@ -361,6 +401,9 @@ func (s *set[T]) write(partition string, rows []T) error {
 		if s.timeOf != nil {
 			for i := range chunk {
 				t := s.timeOf(&chunk[i])
+				if t == 0 && s.zeroTimeUnknown {
+					continue
+				}
 				if !p.hasTimes {
 					p.minT, p.maxT, p.hasTimes = t, t, true
 				} else {
@@ -466,6 +509,9 @@ func (s *set[T]) acquire(partition string) (*part[T], error) {
 		}
 	}
 	rel := s.table + "/" + partition + "/" + s.stage.NextName()
+	if partition == "" {
+		rel = s.table + "/" + s.stage.NextName()
+	}
 	f, abs, err := s.stage.create(rel)
 	if err != nil {
 		return nil, err
@@ -473,10 +519,42 @@ func (s *set[T]) acquire(partition string) (*part[T], error) {
 	p := &part[T]{partition: partition, rel: rel, abs: abs, f: f}
 	p.out.w = f
 	p.out.h.Reset()
-	p.w = s.newWriter(&p.out)
+	p.w = s.writerFor(s.sizeHint)(&p.out)
 	s.open[partition] = p
 	s.pushFront(p)
 	return p, nil
+}
+
+// minPageBuffer is the smallest page buffer of a writer of a small
+// partition.
+const minPageBuffer = 16 << 10
+
+// writerFor returns the writer factory for a file that will hold about n
+// bytes of rows (0: unknown). A partition of a few dozen rows — most of a
+// backfill's — needs no 256 KiB page buffer per column: with a buffer of at
+// least its size every column still fits one page, so the file is the same,
+// while allocating (and collecting) it cost more than encoding the rows.
+func (s *set[T]) writerFor(n int64) func(io.Writer) rowWriter[T] {
+	if n <= 0 || n >= pageBufferSize {
+		return s.newWriter
+	}
+	size := minPageBuffer
+	for int64(size) < n {
+		size *= 2
+	}
+	if size >= pageBufferSize {
+		return s.newWriter
+	}
+	if f := s.small[size]; f != nil {
+		return f
+	}
+	if s.small == nil {
+		s.small = map[int]func(io.Writer) rowWriter[T]{}
+	}
+	// Later options win: the page buffer size overrides the default.
+	f := s.factory(append(slices.Clip(s.writerOpts), parquet.PageBufferSize(size)))
+	s.small[size] = f
+	return f
 }
 
 // finish completes p's Parquet footer, closes the file, and records it as
@@ -535,7 +613,6 @@ func (s *set[T]) close() ([]File, error) {
 	if s.closed {
 		return nil, s.closedErr()
 	}
-	s.closed = true
 	if s.err == nil {
 		// Finish in path order so the outcome does not depend on LRU order.
 		parts := make([]*part[T], 0, len(s.open))
@@ -549,6 +626,13 @@ func (s *set[T]) close() ([]File, error) {
 			}
 		}
 	}
+	if s.err == nil && s.spill != nil {
+		s.drain()
+	}
+	if s.spill != nil {
+		s.spill.remove()
+	}
+	s.closed = true
 	if s.err != nil {
 		for s.head != nil {
 			s.discard(s.head)
@@ -560,9 +644,35 @@ func (s *set[T]) close() ([]File, error) {
 	return files, nil
 }
 
+// drain writes each spilled partition, one after the other, as one file
+// (rolled over only at MaxFileRows or MaxFileBytes). Errors are sticky in
+// s.err.
+func (s *set[T]) drain() {
+	s.draining = true
+	defer func() { s.sizeHint = 0 }()
+	for _, partition := range s.spill.partitions() {
+		s.sizeHint = s.spill.bytes(partition)
+		err := s.spill.replay(partition, func(rows []T) error { return s.write(partition, rows) })
+		if err == nil {
+			if p := s.open[partition]; p != nil {
+				err = s.finish(p)
+			}
+		}
+		if err != nil {
+			if s.err == nil {
+				s.err = err
+			}
+			return
+		}
+	}
+}
+
 // abort closes every open file and deletes every file the set created.
 func (s *set[T]) abort() {
 	s.closed = true
+	if s.spill != nil {
+		s.spill.remove()
+	}
 	for s.head != nil {
 		s.discard(s.head)
 	}

@@ -592,7 +592,7 @@ func TestWriterErrorIsSticky(t *testing.T) {
 
 func TestWriterOptionsDefaults(t *testing.T) {
 	got := WriterOptions{ZstdLevel: 25}.withDefaults()
-	want := WriterOptions{MaxOpenFiles: 128, RowGroupRows: 65536, MaxFileRows: 4_000_000, ZstdLevel: MaxZstdLevel, RowGroupBytes: 16 << 20, MemoryBytes: 24 << 20}
+	want := WriterOptions{MaxOpenFiles: 128, RowGroupRows: 65536, MaxFileRows: 4_000_000, ZstdLevel: MaxZstdLevel, RowGroupBytes: 16 << 20, MemoryBytes: 24 << 20, SpillBytes: 8 << 20}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("withDefaults = %+v, want %+v", got, want)
 	}

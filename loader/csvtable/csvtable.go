@@ -23,7 +23,7 @@ import (
 )
 
 // Delimited files (CSV) load into a table of their own rather than events:
-// one Parquet file per object and partition, holding the fields as text
+// one Parquet file per partition and load, holding the fields as text
 // exactly as received. Column types are inferred per table at load (integer,
 // decimal, boolean, date, timestamp, string), widened across files, stored
 // in the catalog with the object that changed them, and applied by the SQL
@@ -273,11 +273,20 @@ type tableRow struct {
 	row  partitions.TableRow
 }
 
-// Write writes a finished object's rows into the stage: one file per
-// partition.
-func (t *Table) Write(stage *partitions.Stage, zstdLevel int) ([]partitions.File, error) {
+// Dest takes a table's rows for its files. The loader keeps one writer per
+// table and column set for the whole load, so a load makes one file per
+// partition, not one per object and partition.
+type Dest interface {
+	// WriteTable appends rows to partition (an escaped partition directory)
+	// of table, whose files have these data columns; bloom names the
+	// columns that get bloom filters.
+	WriteTable(table string, columns, bloom []string, partition string, rows []partitions.TableRow) error
+}
+
+// Write hands a finished object's rows to dst, a run per partition.
+func (t *Table) Write(dst Dest) error {
 	if len(t.rows) == 0 {
-		return nil, nil
+		return nil
 	}
 	byPart := map[string][]partitions.TableRow{}
 	var parts []string
@@ -296,19 +305,16 @@ func (t *Table) Write(stage *partitions.Stage, zstdLevel int) ([]partitions.File
 			bloom = append(bloom, t.columns[i])
 		}
 	}
-	var files []partitions.File
 	for _, p := range parts {
 		dir := partitions.Dir("report_date", p)
 		if t.Profile.Partition != "" {
 			dir = partitions.Dir(sanitizeColumn(t.Profile.Partition), p)
 		}
-		f, err := partitions.WriteTable(stage, t.Profile.Table, dir, t.columns, byPart[p], partitions.WriterOptions{ZstdLevel: zstdLevel, BloomColumns: bloom})
-		if err != nil {
-			return files, err
+		if err := dst.WriteTable(t.Profile.Table, t.columns, bloom, dir, byPart[p]); err != nil {
+			return err
 		}
-		files = append(files, f)
 	}
-	return files, nil
+	return nil
 }
 
 func sanitizeColumn(s string) string {
