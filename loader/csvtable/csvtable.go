@@ -132,8 +132,8 @@ func reportTime(key string) (date string, micros int64) {
 type Sink interface {
 	// Reserve makes room in the arena for n bytes of Str.
 	Reserve(n int)
-	// Str copies p into the arena and returns a string over the copy.
-	Str(p []byte) string
+	// Str copies s into the arena and returns a string over the copy.
+	Str(s string) string
 	// Reject records a row that cannot be loaded.
 	Reject(line, offset, size int64, reason string, raw []byte)
 	// Row counts a loaded row of about size buffered bytes; lenient when
@@ -242,7 +242,7 @@ func (t *Table) Read(o Object, s Sink) error {
 		s.Reserve(need)
 		fields := make([]string, len(row.Fields))
 		for i, f := range row.Fields {
-			fields[i] = s.Str([]byte(f))
+			fields[i] = s.Str(f)
 			types.Observe(i, f)
 		}
 		part := date
