@@ -38,7 +38,7 @@ var benchData struct {
 }
 
 // benchStreams generates ~10 MB streams once: NDJSON, seed-002-style pretty-printed objects, and gzipped NDJSON.
-func benchStreams(b *testing.B) (ndjson, pretty, gzipped []byte, records int) {
+func benchStreams(b testing.TB) (ndjson, pretty, gzipped []byte, records int) {
 	benchData.once.Do(func() {
 		var nd, pr bytes.Buffer
 		for i := 0; nd.Len() < 10<<20; i++ {
