@@ -1,7 +1,6 @@
 package schema
 
 import (
-	"bytes"
 	"encoding/binary"
 	"errors"
 	"math/bits"
@@ -251,11 +250,10 @@ func (p *parser) object(t *Type, depth int) error {
 		var esc bool
 		var err error
 		if p.strict {
-			if ke, err = scanString(b, ks); err != nil {
+			if ke, esc, err = scanStringEsc(b, ks); err != nil {
 				return err
 			}
 			ke--
-			esc = bytes.IndexByte(b[ks:ke], '\\') >= 0
 		} else if ke, esc, err = stringEnd(b, ks); err != nil {
 			return err
 		}
