@@ -195,7 +195,11 @@ func (p *parser) skip(depth int) error {
 	if p.strict {
 		maxDepth = p.maxDepth - depth + 1
 		if maxDepth < 1 {
-			return synErr(p.i, "nesting deeper than %d", MaxDepth)
+			// Only a container nests: a scalar is fine at any depth.
+			if c := p.b[p.i]; c == '{' || c == '[' {
+				return synErr(p.i, "nesting deeper than %d", MaxDepth)
+			}
+			maxDepth = 1
 		}
 	}
 	end, err := validValueMax(p.b, p.i, maxDepth)
