@@ -1,6 +1,8 @@
 package loader
 
 import (
+	"unsafe"
+
 	"github.com/eventlake/eventlake/catalog"
 	"github.com/eventlake/eventlake/loader/csvtable"
 	"github.com/eventlake/eventlake/loader/format"
@@ -40,7 +42,10 @@ func (s *csvSink) Reserve(n int) {
 	}
 }
 
-func (s *csvSink) Str(p []byte) string { return s.w.buf.str(p) }
+// Str copies p into the arena (str only reads the bytes it is given).
+func (s *csvSink) Str(p string) string {
+	return s.w.buf.str(unsafe.Slice(unsafe.StringData(p), len(p)))
+}
 
 func (s *csvSink) Reject(line, offset, size int64, reason string, raw []byte) {
 	s.w.reject(s.url, line, offset, size, reason, raw, s.r)

@@ -1,7 +1,6 @@
 package schema
 
 import (
-	"bytes"
 	"encoding/binary"
 	"errors"
 	"math/bits"
@@ -196,7 +195,11 @@ func (p *parser) skip(depth int) error {
 	if p.strict {
 		maxDepth = p.maxDepth - depth + 1
 		if maxDepth < 1 {
-			return synErr(p.i, "nesting deeper than %d", MaxDepth)
+			// Only a container nests: a scalar is fine at any depth.
+			if c := p.b[p.i]; c == '{' || c == '[' {
+				return synErr(p.i, "nesting deeper than %d", MaxDepth)
+			}
+			maxDepth = 1
 		}
 	}
 	end, err := validValueMax(p.b, p.i, maxDepth)
@@ -251,11 +254,10 @@ func (p *parser) object(t *Type, depth int) error {
 		var esc bool
 		var err error
 		if p.strict {
-			if ke, err = scanString(b, ks); err != nil {
+			if ke, esc, err = scanStringEsc(b, ks); err != nil {
 				return err
 			}
 			ke--
-			esc = bytes.IndexByte(b[ks:ke], '\\') >= 0
 		} else if ke, esc, err = stringEnd(b, ks); err != nil {
 			return err
 		}

@@ -643,3 +643,20 @@ func BenchmarkObservePretty(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkObserveStrict is the loader's walk over a record's data: validate
+// and type in one pass.
+func BenchmarkObserveStrict(b *testing.B) {
+	doc := pismoData()
+	var ty Type
+	if _, _, err := ty.ObserveStrictAt(doc, 0, MaxDepth-1); err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(int64(len(doc)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, _, err := ty.ObserveStrictAt(doc, 0, MaxDepth-1); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

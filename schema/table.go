@@ -3,9 +3,7 @@ package schema
 import (
 	"encoding/json"
 	"fmt"
-	"regexp"
 	"strings"
-	"time"
 )
 
 // Delimited files (CSV) load into tables of their own. Column types are
@@ -86,52 +84,146 @@ func NewColumnTypes(names []string) *ColumnTypes {
 	return c
 }
 
-var (
-	// A leading zero before a digit ("08123", "-012", "007.5") makes a value
-	// text: such values are identifiers (ZIP codes, SKUs, EAN/UPC barcodes,
-	// store and account numbers) whose zeros a number type would drop.
-	reInt     = regexp.MustCompile(`^[+-]?(0|[1-9]\d{0,17})$`)
-	reDecimal = regexp.MustCompile(`^[+-]?(?:0|[1-9]\d{0,19})\.(\d{1,18})$`)
-	reDate    = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}$`)
-	reTS      = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?$`)
-	reTSZ     = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?( ?(Z|[+-]\d{2}(:?\d{2})?|UTC))$`)
-)
-
+// A leading zero before a digit ("08123", "-012", "007.5") makes a value
+// text: such values are identifiers (ZIP codes, SKUs, EAN/UPC barcodes,
+// store and account numbers) whose zeros a number type would drop.
+//
+// The accepted values, as regular expressions (the scanners below accept
+// exactly these; table_test.go keeps the expressions to check them):
+//
+//	integer    ^[+-]?(0|[1-9]\d{0,17})$
+//	decimal    ^[+-]?(?:0|[1-9]\d{0,19})\.(\d{1,18})$   (scale: the digits after the point)
+//	date       ^\d{4}-\d{2}-\d{2}$
+//	timestamp  ^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?$
+//	with zone  the timestamp followed by ( ?(Z|[+-]\d{2}(:?\d{2})?|UTC))
+//
+// and the date and time must exist (validDateTime).
 func classify(v string) (colKind, int) {
 	v = strings.TrimSpace(v)
-	switch {
-	case v == "":
+	if v == "" {
 		return kNull, 0
-	case strings.EqualFold(v, "true") || strings.EqualFold(v, "false"):
-		return kBool, 0
-	case reInt.MatchString(v):
-		return kInt, 0
-	case reDecimal.MatchString(v):
-		return kDecimal, len(reDecimal.FindStringSubmatch(v)[1])
-	case reDate.MatchString(v) && validDateTime(v):
-		return kDate, 0
-	case reTS.MatchString(v) && validDateTime(v):
-		return kTimestamp, 0
-	case reTSZ.MatchString(v) && validDateTime(v):
-		return kTimestampTZ, 0
+	}
+	switch v[0] | 0x20 {
+	case 't', 'f':
+		// No other letter folds to t or f, so only these can be true or false.
+		if strings.EqualFold(v, "true") || strings.EqualFold(v, "false") {
+			return kBool, 0
+		}
+		return kString, 0
+	}
+	if k, s, ok := scanCSVNumber(v); ok {
+		return k, s
+	}
+	if k, ok := scanDateTime(v); ok {
+		return k, 0
 	}
 	return kString, 0
 }
 
-// validDateTime reports whether a value matching reDate, reTS or reTSZ names a
-// day and time that exist: a cast of 2024-02-30 or 10:61 would give NULL.
-func validDateTime(v string) bool {
-	if _, err := time.Parse("2006-01-02", v[:10]); err != nil {
-		return false
+func isDigitByte(c byte) bool { return c-'0' < 10 }
+
+// scanCSVNumber reports whether v is an integer or a decimal (and its scale).
+func scanCSVNumber(v string) (colKind, int, bool) {
+	i := 0
+	if v[0] == '+' || v[0] == '-' {
+		i = 1
 	}
-	if len(v) < 16 {
-		return true
+	// The integer part: 0, or a digit 1-9 and more digits.
+	j := i
+	for j < len(v) && isDigitByte(v[j]) {
+		j++
 	}
-	num := func(i int) int { return int(v[i]-'0')*10 + int(v[i+1]-'0') }
-	if num(11) > 23 || num(14) > 59 {
-		return false
+	n := j - i
+	if n == 0 || (n > 1 && v[i] == '0') {
+		return 0, 0, false
 	}
-	return len(v) < 19 || v[16] != ':' || num(17) <= 59
+	if j == len(v) {
+		return kInt, 0, n <= 18
+	}
+	if v[j] != '.' || n > 20 {
+		return 0, 0, false
+	}
+	f := j + 1
+	for f < len(v) && isDigitByte(v[f]) {
+		f++
+	}
+	scale := f - j - 1
+	if f != len(v) || scale < 1 || scale > 18 {
+		return 0, 0, false
+	}
+	return kDecimal, scale, true
+}
+
+// digits2 is the two-digit number at v[i:], or -1.
+func digits2(v string, i int) int {
+	if i+2 > len(v) || !isDigitByte(v[i]) || !isDigitByte(v[i+1]) {
+		return -1
+	}
+	return int(v[i]-'0')*10 + int(v[i+1]-'0')
+}
+
+// scanDateTime reports whether v is an existing date, timestamp, or
+// timestamp with a zone.
+func scanDateTime(v string) (colKind, bool) {
+	if len(v) < 10 || v[4] != '-' || v[7] != '-' {
+		return 0, false
+	}
+	y1, y2 := digits2(v, 0), digits2(v, 2)
+	month, day := digits2(v, 5), digits2(v, 8)
+	if y1 < 0 || y2 < 0 || month < 0 || day < 0 {
+		return 0, false
+	}
+	if month < 1 || month > 12 || day < 1 || day > daysIn(y1*100+y2, month) {
+		return 0, false
+	}
+	if len(v) == 10 {
+		return kDate, true
+	}
+	// [T ]hh:mm
+	if len(v) < 16 || (v[10] != 'T' && v[10] != ' ') || v[13] != ':' {
+		return 0, false
+	}
+	h, m := digits2(v, 11), digits2(v, 14)
+	if h < 0 || m < 0 || h > 23 || m > 59 {
+		return 0, false
+	}
+	i := 16
+	if i < len(v) && v[i] == ':' {
+		s := digits2(v, i+1)
+		if s < 0 || s > 59 {
+			return 0, false
+		}
+		i += 3
+		if i < len(v) && v[i] == '.' {
+			j := i + 1
+			for j < len(v) && isDigitByte(v[j]) {
+				j++
+			}
+			if n := j - i - 1; n < 1 || n > 9 {
+				return 0, false
+			}
+			i = j
+		}
+	}
+	if i == len(v) {
+		return kTimestamp, true
+	}
+	// The zone: optional space, then Z, UTC, or ±hh, ±hhmm, ±hh:mm.
+	if v[i] == ' ' {
+		i++
+	}
+	switch z := v[i:]; {
+	case z == "Z" || z == "UTC":
+		return kTimestampTZ, true
+	case len(z) >= 3 && (z[0] == '+' || z[0] == '-') && digits2(z, 1) >= 0:
+		switch z = z[3:]; {
+		case z == "",
+			len(z) == 2 && digits2(z, 0) >= 0,
+			len(z) == 3 && z[0] == ':' && digits2(z, 1) >= 0:
+			return kTimestampTZ, true
+		}
+	}
+	return 0, false
 }
 
 func widen(a colKind, as int, b colKind, bs int) (colKind, int) {
@@ -156,8 +248,11 @@ func (c *ColumnTypes) Observe(i int, v string) {
 	if i >= len(c.cols) {
 		return
 	}
-	k, s := classify(v)
 	col := &c.cols[i]
+	if col.kind == kString {
+		return // text stays text, whatever follows
+	}
+	k, s := classify(v)
 	col.kind, col.Scale = widen(col.kind, col.Scale, k, s)
 }
 

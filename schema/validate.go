@@ -247,6 +247,13 @@ func stringSpecial(x uint64) uint64 {
 // scanString validates a string whose opening quote is at b[i-1] and returns
 // the offset just after the closing quote.
 func scanString(b []byte, i int) (int, error) {
+	end, _, err := scanStringEsc(b, i)
+	return end, err
+}
+
+// scanStringEsc is scanString that also reports whether the string holds an
+// escape (a backslash).
+func scanStringEsc(b []byte, i int) (end int, esc bool, err error) {
 	start := i - 1
 	n := len(b)
 	for {
@@ -261,15 +268,16 @@ func scanString(b []byte, i int) (int, error) {
 			i++
 		}
 		if i >= n {
-			return 0, synErr(n, "unexpected end of input in string starting at byte %d", start)
+			return 0, false, synErr(n, "unexpected end of input in string starting at byte %d", start)
 		}
 	special:
 		switch c := b[i]; {
 		case c == '"':
-			return i + 1, nil
+			return i + 1, esc, nil
 		case c == '\\':
+			esc = true
 			if i+1 >= n {
-				return 0, synErr(n, "unexpected end of input in string escape")
+				return 0, false, synErr(n, "unexpected end of input in string escape")
 			}
 			switch b[i+1] {
 			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
@@ -277,22 +285,22 @@ func scanString(b []byte, i int) (int, error) {
 			case 'u':
 				for k := i + 2; k < i+6; k++ {
 					if k >= n {
-						return 0, synErr(n, "unexpected end of input in \\u escape")
+						return 0, false, synErr(n, "unexpected end of input in \\u escape")
 					}
 					if !isHex(b[k]) {
-						return 0, synErr(k, "invalid hex digit %s in \\u escape", describe(b[k]))
+						return 0, false, synErr(k, "invalid hex digit %s in \\u escape", describe(b[k]))
 					}
 				}
 				i += 6
 			default:
-				return 0, synErr(i+1, "invalid escape '\\%c' in string", b[i+1])
+				return 0, false, synErr(i+1, "invalid escape '\\%c' in string", b[i+1])
 			}
 		case c < 0x20:
-			return 0, synErr(i, "control character 0x%02x in string (must be escaped)", c)
+			return 0, false, synErr(i, "control character 0x%02x in string (must be escaped)", c)
 		case c >= 0x80:
 			size := utf8Seq(b[i:])
 			if size == 0 {
-				return 0, synErr(i, "invalid UTF-8 byte 0x%02x in string", c)
+				return 0, false, synErr(i, "invalid UTF-8 byte 0x%02x in string", c)
 			}
 			i += size
 		default:

@@ -132,8 +132,8 @@ func reportTime(key string) (date string, micros int64) {
 type Sink interface {
 	// Reserve makes room in the arena for n bytes of Str.
 	Reserve(n int)
-	// Str copies p into the arena and returns a string over the copy.
-	Str(p []byte) string
+	// Str copies s into the arena and returns a string over the copy.
+	Str(s string) string
 	// Reject records a row that cannot be loaded.
 	Reject(line, offset, size int64, reason string, raw []byte)
 	// Row counts a loaded row of about size buffered bytes; lenient when
@@ -208,6 +208,7 @@ func (t *Table) Read(o Object, s Sink) error {
 		partCol = findColumn(cols, p.Partition)
 	}
 	types := schema.NewColumnTypes(cols)
+	var slab []string
 	for {
 		row, err := cr.Next()
 		if err == io.EOF {
@@ -240,9 +241,16 @@ func (t *Table) Read(o Object, s Sink) error {
 			need += len(f)
 		}
 		s.Reserve(need)
-		fields := make([]string, len(row.Fields))
+		// The rows' field slices are cut from a shared slab: one allocation
+		// per many rows (all of them live until the table is written).
+		if cap(slab)-len(slab) < len(row.Fields) {
+			slab = make([]string, 0, max(len(row.Fields), 4096))
+		}
+		k := len(slab)
+		fields := slab[k : k+len(row.Fields) : k+len(row.Fields)]
+		slab = slab[:k+len(row.Fields)]
 		for i, f := range row.Fields {
-			fields[i] = s.Str([]byte(f))
+			fields[i] = s.Str(f)
 			types.Observe(i, f)
 		}
 		part := date

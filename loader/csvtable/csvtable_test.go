@@ -36,7 +36,7 @@ type sink struct {
 }
 
 func (s *sink) Reserve(int)         {}
-func (s *sink) Str(p []byte) string { return string(p) }
+func (s *sink) Str(p string) string { return strings.Clone(p) }
 func (s *sink) Row(int, bool)       { s.rows++ }
 func (s *sink) Reject(_, _, _ int64, reason string, _ []byte) {
 	s.rejects++

@@ -38,7 +38,7 @@ var benchData struct {
 }
 
 // benchStreams generates ~10 MB streams once: NDJSON, seed-002-style pretty-printed objects, and gzipped NDJSON.
-func benchStreams(b *testing.B) (ndjson, pretty, gzipped []byte, records int) {
+func benchStreams(b testing.TB) (ndjson, pretty, gzipped []byte, records int) {
 	benchData.once.Do(func() {
 		var nd, pr bytes.Buffer
 		for i := 0; nd.Len() < 10<<20; i++ {
@@ -138,6 +138,34 @@ func BenchmarkSniffGzipNDJSON(b *testing.B) {
 		closer.Close()
 		if n != records {
 			b.Fatalf("%d records, want %d", n, records)
+		}
+	}
+}
+
+// BenchmarkCSV reads a JWO-like order CSV (17 columns, some quoted).
+func BenchmarkCSV(b *testing.B) {
+	var buf bytes.Buffer
+	buf.WriteString("order_id,store_id,order_date,order_time,status,sku,description,quantity,unit_price,amount,currency,payment,card_type,customer_id,region,updated_at,note\n")
+	for i := 0; buf.Len() < 8<<20; i++ {
+		fmt.Fprintf(&buf, "%d,S%03d,2024-06-%02d,2024-06-%02dT10:%02d:00Z,COMPLETED,%08d,\"Item, size %d\",%d,%d.99,%d.50,USD,CARD,VISA,C%07d,us-east-1,2024-06-%02d 10:%02d:00,\n",
+			1000000+i, i%50, i%28+1, i%28+1, i%60, i*7, i%5, i%9+1, i%100, i%1000, i%99991, i%28+1, i%60)
+	}
+	data := buf.Bytes()
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	for b.Loop() {
+		cr, err := NewCSVReader(bytes.NewReader(data), Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		for {
+			row, err := cr.Next()
+			if err == io.EOF {
+				break
+			}
+			if err != nil || row.Err != nil {
+				b.Fatal(err, row.Err)
+			}
 		}
 	}
 }

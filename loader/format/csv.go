@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"unsafe"
 )
 
 // ErrBadHeader is wrapped by the error of NewCSVReader and Reader.CSV when the header row is missing or malformed
@@ -75,6 +76,9 @@ type CSVReader struct {
 
 	fieldBuf []byte // the current row's field bytes (reused)
 	ends     []int  // end of each field in fieldBuf (reused)
+	// The rows' field strings and slices are cut from chunks that are filled and then dropped, never reused.
+	textChunk []byte
+	fieldSlab []string
 	// resumeAt is the stream offset where reading went on after the last row returned, when that row had a quote
 	// error across lines and was cut at its first line (tests compare with encoding/csv from there); else -1.
 	resumeAt int64
@@ -356,14 +360,34 @@ func (c *CSVReader) parseRow(text []byte) (fields []string, bare bool, err error
 		}
 		i = end + 1
 	}
-	all := string(buf)
-	fields = make([]string, len(ends))
+	all := c.rowText(buf)
+	if cap(c.fieldSlab)-len(c.fieldSlab) < len(ends) {
+		c.fieldSlab = make([]string, 0, max(len(ends), 1024))
+	}
+	k := len(c.fieldSlab)
+	fields = c.fieldSlab[k : k+len(ends) : k+len(ends)]
+	c.fieldSlab = c.fieldSlab[:k+len(ends)]
 	start := 0
 	for k, e := range ends {
 		fields[k] = all[start:e]
 		start = e
 	}
 	return fields, bare, nil
+}
+
+// rowText copies a row's field bytes into the current text chunk and returns
+// them as a string. Chunks are only appended to, never rewritten, so the
+// strings of earlier rows stay as they are; one allocation serves many rows.
+func (c *CSVReader) rowText(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	if cap(c.textChunk)-len(c.textChunk) < len(b) {
+		c.textChunk = make([]byte, 0, max(len(b), 32<<10))
+	}
+	k := len(c.textChunk)
+	c.textChunk = append(c.textChunk, b...)
+	return unsafe.String(&c.textChunk[k], len(b))
 }
 
 // quoteError is the ParseError of a quote error at text[at].

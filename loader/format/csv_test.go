@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"encoding/csv"
 	"errors"
+	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"testing"
 	"testing/iotest"
@@ -233,5 +235,39 @@ func TestCSVNoHeader(t *testing.T) {
 	}
 	if _, err := NewCSVReader(strings.NewReader("a,\"b\n"), Options{}); !errors.Is(err, csv.ErrQuote) {
 		t.Errorf("malformed header: %v", err)
+	}
+}
+
+// A row's fields stay as they were read after later rows are read: they are
+// cut from chunks that are never rewritten.
+func TestCSVRowsStayValid(t *testing.T) {
+	var in strings.Builder
+	in.WriteString("id,text,n\n")
+	for i := range 5000 {
+		fmt.Fprintf(&in, "%d,\"row %d, \"\"quoted\"\" %s\",%d\n", i, i, strings.Repeat("x", i%97), i*3)
+	}
+	in.WriteString("5000,\"" + strings.Repeat("y", 70<<10) + "\",1\n") // longer than a chunk
+	cr, err := NewCSVReader(strings.NewReader(in.String()), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got [][]string
+	for {
+		row, err := cr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil || row.Err != nil {
+			t.Fatal(err, row.Err)
+		}
+		got = append(got, row.Fields)
+	}
+	ref := csv.NewReader(strings.NewReader(in.String()))
+	want, err := ref.ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.EqualFunc(got, want[1:], slices.Equal) {
+		t.Fatalf("rows read earlier changed: %d rows, want %d", len(got), len(want)-1)
 	}
 }

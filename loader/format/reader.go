@@ -157,6 +157,8 @@ type Reader struct {
 	last      byte     // last non-whitespace byte outside strings in the current value
 	stack     []uint64 // bit d set: the container at depth d+1 is an array
 	arrayLine int64    // Array: line of the '[' of the open top-level array
+
+	byteScan bool // scan strings a byte at a time, not eight (tests compare the two)
 }
 
 // NewReader sniffs the shape of the stream (reading at most 64 KiB ahead) and returns a Reader positioned at the

@@ -2,8 +2,10 @@ package format
 
 import (
 	"bytes"
+	"encoding/binary"
 	"fmt"
 	"io"
+	"math/bits"
 )
 
 // Contexts of the structural scanner.
@@ -31,6 +33,21 @@ var strPlain = func() (t [256]bool) {
 	t['"'], t['\\'], t['\n'] = false, false, false
 	return t
 }()
+
+const (
+	lsb = 0x0101010101010101
+	msb = 0x8080808080808080
+)
+
+// strStop flags (bit 7 of each byte) the bytes of x that end a run of plain
+// string bytes: '"', '\\' and '\n'. The lowest flag is exact, which is all
+// the callers use.
+func strStop(x uint64) uint64 {
+	q := x ^ (lsb * '"')
+	s := x ^ (lsb * '\\')
+	n := x ^ (lsb * '\n')
+	return (((q - lsb) &^ q) | ((s - lsb) &^ s) | ((n - lsb) &^ n)) & msb
+}
 
 // startRecord begins a record (or bad region) at buffer index i.
 func (r *Reader) startRecord(base int64, i int, limit int) {
@@ -414,6 +431,16 @@ func (r *Reader) scanValue(b []byte, base int64) (Record, bool) {
 	lnw := int(r.lastNonWs - base) // may be negative while skipping
 	for i < n {
 		if inStr {
+			if !r.byteScan {
+				// Eight bytes at a time up to the first '"', '\\' or '\n'.
+				for i+8 <= n {
+					if m := strStop(binary.LittleEndian.Uint64(b[i:])); m != 0 {
+						i += bits.TrailingZeros64(m) >> 3
+						break
+					}
+					i += 8
+				}
+			}
 			for i < n && strPlain[b[i]] {
 				i++
 			}

@@ -32,10 +32,18 @@ const (
 )
 
 // Map implements Profile.
-func (Fulfillmenttools) Map(rec []byte, ev *Event) error {
+func (f Fulfillmenttools) Map(rec []byte, ev *Event) error { return f.mapRecord(rec, ev, nil) }
+
+// MapObserving implements ObservingMapper: the payload is typed while it is
+// validated when eventName comes before it (as the export writes them).
+func (f Fulfillmenttools) MapObserving(rec []byte, ev *Event, obs DataObserver) error {
+	return f.mapRecord(rec, ev, obs)
+}
+
+func (Fulfillmenttools) mapRecord(rec []byte, ev *Event, obs DataObserver) error {
 	ev.reset()
 	var seen int
-	err := members(rec, ev, "", nil, func(key, raw []byte) error {
+	err := members(rec, ev, "payload", obs, func(key, raw []byte) error {
 		var bit int
 		var ferr error
 		v, t := value(raw)
@@ -46,6 +54,9 @@ func (Fulfillmenttools) Map(rec []byte, ev *Event) error {
 		case "eventName":
 			bit = fName
 			ev.EventType, ferr = ev.str("eventName", v, t)
+			if obs != nil && ferr == nil && seen&fName == 0 {
+				ev.Domain = ftDomain(ev) // the payload's type is keyed by it
+			}
 		case "payload":
 			bit = fPayload
 			ev.Data = raw
