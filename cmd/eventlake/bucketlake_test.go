@@ -341,20 +341,18 @@ func testBucketLakeSQLAndStatus(t *testing.T, newLake func(*testing.T) string) {
 func fmt_(v any) string { b, _ := json.Marshal(v); return string(b) }
 
 // The commands that do not work on a lake in a bucket yet say so.
-func TestBucketLakeUnsupportedCommandsRefused(t *testing.T) {
-	forEachBucket(t, testBucketLakeUnsupportedCommandsRefused)
+// ddl --format iceberg on a bucket lake without an Iceberg table says how
+// to create one, naming the bucket lake.
+func TestBucketLakeIcebergDDLWithoutTable(t *testing.T) {
+	forEachBucket(t, testBucketLakeIcebergDDLWithoutTable)
 }
 
-func testBucketLakeUnsupportedCommandsRefused(t *testing.T, newLake func(*testing.T) string) {
+func testBucketLakeIcebergDDLWithoutTable(t *testing.T, newLake func(*testing.T) string) {
 	lakeURL := newLake(t)
 	freshRunner(t)
-	for _, args := range [][]string{
-		{"ddl", "--format", "iceberg", "--lake", lakeURL, "--engine", "spark"},
-	} {
-		code, _, errOut := runCLI(t, args...)
-		if code != 2 || !strings.Contains(errOut, "not supported yet") {
-			t.Errorf("%s: exit %d, stderr %q", args[0], code, errOut)
-		}
+	code, _, errOut := runCLI(t, "ddl", "--format", "iceberg", "--lake", lakeURL, "--engine", "spark")
+	if code != 2 || !strings.Contains(errOut, "eventlake iceberg sync --lake "+lakeURL) {
+		t.Errorf("exit %d, stderr %q; want exit 2 saying how to create the table", code, errOut)
 	}
 }
 
