@@ -57,6 +57,39 @@ func arrowColumn(t *testing.T, path, column string) []string {
 	return out
 }
 
+// arrowInts reads an int64 column of a Parquet file with arrow-go.
+func arrowInts(t *testing.T, path, column string) []int64 {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	tbl, err := pqarrow.ReadTable(context.Background(), f, pq.NewReaderProperties(memory.DefaultAllocator), pqarrow.ArrowReadProperties{}, memory.DefaultAllocator)
+	if err != nil {
+		t.Fatalf("arrow read %s: %v", path, err)
+	}
+	defer tbl.Release()
+	idx := tbl.Schema().FieldIndices(column)
+	if len(idx) != 1 {
+		t.Fatalf("%s: no column %q", path, column)
+	}
+	var out []int64
+	for _, chunk := range tbl.Column(idx[0]).Data().Chunks() {
+		a, ok := chunk.(interface {
+			Value(int) int64
+			Len() int
+		})
+		if !ok {
+			t.Fatalf("%s: column %q is %T", path, column, chunk)
+		}
+		for i := range a.Len() {
+			out = append(out, a.Value(i))
+		}
+	}
+	return out
+}
+
 // lakeFiles maps each partition folder of table (relative to the table) to
 // its Parquet files.
 func lakeFiles(t *testing.T, lake, table string) map[string][]string {
@@ -171,6 +204,7 @@ func TestLoadCSVOneFilePerPartition(t *testing.T) {
 	src, lake := t.TempDir(), t.TempDir()
 	dates := []string{"2024-06-04", "2024-06-05", "2024-06-06"}
 	want := map[string][]string{} // partition → order ids
+	rowOf := map[string]string{}  // order id → its row: fields, _line, _offset
 	n := 0
 	for _, date := range dates {
 		for h := range 8 {
@@ -179,7 +213,10 @@ func TestLoadCSVOneFilePerPartition(t *testing.T) {
 				b.WriteString("order_id,store_id,order_status,order_total,currency,item_count,is_refund,order_date,updated_at\n")
 				for i := range 25 {
 					id := fmt.Sprintf("%s-%02d-%d-%02d", date, h, q, i)
-					fmt.Fprintf(&b, "%s,STORE-%d,OPEN,%d.50,USD,%d,false,%s,%sT%02d:%02d:00Z\n", id, i%7, i, i%5+1, date, date, h, q*15)
+					off := b.Len()
+					fmt.Fprintf(&b, "%s,STORE-%d,OPEN,%d.50,USD,%d,false,%s,%sT%02d:%02d:00Z", id, i%7, i, i%5+1, date, date, h, q*15)
+					rowOf[id] = fmt.Sprintf("%s|%d|%d", b.String()[off:], i+2, off)
+					b.WriteString("\n")
 					want["report_date="+date] = append(want["report_date="+date], id)
 					n++
 				}
@@ -202,6 +239,22 @@ func TestLoadCSVOneFilePerPartition(t *testing.T) {
 		ids := arrowColumn(t, fs[0], "order_id")
 		objs := arrowColumn(t, fs[0], "_object")
 		stamps := arrowColumn(t, fs[0], "updated_at")
+		// Every column of every row reads back as the input's.
+		cols := strings.Split("order_id,store_id,order_status,order_total,currency,item_count,is_refund,order_date,updated_at", ",")
+		text := make([][]string, len(cols))
+		for j, c := range cols {
+			text[j] = arrowColumn(t, fs[0], c)
+		}
+		lines, offsets := arrowInts(t, fs[0], "_line"), arrowInts(t, fs[0], "_offset")
+		for i, id := range ids {
+			var fields []string
+			for j := range cols {
+				fields = append(fields, text[j][i])
+			}
+			if got := fmt.Sprintf("%s|%d|%d", strings.Join(fields, ","), lines[i], offsets[i]); got != rowOf[id] {
+				t.Fatalf("order %s: read back %q, want %q", id, got, rowOf[id])
+			}
+		}
 		// Every field and lineage value is its row's own, though the
 		// objects' text was recycled between them.
 		perObject := map[string]int{}

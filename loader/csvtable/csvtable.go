@@ -12,6 +12,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -155,8 +156,25 @@ type Table struct {
 	Types   *schema.ColumnTypes // the object's column types, once read
 	rd      *format.CSVReader
 	columns []string
-	rows    []tableRow
+	// rows are the object's rows in order; parts[i] is row i's partition
+	// value, kept only once two rows differ (part is every row's until
+	// then: an object's rows usually share one partition).
+	rows  []partitions.TableRow
+	part  string
+	parts []string
+	slabs [][]string // the rows' field slices, recycled after Write
 }
+
+// The row slices and field slabs of objects already written are recycled:
+// a load reads hundreds of objects of thousands of rows each, and growing
+// fresh slices for each one was a third of the CSV shape's allocation.
+var (
+	rowsPool = sync.Pool{New: func() any { return new([]partitions.TableRow) }}
+	slabPool = sync.Pool{New: func() any { s := make([]string, 0, slabFields); return &s }}
+)
+
+// slabFields is the capacity of a recycled field slab.
+const slabFields = 4096
 
 // Open reads an object's header and chooses its profile (want, or auto's
 // guess). It returns a quarantine reason when the whole object cannot be
@@ -209,6 +227,9 @@ func (t *Table) Read(o Object, s Sink) error {
 	}
 	types := schema.NewColumnTypes(cols)
 	var slab []string
+	if t.rows == nil {
+		t.rows = (*rowsPool.Get().(*[]partitions.TableRow))[:0]
+	}
 	for {
 		row, err := cr.Next()
 		if err == io.EOF {
@@ -244,7 +265,12 @@ func (t *Table) Read(o Object, s Sink) error {
 		// The rows' field slices are cut from a shared slab: one allocation
 		// per many rows (all of them live until the table is written).
 		if cap(slab)-len(slab) < len(row.Fields) {
-			slab = make([]string, 0, max(len(row.Fields), 4096))
+			if len(row.Fields) <= slabFields {
+				slab = (*slabPool.Get().(*[]string))[:0]
+				t.slabs = append(t.slabs, slab)
+			} else {
+				slab = make([]string, 0, len(row.Fields))
+			}
 		}
 		k := len(slab)
 		fields := slab[k : k+len(row.Fields) : k+len(row.Fields)]
@@ -265,9 +291,21 @@ func (t *Table) Read(o Object, s Sink) error {
 			s.Reject(row.Line, row.Offset, row.Size, "partition value: "+err.Error(), row.Raw)
 			continue
 		}
-		t.rows = append(t.rows, tableRow{part: part, row: partitions.TableRow{
+		switch {
+		case len(t.rows) == 0:
+			t.part = part
+		case t.parts != nil:
+			t.parts = append(t.parts, part)
+		case part != t.part:
+			t.parts = make([]string, len(t.rows), max(2*len(t.rows), 64))
+			for i := range t.parts {
+				t.parts[i] = t.part
+			}
+			t.parts = append(t.parts, part)
+		}
+		t.rows = append(t.rows, partitions.TableRow{
 			Fields: fields, ReportTime: rt, Object: o.URL, Line: row.Line, Offset: row.Offset, LoadID: o.LoadID, IngestedAt: o.IngestedAt,
-		}})
+		})
 		s.Row(64+len(row.Raw), row.BareQuote)
 	}
 	t.Types = types
@@ -275,11 +313,6 @@ func (t *Table) Read(o Object, s Sink) error {
 }
 
 var errRagged = errors.New("ragged row")
-
-type tableRow struct {
-	part string
-	row  partitions.TableRow
-}
 
 // Dest takes a table's rows for its files. The loader keeps one writer per
 // table and column set for the whole load, so a load makes one file per
@@ -291,20 +324,40 @@ type Dest interface {
 	WriteTable(table string, columns, bloom []string, partition string, rows []partitions.TableRow) error
 }
 
-// Write hands a finished object's rows to dst, a run per partition.
+// Write hands a finished object's rows to dst, a run per partition. Once
+// they were written, the table's rows are recycled: Write is called once.
 func (t *Table) Write(dst Dest) error {
 	if len(t.rows) == 0 {
 		return nil
 	}
-	byPart := map[string][]partitions.TableRow{}
-	var parts []string
-	for _, tr := range t.rows {
-		if _, ok := byPart[tr.part]; !ok {
-			parts = append(parts, tr.part)
+	// Runs per partition, in the order of the partition values: the rows
+	// themselves when they share one (no copy), else grouped stably.
+	parts := []string{t.part}
+	runs := [][]partitions.TableRow{t.rows}
+	if t.parts != nil {
+		count := map[string]int{}
+		for _, p := range t.parts {
+			if count[p] == 0 {
+				parts = append(parts, p)
+			}
+			count[p]++
 		}
-		byPart[tr.part] = append(byPart[tr.part], tr.row)
+		parts = parts[1:]
+		sort.Strings(parts)
+		grouped := make([]partitions.TableRow, len(t.rows))
+		next := map[string]int{}
+		runs = runs[:0]
+		at := 0
+		for _, p := range parts {
+			next[p] = at
+			runs = append(runs, grouped[at:at+count[p]])
+			at += count[p]
+		}
+		for i, p := range t.parts {
+			grouped[next[p]] = t.rows[i]
+			next[p]++
+		}
 	}
-	sort.Strings(parts)
 	// The key columns get bloom filters: lookups by key in Spark or Trino
 	// then skip the files that do not hold it.
 	var bloom []string
@@ -313,16 +366,31 @@ func (t *Table) Write(dst Dest) error {
 			bloom = append(bloom, t.columns[i])
 		}
 	}
-	for _, p := range parts {
+	for i, p := range parts {
 		dir := partitions.Dir("report_date", p)
 		if t.Profile.Partition != "" {
 			dir = partitions.Dir(sanitizeColumn(t.Profile.Partition), p)
 		}
-		if err := dst.WriteTable(t.Profile.Table, t.columns, bloom, dir, byPart[p]); err != nil {
+		if err := dst.WriteTable(t.Profile.Table, t.columns, bloom, dir, runs[i]); err != nil {
 			return err
 		}
 	}
+	t.release()
 	return nil
+}
+
+// release gives the rows' slices back for the next objects (the writers
+// keep none of them: they copy or encode what they take).
+func (t *Table) release() {
+	clear(t.rows)
+	rows := t.rows[:0]
+	rowsPool.Put(&rows)
+	for _, s := range t.slabs {
+		clear(s[:cap(s)])
+		s = s[:0]
+		slabPool.Put(&s)
+	}
+	t.rows, t.parts, t.slabs = nil, nil, nil
 }
 
 func sanitizeColumn(s string) string {

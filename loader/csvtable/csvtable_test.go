@@ -1,6 +1,7 @@
 package csvtable
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -9,6 +10,7 @@ import (
 	"github.com/eventlake/eventlake/catalog"
 	"github.com/eventlake/eventlake/config"
 	"github.com/eventlake/eventlake/loader/format"
+	"github.com/eventlake/eventlake/partitions"
 )
 
 func TestReportTime(t *testing.T) {
@@ -78,5 +80,69 @@ func TestOpenWithoutProfile(t *testing.T) {
 	_, q, err := Open(format.NewReaderBytes([]byte("sku,name\na,b\n"), format.Options{}), Profiles(&config.Config{}), "auto", "", strings.NewReader(""))
 	if err != nil || !strings.HasPrefix(q, "CSV content with header sku,name") {
 		t.Fatalf("got %q %v", q, err)
+	}
+}
+
+// copyDest records the runs it is handed, copied (as the table writers copy
+// or encode what they take: the rows' slices are recycled afterwards).
+type copyDest struct{ runs []run }
+
+type run struct {
+	partition string
+	rows      []partitions.TableRow
+}
+
+func (d *copyDest) WriteTable(_ string, _, _ []string, partition string, rows []partitions.TableRow) error {
+	r := run{partition: partition}
+	for _, row := range rows {
+		row.Fields = slices.Clone(row.Fields)
+		r.rows = append(r.rows, row)
+	}
+	d.runs = append(d.runs, r)
+	return nil
+}
+
+// TestWriteRuns: an object's rows go out as one run per partition, in the
+// order of the partition values, each run in the rows' order, with every
+// field and lineage value its row's own — also when the row slices of one
+// object are recycled for the next.
+func TestWriteRuns(t *testing.T) {
+	p := &Profile{Name: "by-day", Table: "t", Key: []string{"id"}, Partition: "day"}
+	profiles := map[string]*Profile{"by-day": p}
+	objects := []struct{ data, want string }{
+		// One partition: the rows are handed over as they are.
+		{"id,day\n1,2024-06-05\n2,2024-06-05x\n3,2024-06-05\n", "day=2024-06-05:1,2,3"},
+		// Mixed: grouped stably, partitions sorted.
+		{"id,day\n1,2024-06-06\n2,2024-06-04\n3,2024-06-06\n4,2024-06-05\n5,2024-06-04\n", "day=2024-06-04:2,5 day=2024-06-05:4 day=2024-06-06:1,3"},
+		{"id,day\n9,2024-06-07\n", "day=2024-06-07:9"},
+	}
+	for k, o := range objects {
+		tbl, q, err := Open(format.NewReaderBytes([]byte(o.data), format.Options{}), profiles, "by-day", "", strings.NewReader(""))
+		if err != nil || q != "" {
+			t.Fatalf("open: %q %v", q, err)
+		}
+		url := fmt.Sprintf("file:///o%d", k)
+		if err := tbl.Read(Object{Key: "x.csv", URL: url, LoadID: "L"}, &sink{}); err != nil {
+			t.Fatal(err)
+		}
+		d := &copyDest{}
+		if err := tbl.Write(d); err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		lines := strings.Split(o.data, "\n")
+		for _, r := range d.runs {
+			var ids []string
+			for _, row := range r.rows {
+				ids = append(ids, row.Fields[0])
+				if row.Object != url || row.LoadID != "L" || strings.Join(row.Fields, ",") != lines[row.Line-1] {
+					t.Fatalf("object %d: row %+v is not line %d (%q)", k, row, row.Line, lines[row.Line-1])
+				}
+			}
+			got = append(got, r.partition+":"+strings.Join(ids, ","))
+		}
+		if g := strings.Join(got, " "); g != o.want {
+			t.Fatalf("object %d: runs %s, want %s", k, g, o.want)
+		}
 	}
 }
