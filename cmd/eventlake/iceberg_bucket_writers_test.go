@@ -96,7 +96,6 @@ func assertBucketIcebergIsShell(t *testing.T, lakeURL, when string) []string {
 	return dels
 }
 
-
 // Every writer of a bucket lake commits its Iceberg snapshot: two loads, a
 // compaction, a reprocess (its superseded rows hidden by position delete
 // files written to the bucket), a forget and an expiry; after each, the
