@@ -86,3 +86,64 @@ func testIcebergBucketMetadataRetention(t *testing.T, newLake func(*testing.T) s
 		}
 	}
 }
+
+// A SIGKILL of the real binary at each step of a reprocess's Iceberg
+// commit (its position deletes written to the bucket), and of a
+// compaction's sweep, on a bucket lake; the re-run on a fresh machine
+// leaves a table that reads as events_raw through the bucket and, by
+// DuckDB, over its data files minus its position deletes.
+func TestIcebergBucketSupersedeCrashSteps(t *testing.T) {
+	forEachBucket(t, testIcebergBucketSupersedeCrashSteps)
+}
+
+func testIcebergBucketSupersedeCrashSteps(t *testing.T, newLake func(*testing.T) string) {
+	src := filepath.Join(t.TempDir(), "pismo")
+	if err := os.CopyFS(src, os.DirFS(testdata("pismo"))); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ point, cmd string }{
+		{"iceberg-before-commit", "reprocess"},
+		{"iceberg-after-commit", "reprocess"},
+		{"bucket-after-finish", "reprocess"},
+		{"compact-iceberg-during-sweep", "compact"},
+	} {
+		t.Run(tc.point, func(t *testing.T) {
+			lakeURL := newLake(t)
+			freshRunner(t)
+			if code, _, errOut := runCLI(t, "load", "--lake", lakeURL, "--settle", "0", "-q", "--iceberg", src); code != 0 {
+				t.Fatalf("load: exit %d\n%s", code, errOut)
+			}
+			rows := len(shellRows(t, lakeURL, "events_raw"))
+			reprocess := []string{"reprocess", "--lake", lakeURL, "--object", "**09-00-00*", "--settle", "0", "-q", src}
+			args, rerun := reprocess, []string{"load", "--lake", lakeURL, "--settle", "0", "-q", src}
+			if tc.cmd == "compact" {
+				if code, out, errOut := runCLI(t, reprocess...); code != 0 {
+					t.Fatalf("reprocess: exit %d\n%s%s", code, out, errOut)
+				}
+				args = []string{"compact", "--lake", lakeURL, "--query-cache=false", "--iceberg-retention", "1ns"}
+				rerun = args
+			}
+			freshRunner(t)
+			runKilled(t, tc.point, args...)
+			freshRunner(t)
+			if code, out, errOut := runCLI(t, rerun...); code != 0 {
+				t.Fatalf("re-run: exit %d\n%s%s", code, out, errOut)
+			}
+			if n := len(shellRows(t, lakeURL, "events_raw")); n != rows && tc.cmd != "compact" {
+				t.Errorf("events_raw has %d rows after the re-run, want %d", n, rows)
+			}
+			dels := assertBucketIcebergIsShell(t, lakeURL, "after the re-run")
+			if tc.cmd == "compact" {
+				if len(dels) != 0 {
+					t.Errorf("delete files after compaction: %q", dels)
+				}
+				if code, out, errOut := runCLI(t, "iceberg", "sync", "--lake", lakeURL, "--iceberg-retention", "1ns"); code != 0 {
+					t.Fatalf("iceberg sync: exit %d\n%s%s", code, out, errOut)
+				}
+				assertBucketMetadataReferenced(t, lakeURL, 100, "after the re-run")
+			} else if len(dels) == 0 {
+				t.Error("no position delete file after the re-run")
+			}
+		})
+	}
+}
