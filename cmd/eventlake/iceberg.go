@@ -108,14 +108,29 @@ func icebergStore(ctx context.Context, loc lake.Location) (lake.ObjectStore, err
 }
 
 // registeredIcebergTables are the Iceberg tables ddl registers: events,
-// _rejects, then the CSV tables that have one.
+// _rejects, then the CSV tables (those without metadata register nothing).
+// A lake in a bucket names its CSV tables in its catalog (the bucket is not
+// listed whole).
 func registeredIcebergTables(ctx context.Context, root string) ([]*icetable.Table, error) {
+	o, err := icebergOptions(ctx, root, 0)
+	if err != nil {
+		return nil, err
+	}
 	ts, err := icebergTables(ctx, root, 0)
 	if err != nil {
 		return nil, err
 	}
 	if loc, err := lake.ParseLocation(root); err == nil && loc.IsBucket() {
-		return ts, nil
+		cat, _, _, done, err := lake.OpenBucketReader(ctx, loc)
+		if err != nil {
+			return nil, err
+		}
+		defer done()
+		names, err := cat.TablesEver(ctx)
+		if err != nil {
+			return nil, err
+		}
+		return append(ts, icetable.CSVTablesOf(lake.At(root), o, names)...), nil
 	}
 	return append(ts, icetable.ExistingCSVTables(lake.At(root), icetable.Options{})...), nil
 }

@@ -87,9 +87,15 @@ func testIcebergBucketCSVTables(t *testing.T, newLake func(*testing.T) string) {
 	if !slices.ContainsFunc(got, func(s string) bool { return strings.HasSuffix(s, "|web") }) {
 		t.Errorf("want new rows with channel: %q", got)
 	}
+	// ddl registers it beside events and rejects, from its metadata's URL.
+	freshRunner(t)
+	code, out, errOut := runCLI(t, "ddl", "--format", "iceberg", "--engine", "spark", "--lake", lakeURL)
+	if code != 0 || !strings.Contains(out, ".orders', metadata_file => '"+tbl.MetadataLocation()+"'") {
+		t.Errorf("ddl --format iceberg: exit %d, no registration of orders from %s\n%s%s", code, tbl.MetadataLocation(), out, errOut)
+	}
 	// iceberg sync finds every table up to date.
 	freshRunner(t)
-	code, out, errOut := runCLI(t, "iceberg", "sync", "--lake", lakeURL)
+	code, out, errOut = runCLI(t, "iceberg", "sync", "--lake", lakeURL)
 	if code != 0 || !strings.Contains(out, "iceberg table orders is up to date") || !strings.Contains(out, "iceberg table events is up to date") {
 		t.Errorf("iceberg sync: exit %d\n%s%s", code, out, errOut)
 	}

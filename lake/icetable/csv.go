@@ -322,6 +322,19 @@ func tablesWithMetadata(l lake.Layout) []string {
 	return out
 }
 
+// CSVTablesOf returns the Iceberg tables of the CSV tables among names
+// (lake table names: events and the _-tables left out), which may or may
+// not have metadata yet.
+func CSVTablesOf(l lake.Layout, o Options, names []string) []*Table {
+	var out []*Table
+	for _, n := range names {
+		if n != "" && n != partitions.EventsTable && !strings.HasPrefix(n, "_") {
+			out = append(out, CSVTable(l, n, o))
+		}
+	}
+	return out
+}
+
 // ExistingCSVTables lists the Iceberg tables of the lake's CSV tables that
 // have metadata, by name, without the catalog (for ddl).
 func ExistingCSVTables(l lake.Layout, o Options) []*Table {
