@@ -146,7 +146,7 @@ func newIcebergCmd(io streams) *cobra.Command {
 	sync := &cobra.Command{
 		Use:   "sync --lake DIR|URL",
 		Short: "Create or bring up to date the Iceberg tables of events, _rejects and the CSV tables, then expire old snapshots",
-		Long: `Sync commits, for events, _rejects and each CSV table (in a folder lake), an Iceberg snapshot whose data files
+		Long: `Sync commits, for events, _rejects and each CSV table, an Iceberg snapshot whose data files
 are exactly the catalog's live files of the table (creating the table in
 <lake>/<table>/_iceberg/ if the lake has none; in the bucket for a lake in
 one, s3:// or gs://), then drops the snapshots replaced
