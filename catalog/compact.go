@@ -82,6 +82,16 @@ func (c *Catalog) LiveTables(ctx context.Context) ([]string, error) {
 	return names, nil
 }
 
+// TablesEver lists every table the catalog has held a file of, live or
+// removed, sorted.
+func (c *Catalog) TablesEver(ctx context.Context) ([]string, error) {
+	names, err := queryStrings(ctx, c.db, `SELECT DISTINCT table_name FROM files ORDER BY table_name`)
+	if err != nil {
+		return nil, fmt.Errorf("catalog: tables: %w", err)
+	}
+	return names, nil
+}
+
 // ReplacedFiles lists the paths of the files that load replaced (claimed by
 // its Commit), sorted. Before the load is published they are still live;
 // afterwards they are 'removed'.

@@ -89,11 +89,7 @@ func SupersededPositions(path, table string, pairs map[catalog.ObjectLoad]bool) 
 	return out, err
 }
 
-func supersededRows(path, table string, pairs map[catalog.ObjectLoad]bool, row func(pos int64)) (err error) {
-	objCol := "_object"
-	if table == partitions.RejectsTable {
-		objCol = "object"
-	}
+func supersededRows(path, table string, pairs map[catalog.ObjectLoad]bool, row func(pos int64)) error {
 	f, err := os.Open(path)
 	if err != nil {
 		return err
@@ -103,13 +99,29 @@ func supersededRows(path, table string, pairs map[catalog.ObjectLoad]bool, row f
 	if err != nil {
 		return err
 	}
+	return supersededRowsIn(f, st.Size(), table, pairs, row)
+}
+
+// SupersededPositionsIn is SupersededPositions of a Parquet file read
+// through r (size bytes): a file in a bucket, read by ranges.
+func SupersededPositionsIn(r io.ReaderAt, size int64, table string, pairs map[catalog.ObjectLoad]bool) ([]int64, error) {
+	var out []int64
+	err := supersededRowsIn(r, size, table, pairs, func(pos int64) { out = append(out, pos) })
+	return out, err
+}
+
+func supersededRowsIn(f io.ReaderAt, size int64, table string, pairs map[catalog.ObjectLoad]bool, row func(pos int64)) (err error) {
+	objCol := "_object"
+	if table == partitions.RejectsTable {
+		objCol = "object"
+	}
 	defer func() {
 		// parquet-go panics on some malformed inputs.
 		if r := recover(); r != nil {
 			err = fmt.Errorf("unreadable Parquet: %v", r)
 		}
 	}()
-	pf, err := parquet.OpenFile(f, st.Size(), parquet.SkipPageIndex(true), parquet.SkipBloomFilters(true))
+	pf, err := parquet.OpenFile(f, size, parquet.SkipPageIndex(true), parquet.SkipBloomFilters(true))
 	if err != nil {
 		return err
 	}

@@ -148,19 +148,3 @@ func testBucketLakeWatch(t *testing.T, newLake func(*testing.T) string) {
 		t.Errorf("load after the watcher stopped: exit %d %s%s", code, o, errOut)
 	}
 }
-
-// watch refuses at start what it cannot do on a lake in a bucket yet.
-func TestBucketLakeWatchRefusals(t *testing.T) { forEachBucket(t, testBucketLakeWatchRefusals) }
-
-func testBucketLakeWatchRefusals(t *testing.T, newLake func(*testing.T) string) {
-	lakeURL := newLake(t)
-	freshRunner(t)
-	for _, args := range [][]string{
-		{"watch", "--lake", lakeURL, "--iceberg", "--interval", "1m", testdata("pismo")},
-	} {
-		code, _, errOut := runCLI(t, args...)
-		if code != 2 || !strings.Contains(errOut, "bucket") {
-			t.Errorf("%v: exit %d, stderr %q; want exit 2 naming the bucket", args, code, errOut)
-		}
-	}
-}

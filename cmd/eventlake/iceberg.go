@@ -45,34 +45,43 @@ func icebergWriterOptions(ctx context.Context, root string, on bool, retention t
 			return nil, nil
 		}
 	}
-	return icebergHooks(root, icetable.Options{Retention: retention}, ts), nil
-}
-
-// icebergHooks are the writer options that keep ts and, in a folder lake,
-// an Iceberg table of every CSV table. (A lake in a bucket keeps the tables
-// of events and _rejects only: the CSV tables' schemas are read from local
-// files.)
-func icebergHooks(root string, o icetable.Options, ts []*icetable.Table) []lake.Option {
-	if loc, err := lake.ParseLocation(root); err == nil && loc.IsBucket() {
-		return icetable.WriterOptions(ts...)
-	}
-	return icetable.CSVWriterOptions(lake.At(root), o, ts...)
-}
-
-// icebergTables are the lake's Iceberg tables: events first, then _rejects.
-// A lake in a bucket keeps them in the bucket, through a store opened once
-// per process.
-func icebergTables(ctx context.Context, root string, retention time.Duration) ([]*icetable.Table, error) {
-	loc, err := parseLake(root)
+	o, err := icebergOptions(ctx, root, retention)
 	if err != nil {
 		return nil, err
 	}
-	l, o := lake.At(root), icetable.Options{Retention: retention}
+	return icebergHooks(root, o, ts), nil
+}
+
+// icebergHooks are the writer options that keep ts and an Iceberg table
+// of every CSV table, in the lake's folder or bucket.
+func icebergHooks(root string, o icetable.Options, ts []*icetable.Table) []lake.Option {
+	return icetable.CSVWriterOptions(lake.At(root), o, ts...)
+}
+
+// icebergOptions are the options of the lake's Iceberg tables: a lake in a
+// bucket keeps them in the bucket, through a store opened once per
+// process.
+func icebergOptions(ctx context.Context, root string, retention time.Duration) (icetable.Options, error) {
+	o := icetable.Options{Retention: retention}
+	loc, err := parseLake(root)
+	if err != nil {
+		return o, err
+	}
 	if loc.IsBucket() {
 		if o.Bucket, err = icebergStore(ctx, loc); err != nil {
-			return nil, err
+			return o, err
 		}
 	}
+	return o, nil
+}
+
+// icebergTables are the lake's Iceberg tables: events first, then _rejects.
+func icebergTables(ctx context.Context, root string, retention time.Duration) ([]*icetable.Table, error) {
+	o, err := icebergOptions(ctx, root, retention)
+	if err != nil {
+		return nil, err
+	}
+	l := lake.At(root)
 	return []*icetable.Table{icetable.Events(l, o), icetable.Rejects(l, o)}, nil
 }
 
@@ -99,14 +108,29 @@ func icebergStore(ctx context.Context, loc lake.Location) (lake.ObjectStore, err
 }
 
 // registeredIcebergTables are the Iceberg tables ddl registers: events,
-// _rejects, then the CSV tables that have one.
+// _rejects, then the CSV tables (those without metadata register nothing).
+// A lake in a bucket names its CSV tables in its catalog (the bucket is not
+// listed whole).
 func registeredIcebergTables(ctx context.Context, root string) ([]*icetable.Table, error) {
+	o, err := icebergOptions(ctx, root, 0)
+	if err != nil {
+		return nil, err
+	}
 	ts, err := icebergTables(ctx, root, 0)
 	if err != nil {
 		return nil, err
 	}
 	if loc, err := lake.ParseLocation(root); err == nil && loc.IsBucket() {
-		return ts, nil
+		cat, _, _, done, err := lake.OpenBucketReader(ctx, loc)
+		if err != nil {
+			return nil, err
+		}
+		defer done()
+		names, err := cat.TablesEver(ctx)
+		if err != nil {
+			return nil, err
+		}
+		return append(ts, icetable.CSVTablesOf(lake.At(root), o, names)...), nil
 	}
 	return append(ts, icetable.ExistingCSVTables(lake.At(root), icetable.Options{})...), nil
 }
@@ -122,7 +146,7 @@ func newIcebergCmd(io streams) *cobra.Command {
 	sync := &cobra.Command{
 		Use:   "sync --lake DIR|URL",
 		Short: "Create or bring up to date the Iceberg tables of events, _rejects and the CSV tables, then expire old snapshots",
-		Long: `Sync commits, for events, _rejects and each CSV table (in a folder lake), an Iceberg snapshot whose data files
+		Long: `Sync commits, for events, _rejects and each CSV table, an Iceberg snapshot whose data files
 are exactly the catalog's live files of the table (creating the table in
 <lake>/<table>/_iceberg/ if the lake has none; in the bucket for a lake in
 one, s3:// or gs://), then drops the snapshots replaced
@@ -146,19 +170,20 @@ file, to register the table with (eventlake ddl --format iceberg).`,
 			if cmd.Flags().Changed("metadata-versions") && versions < 1 {
 				return usagef("--metadata-versions must be at least 1, not %d", versions)
 			}
-			w, _, err := lake.OpenWriter(ctx, lakeDir, catalogPath, lockWait, "iceberg sync", icebergHooks(lakeDir, icetable.Options{Retention: retention}, ts)...)
+			o, err := icebergOptions(ctx, lakeDir, retention)
+			if err != nil {
+				return err
+			}
+			w, _, err := lake.OpenWriter(ctx, lakeDir, catalogPath, lockWait, "iceberg sync", icebergHooks(lakeDir, o, ts)...)
 			if err != nil {
 				return err
 			}
 			defer w.Close()
-			if loc, _ := lake.ParseLocation(lakeDir); !loc.IsBucket() {
-				o := icetable.Options{Retention: retention}
-				csv, err := icetable.CSVTables(ctx, w.Layout, o, &lake.Publication{Layout: w.Layout, Catalog: w.Catalog})
-				if err != nil {
-					return err
-				}
-				ts = append(ts, csv...)
+			csv, err := icetable.CSVTables(ctx, w.Layout, o, &lake.Publication{Layout: w.Layout, Catalog: w.Catalog})
+			if err != nil {
+				return err
 			}
+			ts = append(ts, csv...)
 			for _, t := range ts {
 				if versions > 0 {
 					if _, err := t.SetMetadataVersions(ctx, versions); err != nil {

@@ -121,9 +121,6 @@ func runWatch(ctx context.Context, o *watchOptions, io streams) error {
 		return err
 	}
 	lo.Command = "watch"
-	if err := watchBucket(lo, o.load.Iceberg); err != nil {
-		return err
-	}
 	switch {
 	case o.Interval <= 0:
 		return usagef("--interval %s: want a positive duration", o.Interval)
@@ -183,19 +180,6 @@ func runWatch(ctx context.Context, o *watchOptions, io streams) error {
 	stop := context.AfterFunc(ctx, func() { signal.Reset(os.Interrupt, syscall.SIGTERM) })
 	defer stop()
 	return watch.Run(ctx, wo)
-}
-
-// watchBucket refuses, at start, what a watch cannot do on a lake in a
-// bucket yet: Apache Iceberg metadata. (Each round is a load, which
-// applies the config's retention after its commit.)
-func watchBucket(lo loader.Options, iceberg bool) error {
-	if loc, _ := lk.ParseLocation(lo.Lake); !loc.IsBucket() {
-		return nil
-	}
-	if iceberg {
-		return usagef("watch --iceberg: a lake in a bucket (%s) cannot keep Apache Iceberg metadata yet", lo.Lake)
-	}
-	return nil
 }
 
 // printWatchStatus is the watch section of `eventlake status`.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -73,18 +74,19 @@ func csvPartition(f catalog.FileRecord) (map[int]any, error) {
 	return map[int]any{partCSV: s}, nil
 }
 
-// fileColumns reads the column names of a Parquet file's footer.
-func fileColumns(path string) ([]string, error) {
-	fh, err := os.Open(path)
+// fileColumns reads the column names of a Parquet file's footer, through
+// the table's IO (by ranged reads of a file in a bucket).
+func (t *Table) fileColumns(path string) ([]string, error) {
+	fh, err := t.fs.Open(path)
 	if err != nil {
 		return nil, err
 	}
 	defer fh.Close()
-	fi, err := fh.Stat()
+	size, err := fh.Seek(0, io.SeekEnd)
 	if err != nil {
 		return nil, err
 	}
-	pf, err := parquet.OpenFile(fh, fi.Size(), parquet.SkipPageIndex(true), parquet.SkipBloomFilters(true))
+	pf, err := parquet.OpenFile(fh, size, parquet.SkipPageIndex(true), parquet.SkipBloomFilters(true))
 	if err != nil {
 		return nil, fmt.Errorf("read footer of %s: %w", path, err)
 	}
@@ -111,14 +113,14 @@ func (t *Table) prepareCSV(ctx context.Context, tbl *table.Table, files []catalo
 	seen := map[string]bool{}
 	partCol := ""
 	for _, f := range files {
-		abs := t.layout.File(f.Path)
+		abs := t.location(f.Path)
 		if _, ok := have[abs]; ok {
 			continue
 		}
 		if partCol == "" {
 			partCol, _, _ = strings.Cut(f.Partition, "=")
 		}
-		fc, err := fileColumns(abs)
+		fc, err := t.fileColumns(abs)
 		if err != nil {
 			return nil, fmt.Errorf("icetable: %w", err)
 		}
@@ -227,7 +229,16 @@ func (c *csvTables) list(ctx context.Context, p *lake.Publication) ([]*Table, er
 		n, _, _ := strings.Cut(f, "/")
 		names[n] = true
 	}
-	for _, n := range tablesWithMetadata(c.layout) {
+	// A table whose files all left keeps its Iceberg table, to commit
+	// their removal: in a folder, found by its metadata folder; in a
+	// bucket (not listed whole), by the catalog's record of its files.
+	withMeta := tablesWithMetadata(c.layout)
+	if c.opts.Bucket != nil {
+		if withMeta, err = p.Catalog.TablesEver(ctx); err != nil {
+			return nil, err
+		}
+	}
+	for _, n := range withMeta {
 		names[n] = true
 	}
 	var out []*Table
@@ -306,6 +317,19 @@ func tablesWithMetadata(l lake.Layout) []string {
 	for _, e := range es {
 		if _, err := os.Stat(filepath.Join(l.TableDir(e.Name()), MetaFolder)); err == nil && e.IsDir() {
 			out = append(out, e.Name())
+		}
+	}
+	return out
+}
+
+// CSVTablesOf returns the Iceberg tables of the CSV tables among names
+// (lake table names: events and the _-tables left out), which may or may
+// not have metadata yet.
+func CSVTablesOf(l lake.Layout, o Options, names []string) []*Table {
+	var out []*Table
+	for _, n := range names {
+		if n != "" && n != partitions.EventsTable && !strings.HasPrefix(n, "_") {
+			out = append(out, CSVTable(l, n, o))
 		}
 	}
 	return out

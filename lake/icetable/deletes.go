@@ -9,8 +9,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"path"
 	"slices"
+	"strings"
 
 	"github.com/apache/iceberg-go"
 	iceio "github.com/apache/iceberg-go/io"
@@ -123,7 +123,7 @@ func (t *Table) newDeletes(ctx context.Context, spec iceberg.PartitionSpec, file
 		if n == 0 {
 			continue
 		}
-		abs := t.layout.File(f.Path)
+		abs := t.location(f.Path)
 		var named int64
 		for _, d := range deletes[abs] {
 			named += d.Count()
@@ -137,7 +137,7 @@ func (t *Table) newDeletes(ctx context.Context, spec iceberg.PartitionSpec, file
 				return nil, err
 			}
 		}
-		pos, err := lake.SupersededPositions(abs, t.name, pairs)
+		pos, err := t.supersededPositions(abs, pairs)
 		if err != nil {
 			return nil, fmt.Errorf("icetable: superseded rows of %s: %w", f.Path, err)
 		}
@@ -162,6 +162,21 @@ func (t *Table) newDeletes(ctx context.Context, spec iceberg.PartitionSpec, file
 		out = append(out, df)
 	}
 	return out, nil
+}
+
+// supersededPositions reads the positions of the superseded rows of data
+// file abs (a local path, or a URL in the bucket) through the table's IO.
+func (t *Table) supersededPositions(abs string, pairs map[catalog.ObjectLoad]bool) ([]int64, error) {
+	f, err := t.fs.Open(abs)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	size, err := f.Seek(0, io.SeekEnd)
+	if err != nil {
+		return nil, err
+	}
+	return lake.SupersededPositionsIn(f, size, t.name, pairs)
 }
 
 // deleteRow is a row of a position delete file.
@@ -194,7 +209,8 @@ func (t *Table) writeDeletes(spec iceberg.PartitionSpec, part map[int]any, targe
 	if _, err := rand.Read(id[:]); err != nil {
 		return nil, err
 	}
-	name := path.Join(t.store.Dir(), "deletes-"+hex.EncodeToString(id[:])+".parquet")
+	// (Not path.Join: it would fold a URL's "//".)
+	name := strings.TrimSuffix(t.store.Dir(), "/") + "/deletes-" + hex.EncodeToString(id[:]) + ".parquet"
 	wfs, ok := t.fs.(iceio.WriteFileIO)
 	if !ok {
 		return nil, fmt.Errorf("icetable: write %s: the table's file system cannot write", name)

@@ -12,6 +12,8 @@ import (
 
 	"github.com/apache/iceberg-go"
 	"github.com/apache/iceberg-go/table"
+
+	"github.com/eventlake/eventlake/lake"
 )
 
 // The metadata folder does not grow with every commit:
@@ -78,6 +80,56 @@ func (t *Table) SetMetadataVersions(ctx context.Context, n int) (bool, error) {
 // localPath turns a location written in the metadata into a local path.
 func localPath(loc string) string { return filepath.Clean(strings.TrimPrefix(loc, "file://")) }
 
+// norm names a file of the table's metadata as the sweep lists it: its
+// local path in a folder lake, its URL in a bucket lake.
+func (t *Table) norm(loc string) string {
+	if t.bucket != nil {
+		return loc
+	}
+	return localPath(loc)
+}
+
+// metaFile is a file of the table's metadata folder: its name, and its
+// location (local path or URL).
+type metaFile struct{ name, loc string }
+
+// metadataFiles lists the files of the table's metadata folder (in a
+// bucket lake, the objects directly under its prefix).
+func (t *Table) metadataFiles(ctx context.Context) ([]metaFile, error) {
+	dir := t.store.Dir()
+	var out []metaFile
+	if t.bucket != nil {
+		prefix, err := keyOf(t.bucket, strings.TrimSuffix(dir, "/")+"/")
+		if err != nil {
+			return nil, err
+		}
+		err = t.bucket.List(ctx, prefix, "", func(o lake.ObjectInfo) error {
+			name := strings.TrimPrefix(o.Key, prefix)
+			if name != "" && !strings.Contains(name, "/") {
+				out = append(out, metaFile{name, t.bucket.URL() + o.Key})
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, fmt.Errorf("icetable: sweep %s: %w", dir, err)
+		}
+		return out, nil
+	}
+	ents, err := os.ReadDir(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("icetable: sweep %s: %w", dir, err)
+	}
+	for _, e := range ents {
+		if e.Type().IsRegular() {
+			out = append(out, metaFile{e.Name(), filepath.Join(dir, e.Name())})
+		}
+	}
+	return out, nil
+}
+
 // sweep deletes from the table's metadata folder the metadata files older
 // than its metadata log, and, when snapshots were expired (or a manifest
 // list names no snapshot of the metadata), the manifest lists, manifests
@@ -85,33 +137,29 @@ func localPath(loc string) string { return filepath.Clean(strings.TrimPrefix(loc
 // of files deleted. Step (crash point): during-sweep, between the
 // manifests and delete files and the manifest lists.
 func (t *Table) sweep(ctx context.Context, expired bool, step func(string)) (int, error) {
-	dir := t.store.Dir()
-	ents, err := os.ReadDir(dir)
-	if errors.Is(err, fs.ErrNotExist) {
-		return 0, nil
-	}
+	ents, err := t.metadataFiles(ctx)
 	if err != nil {
-		return 0, fmt.Errorf("icetable: sweep %s: %w", dir, err)
+		return 0, err
+	}
+	if len(ents) == 0 {
+		return 0, nil
 	}
 	tbl, v, err := t.load(ctx)
 	if err != nil || tbl == nil {
 		return 0, err
 	}
 	meta := tbl.Metadata()
-	logged := map[string]bool{localPath(tbl.MetadataLocation()): true}
+	logged := map[string]bool{t.norm(tbl.MetadataLocation()): true}
 	for e := range meta.PreviousFiles() {
-		logged[localPath(e.MetadataFile)] = true
+		logged[t.norm(e.MetadataFile)] = true
 	}
 	lists := map[string]bool{}
 	for _, sn := range meta.Snapshots() {
-		lists[localPath(sn.ManifestList)] = true
+		lists[t.norm(sn.ManifestList)] = true
 	}
 	var oldMeta, orphanLists, others []string
 	for _, e := range ents {
-		if !e.Type().IsRegular() {
-			continue
-		}
-		name, p := e.Name(), filepath.Join(dir, e.Name())
+		name, p := e.name, e.loc
 		switch {
 		case strings.HasSuffix(name, ".metadata.json"):
 			var n int
@@ -170,7 +218,7 @@ func (t *Table) referenced(tbl *table.Table) (map[string]bool, error) {
 			return nil, fmt.Errorf("icetable: snapshot %d: %w", sn.SnapshotID, err)
 		}
 		for _, mf := range mfs {
-			out[localPath(mf.FilePath())] = true
+			out[t.norm(mf.FilePath())] = true
 			if mf.ManifestContent() != iceberg.ManifestContentDeletes {
 				continue
 			}
@@ -179,7 +227,7 @@ func (t *Table) referenced(tbl *table.Table) (map[string]bool, error) {
 				return nil, fmt.Errorf("icetable: manifest %s: %w", mf.FilePath(), err)
 			}
 			for _, e := range entries {
-				out[localPath(e.DataFile().FilePath())] = true
+				out[t.norm(e.DataFile().FilePath())] = true
 			}
 		}
 	}
