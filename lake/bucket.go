@@ -525,18 +525,16 @@ func (h bucketPublish) Run(ctx context.Context, p *Publication) error {
 	return parallel(ctx, len(paths)-1, func(i int) error { return publish(i + 1) })
 }
 
-// bucketFinish finishes a published load in the bucket: any staged file
-// not copied yet is copied, the files a compaction replaced are deleted
-// (except those the writer's Keeper keeps), then the staging folder.
+// bucketFinish finishes a published load in the bucket: the files a
+// compaction replaced are deleted (except those the writer's Keeper keeps),
+// then the staging folder. Every caller has run the publishing hooks
+// (bucketPublish copied the staged files) just before.
 type bucketFinish struct {
 	b *bucketLake
 	w *Writer
 }
 
 func (h bucketFinish) Run(ctx context.Context, p *Publication) error {
-	if err := (bucketPublish{h.b}).Run(ctx, p); err != nil {
-		return err
-	}
 	retired, err := p.Catalog.RetiredFiles(ctx, p.LoadID)
 	if err != nil {
 		return err
