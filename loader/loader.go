@@ -251,6 +251,9 @@ type job struct {
 	reason  string // why it is loaded again ("changed", "retry", "reprocess"), for logs
 	// failures counts the earlier failed attempts at this version.
 	failures int
+	// legacyHash: the catalog's row of this object holds a SHA-256 content
+	// hash (an older build's); the new version is hashed that way too.
+	legacyHash bool
 }
 
 // Run performs one load of specs into the lake.
@@ -653,6 +656,7 @@ func plan(ctx context.Context, cat *catalog.Catalog, src source.Source, sp Sourc
 		if j == nil {
 			return nil
 		}
+		j.legacyHash = seen && legacyContentHash(st.ContentHash)
 		if j.reason == "changed" {
 			o.Log.Info("object changed since it was loaded; loading the new version", "object", u, "loaded_version", st.Version, "version", obj.Version)
 		}

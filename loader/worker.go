@@ -4,8 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -83,7 +81,7 @@ func (w *worker) process(ctx context.Context, j job) (result, error) {
 	if got.Version != "" {
 		r.rec.Version, r.rec.Size, r.rec.ModTime = got.Version, got.Size, got.ModTime
 	}
-	hash := sha256.New()
+	hash := newContentHasher(j.legacyHash)
 	if w.rbuf == nil {
 		w.rbuf = bufio.NewReaderSize(rc, 256<<10)
 	} else {
@@ -170,7 +168,8 @@ func (w *worker) process(ctx context.Context, j job) (result, error) {
 		return fail(err)
 	}
 	r.uncompressed = w.head.n
-	r.rec.ContentHash = hex.EncodeToString(hash.Sum(nil))
+	var legacyHash string
+	r.rec.ContentHash, legacyHash = hash.sums()
 	r.rec.Size = counted.n
 
 	if quarantine != "" {
@@ -182,7 +181,7 @@ func (w *worker) process(ctx context.Context, j job) (result, error) {
 		w.l.opts.Log.Warn("object quarantined whole", "object", url, "reason", quarantine)
 		return r, w.flush()
 	}
-	if orig, dup, err := w.l.duplicateOf(context.WithoutCancel(ctx), r.rec.ContentHash, url); err != nil {
+	if orig, dup, err := w.l.duplicateOf(context.WithoutCancel(ctx), r.rec.ContentHash, legacyHash, url); err != nil {
 		return r, err
 	} else if dup {
 		w.discard()
@@ -220,8 +219,9 @@ func (w *worker) abort() {
 }
 
 // duplicateOf reports whether content with this hash was committed before,
-// or by another object of this load.
-func (l *load) duplicateOf(ctx context.Context, hash, url string) (string, bool, error) {
+// or by another object of this load; legacy, when not empty, is the
+// content's SHA-256 hash, which older builds recorded.
+func (l *load) duplicateOf(ctx context.Context, hash, legacy, url string) (string, bool, error) {
 	l.mu.Lock()
 	if orig, ok := l.hashes[hash]; ok {
 		l.mu.Unlock()
@@ -230,6 +230,9 @@ func (l *load) duplicateOf(ctx context.Context, hash, url string) (string, bool,
 	l.hashes[hash] = url
 	l.mu.Unlock()
 	src, key, ok, err := l.cat.FindOriginal(ctx, hash, url)
+	if err == nil && !ok && legacy != "" {
+		src, key, ok, err = l.cat.FindOriginal(ctx, legacy, url)
+	}
 	if err != nil {
 		return "", false, err
 	}

@@ -54,7 +54,7 @@ type bucketRule struct {
 var bucketRules = []bucketRule{
 	{"GC and allocation", []string{"runtime.gcBgMarkWorker", "runtime.gcDrain", "runtime.mallocgc", "runtime.bgsweep", "runtime.bgscavenge", "runtime.gcAssist", "runtime.markroot", "runtime.scanobject", "runtime.growslice", "runtime.newobject", "runtime.makeslice"}},
 	{"zstd", []string{"zstd", "Zstd"}},
-	{"content hash (sha256)", []string{"sha256"}},
+	{"content hash", []string{"sha256", "zeebo/xxh3", "contentHasher"}},
 	{"bloom filters, page bounds, statistics", []string{"bloom", "Bloom", "xxhash", "Bounds", "bounds", "Statistics", "statistics", "columnIndex", "ColumnIndex", "PageIndex"}},
 	{"read, inflate", []string{"libdeflate", "deflate", "Deflate", "flate.", "gzip.", "Inflate", "inflate", "os.(*File).Read", "io.ReadFull", "io.ReadAtLeast", "bufio.(*Reader)"}},
 	{"split into records", []string{"loader/format.", "split", "Split", "scanRecord", "nextRecord", "csvobject", "encoding/csv", "csvtable"}},
