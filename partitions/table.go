@@ -42,6 +42,12 @@ type TableWriter struct {
 // column names staging into s. Column names must be unique and must not
 // start with '_' (the caller renames).
 func NewTableWriter(s *Stage, table string, columns []string, o WriterOptions) (*TableWriter, error) {
+	return newTableWriter(s, table, columns, o, newTableRowWriter)
+}
+
+// newTableWriter is NewTableWriter with the adapter of the parquet-go
+// writers to the rows (tests compare adapters).
+func newTableWriter(s *Stage, table string, columns []string, o WriterOptions, adapt func(*parquet.Writer, *tableLayout) rowWriter[TableRow]) (*TableWriter, error) {
 	o = o.withDefaults()
 	group := parquet.Group{}
 	for _, c := range columns {
@@ -71,9 +77,19 @@ func NewTableWriter(s *Stage, table string, columns []string, o WriterOptions) (
 	layout := tableLayout{cols: cols, n: len(columns) + len(tableMeta),
 		reportTime: index["_report_time"], object: index["_object"], line: index["_line"],
 		offset: index["_offset"], loadID: index["_load_id"], ingestedAt: index["_ingested_at"]}
+	layout.src = make([]int, layout.n)
+	for j, k := range cols {
+		layout.src[k] = j
+	}
+	layout.src[layout.reportTime] = srcReportTime
+	layout.src[layout.object] = srcObject
+	layout.src[layout.line] = srcLine
+	layout.src[layout.offset] = srcOffset
+	layout.src[layout.loadID] = srcLoadID
+	layout.src[layout.ingestedAt] = srcIngestedAt
 	newWriter := func(opts []parquet.WriterOption) func(io.Writer) rowWriter[TableRow] {
 		return func(w io.Writer) rowWriter[TableRow] {
-			return &tableRowWriter{w: parquet.NewWriter(w, opts...), layout: &layout}
+			return adapt(parquet.NewWriter(w, opts...), &layout)
 		}
 	}
 	st := newSet(s, table, o, schema, nil, newWriter, func(r *TableRow) int64 { return r.ReportTime }, &tableSpillCodec)
@@ -100,53 +116,108 @@ type tableLayout struct {
 	cols                                                 []int // leaf of each data column
 	n                                                    int
 	reportTime, object, line, offset, loadID, ingestedAt int
+	// src is what each leaf holds: a data column's index in Fields, or one
+	// of the src* meta columns.
+	src []int
 }
 
+// Meta columns in tableLayout.src.
+const (
+	srcReportTime = -1 - iota
+	srcObject
+	srcLine
+	srcOffset
+	srcLoadID
+	srcIngestedAt
+)
+
 // tableRowWriter adapts a parquet.Writer of a table's dynamic schema to the
-// rows of a set.
+// rows of a set. It writes column by column: each column's values of the
+// rows, straight to that column's writer. This is what
+// (*parquet.Writer).WriteRows does once it has split its rows into columns
+// (it too hands each column the values of at most 64 rows at a time, and
+// a page ends only between such calls), so the files are the same, without
+// assembling a parquet.Row per row first.
 type tableRowWriter struct {
 	w      *parquet.Writer
 	layout *tableLayout
-	buf    []parquet.Row
+	vals   []parquet.Value
+}
+
+func newTableRowWriter(w *parquet.Writer, l *tableLayout) rowWriter[TableRow] {
+	return &tableRowWriter{w: w, layout: l}
 }
 
 func (t *tableRowWriter) Write(rows []TableRow) (int, error) {
-	l := t.layout
-	if cap(t.buf) < len(rows) {
-		t.buf = make([]parquet.Row, 0, len(rows))
-	}
-	buf := t.buf[:len(rows)]
-	for i := range rows {
-		r := &rows[i]
-		row := buf[i]
-		if cap(row) < l.n {
-			row = make(parquet.Row, l.n)
+	written := 0
+	for len(rows) > 0 {
+		n := min(len(rows), maxRowsPerColumnWrite)
+		if err := t.write(rows[:n]); err != nil {
+			return written, err
 		}
-		row = row[:l.n]
-		for j, k := range l.cols {
-			if j < len(r.Fields) {
-				row[k] = parquet.ByteArrayValue(unsafeBytes(r.Fields[j])).Level(0, 1, k)
-			} else {
-				row[k] = parquet.NullValue().Level(0, 0, k)
+		written += n
+		rows = rows[n:]
+	}
+	return written, nil
+}
+
+// maxRowsPerColumnWrite is the most rows whose values go to a column
+// writer at once: parquet-go's WriteRows works in slices of 64 rows too,
+// and pages end between them.
+const maxRowsPerColumnWrite = 64
+
+func (t *tableRowWriter) write(rows []TableRow) error {
+	if cap(t.vals) < len(rows) {
+		t.vals = make([]parquet.Value, len(rows))
+	}
+	vals := t.vals[:len(rows)]
+	columns := t.w.ColumnWriters()
+	for k, src := range t.layout.src {
+		switch src {
+		case srcReportTime:
+			for i := range rows {
+				if rt := rows[i].ReportTime; rt != 0 {
+					vals[i] = parquet.Int64Value(rt).Level(0, 1, k)
+				} else {
+					vals[i] = parquet.NullValue().Level(0, 0, k)
+				}
+			}
+		case srcObject:
+			for i := range rows {
+				vals[i] = parquet.ByteArrayValue(unsafeBytes(rows[i].Object)).Level(0, 0, k)
+			}
+		case srcLine:
+			for i := range rows {
+				vals[i] = parquet.Int64Value(rows[i].Line).Level(0, 0, k)
+			}
+		case srcOffset:
+			for i := range rows {
+				vals[i] = parquet.Int64Value(rows[i].Offset).Level(0, 0, k)
+			}
+		case srcLoadID:
+			for i := range rows {
+				vals[i] = parquet.ByteArrayValue(unsafeBytes(rows[i].LoadID)).Level(0, 0, k)
+			}
+		case srcIngestedAt:
+			for i := range rows {
+				vals[i] = parquet.Int64Value(rows[i].IngestedAt).Level(0, 0, k)
+			}
+		default:
+			for i := range rows {
+				if f := rows[i].Fields; src < len(f) {
+					vals[i] = parquet.ByteArrayValue(unsafeBytes(f[src])).Level(0, 1, k)
+				} else {
+					vals[i] = parquet.NullValue().Level(0, 0, k)
+				}
 			}
 		}
-		if r.ReportTime != 0 {
-			row[l.reportTime] = parquet.Int64Value(r.ReportTime).Level(0, 1, l.reportTime)
-		} else {
-			row[l.reportTime] = parquet.NullValue().Level(0, 0, l.reportTime)
+		if _, err := columns[k].WriteRowValues(vals); err != nil {
+			clear(vals)
+			return err
 		}
-		row[l.object] = parquet.ByteArrayValue(unsafeBytes(r.Object)).Level(0, 0, l.object)
-		row[l.line] = parquet.Int64Value(r.Line).Level(0, 0, l.line)
-		row[l.offset] = parquet.Int64Value(r.Offset).Level(0, 0, l.offset)
-		row[l.loadID] = parquet.ByteArrayValue(unsafeBytes(r.LoadID)).Level(0, 0, l.loadID)
-		row[l.ingestedAt] = parquet.Int64Value(r.IngestedAt).Level(0, 0, l.ingestedAt)
-		buf[i] = row
 	}
-	n, err := t.w.WriteRows(buf)
-	for i := range buf {
-		clear(buf[i]) // drop the references to the caller's text
-	}
-	return n, err
+	clear(vals) // drop the references to the caller's text
+	return nil
 }
 
 func (t *tableRowWriter) Flush() error        { return t.w.Flush() }
