@@ -183,8 +183,9 @@ func (t *tableRowWriter) write(rows []TableRow) error {
 				}
 			}
 		case srcObject:
+			text := textValue(0, k)
 			for i := range rows {
-				vals[i] = parquet.ByteArrayValue(unsafeBytes(rows[i].Object)).Level(0, 0, k)
+				vals[i] = text.with(rows[i].Object)
 			}
 		case srcLine:
 			for i := range rows {
@@ -195,19 +196,21 @@ func (t *tableRowWriter) write(rows []TableRow) error {
 				vals[i] = parquet.Int64Value(rows[i].Offset).Level(0, 0, k)
 			}
 		case srcLoadID:
+			text := textValue(0, k)
 			for i := range rows {
-				vals[i] = parquet.ByteArrayValue(unsafeBytes(rows[i].LoadID)).Level(0, 0, k)
+				vals[i] = text.with(rows[i].LoadID)
 			}
 		case srcIngestedAt:
 			for i := range rows {
 				vals[i] = parquet.Int64Value(rows[i].IngestedAt).Level(0, 0, k)
 			}
 		default:
+			text, null := textValue(1, k), parquet.NullValue().Level(0, 0, k)
 			for i := range rows {
 				if f := rows[i].Fields; src < len(f) {
-					vals[i] = parquet.ByteArrayValue(unsafeBytes(f[src])).Level(0, 1, k)
+					vals[i] = text.with(f[src])
 				} else {
-					vals[i] = parquet.NullValue().Level(0, 0, k)
+					vals[i] = null
 				}
 			}
 		}
@@ -224,6 +227,64 @@ func (t *tableRowWriter) Flush() error        { return t.w.Flush() }
 func (t *tableRowWriter) Close() error        { return t.w.Close() }
 func (t *tableRowWriter) Size() int64         { return t.w.Size() }
 func (t *tableRowWriter) Reset(out io.Writer) { t.w.Reset(out) }
+
+// textValue returns the maker of BYTE_ARRAY values of leaf column at
+// definition level def (repetition level 0).
+func textValue(def, column int) textMaker {
+	return textMaker{parquet.ByteArrayValue(nil).Level(0, def, column)}
+}
+
+// textMaker makes BYTE_ARRAY values of one column and level: the value
+// parquet.ByteArrayValue(b).Level(0, def, column) would be. Value.Level is
+// not inlined, and a CSV table has a value per row and column; when
+// parquet.Value's layout is the one valueLayout mirrors (checked once
+// against parquet-go's own constructors, see fastText), the maker only
+// sets the template's data pointer and length.
+type textMaker struct{ template parquet.Value }
+
+func (m textMaker) with(s string) parquet.Value {
+	if !fastText {
+		return parquet.ByteArrayValue(unsafeBytes(s)).Level(int(m.template.RepetitionLevel()), int(m.template.DefinitionLevel()), int(m.template.Column()))
+	}
+	v := m.template
+	l := (*valueLayout)(unsafe.Pointer(&v))
+	l.ptr, l.u64 = unsafe.StringData(s), uint64(len(s))
+	return v
+}
+
+// valueLayout is parquet.Value's layout in parquet-go v0.32 (value.go): a
+// BYTE_ARRAY value points at its bytes and holds their length in u64.
+type valueLayout struct {
+	ptr             *byte
+	u64             uint64
+	kind            int8
+	definitionLevel byte
+	repetitionLevel byte
+	columnIndex     uint16
+}
+
+// fastText reports whether textMaker may set a value's pointer and length
+// itself: the values it makes are those of parquet-go's constructors,
+// field by field, for a few texts, levels and columns.
+var fastText = func() bool {
+	if unsafe.Sizeof(parquet.Value{}) != unsafe.Sizeof(valueLayout{}) {
+		return false
+	}
+	for _, s := range []string{"", "x", "some text", string(make([]byte, 1000))} {
+		for _, lv := range [][3]int{{0, 0, 0}, {0, 1, 3}, {0, 1, 1000}, {0, 0, 77}} {
+			want := parquet.ByteArrayValue(unsafeBytes(s)).Level(lv[0], lv[1], lv[2])
+			v := parquet.ByteArrayValue(nil).Level(lv[0], lv[1], lv[2])
+			l := (*valueLayout)(unsafe.Pointer(&v))
+			l.ptr, l.u64 = unsafe.StringData(s), uint64(len(s))
+			// Field by field (== on the mirrors skips their padding).
+			if *(*valueLayout)(unsafe.Pointer(&want)) != *l || !parquet.Equal(want, v) || v.Column() != lv[2] || v.DefinitionLevel() != lv[1] ||
+				string(v.ByteArray()) != s {
+				return false
+			}
+		}
+	}
+	return true
+}()
 
 // unsafeBytes returns s's bytes without copying; the writer copies the
 // values it keeps, and never modifies them.

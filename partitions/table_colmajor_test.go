@@ -307,3 +307,21 @@ func FuzzTableWriterColumnMajor(f *testing.F) {
 		checkTableEquivalent(t, c)
 	})
 }
+
+// TestTextMaker checks the values a textMaker makes against parquet-go's
+// constructors, and that its fast path is on with this parquet-go.
+func TestTextMaker(t *testing.T) {
+	if !fastText {
+		t.Error("fastText is off: parquet.Value's layout is no longer the one valueLayout mirrors")
+	}
+	r := rand.New(rand.NewPCG(9, 9))
+	for i := range 500 {
+		s := edgeValue(r, i)
+		def, col := i%2, i%300
+		want := parquet.ByteArrayValue([]byte(s)).Level(0, def, col)
+		got := textValue(def, col).with(s)
+		if !parquet.Equal(want, got) || got.Column() != col || got.DefinitionLevel() != def || got.RepetitionLevel() != 0 || got.Kind() != parquet.ByteArray {
+			t.Fatalf("%q at level %d column %d: %#v, want %#v", s, def, col, got, want)
+		}
+	}
+}
