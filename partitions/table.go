@@ -185,7 +185,7 @@ func (t *tableRowWriter) write(rows []TableRow) error {
 		case srcObject:
 			text := textValue(0, k)
 			for i := range rows {
-				vals[i] = text.with(rows[i].Object)
+				vals[i] = text.make(rows[i].Object)
 			}
 		case srcLine:
 			for i := range rows {
@@ -198,7 +198,7 @@ func (t *tableRowWriter) write(rows []TableRow) error {
 		case srcLoadID:
 			text := textValue(0, k)
 			for i := range rows {
-				vals[i] = text.with(rows[i].LoadID)
+				vals[i] = text.make(rows[i].LoadID)
 			}
 		case srcIngestedAt:
 			for i := range rows {
@@ -206,9 +206,19 @@ func (t *tableRowWriter) write(rows []TableRow) error {
 			}
 		default:
 			text, null := textValue(1, k), parquet.NullValue().Level(0, 0, k)
+			if !fastText {
+				for i := range rows {
+					if f := rows[i].Fields; src < len(f) {
+						vals[i] = text.slow(f[src])
+					} else {
+						vals[i] = null
+					}
+				}
+				break
+			}
 			for i := range rows {
 				if f := rows[i].Fields; src < len(f) {
-					vals[i] = text.with(f[src])
+					vals[i] = text.fast(f[src])
 				} else {
 					vals[i] = null
 				}
@@ -242,14 +252,24 @@ func textValue(def, column int) textMaker {
 // sets the template's data pointer and length.
 type textMaker struct{ template parquet.Value }
 
-func (m textMaker) with(s string) parquet.Value {
+func (m *textMaker) make(s string) parquet.Value {
 	if !fastText {
-		return parquet.ByteArrayValue(unsafeBytes(s)).Level(int(m.template.RepetitionLevel()), int(m.template.DefinitionLevel()), int(m.template.Column()))
+		return m.slow(s)
 	}
+	return m.fast(s)
+}
+
+// fast sets the template's pointer and length; only when fastText.
+func (m *textMaker) fast(s string) parquet.Value {
 	v := m.template
 	l := (*valueLayout)(unsafe.Pointer(&v))
 	l.ptr, l.u64 = unsafe.StringData(s), uint64(len(s))
 	return v
+}
+
+//go:noinline
+func (m *textMaker) slow(s string) parquet.Value {
+	return parquet.ByteArrayValue(unsafeBytes(s)).Level(int(m.template.RepetitionLevel()), int(m.template.DefinitionLevel()), int(m.template.Column()))
 }
 
 // valueLayout is parquet.Value's layout in parquet-go v0.32 (value.go): a

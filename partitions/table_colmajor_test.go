@@ -319,7 +319,8 @@ func TestTextMaker(t *testing.T) {
 		s := edgeValue(r, i)
 		def, col := i%2, i%300
 		want := parquet.ByteArrayValue([]byte(s)).Level(0, def, col)
-		got := textValue(def, col).with(s)
+		m := textValue(def, col)
+		got := m.make(s)
 		if !parquet.Equal(want, got) || got.Column() != col || got.DefinitionLevel() != def || got.RepetitionLevel() != 0 || got.Kind() != parquet.ByteArray {
 			t.Fatalf("%q at level %d column %d: %#v, want %#v", s, def, col, got, want)
 		}
