@@ -183,26 +183,39 @@ func (t *tableRowWriter) write(rows []TableRow) error {
 				}
 			}
 		case srcObject:
-			text := textValue(0, k)
+			m := textValue(0, k)
 			for i := range rows {
-				vals[i] = text.make(rows[i].Object)
+				// One string repeats over the object's rows: its value too.
+				if s := rows[i].Object; i > 0 && sameString(s, rows[i-1].Object) {
+					vals[i] = vals[i-1]
+				} else {
+					vals[i] = m.make(s)
+				}
 			}
 		case srcLine:
+			m := intValue(k)
 			for i := range rows {
-				vals[i] = parquet.Int64Value(rows[i].Line).Level(0, 0, k)
+				vals[i] = m.make(rows[i].Line)
 			}
 		case srcOffset:
+			m := intValue(k)
 			for i := range rows {
-				vals[i] = parquet.Int64Value(rows[i].Offset).Level(0, 0, k)
+				vals[i] = m.make(rows[i].Offset)
 			}
 		case srcLoadID:
-			text := textValue(0, k)
+			m := textValue(0, k)
 			for i := range rows {
-				vals[i] = text.make(rows[i].LoadID)
+				// One string repeats over the object's rows: its value too.
+				if s := rows[i].LoadID; i > 0 && sameString(s, rows[i-1].LoadID) {
+					vals[i] = vals[i-1]
+				} else {
+					vals[i] = m.make(s)
+				}
 			}
 		case srcIngestedAt:
+			m := intValue(k)
 			for i := range rows {
-				vals[i] = parquet.Int64Value(rows[i].IngestedAt).Level(0, 0, k)
+				vals[i] = m.make(rows[i].IngestedAt)
 			}
 		default:
 			text, null := textValue(1, k), parquet.NullValue().Level(0, 0, k)
@@ -237,6 +250,36 @@ func (t *tableRowWriter) Flush() error        { return t.w.Flush() }
 func (t *tableRowWriter) Close() error        { return t.w.Close() }
 func (t *tableRowWriter) Size() int64         { return t.w.Size() }
 func (t *tableRowWriter) Reset(out io.Writer) { t.w.Reset(out) }
+
+// sameString reports whether a and b are the same bytes in memory.
+func sameString(a, b string) bool {
+	return len(a) == len(b) && unsafe.StringData(a) == unsafe.StringData(b)
+}
+
+// intValue returns the maker of INT64 values of leaf column (definition
+// and repetition level 0).
+func intValue(column int) intMaker {
+	return intMaker{parquet.Int64Value(0).Level(0, 0, column)}
+}
+
+// intMaker makes INT64 values of one column: the value
+// parquet.Int64Value(n).Level(0, 0, column) would be, by setting the
+// template's bits when fastText.
+type intMaker struct{ template parquet.Value }
+
+func (m *intMaker) make(n int64) parquet.Value {
+	if !fastText {
+		return m.slow(n)
+	}
+	v := m.template
+	(*valueLayout)(unsafe.Pointer(&v)).u64 = uint64(n)
+	return v
+}
+
+//go:noinline
+func (m *intMaker) slow(n int64) parquet.Value {
+	return parquet.Int64Value(n).Level(0, 0, m.template.Column())
+}
 
 // textValue returns the maker of BYTE_ARRAY values of leaf column at
 // definition level def (repetition level 0).
@@ -273,7 +316,8 @@ func (m *textMaker) slow(s string) parquet.Value {
 }
 
 // valueLayout is parquet.Value's layout in parquet-go v0.32 (value.go): a
-// BYTE_ARRAY value points at its bytes and holds their length in u64.
+// BYTE_ARRAY value points at its bytes and holds their length in u64; an
+// INT64 value holds its bits in u64.
 type valueLayout struct {
 	ptr             *byte
 	u64             uint64
@@ -284,11 +328,23 @@ type valueLayout struct {
 }
 
 // fastText reports whether textMaker may set a value's pointer and length
-// itself: the values it makes are those of parquet-go's constructors,
-// field by field, for a few texts, levels and columns.
+// itself, and intMaker an INT64 value's bits: the values they make are
+// those of parquet-go's constructors, field by field, for a few texts,
+// integers, levels and columns.
 var fastText = func() bool {
 	if unsafe.Sizeof(parquet.Value{}) != unsafe.Sizeof(valueLayout{}) {
 		return false
+	}
+	for _, n := range []int64{0, 1, -1, 1 << 62, -1 << 63} {
+		for _, col := range []int{0, 5, 1000} {
+			want := parquet.Int64Value(n).Level(0, 0, col)
+			v := parquet.Int64Value(0).Level(0, 0, col)
+			l := (*valueLayout)(unsafe.Pointer(&v))
+			l.u64 = uint64(n)
+			if *(*valueLayout)(unsafe.Pointer(&want)) != *l || !parquet.Equal(want, v) || v.Int64() != n || v.Column() != col {
+				return false
+			}
+		}
 	}
 	for _, s := range []string{"", "x", "some text", string(make([]byte, 1000))} {
 		for _, lv := range [][3]int{{0, 0, 0}, {0, 1, 3}, {0, 1, 1000}, {0, 0, 77}} {

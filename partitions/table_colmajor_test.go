@@ -326,3 +326,18 @@ func TestTextMaker(t *testing.T) {
 		}
 	}
 }
+
+// TestIntMaker checks the INT64 values an intMaker makes against
+// parquet-go's constructors.
+func TestIntMaker(t *testing.T) {
+	r := rand.New(rand.NewPCG(10, 10))
+	for i := range 500 {
+		n, col := int64(r.Uint64()), i%300
+		want := parquet.Int64Value(n).Level(0, 0, col)
+		m := intValue(col)
+		got := m.make(n)
+		if !parquet.Equal(want, got) || got.Int64() != n || got.Column() != col || got.DefinitionLevel() != 0 || got.Kind() != parquet.Int64 {
+			t.Fatalf("%d column %d: %#v, want %#v", n, col, got, want)
+		}
+	}
+}
