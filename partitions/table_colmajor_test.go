@@ -297,12 +297,12 @@ func FuzzTableWriterColumnMajor(f *testing.F) {
 	f.Add(uint64(3), uint16(3000), uint8(2))
 	f.Fuzz(func(t *testing.T, seed uint64, rows uint16, mode uint8) {
 		r := rand.New(rand.NewPCG(seed, uint64(mode)))
-		c := randomTableCase(r, 1+int(rows)%6000)
+		c := randomTableCase(r, 1+int(rows)%3000)
 		switch mode % 3 {
 		case 1:
-			c.opts = WriterOptions{Spill: true, MaxOpenFiles: 1, RowGroupRows: 1 + int64(rows)%700}
+			c.opts = WriterOptions{Spill: true, MaxOpenFiles: 1, RowGroupRows: 50 + int64(rows)%700}
 		case 2:
-			c.opts = WriterOptions{MemoryBytes: 256 << 10, MaxFileRows: 1 + int64(rows)%2000}
+			c.opts = WriterOptions{MemoryBytes: 256 << 10, MaxFileRows: 200 + int64(rows)%2000}
 		}
 		checkTableEquivalent(t, c)
 	})
