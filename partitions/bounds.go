@@ -99,12 +99,29 @@ func (t boundedType) NewColumnIndexer(int) parquet.ColumnIndexer {
 
 type boundedBuffer struct{ parquet.ColumnBuffer }
 
-func (b boundedBuffer) Page() parquet.Page          { return boundedPage{b.ColumnBuffer.Page()} }
+func (b boundedBuffer) Page() parquet.Page          { return &boundedPage{Page: b.ColumnBuffer.Page()} }
 func (b boundedBuffer) Clone() parquet.ColumnBuffer { return boundedBuffer{b.ColumnBuffer.Clone()} }
 
-type boundedPage struct{ parquet.Page }
+// boundedPage reports its page's bounds truncated. It computes them once:
+// parquet-go asks a page it writes for its bounds twice (the page header's
+// statistics, then the column index and chunk statistics), and each time
+// the page's values are all compared.
+type boundedPage struct {
+	parquet.Page
+	done   bool
+	lo, hi parquet.Value
+	ok     bool
+}
 
-func (p boundedPage) Bounds() (lo, hi parquet.Value, ok bool) {
+func (p *boundedPage) Bounds() (lo, hi parquet.Value, ok bool) {
+	if !p.done {
+		p.lo, p.hi, p.ok = p.bounds()
+		p.done = true
+	}
+	return p.lo, p.hi, p.ok
+}
+
+func (p *boundedPage) bounds() (lo, hi parquet.Value, ok bool) {
 	lo, hi, ok = p.Page.Bounds()
 	if !ok {
 		return lo, hi, ok
@@ -114,7 +131,7 @@ func (p boundedPage) Bounds() (lo, hi parquet.Value, ok bool) {
 		true
 }
 
-func (p boundedPage) Slice(i, j int64) parquet.Page { return boundedPage{p.Page.Slice(i, j)} }
+func (p *boundedPage) Slice(i, j int64) parquet.Page { return &boundedPage{Page: p.Page.Slice(i, j)} }
 
 // bounded reports whether a leaf node gets truncated page bounds: PLAIN
 // byte arrays (dictionary-encoded ones hold short repeated values).

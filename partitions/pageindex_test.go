@@ -7,6 +7,8 @@ import (
 	"testing"
 	"unicode/utf8"
 
+	"github.com/parquet-go/parquet-go"
+
 	"github.com/eventlake/eventlake/internal/parquetcheck"
 )
 
@@ -151,6 +153,35 @@ func TestTruncatedBounds(t *testing.T) {
 		}
 		if utf8.ValidString(v) && (!utf8.Valid(lo) || !utf8.Valid(hi)) {
 			t.Errorf("%q: bounds %q, %q are not UTF-8", v, lo, hi)
+		}
+	}
+}
+
+// TestBoundedPageBoundsOnce checks that a bounded page computes its bounds
+// once and reports, every time it is asked, the truncated bounds of its
+// values, as an uncached computation does; a slice of it has its own.
+func TestBoundedPageBoundsOnce(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	typ := boundedType{parquet.String().Type()}
+	for n := range 40 {
+		col := typ.NewColumnBuffer(0, 0)
+		var vals []parquet.Value
+		for i := range 1 + n*7 {
+			vals = append(vals, parquet.ByteArrayValue([]byte(edgeValue(r, i+n))))
+		}
+		if _, err := col.WriteValues(vals); err != nil {
+			t.Fatal(err)
+		}
+		page := col.Page()
+		for _, p := range []parquet.Page{page, page.Slice(0, page.NumValues()/2+1)} {
+			lo0, hi0, ok0 := p.(*boundedPage).Page.Bounds()
+			want := []string{string(truncateMin(lo0.ByteArray())), string(truncateMax(hi0.ByteArray()))}
+			for range 3 {
+				lo, hi, ok := p.Bounds()
+				if ok != ok0 || string(lo.ByteArray()) != want[0] || string(hi.ByteArray()) != want[1] {
+					t.Fatalf("page of %d values: bounds %q %q %v, want %q %v", p.NumValues(), lo.ByteArray(), hi.ByteArray(), ok, want, ok0)
+				}
+			}
 		}
 	}
 }

@@ -42,6 +42,12 @@ type TableWriter struct {
 // column names staging into s. Column names must be unique and must not
 // start with '_' (the caller renames).
 func NewTableWriter(s *Stage, table string, columns []string, o WriterOptions) (*TableWriter, error) {
+	return newTableWriter(s, table, columns, o, newTableRowWriter)
+}
+
+// newTableWriter is NewTableWriter with the adapter of the parquet-go
+// writers to the rows (tests compare adapters).
+func newTableWriter(s *Stage, table string, columns []string, o WriterOptions, adapt func(*parquet.Writer, *tableLayout) rowWriter[TableRow]) (*TableWriter, error) {
 	o = o.withDefaults()
 	group := parquet.Group{}
 	for _, c := range columns {
@@ -71,9 +77,19 @@ func NewTableWriter(s *Stage, table string, columns []string, o WriterOptions) (
 	layout := tableLayout{cols: cols, n: len(columns) + len(tableMeta),
 		reportTime: index["_report_time"], object: index["_object"], line: index["_line"],
 		offset: index["_offset"], loadID: index["_load_id"], ingestedAt: index["_ingested_at"]}
+	layout.src = make([]int, layout.n)
+	for j, k := range cols {
+		layout.src[k] = j
+	}
+	layout.src[layout.reportTime] = srcReportTime
+	layout.src[layout.object] = srcObject
+	layout.src[layout.line] = srcLine
+	layout.src[layout.offset] = srcOffset
+	layout.src[layout.loadID] = srcLoadID
+	layout.src[layout.ingestedAt] = srcIngestedAt
 	newWriter := func(opts []parquet.WriterOption) func(io.Writer) rowWriter[TableRow] {
 		return func(w io.Writer) rowWriter[TableRow] {
-			return &tableRowWriter{w: parquet.NewWriter(w, opts...), layout: &layout}
+			return adapt(parquet.NewWriter(w, opts...), &layout)
 		}
 	}
 	st := newSet(s, table, o, schema, nil, newWriter, func(r *TableRow) int64 { return r.ReportTime }, &tableSpillCodec)
@@ -100,59 +116,251 @@ type tableLayout struct {
 	cols                                                 []int // leaf of each data column
 	n                                                    int
 	reportTime, object, line, offset, loadID, ingestedAt int
+	// src is what each leaf holds: a data column's index in Fields, or one
+	// of the src* meta columns.
+	src []int
 }
 
+// Meta columns in tableLayout.src.
+const (
+	srcReportTime = -1 - iota
+	srcObject
+	srcLine
+	srcOffset
+	srcLoadID
+	srcIngestedAt
+)
+
 // tableRowWriter adapts a parquet.Writer of a table's dynamic schema to the
-// rows of a set.
+// rows of a set. It writes column by column: each column's values of the
+// rows, straight to that column's writer. This is what
+// (*parquet.Writer).WriteRows does once it has split its rows into columns
+// (it too hands each column the values of at most 64 rows at a time, and
+// a page ends only between such calls), so the files are the same, without
+// assembling a parquet.Row per row first.
 type tableRowWriter struct {
 	w      *parquet.Writer
 	layout *tableLayout
-	buf    []parquet.Row
+	vals   []parquet.Value
+}
+
+func newTableRowWriter(w *parquet.Writer, l *tableLayout) rowWriter[TableRow] {
+	return &tableRowWriter{w: w, layout: l}
 }
 
 func (t *tableRowWriter) Write(rows []TableRow) (int, error) {
-	l := t.layout
-	if cap(t.buf) < len(rows) {
-		t.buf = make([]parquet.Row, 0, len(rows))
-	}
-	buf := t.buf[:len(rows)]
-	for i := range rows {
-		r := &rows[i]
-		row := buf[i]
-		if cap(row) < l.n {
-			row = make(parquet.Row, l.n)
+	written := 0
+	for len(rows) > 0 {
+		n := min(len(rows), maxRowsPerColumnWrite)
+		if err := t.write(rows[:n]); err != nil {
+			return written, err
 		}
-		row = row[:l.n]
-		for j, k := range l.cols {
-			if j < len(r.Fields) {
-				row[k] = parquet.ByteArrayValue(unsafeBytes(r.Fields[j])).Level(0, 1, k)
-			} else {
-				row[k] = parquet.NullValue().Level(0, 0, k)
+		written += n
+		rows = rows[n:]
+	}
+	return written, nil
+}
+
+// maxRowsPerColumnWrite is the most rows whose values go to a column
+// writer at once: parquet-go's WriteRows works in slices of 64 rows too,
+// and pages end between them.
+const maxRowsPerColumnWrite = 64
+
+func (t *tableRowWriter) write(rows []TableRow) error {
+	if cap(t.vals) < len(rows) {
+		t.vals = make([]parquet.Value, len(rows))
+	}
+	vals := t.vals[:len(rows)]
+	columns := t.w.ColumnWriters()
+	for k, src := range t.layout.src {
+		switch src {
+		case srcReportTime:
+			for i := range rows {
+				if rt := rows[i].ReportTime; rt != 0 {
+					vals[i] = parquet.Int64Value(rt).Level(0, 1, k)
+				} else {
+					vals[i] = parquet.NullValue().Level(0, 0, k)
+				}
+			}
+		case srcObject:
+			m := textValue(0, k)
+			for i := range rows {
+				// One string repeats over the object's rows: its value too.
+				if s := rows[i].Object; i > 0 && sameString(s, rows[i-1].Object) {
+					vals[i] = vals[i-1]
+				} else {
+					vals[i] = m.make(s)
+				}
+			}
+		case srcLine:
+			m := intValue(k)
+			for i := range rows {
+				vals[i] = m.make(rows[i].Line)
+			}
+		case srcOffset:
+			m := intValue(k)
+			for i := range rows {
+				vals[i] = m.make(rows[i].Offset)
+			}
+		case srcLoadID:
+			m := textValue(0, k)
+			for i := range rows {
+				// One string repeats over the object's rows: its value too.
+				if s := rows[i].LoadID; i > 0 && sameString(s, rows[i-1].LoadID) {
+					vals[i] = vals[i-1]
+				} else {
+					vals[i] = m.make(s)
+				}
+			}
+		case srcIngestedAt:
+			m := intValue(k)
+			for i := range rows {
+				vals[i] = m.make(rows[i].IngestedAt)
+			}
+		default:
+			text, null := textValue(1, k), parquet.NullValue().Level(0, 0, k)
+			if !fastText {
+				for i := range rows {
+					if f := rows[i].Fields; src < len(f) {
+						vals[i] = text.slow(f[src])
+					} else {
+						vals[i] = null
+					}
+				}
+				break
+			}
+			for i := range rows {
+				if f := rows[i].Fields; src < len(f) {
+					vals[i] = text.fast(f[src])
+				} else {
+					vals[i] = null
+				}
 			}
 		}
-		if r.ReportTime != 0 {
-			row[l.reportTime] = parquet.Int64Value(r.ReportTime).Level(0, 1, l.reportTime)
-		} else {
-			row[l.reportTime] = parquet.NullValue().Level(0, 0, l.reportTime)
+		if _, err := columns[k].WriteRowValues(vals); err != nil {
+			clear(vals)
+			return err
 		}
-		row[l.object] = parquet.ByteArrayValue(unsafeBytes(r.Object)).Level(0, 0, l.object)
-		row[l.line] = parquet.Int64Value(r.Line).Level(0, 0, l.line)
-		row[l.offset] = parquet.Int64Value(r.Offset).Level(0, 0, l.offset)
-		row[l.loadID] = parquet.ByteArrayValue(unsafeBytes(r.LoadID)).Level(0, 0, l.loadID)
-		row[l.ingestedAt] = parquet.Int64Value(r.IngestedAt).Level(0, 0, l.ingestedAt)
-		buf[i] = row
 	}
-	n, err := t.w.WriteRows(buf)
-	for i := range buf {
-		clear(buf[i]) // drop the references to the caller's text
-	}
-	return n, err
+	clear(vals) // drop the references to the caller's text
+	return nil
 }
 
 func (t *tableRowWriter) Flush() error        { return t.w.Flush() }
 func (t *tableRowWriter) Close() error        { return t.w.Close() }
 func (t *tableRowWriter) Size() int64         { return t.w.Size() }
 func (t *tableRowWriter) Reset(out io.Writer) { t.w.Reset(out) }
+
+// sameString reports whether a and b are the same bytes in memory.
+func sameString(a, b string) bool {
+	return len(a) == len(b) && unsafe.StringData(a) == unsafe.StringData(b)
+}
+
+// intValue returns the maker of INT64 values of leaf column (definition
+// and repetition level 0).
+func intValue(column int) intMaker {
+	return intMaker{parquet.Int64Value(0).Level(0, 0, column)}
+}
+
+// intMaker makes INT64 values of one column: the value
+// parquet.Int64Value(n).Level(0, 0, column) would be, by setting the
+// template's bits when fastText.
+type intMaker struct{ template parquet.Value }
+
+func (m *intMaker) make(n int64) parquet.Value {
+	if !fastText {
+		return m.slow(n)
+	}
+	v := m.template
+	(*valueLayout)(unsafe.Pointer(&v)).u64 = uint64(n)
+	return v
+}
+
+//go:noinline
+func (m *intMaker) slow(n int64) parquet.Value {
+	return parquet.Int64Value(n).Level(0, 0, m.template.Column())
+}
+
+// textValue returns the maker of BYTE_ARRAY values of leaf column at
+// definition level def (repetition level 0).
+func textValue(def, column int) textMaker {
+	return textMaker{parquet.ByteArrayValue(nil).Level(0, def, column)}
+}
+
+// textMaker makes BYTE_ARRAY values of one column and level: the value
+// parquet.ByteArrayValue(b).Level(0, def, column) would be. Value.Level is
+// not inlined, and a CSV table has a value per row and column; when
+// parquet.Value's layout is the one valueLayout mirrors (checked once
+// against parquet-go's own constructors, see fastText), the maker only
+// sets the template's data pointer and length.
+type textMaker struct{ template parquet.Value }
+
+func (m *textMaker) make(s string) parquet.Value {
+	if !fastText {
+		return m.slow(s)
+	}
+	return m.fast(s)
+}
+
+// fast sets the template's pointer and length; only when fastText.
+func (m *textMaker) fast(s string) parquet.Value {
+	v := m.template
+	l := (*valueLayout)(unsafe.Pointer(&v))
+	l.ptr, l.u64 = unsafe.StringData(s), uint64(len(s))
+	return v
+}
+
+//go:noinline
+func (m *textMaker) slow(s string) parquet.Value {
+	return parquet.ByteArrayValue(unsafeBytes(s)).Level(int(m.template.RepetitionLevel()), int(m.template.DefinitionLevel()), int(m.template.Column()))
+}
+
+// valueLayout is parquet.Value's layout in parquet-go v0.32 (value.go): a
+// BYTE_ARRAY value points at its bytes and holds their length in u64; an
+// INT64 value holds its bits in u64.
+type valueLayout struct {
+	ptr             *byte
+	u64             uint64
+	kind            int8
+	definitionLevel byte
+	repetitionLevel byte
+	columnIndex     uint16
+}
+
+// fastText reports whether textMaker may set a value's pointer and length
+// itself, and intMaker an INT64 value's bits: the values they make are
+// those of parquet-go's constructors, field by field, for a few texts,
+// integers, levels and columns.
+var fastText = func() bool {
+	if unsafe.Sizeof(parquet.Value{}) != unsafe.Sizeof(valueLayout{}) {
+		return false
+	}
+	for _, n := range []int64{0, 1, -1, 1 << 62, -1 << 63} {
+		for _, col := range []int{0, 5, 1000} {
+			want := parquet.Int64Value(n).Level(0, 0, col)
+			v := parquet.Int64Value(0).Level(0, 0, col)
+			l := (*valueLayout)(unsafe.Pointer(&v))
+			l.u64 = uint64(n)
+			if *(*valueLayout)(unsafe.Pointer(&want)) != *l || !parquet.Equal(want, v) || v.Int64() != n || v.Column() != col {
+				return false
+			}
+		}
+	}
+	for _, s := range []string{"", "x", "some text", string(make([]byte, 1000))} {
+		for _, lv := range [][3]int{{0, 0, 0}, {0, 1, 3}, {0, 1, 1000}, {0, 0, 77}} {
+			want := parquet.ByteArrayValue(unsafeBytes(s)).Level(lv[0], lv[1], lv[2])
+			v := parquet.ByteArrayValue(nil).Level(lv[0], lv[1], lv[2])
+			l := (*valueLayout)(unsafe.Pointer(&v))
+			l.ptr, l.u64 = unsafe.StringData(s), uint64(len(s))
+			// Field by field (== on the mirrors skips their padding).
+			if *(*valueLayout)(unsafe.Pointer(&want)) != *l || !parquet.Equal(want, v) || v.Column() != lv[2] || v.DefinitionLevel() != lv[1] ||
+				string(v.ByteArray()) != s {
+				return false
+			}
+		}
+	}
+	return true
+}()
 
 // unsafeBytes returns s's bytes without copying; the writer copies the
 // values it keeps, and never modifies them.

@@ -15,6 +15,7 @@ import (
 	"sync"
 	"time"
 	"unicode/utf8"
+	"unsafe"
 
 	"github.com/eventlake/eventlake/catalog"
 	"github.com/eventlake/eventlake/config"
@@ -246,22 +247,16 @@ func (t *Table) Read(o Object, s Sink) error {
 			s.Reject(row.Line, row.Offset, row.Size, reason, row.Raw)
 			continue
 		}
-		bad := false
-		for _, f := range row.Fields {
-			if !utf8.ValidString(f) {
-				s.Reject(row.Line, row.Offset, row.Size, "invalid UTF-8 in a field", row.Raw)
-				bad = true
-				break
-			}
-		}
-		if bad {
+		// The fields are valid UTF-8 exactly when the row's text is: they
+		// are that text without some of its ASCII bytes (delimiters and
+		// quotes), which sit between whole characters.
+		if !utf8.Valid(row.Raw) {
+			s.Reject(row.Line, row.Offset, row.Size, "invalid UTF-8 in a field", row.Raw)
 			continue
 		}
-		need := 0
-		for _, f := range row.Fields {
-			need += len(f)
-		}
-		s.Reserve(need)
+		// The fields are cut from one copy of the text that holds them all.
+		s.Reserve(len(row.Text))
+		text := s.Str(row.Text)
 		// The rows' field slices are cut from a shared slab: one allocation
 		// per many rows (all of them live until the table is written).
 		if cap(slab)-len(slab) < len(row.Fields) {
@@ -276,7 +271,7 @@ func (t *Table) Read(o Object, s Sink) error {
 		fields := slab[k : k+len(row.Fields) : k+len(row.Fields)]
 		slab = slab[:k+len(row.Fields)]
 		for i, f := range row.Fields {
-			fields[i] = s.Str(f)
+			fields[i] = within(s, text, row.Text, f)
 			types.Observe(i, f)
 		}
 		part := date
@@ -313,6 +308,20 @@ func (t *Table) Read(o Object, s Sink) error {
 }
 
 var errRagged = errors.New("ragged row")
+
+// within returns the substring of copied, a copy of text, at f's place in
+// text (the CSV reader's fields are substrings of its row's Text; a field
+// that is not is copied on its own). An empty field is "".
+func within(s Sink, copied, text, f string) string {
+	if len(f) == 0 {
+		return ""
+	}
+	off := uintptr(unsafe.Pointer(unsafe.StringData(f))) - uintptr(unsafe.Pointer(unsafe.StringData(text)))
+	if off > uintptr(len(text)) || uintptr(len(text))-off < uintptr(len(f)) {
+		return s.Str(f)
+	}
+	return copied[off : off+uintptr(len(f))]
+}
 
 // Dest takes a table's rows for its files. The loader keeps one writer per
 // table and column set for the whole load, so a load makes one file per

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"unsafe"
 )
 
@@ -21,11 +22,15 @@ func isDelimCandidate(c byte) bool { return c == ',' || c == ';' || c == '\t' ||
 // CSVRow is one row of a CSV file.
 type CSVRow struct {
 	Fields []string // the row's fields (nil after a parse error or for a too-large row; set for a ragged row)
-	Line   int64    // 1-based line where the row starts (embedded newlines count)
-	Offset int64    // 0-based byte offset of the row's first byte (a leading UTF-8 BOM counts as 3 bytes)
-	Raw    []byte   // the row's text without its line ending, truncated to MaxRawBytes when Err is set; valid until the next Next
-	Size   int64    // the row's full length in bytes without its line ending (> len(Raw) when Raw is truncated)
-	Err    error    // non-nil: the row is bad (ragged, quote error, too large); reading continues with the next row
+	// Text holds every field as a substring, in order (the row's text with its quotes removed, or with its
+	// delimiters kept when it has no quotes): a caller that copies the fields can copy Text once and cut them
+	// from the copy. Set with Fields.
+	Text   string
+	Line   int64  // 1-based line where the row starts (embedded newlines count)
+	Offset int64  // 0-based byte offset of the row's first byte (a leading UTF-8 BOM counts as 3 bytes)
+	Raw    []byte // the row's text without its line ending, truncated to MaxRawBytes when Err is set; valid until the next Next
+	Size   int64  // the row's full length in bytes without its line ending (> len(Raw) when Raw is truncated)
+	Err    error  // non-nil: the row is bad (ragged, quote error, too large); reading continues with the next row
 	// BareQuote: a '"' inside an unquoted field (37°36'37.8"N) was read as text, as DuckDB, Python's csv and
 	// Polars read it. Strict RFC 4180 readers (encoding/csv) reject such a row.
 	BareQuote bool
@@ -191,6 +196,12 @@ func (c *CSVReader) nextRow() (CSVRow, error) {
 // index.
 func (c *CSVReader) scanRow(b []byte, i int) (int, bool) {
 	d, st, n := c.delim, c.state, len(b)
+	nl := -1 // index of the first '\n' at or after i in b (len(b): none), -1 until looked for
+	if st == csvFieldStart || st == csvUnquoted {
+		if j, ok := c.unquotedRest(b, i, &nl); ok {
+			return j, true
+		}
+	}
 	for i < n {
 		ch := b[i]
 		switch st {
@@ -228,6 +239,9 @@ func (c *CSVReader) scanRow(b []byte, i int) (int, bool) {
 				st = csvQuoted
 			case d:
 				st = csvFieldStart
+				if j, ok := c.unquotedRest(b, i+1, &nl); ok {
+					return j, true
+				}
 			case '\n':
 				c.line++
 				c.state = csvFieldStart
@@ -260,6 +274,33 @@ func (c *CSVReader) scanRow(b []byte, i int) (int, bool) {
 	return i, false
 }
 
+// csvFastPaths enables the splitter's and parser's paths for text without quotes (tests turn them off to compare
+// with the byte-by-byte paths).
+var csvFastPaths = true
+
+// unquotedRest ends the row at the next '\n' of b from i when there is no '"' before it: from the start of a field
+// or inside an unquoted one, such text holds only unquoted fields and delimiters, which is what the byte-by-byte
+// splitter would find too, at the cost of two vectorized scans. It reports false (nothing done) otherwise. nl caches
+// the index of the first '\n' at or after the scan's start (-1: not looked for yet; len(b): none), so a row of many
+// quoted fields looks for its line end once.
+func (c *CSVReader) unquotedRest(b []byte, i int, nl *int) (int, bool) {
+	if !csvFastPaths {
+		return 0, false
+	}
+	if *nl < i {
+		*nl = len(b)
+		if j := bytes.IndexByte(b[i:], '\n'); j >= 0 {
+			*nl = i + j
+		}
+	}
+	if *nl == len(b) || bytes.IndexByte(b[i:*nl], '"') >= 0 {
+		return 0, false
+	}
+	c.line++
+	c.state = csvFieldStart
+	return *nl + 1, true
+}
+
 // finishRow parses the row from rowStart to end (exclusive; the '\n' at end is part of the row when nl). It
 // reports false for a blank row, which encoding/csv skips.
 func (c *CSVReader) finishRow(end int64, nl bool) (CSVRow, bool) {
@@ -285,7 +326,7 @@ func (c *CSVReader) finishRow(end int64, nl bool) (CSVRow, bool) {
 		c.truncateRaw(&row)
 		return row, true
 	}
-	fields, bare, err := c.parseRow(text)
+	fields, all, bare, err := c.parseRow(text)
 	if err != nil {
 		var pe *csv.ParseError
 		if errors.As(err, &pe) {
@@ -305,7 +346,7 @@ func (c *CSVReader) finishRow(end int64, nl bool) (CSVRow, bool) {
 		c.truncateRaw(&row)
 		return row, true
 	}
-	row.Fields, row.BareQuote = fields, bare
+	row.Fields, row.Text, row.BareQuote = fields, all, bare
 	return row, true
 }
 
@@ -313,8 +354,32 @@ func (c *CSVReader) finishRow(end int64, nl bool) (CSVRow, bool) {
 // quotes with `""` read as '"' (CR and LF kept as they are); an unquoted field runs to the next delimiter, a '"' in
 // it being text (bare reports one). Text after a closing quote, or a quote that never closes, is a ParseError
 // wrapping csv.ErrQuote, with the row's line and the error's line and column (1-based, in bytes).
-func (c *CSVReader) parseRow(text []byte) (fields []string, bare bool, err error) {
+//
+// It also returns all, a string holding every field as a substring, in order.
+func (c *CSVReader) parseRow(text []byte) (fields []string, all string, bare bool, err error) {
 	d := c.delim
+	if csvFastPaths && bytes.IndexByte(text, '"') < 0 {
+		// No quotes: the fields are the text between delimiters, cut from one copy of the text.
+		all = c.rowText(text)
+		ends := c.ends[:0]
+		for i := 0; ; {
+			j := strings.IndexByte(all[i:], d)
+			if j < 0 {
+				break
+			}
+			ends = append(ends, i+j)
+			i += j + 1
+		}
+		ends = append(ends, len(all))
+		c.ends = ends
+		fields = c.slabFields(len(ends))
+		start := 0
+		for k, e := range ends {
+			fields[k] = all[start:e]
+			start = e + 1
+		}
+		return fields, all, false, nil
+	}
 	buf, ends := c.fieldBuf[:0], c.ends[:0]
 	defer func() { c.fieldBuf, c.ends = buf, ends }()
 	i := 0
@@ -324,7 +389,7 @@ func (c *CSVReader) parseRow(text []byte) (fields []string, bare bool, err error
 			for {
 				j := bytes.IndexByte(text[i:], '"')
 				if j < 0 {
-					return nil, false, c.quoteError(text, len(text))
+					return nil, "", false, c.quoteError(text, len(text))
 				}
 				buf = append(buf, text[i:i+j]...)
 				i += j + 1
@@ -340,7 +405,7 @@ func (c *CSVReader) parseRow(text []byte) (fields []string, bare bool, err error
 				break
 			}
 			if text[i] != d {
-				return nil, false, c.quoteError(text, i)
+				return nil, "", false, c.quoteError(text, i)
 			}
 			i++ // a delimiter that ends the row is followed by one more, empty field
 			continue
@@ -360,19 +425,24 @@ func (c *CSVReader) parseRow(text []byte) (fields []string, bare bool, err error
 		}
 		i = end + 1
 	}
-	all := c.rowText(buf)
-	if cap(c.fieldSlab)-len(c.fieldSlab) < len(ends) {
-		c.fieldSlab = make([]string, 0, max(len(ends), 1024))
-	}
-	k := len(c.fieldSlab)
-	fields = c.fieldSlab[k : k+len(ends) : k+len(ends)]
-	c.fieldSlab = c.fieldSlab[:k+len(ends)]
+	all = c.rowText(buf)
+	fields = c.slabFields(len(ends))
 	start := 0
 	for k, e := range ends {
 		fields[k] = all[start:e]
 		start = e
 	}
-	return fields, bare, nil
+	return fields, all, bare, nil
+}
+
+// slabFields returns a slice of n strings cut from the current field slab.
+func (c *CSVReader) slabFields(n int) []string {
+	if cap(c.fieldSlab)-len(c.fieldSlab) < n {
+		c.fieldSlab = make([]string, 0, max(n, 1024))
+	}
+	k := len(c.fieldSlab)
+	c.fieldSlab = c.fieldSlab[:k+n]
+	return c.fieldSlab[k : k+n : k+n]
 }
 
 // rowText copies a row's field bytes into the current text chunk and returns

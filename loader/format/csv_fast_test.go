@@ -1,0 +1,141 @@
+package format
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"strings"
+	"testing"
+	"testing/iotest"
+	"unsafe"
+)
+
+// csvRead is everything a CSVReader returns for an input: its header,
+// delimiter, and every row (Raw copied) or its stream error.
+type csvRead struct {
+	Header []string
+	Delim  rune
+	Rows   []csvRowView
+	Err    string
+}
+
+// csvRowView is a CSVRow with its error as text.
+type csvRowView struct {
+	Fields       []string
+	Line, Offset int64
+	Raw          string
+	Size         int64
+	Err          string
+	BareQuote    bool
+}
+
+func readAllCSV(t testing.TB, r io.Reader, opts Options) csvRead {
+	t.Helper()
+	var out csvRead
+	cr, err := NewCSVReader(r, opts)
+	if err != nil {
+		out.Err = err.Error()
+		return out
+	}
+	out.Header, out.Delim = cr.Header(), cr.Delimiter()
+	for {
+		row, err := cr.Next()
+		if err == io.EOF {
+			return out
+		}
+		if err != nil {
+			out.Err = err.Error()
+			return out
+		}
+		checkRowText(t, row)
+		// Text is left out: its shape differs by design (delimiters kept in a row without quotes).
+		v := csvRowView{Fields: row.Fields, Line: row.Line, Offset: row.Offset, Raw: string(row.Raw), Size: row.Size, BareQuote: row.BareQuote}
+		if row.Err != nil {
+			v.Err = row.Err.Error()
+		}
+		out.Rows = append(out.Rows, v)
+	}
+}
+
+// checkRowText checks that every field is a substring of Text, in order.
+func checkRowText(t testing.TB, row CSVRow) {
+	t.Helper()
+	if row.Fields == nil {
+		return
+	}
+	base := uintptr(unsafe.Pointer(unsafe.StringData(row.Text)))
+	at := uintptr(0)
+	for i, f := range row.Fields {
+		if len(f) == 0 {
+			continue
+		}
+		off := uintptr(unsafe.Pointer(unsafe.StringData(f))) - base
+		if off < at || off+uintptr(len(f)) > uintptr(len(row.Text)) || row.Text[off:off+uintptr(len(f))] != f {
+			t.Fatalf("line %d: field %d %q is not in Text %q after offset %d", row.Line, i, f, row.Text, at)
+		}
+		at = off + uintptr(len(f))
+	}
+}
+
+// checkFastPaths reads input with and without the splitter's and parser's
+// paths for text without quotes, whole and one byte at a time, and requires
+// the same header, rows, lines, offsets, raw text, sizes and errors.
+func checkFastPaths(t testing.TB, input []byte, opts Options) {
+	t.Helper()
+	defer func() { csvFastPaths = true }()
+	csvFastPaths = false
+	want := readAllCSV(t, bytes.NewReader(input), opts)
+	csvFastPaths = true
+	for _, r := range []io.Reader{bytes.NewReader(input), iotest.OneByteReader(bytes.NewReader(input)), iotest.HalfReader(bytes.NewReader(input))} {
+		got := readAllCSV(t, r, opts)
+		if fmt.Sprintf("%#v", got) != fmt.Sprintf("%#v", want) {
+			t.Fatalf("input %q:\nfast %#v\nslow %#v", input, got, want)
+		}
+	}
+}
+
+// FuzzCSVFastPaths compares the reader's paths for text without quotes
+// with its byte-by-byte splitter and parser.
+func FuzzCSVFastPaths(f *testing.F) {
+	for _, s := range []string{
+		jwoCSV,
+		"a;b\n1;2\n",
+		"\xef\xbb\xbfa\tb\r\n\"x\r\ny\"\t2\r\n",
+		"a,b\n\"unterminated,1\n2,3\n",
+		"a,b\n1,b\"ad\n\"q\"x,2\n\"ok\"\r\n",
+		"a|b\r\n\r\n\r1|2\r",
+		"a,b\n\"\"\"\",\"\n\"\n",
+		"a,b\n1,\"x\ny\"z\n2,3\n",
+		"a,b\n\"x\",2\n\"y\",\"z\"\n3,\"\"\n,\n\n",
+		"a,b,c\n1,,\n,,\n\"q\",,x\n",
+	} {
+		f.Add([]byte(s), uint16(0))
+		f.Add([]byte(s), uint16(9))
+	}
+	for _, b := range hostileSeeds(f) {
+		f.Add(b, uint16(0))
+	}
+	f.Fuzz(func(t *testing.T, input []byte, maxRecord uint16) {
+		checkFastPaths(t, input, Options{MaxRecordBytes: int(maxRecord), MaxRawBytes: 64})
+	})
+}
+
+// TestCSVFastPathsJWO compares the paths on a JWO-like report with quoted
+// fields, empty fields, CRLF and embedded newlines, in a small buffer.
+func TestCSVFastPathsJWO(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("order_id,store_id,note,amount,updated_at\r\n")
+	for i := range 3000 {
+		note := []string{"", "plain", "\"quoted, with comma\"", "\"multi\nline\"", "\"say \"\"hi\"\"\"", "bare\"quote"}[i%6]
+		fmt.Fprintf(&b, "%d,S%03d,%s,%d.%02d,2024-06-05T10:%02d:00Z", 1000+i, i%50, note, i%300, i%100, i%60)
+		if i%7 == 0 {
+			b.WriteString("\r")
+		}
+		b.WriteString("\n")
+		if i%500 == 0 {
+			b.WriteString("\n")
+		}
+	}
+	checkFastPaths(t, []byte(b.String()), Options{})
+	checkFastPaths(t, []byte(b.String()), Options{MaxRecordBytes: 40, MaxRawBytes: 16})
+}
