@@ -1,6 +1,10 @@
 package fsync
 
-import "errors"
+import (
+	"errors"
+	"runtime"
+	"sync"
+)
 
 // ErrNoSyncFS is OpenFS's error where syncing a whole file system with one
 // call is not available or does not report write-back errors.
@@ -14,7 +18,10 @@ var ErrNoSyncFS = errors.New("fsync: syncing a whole file system is not supporte
 // covers are written); a failure of another program's file there fails it
 // too, which only errs on the side of caution.
 type FS struct {
-	fd int
+	fd      int
+	cleanup runtime.Cleanup
+	once    sync.Once
+	err     error
 }
 
 // OpenFS returns an FS for the file system of dir, or ErrNoSyncFS where
@@ -25,5 +32,8 @@ func OpenFS(dir string) (*FS, error) { return openFS(dir) }
 // Sync flushes the whole file system (see FS).
 func (f *FS) Sync() error { return f.sync() }
 
-// Close releases the FS.
-func (f *FS) Close() error { return f.close() }
+// Close releases the FS; closing it again does nothing.
+func (f *FS) Close() error {
+	f.once.Do(func() { f.err = f.close() })
+	return f.err
+}

@@ -2,6 +2,7 @@ package fsync
 
 import (
 	"fmt"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -49,7 +50,10 @@ func openFS(dir string) (*FS, error) {
 	if err != nil {
 		return nil, fmt.Errorf("fsync: open %s: %w", dir, err)
 	}
-	return &FS{fd: fd}, nil
+	f := &FS{fd: fd}
+	// A stage that is never removed must not keep its descriptor.
+	f.cleanup = runtime.AddCleanup(f, func(fd int) { _ = unix.Close(fd) }, fd)
+	return f, nil
 }
 
 func (f *FS) sync() error {
@@ -61,4 +65,7 @@ func (f *FS) sync() error {
 	}
 }
 
-func (f *FS) close() error { return unix.Close(f.fd) }
+func (f *FS) close() error {
+	f.cleanup.Stop()
+	return unix.Close(f.fd)
+}
