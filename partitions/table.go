@@ -149,10 +149,11 @@ func (t *tableRowWriter) Write(rows []TableRow) (int, error) {
 	return n, err
 }
 
-func (t *tableRowWriter) Flush() error        { return t.w.Flush() }
-func (t *tableRowWriter) Close() error        { return t.w.Close() }
-func (t *tableRowWriter) Size() int64         { return t.w.Size() }
-func (t *tableRowWriter) Reset(out io.Writer) { t.w.Reset(out) }
+func (t *tableRowWriter) Flush() error           { return t.w.Flush() }
+func (t *tableRowWriter) Close() error           { return t.w.Close() }
+func (t *tableRowWriter) Size() int64            { return t.w.Size() }
+func (t *tableRowWriter) Reset(out io.Writer)    { t.w.Reset(out) }
+func (t *tableRowWriter) File() parquet.FileView { return t.w.File() }
 
 // unsafeBytes returns s's bytes without copying; the writer copies the
 // values it keeps, and never modifies them.
