@@ -37,8 +37,10 @@ type Stage struct {
 	syncMu  sync.Mutex
 	syncErr map[string]error // staged path → its fsync's result, once done
 	syncing map[string]bool  // staged paths handed to SyncLater
-	syncWG  sync.WaitGroup
-	syncSem chan struct{}
+	// deferred are the staged paths SyncLater left to Sync's syncfs.
+	deferred map[string]bool
+	syncWG   sync.WaitGroup
+	syncSem  chan struct{}
 	// fs syncs the staging folder's whole file system at once (nil where
 	// syncfs is not available, see fsync.OpenFS); opened before any file
 	// is staged, so its Sync reports a write-back error of any of them.
@@ -75,7 +77,7 @@ func NewStage(dir, loadID string) (*Stage, error) {
 		return nil, fmt.Errorf("partitions: new stage for load %s: %w", loadID, err)
 	}
 	s := &Stage{loadID: loadID, root: root,
-		syncErr: map[string]error{}, syncing: map[string]bool{}, syncSem: make(chan struct{}, syncParallelism)}
+		syncErr: map[string]error{}, syncing: map[string]bool{}, deferred: map[string]bool{}, syncSem: make(chan struct{}, syncParallelism)}
 	if fs, err := fsync.OpenFS(root); err == nil {
 		s.fs, s.syncFS = fs, fs.Sync
 	}
@@ -347,7 +349,12 @@ func syncAll(paths []string, fn func(string) error) error {
 func (s *Stage) SyncLater(relPath string) {
 	abs := s.Staged(relPath)
 	s.syncMu.Lock()
-	if s.syncing[abs] || (s.fs != nil && s.background >= syncEachMax) {
+	if s.syncing[abs] {
+		s.syncMu.Unlock()
+		return
+	}
+	if s.fs != nil && s.background >= syncEachMax {
+		s.deferred[abs] = true
 		s.syncMu.Unlock()
 		return
 	}
@@ -368,34 +375,41 @@ func (s *Stage) SyncLater(relPath string) {
 
 // Sync makes staged files durable before the commit that names them: it
 // waits for the files' background fsyncs (SyncLater), fsyncs the others (in
-// parallel), then the staging folder and its parent. Where the file system
-// can be synced at once (fsync.FS) and more than syncEachMax files are left,
-// one syncfs replaces all of that. Writers never fsync themselves, so a
-// worker never waits on the disk while there is compressing to do.
+// parallel), then the staging folder and its parent. The files SyncLater
+// left to it past syncEachMax (where the file system can be synced at once,
+// fsync.FS) are made durable, with the staging folder's entries, by one
+// syncfs. Writers never fsync themselves, so a worker never waits on the
+// disk while there is compressing to do.
 func (s *Stage) Sync(files []File) error {
 	s.syncWG.Wait()
 	var paths []string
+	whole := false
 	for _, f := range files {
 		abs := s.Staged(f.Path)
 		s.syncMu.Lock()
 		err, done := s.syncErr[abs]
+		deferred := s.deferred[abs]
 		s.syncMu.Unlock()
-		if !done {
+		switch {
+		case deferred:
+			whole = true
+		case !done:
 			paths = append(paths, abs)
-		} else if err != nil {
+		case err != nil:
 			return fmt.Errorf("partitions: sync staged file %s: %w", abs, err)
 		}
 	}
-	if s.syncFS != nil && len(paths) > syncEachMax {
-		// Every staged file and the staging folder's entries are on
-		// the file system of the root (the folder is flat).
+	if err := syncAll(paths, fsync.File); err != nil {
+		return fmt.Errorf("partitions: sync staged file %w", err)
+	}
+	if whole {
+		// Every file SyncLater deferred and the staging folder's
+		// entries are on the file system of the root (the folder is
+		// flat), and were written after it was opened.
 		if err := s.syncFS(); err != nil {
 			return fmt.Errorf("partitions: sync staged files of load %s (syncfs): %w", s.loadID, err)
 		}
 		return nil
-	}
-	if err := syncAll(paths, fsync.File); err != nil {
-		return fmt.Errorf("partitions: sync staged file %w", err)
 	}
 	if err := syncAll([]string{s.root, filepath.Dir(s.root)}, fsync.Dir); err != nil {
 		return fmt.Errorf("partitions: sync staging directory %w", err)

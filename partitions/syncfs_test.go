@@ -63,6 +63,11 @@ func TestSyncManyFilesWithOneSyncFS(t *testing.T) {
 	if calls != 1 {
 		t.Errorf("syncfs called %d times, want 1", calls)
 	}
+	// A file Sync is given that no writer finished is fsynced on its own:
+	// one that is missing fails Sync, syncfs or not.
+	if err := s.Sync(append(files, File{Path: "events/x/" + s.NextName()})); err == nil {
+		t.Error("Sync of a file that was never staged succeeded")
+	}
 
 	s2 := newSyncFSStage(t)
 	boom := errors.New("EIO")
