@@ -39,7 +39,12 @@ func TestMain(m *testing.M) {
 
 // crashCorpus writes n Pismo-like objects (half gzipped) with re-delivered
 // events between them, big enough that a load takes a noticeable time.
-func crashCorpus(t *testing.T, n, perObject int) string {
+func crashCorpus(t *testing.T, n, perObject int) string { return crashCorpusDays(t, n, perObject, 3) }
+
+// crashCorpusDays is crashCorpus over days days from 2024-02-01 (a load of
+// more than a few dozen partitions is made durable by syncfs where there is
+// one, see partitions.Stage.Sync).
+func crashCorpusDays(t *testing.T, n, perObject, days int) string {
 	dir := t.TempDir()
 	r := rand.New(rand.NewSource(42))
 	domains := []string{"account", "cards", "authorization", "transaction"}
@@ -69,8 +74,8 @@ func crashCorpus(t *testing.T, n, perObject int) string {
 				id++
 			}
 			d := domains[eid%len(domains)]
-			fmt.Fprintf(w, `{"event_id":"e-%07d","domain":"%s","event_type":"%s-change-1","schema_version":1,"org_id":"TN-%d","cid":"c-%d","timestamp":"2024-02-%02dT%02d:%02d:00.%03dZ","data":{"n":%d,"pad":"%s"}}`+"\n",
-				eid, d, d, eid%3, eid, 1+eid%3, eid%24, eid%60, eid%1000, eid, strings.Repeat("x", 200+eid%300))
+			fmt.Fprintf(w, `{"event_id":"e-%07d","domain":"%s","event_type":"%s-change-1","schema_version":1,"org_id":"TN-%d","cid":"c-%d","timestamp":"%sT%02d:%02d:00.%03dZ","data":{"n":%d,"pad":"%s"}}`+"\n",
+				eid, d, d, eid%3, eid, time.Date(2024, 2, 1+eid%days, 0, 0, 0, 0, time.UTC).Format(time.DateOnly), eid%24, eid%60, eid%1000, eid, strings.Repeat("x", 200+eid%300))
 		}
 		if gz != nil {
 			gz.Close()
@@ -147,6 +152,36 @@ func TestCrashAtEveryCommitStep(t *testing.T) {
 			if again := load(t, lake, src); again.Objects != 0 {
 				t.Errorf("third run loaded %d objects, want 0", again.Objects)
 			}
+		})
+	}
+}
+
+// TestCrashAtEveryCommitStepWide is TestCrashAtEveryCommitStep for a load
+// of hundreds of partitions, whose files and folders are made durable by
+// one syncfs each (where the kernel has one) rather than an fsync each.
+func TestCrashAtEveryCommitStepWide(t *testing.T) {
+	if testing.Short() {
+		t.Skip("hundreds of files per load")
+	}
+	src := crashCorpusDays(t, 4, 300, 101)
+	ref := t.TempDir()
+	if sum := load(t, ref, src); sum.Files < 300 {
+		t.Fatalf("reference load wrote %d files, want hundreds", sum.Files)
+	}
+	want := lakeRows(t, ref)
+	for _, point := range []string{"before-commit", "after-commit", "during-publish", "after-publish"} {
+		t.Run(point, func(t *testing.T) {
+			lake := t.TempDir()
+			cmd := runChild(t, lake, src, "EVENTLAKE_CRASH_AT="+point)
+			out, err := cmd.CombinedOutput()
+			if err == nil || !strings.Contains(err.Error(), "killed") {
+				t.Fatalf("child was not killed at %s: %v\n%s", point, err, out)
+			}
+			load(t, lake, src)
+			if got := lakeRows(t, lake); !reflect.DeepEqual(got, want) {
+				t.Errorf("after a crash at %s and a re-run: %d rows, want %d", point, len(got), len(want))
+			}
+			checkPublished(t, lake)
 		})
 	}
 }

@@ -73,6 +73,56 @@ type spill[T any] struct {
 	runs     map[string]*spillRun
 	buffered int64
 	zbuf     []byte
+	row      []byte // one encoded row, before it is appended to its run
+	raw      []byte // decompressed block being replayed
+	// free holds emptied run buffers by capacity (powers of two), at most
+	// limit/2 bytes of them: appending thousands of runs' rows to buffers
+	// grown from nothing allocated (and collected) several times the
+	// spilled bytes.
+	free      map[int][][]byte
+	freeBytes int64
+}
+
+// minSpillBuf is the capacity of a run's first buffer.
+const minSpillBuf = 1 << 10
+
+// grow returns b with room for n more bytes: b itself, or its bytes moved to
+// a buffer of the next power-of-two capacity (a free one when there is),
+// giving b back.
+func (sp *spill[T]) grow(b []byte, n int) []byte {
+	if cap(b)-len(b) >= n {
+		return b
+	}
+	c := minSpillBuf
+	for c < len(b)+n {
+		c <<= 1
+	}
+	var nb []byte
+	if l := sp.free[c]; len(l) > 0 {
+		nb = l[len(l)-1][:0]
+		l[len(l)-1] = nil
+		sp.free[c] = l[:len(l)-1]
+		sp.freeBytes -= int64(c)
+	} else {
+		nb = make([]byte, 0, c)
+	}
+	nb = append(nb, b...)
+	sp.give(b)
+	return nb
+}
+
+// give keeps an emptied buffer for grow, unless it is not one of grow's or
+// limit/2 bytes are kept already.
+func (sp *spill[T]) give(b []byte) {
+	c := cap(b)
+	if c < minSpillBuf || c&(c-1) != 0 || sp.freeBytes+int64(c) > sp.limit/2 {
+		return
+	}
+	if sp.free == nil {
+		sp.free = map[int][][]byte{}
+	}
+	sp.free[c] = append(sp.free[c], b[:0])
+	sp.freeBytes += int64(c)
 }
 
 func newSpill[T any](dir string, limit int64, codec spillCodec[T]) *spill[T] {
@@ -90,10 +140,10 @@ func (sp *spill[T]) add(partition string, rows []T) error {
 		sp.runs[partition] = r
 	}
 	for i := range rows {
-		n := len(r.buf)
-		r.buf = sp.codec.encode(r.buf, &rows[i])
-		sp.buffered += int64(len(r.buf) - n)
-		r.bytes += int64(len(r.buf) - n)
+		sp.row = sp.codec.encode(sp.row[:0], &rows[i])
+		r.buf = append(sp.grow(r.buf, len(sp.row)), sp.row...)
+		sp.buffered += int64(len(sp.row))
+		r.bytes += int64(len(sp.row))
 		if len(r.buf) >= spillBlockBytes {
 			if err := sp.writeBlock(r); err != nil {
 				return err
@@ -144,8 +194,10 @@ func (sp *spill[T]) writeBlock(r *spillRun) error {
 	r.blocks = append(r.blocks, spillBlock{off: sp.off, n: len(sp.zbuf)})
 	sp.off += int64(len(sp.zbuf))
 	sp.buffered -= int64(len(r.buf))
-	// The buffer is not kept: across thousands of partitions the emptied
-	// buffers would hold, unaccounted, about all the spilled rows again.
+	// The buffer is not kept by the run: across thousands of partitions
+	// the emptied buffers would hold, unaccounted, about all the spilled
+	// rows again. A few go to the free list.
+	sp.give(r.buf)
 	r.buf = nil
 	return nil
 }
@@ -194,7 +246,6 @@ func (sp *spill[T]) replay(partition string, fn func([]T) error) error {
 		clear(rows)
 		return err
 	}
-	var raw []byte
 	for _, b := range r.blocks {
 		if cap(sp.zbuf) < b.n {
 			sp.zbuf = make([]byte, b.n)
@@ -203,11 +254,13 @@ func (sp *spill[T]) replay(partition string, fn func([]T) error) error {
 		if _, err := sp.f.ReadAt(z, b.off); err != nil {
 			return fmt.Errorf("partitions: read spill run: %w", err)
 		}
-		var err error
-		// A fresh block per call: decoded strings alias it until fn is done.
-		if raw, err = s2.Decode(raw[:cap(raw)], z); err != nil {
+		// Decoded strings alias the block until fn is done with them;
+		// then it is reused.
+		raw, err := s2.Decode(sp.raw[:cap(sp.raw)], z)
+		if err != nil {
 			return fmt.Errorf("partitions: read spill run: %w", err)
 		}
+		sp.raw = raw
 		if err := emit(raw); err != nil {
 			return err
 		}
@@ -218,6 +271,8 @@ func (sp *spill[T]) replay(partition string, fn func([]T) error) error {
 		}
 	}
 	sp.buffered -= int64(len(r.buf))
+	sp.give(r.buf)
+	r.buf = nil
 	delete(sp.runs, partition)
 	return nil
 }
@@ -233,6 +288,7 @@ func (sp *spill[T]) remove() {
 	}
 	sp.runs = map[string]*spillRun{}
 	sp.buffered = 0
+	sp.free, sp.freeBytes, sp.raw, sp.row = nil, 0, nil, nil
 }
 
 // Encoding helpers: lengths and integers as unsigned varints (zig-zag for

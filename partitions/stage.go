@@ -37,9 +37,27 @@ type Stage struct {
 	syncMu  sync.Mutex
 	syncErr map[string]error // staged path → its fsync's result, once done
 	syncing map[string]bool  // staged paths handed to SyncLater
-	syncWG  sync.WaitGroup
-	syncSem chan struct{}
+	// deferred are the staged paths SyncLater left to Sync's syncfs.
+	deferred map[string]bool
+	syncWG   sync.WaitGroup
+	syncSem  chan struct{}
+	// fs syncs the staging folder's whole file system at once (nil where
+	// syncfs is not available, see fsync.OpenFS); opened before any file
+	// is staged, so its Sync reports a write-back error of any of them.
+	fs *fsync.FS
+	// syncFS is fs.Sync (tests replace it).
+	syncFS func() error
+	// background counts the files SyncLater fsyncs on their own; past
+	// syncEachMax, with fs, the others wait for the one syncfs of Sync.
+	background int
 }
+
+// syncEachMax is how many staged files of a load are fsynced one by one
+// (in the background, as they are finished) when the file system can be
+// synced at once: a load of a few files does not flush what other programs
+// wrote to the same file system, while a backfill of thousands of files
+// saves thousands of opens and fsyncs with one syncfs.
+const syncEachMax = 64
 
 // NewStage creates the staging folder dir of load loadID (directories 0755,
 // parents as needed). The load ID must be usable as a single file-name
@@ -58,8 +76,12 @@ func NewStage(dir, loadID string) (*Stage, error) {
 	if err := os.MkdirAll(root, dirPerm); err != nil {
 		return nil, fmt.Errorf("partitions: new stage for load %s: %w", loadID, err)
 	}
-	return &Stage{loadID: loadID, root: root,
-		syncErr: map[string]error{}, syncing: map[string]bool{}, syncSem: make(chan struct{}, syncParallelism)}, nil
+	s := &Stage{loadID: loadID, root: root,
+		syncErr: map[string]error{}, syncing: map[string]bool{}, deferred: map[string]bool{}, syncSem: make(chan struct{}, syncParallelism)}
+	if fs, err := fsync.OpenFS(root); err == nil {
+		s.fs, s.syncFS = fs, fs.Sync
+	}
+	return s, nil
 }
 
 // Staged returns the absolute path where the file to be published at
@@ -88,6 +110,9 @@ func (s *Stage) NextName() string {
 // Remove deletes the staging root and everything under it (used on abort and
 // after publish). Removing a stage that is already gone is not an error.
 func (s *Stage) Remove() error {
+	if s.fs != nil {
+		_ = s.fs.Close() // only a descriptor of a directory: nothing to lose
+	}
 	if err := os.RemoveAll(s.root); err != nil {
 		return fmt.Errorf("partitions: remove staging for load %s: %w", s.loadID, err)
 	}
@@ -98,7 +123,7 @@ func (s *Stage) Remove() error {
 // its parent directories, failing if the file already exists.
 func (s *Stage) create(relPath string) (*os.File, string, error) {
 	abs := s.Staged(relPath)
-	f, err := os.OpenFile(abs, os.O_WRONLY|os.O_CREATE|os.O_EXCL, filePerm)
+	f, err := createFile(abs)
 	if err != nil {
 		return nil, "", fmt.Errorf("partitions: create staged %s: %w", relPath, err)
 	}
@@ -211,6 +236,16 @@ func PublishAll(lakeDir, dir string, relPaths []string, afterFirst func()) (move
 	if err := makeDirs(dirs); err != nil {
 		return 0, fmt.Errorf("partitions: publish load %s: %w", loadID, err)
 	}
+	// Many folders (a backfill's thousands of days) are made durable by
+	// one syncfs of the lake's file system after the renames instead of an
+	// fsync each; it is opened before them, so it reports their errors.
+	var whole *fsync.FS
+	if len(dirs) > syncEachMax {
+		if fs, err := fsync.OpenFS(lake); err == nil {
+			whole = fs
+			defer whole.Close()
+		}
+	}
 	var first sync.Once
 	var renamed atomic.Int64
 	err = syncAll(dirs, func(dstDir string) error {
@@ -247,7 +282,7 @@ func PublishAll(lakeDir, dir string, relPaths []string, afterFirst func()) (move
 				first.Do(afterFirst)
 			}
 		}
-		if !made {
+		if !made || whole != nil {
 			return nil
 		}
 		if err := fsync.Dir(dstDir); err != nil {
@@ -255,11 +290,20 @@ func PublishAll(lakeDir, dir string, relPaths []string, afterFirst func()) (move
 		}
 		return nil
 	})
+	if err == nil && whole != nil && renamed.Load() > 0 {
+		if err = publishSyncFS(whole); err != nil {
+			err = fmt.Errorf("publish load %s: sync the lake's file system: %w", loadID, err)
+		}
+	}
 	if err != nil {
 		return int(renamed.Load()), fmt.Errorf("partitions: %w", err)
 	}
 	return int(renamed.Load()), nil
 }
+
+// publishSyncFS syncs the lake's file system after PublishAll's renames
+// (tests replace it).
+var publishSyncFS = (*fsync.FS).Sync
 
 // syncParallelism is how many fsyncs run at once: the file system folds
 // concurrent ones into fewer journal commits, and no worker waits on them.
@@ -300,7 +344,8 @@ func syncAll(paths []string, fn func(string) error) error {
 
 // SyncLater starts fsyncing a finished staged file in the background, so
 // the disk works while the writers go on; Sync waits for it. Writers call it
-// as they finish each file.
+// as they finish each file. Past syncEachMax files of a stage whose file
+// system can be synced at once, it leaves the file to Sync's one syncfs.
 func (s *Stage) SyncLater(relPath string) {
 	abs := s.Staged(relPath)
 	s.syncMu.Lock()
@@ -308,7 +353,13 @@ func (s *Stage) SyncLater(relPath string) {
 		s.syncMu.Unlock()
 		return
 	}
+	if s.fs != nil && s.background >= syncEachMax {
+		s.deferred[abs] = true
+		s.syncMu.Unlock()
+		return
+	}
 	s.syncing[abs] = true
+	s.background++
 	s.syncMu.Unlock()
 	s.syncWG.Add(1)
 	go func() {
@@ -324,25 +375,41 @@ func (s *Stage) SyncLater(relPath string) {
 
 // Sync makes staged files durable before the commit that names them: it
 // waits for the files' background fsyncs (SyncLater), fsyncs the others (in
-// parallel), then the staging folder and its parent. Writers never fsync
-// themselves, so a worker never waits on the disk while there is
-// compressing to do.
+// parallel), then the staging folder and its parent. The files SyncLater
+// left to it past syncEachMax (where the file system can be synced at once,
+// fsync.FS) are made durable, with the staging folder's entries, by one
+// syncfs. Writers never fsync themselves, so a worker never waits on the
+// disk while there is compressing to do.
 func (s *Stage) Sync(files []File) error {
 	s.syncWG.Wait()
 	var paths []string
+	whole := false
 	for _, f := range files {
 		abs := s.Staged(f.Path)
 		s.syncMu.Lock()
 		err, done := s.syncErr[abs]
+		deferred := s.deferred[abs]
 		s.syncMu.Unlock()
-		if !done {
+		switch {
+		case deferred:
+			whole = true
+		case !done:
 			paths = append(paths, abs)
-		} else if err != nil {
+		case err != nil:
 			return fmt.Errorf("partitions: sync staged file %s: %w", abs, err)
 		}
 	}
 	if err := syncAll(paths, fsync.File); err != nil {
 		return fmt.Errorf("partitions: sync staged file %w", err)
+	}
+	if whole {
+		// Every file SyncLater deferred and the staging folder's
+		// entries are on the file system of the root (the folder is
+		// flat), and were written after it was opened.
+		if err := s.syncFS(); err != nil {
+			return fmt.Errorf("partitions: sync staged files of load %s (syncfs): %w", s.loadID, err)
+		}
+		return nil
 	}
 	if err := syncAll([]string{s.root, filepath.Dir(s.root)}, fsync.Dir); err != nil {
 		return fmt.Errorf("partitions: sync staging directory %w", err)
@@ -360,28 +427,30 @@ func makeDirs(dirs []string) error {
 		if exists[dir] {
 			return nil
 		}
-		st, err := os.Stat(dir)
-		if err == nil {
-			if !st.IsDir() {
-				return fmt.Errorf("%s exists and is not a directory", dir)
-			}
-			exists[dir] = true
-			return nil
-		}
-		if !errors.Is(err, fs.ErrNotExist) {
-			return err
-		}
+		// Mkdir first: a new folder (most of a backfill's) costs one call.
+		err := os.Mkdir(dir, dirPerm)
 		parent := filepath.Dir(dir)
-		if parent != dir {
+		if errors.Is(err, fs.ErrNotExist) && parent != dir {
 			if err := mk(parent); err != nil {
 				return err
 			}
+			err = os.Mkdir(dir, dirPerm)
 		}
-		if err := os.Mkdir(dir, dirPerm); err != nil && !errors.Is(err, fs.ErrExist) {
+		switch {
+		case err == nil:
+			parents[parent] = true
+		case errors.Is(err, fs.ErrExist):
+			st, serr := os.Stat(dir)
+			if serr != nil {
+				return serr
+			}
+			if !st.IsDir() {
+				return fmt.Errorf("%s exists and is not a directory", dir)
+			}
+		default:
 			return err
 		}
 		exists[dir] = true
-		parents[parent] = true
 		return nil
 	}
 	for _, d := range dirs {

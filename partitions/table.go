@@ -246,10 +246,11 @@ func (t *tableRowWriter) write(rows []TableRow) error {
 	return nil
 }
 
-func (t *tableRowWriter) Flush() error        { return t.w.Flush() }
-func (t *tableRowWriter) Close() error        { return t.w.Close() }
-func (t *tableRowWriter) Size() int64         { return t.w.Size() }
-func (t *tableRowWriter) Reset(out io.Writer) { t.w.Reset(out) }
+func (t *tableRowWriter) Flush() error           { return t.w.Flush() }
+func (t *tableRowWriter) Close() error           { return t.w.Close() }
+func (t *tableRowWriter) Size() int64            { return t.w.Size() }
+func (t *tableRowWriter) Reset(out io.Writer)    { t.w.Reset(out) }
+func (t *tableRowWriter) File() parquet.FileView { return t.w.File() }
 
 // sameString reports whether a and b are the same bytes in memory.
 func sameString(a, b string) bool {

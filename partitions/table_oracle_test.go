@@ -58,7 +58,8 @@ func (t *rowMajorTableWriter) Write(rows []TableRow) (int, error) {
 	return n, err
 }
 
-func (t *rowMajorTableWriter) Flush() error        { return t.w.Flush() }
-func (t *rowMajorTableWriter) Close() error        { return t.w.Close() }
-func (t *rowMajorTableWriter) Size() int64         { return t.w.Size() }
-func (t *rowMajorTableWriter) Reset(out io.Writer) { t.w.Reset(out) }
+func (t *rowMajorTableWriter) Flush() error           { return t.w.Flush() }
+func (t *rowMajorTableWriter) Close() error           { return t.w.Close() }
+func (t *rowMajorTableWriter) Size() int64            { return t.w.Size() }
+func (t *rowMajorTableWriter) Reset(out io.Writer)    { t.w.Reset(out) }
+func (t *rowMajorTableWriter) File() parquet.FileView { return t.w.File() }

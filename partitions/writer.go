@@ -271,6 +271,34 @@ type rowWriter[T any] interface {
 	Flush() error
 	Close() error
 	Size() int64
+	// Reset starts a new file on out after Close, keeping the writer's
+	// buffers (see recycle).
+	Reset(out io.Writer)
+	// File is the file written so far (its footer after Close).
+	File() parquet.FileView
+}
+
+// recycle prepares a closed writer for Reset. parquet-go's Reset clears in
+// place the footer of the file just written, whose slices share arrays
+// with the writer's own configuration: each column chunk's path_in_schema
+// is the column's path, and every row group's sorting_columns is the
+// writer's; cleared, the next file would name no column and sort by the
+// first. The footer is written: dropping those references leaves the
+// writer's arrays alone, so a reused writer writes the same file as a new
+// one (TestReusedWriterWritesTheSameFile).
+func recycle(f parquet.FileView) {
+	if f == nil {
+		return
+	}
+	md := f.Metadata()
+	for i := range md.RowGroups {
+		rg := &md.RowGroups[i]
+		rg.SortingColumns = nil
+		for j := range rg.Columns {
+			m := &rg.Columns[j].MetaData
+			m.PathInSchema, m.Encoding, m.KeyValueMetadata = nil, nil, nil
+		}
+	}
 }
 
 // structWriter returns a factory of parquet writers for struct rows of type T.
@@ -294,8 +322,12 @@ type set[T any] struct {
 	writerOpts []parquet.WriterOption
 	factory    func([]parquet.WriterOption) func(io.Writer) rowWriter[T]
 	small      map[int]func(io.Writer) rowWriter[T]
-	sizeHint   int64          // bytes of the partition being drained; 0: unknown
-	timeOf     func(*T) int64 // nil: MinTime/MaxTime stay 0
+	// idle keeps one closed writer per page buffer size for the next file
+	// (nil: writers are not reused, see reusable).
+	idle     map[int]rowWriter[T]
+	reused   int            // files written by a reused writer (tests)
+	sizeHint int64          // bytes of the partition being drained; 0: unknown
+	timeOf   func(*T) int64 // nil: MinTime/MaxTime stay 0
 	// zeroTimeUnknown: a time of 0 is no time (a CSV row whose object key
 	// carries no report time), left out of MinTime/MaxTime.
 	zeroTimeUnknown bool
@@ -318,6 +350,7 @@ type part[T any] struct {
 	f         *os.File
 	out       countingWriter
 	w         rowWriter[T]
+	pageSize  int // page buffer size of w
 
 	rows     int64 // rows in the file
 	rgRows   int64 // rows in the current row group
@@ -363,6 +396,11 @@ func newSet[T any](s *Stage, table string, o WriterOptions, schema *parquet.Sche
 	if o.Spill && codec != nil && len(o.SortingColumns) == 0 {
 		st.spill = newSpill(s.Root(), o.SpillBytes, *codec)
 	}
+	// A finished file's writer, recycled and Reset, writes the next file
+	// with the buffers it grew: a backfill writes thousands of small
+	// files, and building a writer allocated more than encoding their
+	// rows.
+	st.idle = map[int]rowWriter[T]{}
 	return st
 }
 
@@ -519,7 +557,15 @@ func (s *set[T]) acquire(partition string) (*part[T], error) {
 	p := &part[T]{partition: partition, rel: rel, abs: abs, f: f}
 	p.out.w = f
 	p.out.h.Reset()
-	p.w = s.writerFor(s.sizeHint)(&p.out)
+	p.pageSize = s.pageSizeFor(s.sizeHint)
+	if w := s.idle[p.pageSize]; w != nil {
+		delete(s.idle, p.pageSize)
+		w.Reset(&p.out)
+		p.w = w
+		s.reused++
+	} else {
+		p.w = s.writerFor(p.pageSize)(&p.out)
+	}
 	s.open[partition] = p
 	s.pushFront(p)
 	return p, nil
@@ -529,19 +575,24 @@ func (s *set[T]) acquire(partition string) (*part[T], error) {
 // partition.
 const minPageBuffer = 16 << 10
 
-// writerFor returns the writer factory for a file that will hold about n
-// bytes of rows (0: unknown). A partition of a few dozen rows — most of a
+// pageSizeFor returns the page buffer size for a file that will hold about
+// n bytes of rows (0: unknown). A partition of a few dozen rows — most of a
 // backfill's — needs no 256 KiB page buffer per column: with a buffer of at
 // least its size every column still fits one page, so the file is the same,
 // while allocating (and collecting) it cost more than encoding the rows.
-func (s *set[T]) writerFor(n int64) func(io.Writer) rowWriter[T] {
+func (s *set[T]) pageSizeFor(n int64) int {
 	if n <= 0 || n >= pageBufferSize {
-		return s.newWriter
+		return pageBufferSize
 	}
 	size := minPageBuffer
 	for int64(size) < n {
 		size *= 2
 	}
+	return min(size, pageBufferSize)
+}
+
+// writerFor returns the writer factory of page buffer size (pageSizeFor).
+func (s *set[T]) writerFor(size int) func(io.Writer) rowWriter[T] {
 	if size >= pageBufferSize {
 		return s.newWriter
 	}
@@ -566,6 +617,13 @@ func (s *set[T]) finish(p *part[T]) error {
 	err := p.w.Close()
 	if cerr := p.f.Close(); err == nil {
 		err = cerr
+	}
+	if err == nil && s.idle != nil && s.idle[p.pageSize] == nil {
+		// One idle writer per size is enough: a set finishes a file
+		// before it opens the next once all MaxOpenFiles are open, and
+		// drains spilled partitions one at a time.
+		recycle(p.w.File())
+		s.idle[p.pageSize] = p.w
 	}
 	p.w = nil
 	if err != nil {
@@ -633,6 +691,7 @@ func (s *set[T]) close() ([]File, error) {
 		s.spill.remove()
 	}
 	s.closed = true
+	s.idle = nil
 	if s.err != nil {
 		for s.head != nil {
 			s.discard(s.head)
@@ -670,6 +729,7 @@ func (s *set[T]) drain() {
 // abort closes every open file and deletes every file the set created.
 func (s *set[T]) abort() {
 	s.closed = true
+	s.idle = nil
 	if s.spill != nil {
 		s.spill.remove()
 	}
