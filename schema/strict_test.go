@@ -23,6 +23,7 @@ func checkStrict(t *testing.T, start, doc []byte, maxDepth int) {
 	}
 	got := base.Clone()
 	end, undo, err := got.ObserveStrictAt(doc, 0, maxDepth)
+	checkStrictOracle(t, base.Clone(), got, doc, maxDepth, end, undo, err)
 	if (err == nil) != (verr == nil) {
 		t.Fatalf("ObserveStrictAt(%q, %d) = %v, validator: %v", doc, maxDepth, err, verr)
 	}
@@ -54,6 +55,23 @@ func checkStrict(t *testing.T, start, doc []byte, maxDepth int) {
 	}
 }
 
+// checkStrictOracle: the walk of ObserveStrictAt (into got, from base) is
+// the former one's: same acceptance, error, end, type and undo.
+func checkStrictOracle(t *testing.T, base, got *Type, doc []byte, maxDepth, end int, undo *Type, err error) {
+	t.Helper()
+	old := base.Clone()
+	oEnd, oUndo, oErr := observeStrictAtOracle(old, doc, 0, maxDepth)
+	if fmt.Sprint(err) != fmt.Sprint(oErr) || end != oEnd {
+		t.Fatalf("ObserveStrictAt(%q, %d) = %d, %v; former walk: %d, %v", doc, maxDepth, end, err, oEnd, oErr)
+	}
+	if !got.Equal(old) {
+		t.Fatalf("ObserveStrictAt(%q) typed %v, the former walk %v", doc, got, old)
+	}
+	if (undo == nil) != (oUndo == nil) || (undo != nil && !undo.Equal(oUndo)) {
+		t.Fatalf("ObserveStrictAt(%q) undo %v, the former walk's %v", doc, undo, oUndo)
+	}
+}
+
 func TestObserveStrictAt(t *testing.T) {
 	docs := append([]string{
 		string(pismoData()),
@@ -68,9 +86,14 @@ func TestObserveStrictAt(t *testing.T) {
 		strings.Repeat("[", 40) + "1," + strings.Repeat("]", 40),
 		`{"a":` + strings.Repeat("[", 35) + `{"b":"\q"}` + strings.Repeat("]", 35) + `}`,
 	}, validateSeeds...)
-	starts := []string{"", `{"a":1,"t":"2024-02-01T09:20:39Z"}`, `{"b":[1]}`, `[{"x":"s"}]`, `"s"`}
+	docs = append(docs,
+		`{"a\"b":1,"c":2}`, `{"a"b":1}`, `{"a\\":1}`, `{"\u00e9":1,"é":2}`, "{\"\xc3\xa9\":1}", "{\"\xc3\":1}",
+		`{"\ud800":1}`, "{\"\xef\xbf\xbd\":1}", `{"a":1,"a":"x"}`, `{"A":1,"a":2}`, `{"":1}`, `{"a" :1 , "b"	:	2 }`,
+		`{"a":1,"c":2}`, `{"a":1,"c":2,"b":3}`, `{"c":1,"b":2,"a":3}`, `{"ab":1}`, `{"a":1`, `{"a`, `{"a"`, `{"a":1,"c"`)
+	starts := []string{"", `{"a":1,"t":"2024-02-01T09:20:39Z"}`, `{"b":[1]}`, `[{"x":"s"}]`, `"s"`,
+		`{"a\"b":1,"c":2}`, `{"a\\":1}`, `{"\ud800":1}`, `{"é":1}`, `{"a":1,"b":2,"c":3}`, `{"":1}`}
 	for _, d := range docs {
-		for _, s := range starts {
+		for _, s := range append(starts, d) {
 			for _, depth := range []int{MaxDepth - 1, 3, 1} {
 				checkStrict(t, []byte(s), []byte(d), depth)
 			}
@@ -95,6 +118,8 @@ func FuzzObserveStrictAt(f *testing.F) {
 	}
 	f.Add([]byte(`{"a":1}`), pismoData(), uint16(3))
 	f.Add([]byte(`[{"x":null}]`), []byte("{\"a\":\"x\x01\"}"), uint16(0))
+	f.Add(pismoData(), pismoData(), uint16(0))
+	f.Add([]byte(`{"a\"b":1,"c":[{"d":2}]}`), []byte(`{"a\"b":1,"c":[{"d":2.5},{"d":"x"}]}`), uint16(0))
 	f.Fuzz(func(t *testing.T, start, doc []byte, depth uint16) {
 		maxDepth := MaxDepth - 1
 		if depth != 0 {

@@ -79,6 +79,8 @@ type Type struct {
 type Field struct {
 	Name string
 	Type *Type
+
+	plain uint8 // ObserveStrictAt's cache of plainName: 0 unknown, 1 yes, 2 no
 }
 
 // setJSON turns t into the absorbing JSON kind, dropping its children.
