@@ -56,9 +56,14 @@ func (w *strictWalker) value(t *Type, i, depth int) (int, error) {
 	b := w.b
 	switch c := b[i]; c {
 	case '"':
-		end, err := scanString(b, i+1)
-		if err != nil {
-			return 0, err
+		end := skipPlain(b, i+1)
+		if end < len(b) && b[end] == '"' {
+			end++
+		} else {
+			var err error
+			if end, _, err = scanStringFrom(b, i, end); err != nil {
+				return 0, err
+			}
 		}
 		switch t.Kind {
 		case String, JSON:
@@ -399,8 +404,28 @@ func scanNumberInt(b []byte, i int) (end int, isInt bool, err error) {
 		return 0, false, synErr(i, "unexpected %s in number, want a digit", describe(c))
 	}
 	if i < n && (b[i] == '.' || b[i] == 'e' || b[i] == 'E') {
-		end, err := scanNumber(b, start)
-		return end, false, err
+		if b[i] == '.' {
+			i++
+			if i >= n || b[i] < '0' || b[i] > '9' {
+				return 0, false, numDigitErr(b, i, "after decimal point")
+			}
+			for i < n && b[i] >= '0' && b[i] <= '9' {
+				i++
+			}
+		}
+		if i < n && (b[i] == 'e' || b[i] == 'E') {
+			i++
+			if i < n && (b[i] == '+' || b[i] == '-') {
+				i++
+			}
+			if i >= n || b[i] < '0' || b[i] > '9' {
+				return 0, false, numDigitErr(b, i, "in exponent")
+			}
+			for i < n && b[i] >= '0' && b[i] <= '9' {
+				i++
+			}
+		}
+		return i, false, nil
 	}
 	switch nd := i - d; {
 	case nd < 19:

@@ -1,6 +1,8 @@
 package schema
 
 import (
+	"encoding/binary"
+	"math/bits"
 	"testing"
 	"unicode/utf8"
 
@@ -337,6 +339,82 @@ func BenchmarkObserveStrictFormer(b *testing.B) {
 	for b.Loop() {
 		if _, _, err := observeStrictAtOracle(&ty, doc, 0, MaxDepth-1); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// The string scan before skipPlain: the oracle of FuzzScanString.
+
+// stringSpecial flags (in bit 7 of each byte) the bytes of x that a string
+// scan must look at: '"', '\\', control characters and non-ASCII bytes. The
+// lowest flagged byte is always exact (borrows only propagate upwards).
+func stringSpecialOracle(x uint64) uint64 {
+	q := x ^ (lsb * '"')
+	s := x ^ (lsb * '\\')
+	return (((q - lsb) &^ q) | ((s - lsb) &^ s) | ((x - lsb*0x20) &^ x) | x) & msb
+}
+
+// scanString validates a string whose opening quote is at b[i-1] and returns
+// the offset just after the closing quote.
+func scanStringOracle(b []byte, i int) (int, error) {
+	end, _, err := scanStringEscOracle(b, i)
+	return end, err
+}
+
+// scanStringEsc is scanString that also reports whether the string holds an
+// escape (a backslash).
+func scanStringEscOracle(b []byte, i int) (end int, esc bool, err error) {
+	start := i - 1
+	n := len(b)
+	for {
+		for i+8 <= n {
+			if m := stringSpecialOracle(binary.LittleEndian.Uint64(b[i:])); m != 0 {
+				i += bits.TrailingZeros64(m) >> 3
+				goto special
+			}
+			i += 8
+		}
+		for i < n && b[i] >= 0x20 && b[i] < 0x80 && b[i] != '"' && b[i] != '\\' {
+			i++
+		}
+		if i >= n {
+			return 0, false, synErr(n, "unexpected end of input in string starting at byte %d", start)
+		}
+	special:
+		switch c := b[i]; {
+		case c == '"':
+			return i + 1, esc, nil
+		case c == '\\':
+			esc = true
+			if i+1 >= n {
+				return 0, false, synErr(n, "unexpected end of input in string escape")
+			}
+			switch b[i+1] {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+				i += 2
+			case 'u':
+				for k := i + 2; k < i+6; k++ {
+					if k >= n {
+						return 0, false, synErr(n, "unexpected end of input in \\u escape")
+					}
+					if !isHex(b[k]) {
+						return 0, false, synErr(k, "invalid hex digit %s in \\u escape", describe(b[k]))
+					}
+				}
+				i += 6
+			default:
+				return 0, false, synErr(i+1, "invalid escape '\\%c' in string", b[i+1])
+			}
+		case c < 0x20:
+			return 0, false, synErr(i, "control character 0x%02x in string (must be escaped)", c)
+		case c >= 0x80:
+			size := utf8Seq(b[i:])
+			if size == 0 {
+				return 0, false, synErr(i, "invalid UTF-8 byte 0x%02x in string", c)
+			}
+			i += size
+		default:
+			i++
 		}
 	}
 }

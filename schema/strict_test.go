@@ -196,3 +196,34 @@ func FuzzMembersWith(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, rec []byte) { checkMembersWith(t, rec) })
 }
+
+// FuzzScanString: the string scan is the former one (end, escape flag and
+// error text), wherever the string starts.
+func FuzzScanString(f *testing.F) {
+	for _, s := range validateSeeds {
+		f.Add([]byte(s), uint16(1))
+	}
+	f.Add([]byte(`"abcdefghijklmnopqrstuvwxyz"`), uint16(1))
+	f.Add([]byte("\"abcdefgh\x01ijk\""), uint16(1))
+	f.Add([]byte("\"abcdefgh\xc3\xa9ijklmnopq\\u00e9rstuvwxyz\""), uint16(1))
+	f.Add([]byte("\"abcdefgh\xed\xa0\x80\""), uint16(1))
+	f.Fuzz(func(t *testing.T, b []byte, at uint16) {
+		i := int(at) % (len(b) + 1)
+		if i == 0 {
+			i = 1
+		}
+		if i > len(b) {
+			return
+		}
+		end, esc, err := scanStringEsc(b, i)
+		oEnd, oEsc, oErr := scanStringEscOracle(b, i)
+		if end != oEnd || esc != oEsc || fmt.Sprint(err) != fmt.Sprint(oErr) {
+			t.Fatalf("scanStringEsc(%q, %d) = %d, %v, %v; former %d, %v, %v", b, i, end, esc, err, oEnd, oEsc, oErr)
+		}
+		end, err = scanString(b, i)
+		oEnd, oErr = scanStringOracle(b, i)
+		if end != oEnd || fmt.Sprint(err) != fmt.Sprint(oErr) {
+			t.Fatalf("scanString(%q, %d) = %d, %v; former %d, %v", b, i, end, err, oEnd, oErr)
+		}
+	})
+}
