@@ -1,6 +1,9 @@
 package schema
 
-import "unicode/utf8"
+import (
+	"encoding/binary"
+	"unicode/utf8"
+)
 
 // ObserveStrictAt validates the JSON value starting at b[i] (not whitespace)
 // exactly as the validator checks a value that may nest maxDepth levels, and
@@ -173,23 +176,75 @@ func (w *strictWalker) enter(t *Type, i, depth int, kind Kind) (done bool, end i
 	return false, 0, nil
 }
 
+// keyWords matches a field's name against a raw key: the first 16 bytes of
+// the name and its closing quote as two little-endian words with masks
+// (m1 zero when they fit in one word), the rest of a longer name compared
+// bytewise.
+type keyWords struct {
+	w0, w1, m0, m1 uint64
+	state          uint8 // 0: not computed, 1: usable, 2: the name cannot be matched raw
+	long           bool  // the name and its quote are longer than 16 bytes
+}
+
 // plainName reports whether f's name can be matched against a key's raw
-// bytes: no quote, backslash or control byte, and valid UTF-8 (the answer
-// is cached in the field).
+// bytes: no quote, backslash or control byte, and valid UTF-8. It computes
+// f.key.
 func (f *Field) plainName() bool {
-	if f.plain == 0 {
-		f.plain = 2
-		if utf8.ValidString(f.Name) {
-			f.plain = 1
-			for k := 0; k < len(f.Name); k++ {
-				if c := f.Name[k]; c < 0x20 || c == '"' || c == '\\' {
-					f.plain = 2
-					break
-				}
+	if f.key.state == 0 {
+		f.key = keyWords{state: 2}
+		ok := utf8.ValidString(f.Name)
+		for k := 0; ok && k < len(f.Name); k++ {
+			if c := f.Name[k]; c < 0x20 || c == '"' || c == '\\' {
+				ok = false
 			}
 		}
+		if ok {
+			var q [16]byte
+			n := copy(q[:], f.Name)
+			if n < len(q) {
+				q[n] = '"'
+				n++
+			}
+			kw := keyWords{state: 1, long: len(f.Name)+1 > 16}
+			kw.w0 = binary.LittleEndian.Uint64(q[:8])
+			kw.w1 = binary.LittleEndian.Uint64(q[8:])
+			if n >= 8 {
+				kw.m0 = ^uint64(0)
+				kw.m1 = ^uint64(0) >> (64 - 8*(n-8)) // n-8 == 0: no second word
+				if n == 8 {
+					kw.m1 = 0
+				}
+			} else {
+				kw.m0 = ^uint64(0) >> (64 - 8*n)
+			}
+			f.key = kw
+		}
 	}
-	return f.plain == 1
+	return f.key.state == 1
+}
+
+// keyAt reports whether the key whose content starts at b[ks] is exactly f's
+// name, followed by its closing quote (f.plainName() is true).
+func (f *Field) keyAt(b []byte, ks int) bool {
+	kw := &f.key
+	if ks+16 > len(b) {
+		e := ks + len(f.Name)
+		return e < len(b) && b[e] == '"' && string(b[ks:e]) == f.Name
+	}
+	if (binary.LittleEndian.Uint64(b[ks:])^kw.w0)&kw.m0 != 0 {
+		return false
+	}
+	if kw.m1 == 0 {
+		return true
+	}
+	if (binary.LittleEndian.Uint64(b[ks+8:])^kw.w1)&kw.m1 != 0 {
+		return false
+	}
+	if !kw.long {
+		return true
+	}
+	e := ks + len(f.Name)
+	return e < len(b) && b[e] == '"' && string(b[ks+16:e]) == f.Name[16:]
 }
 
 func (w *strictWalker) object(t *Type, i, depth int) (int, error) {
@@ -218,12 +273,9 @@ func (w *strictWalker) object(t *Type, i, depth int) (int, error) {
 		var f *Field
 		ke := -1
 		if next < len(t.Fields) {
-			if g := t.Fields[next]; g != nil {
-				e := ks + len(g.Name)
-				if e < n && b[e] == '"' && string(b[ks:e]) == g.Name && g.plainName() {
-					f, ke = g, e
-					next++
-				}
+			if g := t.Fields[next]; g != nil && (g.key.state == 1 || g.plainName()) && g.keyAt(b, ks) {
+				f, ke = g, ks+len(g.Name)
+				next++
 			}
 		}
 		if ke < 0 {
@@ -260,6 +312,14 @@ func (w *strictWalker) object(t *Type, i, depth int) (int, error) {
 		var err error
 		if f == nil {
 			i, err = w.skip(i, depth+1)
+		} else if b[i] == '"' && f.Type != nil && f.Type.Kind == String {
+			// The stable string column: no type to change, only the
+			// string to validate.
+			if j := skipPlain(b, i+1); j < n && b[j] == '"' {
+				i = j + 1
+			} else {
+				i, _, err = scanStringFrom(b, i, j)
+			}
 		} else {
 			if f.Type == nil {
 				w.change()

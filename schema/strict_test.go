@@ -227,3 +227,44 @@ func FuzzScanString(f *testing.F) {
 		}
 	})
 }
+
+// keyAt matches a plain name exactly as comparing the bytes and the closing
+// quote does, for every name length around the word sizes and wherever the
+// record ends.
+func TestKeyAt(t *testing.T) {
+	for l := 0; l <= 40; l++ {
+		name := strings.Repeat("abcdefghij", 5)[:l]
+		f := &Field{Name: name}
+		if !f.plainName() {
+			t.Fatalf("%q not plain", name)
+		}
+		var keys []string
+		for _, k := range []string{name, name + "x", name + `\"`} {
+			keys = append(keys, k)
+		}
+		if l > 0 {
+			keys = append(keys, name[:l-1])
+		}
+		for i := 0; i < l; i++ {
+			keys = append(keys, name[:i]+"Z"+name[i+1:])
+		}
+		for _, k := range keys {
+			for pad := 0; pad < 20; pad++ {
+				b := []byte(`{"` + k + `":1}`)[:min(len(k)+3, len(k)+2+pad)]
+				for _, tail := range []string{"", strings.Repeat(" ", pad)} {
+					b := append(append([]byte(nil), b...), tail...)
+					e := 2 + l
+					want := e < len(b) && b[e] == '"' && string(b[2:e]) == name
+					if got := f.keyAt(b, 2); got != want {
+						t.Fatalf("name %q, record %q: keyAt %v, want %v", name, b, got, want)
+					}
+				}
+			}
+		}
+	}
+	for _, name := range []string{`a"b`, `a\b`, "a\x01", "\xff", "a\xc3"} {
+		if (&Field{Name: name}).plainName() {
+			t.Errorf("%q plain", name)
+		}
+	}
+}

@@ -80,7 +80,7 @@ type Field struct {
 	Name string
 	Type *Type
 
-	plain uint8 // ObserveStrictAt's cache of plainName: 0 unknown, 1 yes, 2 no
+	key keyWords // ObserveStrictAt's matcher of the name's raw key (strict.go)
 }
 
 // setJSON turns t into the absorbing JSON kind, dropping its children.
