@@ -95,11 +95,19 @@ func (w *strictWalker) value(t *Type, i, depth int) (int, error) {
 		var err error
 		switch c {
 		case 't':
-			end, err = scanLiteral(b, i, "true")
+			if i+4 <= len(b) && binary.LittleEndian.Uint32(b[i:]) == wordTrue {
+				end = i + 4
+			} else {
+				end, err = scanLiteral(b, i, "true")
+			}
 		case 'f':
-			end, err = scanLiteral(b, i, "false")
+			if i+5 <= len(b) && binary.LittleEndian.Uint32(b[i+1:]) == wordAlse {
+				end = i + 5
+			} else {
+				end, err = scanLiteral(b, i, "false")
+			}
 		default:
-			return scanLiteral(b, i, "null") // null never changes a type
+			return scanNull(b, i) // null never changes a type
 		}
 		if err != nil {
 			return 0, err
@@ -138,6 +146,21 @@ func (w *strictWalker) value(t *Type, i, depth int) (int, error) {
 		}
 		return end, nil
 	}
+}
+
+// The literals' bytes as little-endian words.
+const (
+	wordTrue = uint32('t') | uint32('r')<<8 | uint32('u')<<16 | uint32('e')<<24
+	wordAlse = uint32('a') | uint32('l')<<8 | uint32('s')<<16 | uint32('e')<<24
+	wordNull = uint32('n') | uint32('u')<<8 | uint32('l')<<16 | uint32('l')<<24
+)
+
+// scanNull is scanLiteral(b, i, "null").
+func scanNull(b []byte, i int) (int, error) {
+	if i+4 <= len(b) && binary.LittleEndian.Uint32(b[i:]) == wordNull {
+		return i + 4, nil
+	}
+	return scanLiteral(b, i, "null")
 }
 
 // skip validates and steps over the value at b[i] without typing it. depth
@@ -312,20 +335,33 @@ func (w *strictWalker) object(t *Type, i, depth int) (int, error) {
 		var err error
 		if f == nil {
 			i, err = w.skip(i, depth+1)
-		} else if b[i] == '"' && f.Type != nil && f.Type.Kind == String {
-			// The stable string column: no type to change, only the
-			// string to validate.
-			if j := skipPlain(b, i+1); j < n && b[j] == '"' {
-				i = j + 1
-			} else {
-				i, _, err = scanStringFrom(b, i, j)
-			}
 		} else {
-			if f.Type == nil {
+			ft := f.Type
+			if ft == nil {
 				w.change()
-				f.Type = &Type{}
+				ft = &Type{}
+				f.Type = ft
 			}
-			i, err = w.value(f.Type, i, depth+1)
+			// The members of a stable type, inline: a string of a string
+			// column, null, a number of a number column.
+			switch c := b[i]; {
+			case c == '"' && ft.Kind == String:
+				if j := skipPlain(b, i+1); j < n && b[j] == '"' {
+					i = j + 1
+				} else {
+					i, _, err = scanStringFrom(b, i, j)
+				}
+			case c == 'n':
+				i, err = scanNull(b, i)
+			case (c >= '0' && c <= '9' || c == '-') && (ft.Kind == Int || ft.Kind == Float):
+				var isInt bool
+				if i, isInt, err = scanNumberInt(b, i); err == nil && !isInt && ft.Kind == Int {
+					w.change()
+					ft.Kind = Float
+				}
+			default:
+				i, err = w.value(ft, i, depth+1)
+			}
 		}
 		if err != nil {
 			return 0, err
