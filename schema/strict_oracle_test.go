@@ -418,3 +418,72 @@ func scanStringEscOracle(b []byte, i int) (end int, esc bool, err error) {
 		}
 	}
 }
+
+// The members walk before its inline key and string scans: the oracle of
+// FuzzMembersOracle.
+
+func membersOracle(b []byte, special string, value func(b []byte, i int) (int, error), fn func(key, value []byte) error) error {
+	i := skipWS(b, 0)
+	if i >= len(b) {
+		return Validate(b)
+	}
+	if b[i] != '{' {
+		if err := Validate(b); err != nil {
+			return err
+		}
+		return ErrNotObject
+	}
+	i = skipWS(b, i+1)
+	if i < len(b) && b[i] == '}' {
+		i++
+	} else {
+		for {
+			kStart := i + 1
+			vStart, err := validKey(b, i)
+			if err != nil {
+				return err
+			}
+			// validKey returns the offset after ':' and whitespace; the key
+			// ends at the last quote before the colon.
+			kEnd := vStart - 1
+			for kEnd > kStart && b[kEnd] != '"' {
+				kEnd--
+			}
+			if vStart >= len(b) {
+				return synErr(vStart, "unexpected end of input in object, want a value")
+			}
+			// The record's own object is one level: values may nest one
+			// level less for the record to stay within MaxDepth.
+			end := -1
+			if value != nil && string(b[kStart:kEnd]) == special {
+				if end, err = value(b, vStart); err != nil {
+					return err
+				}
+			}
+			if end < 0 {
+				if end, err = validValueMax(b, vStart, MaxDepth-1); err != nil {
+					return err
+				}
+			}
+			if err := fn(b[kStart:kEnd], b[vStart:end]); err != nil {
+				return err
+			}
+			i = skipWS(b, end)
+			if i >= len(b) {
+				return synErr(i, "unexpected end of input in object, want ',' or '}'")
+			}
+			if b[i] == '}' {
+				i++
+				break
+			}
+			if b[i] != ',' {
+				return synErr(i, "unexpected %s in object, want ',' or '}'", describe(b[i]))
+			}
+			i = skipWS(b, i+1)
+		}
+	}
+	if i = skipWS(b, i); i < len(b) {
+		return synErr(i, "unexpected %s after top-level value", describe(b[i]))
+	}
+	return nil
+}

@@ -268,3 +268,64 @@ func TestKeyAt(t *testing.T) {
 		}
 	}
 }
+
+// checkMembersOracle: members is the former walk, with and without a value
+// func for "data" (one that types it, one that declines), and when fn stops
+// the scan: the same members, the same error text.
+func checkMembersOracle(t *testing.T, rec []byte) {
+	t.Helper()
+	values := []func() func(b []byte, i int) (int, error){
+		func() func(b []byte, i int) (int, error) { return nil },
+		func() func(b []byte, i int) (int, error) {
+			var ty Type
+			return func(b []byte, i int) (int, error) {
+				end, _, err := ty.ObserveStrictAt(b, i, MaxDepth-1)
+				return end, err
+			}
+		},
+		func() func(b []byte, i int) (int, error) {
+			return func(b []byte, i int) (int, error) { return -1, nil }
+		},
+	}
+	stop := errors.New("stop")
+	for _, mk := range values {
+		for stopAt := -1; stopAt < 3; stopAt++ {
+			run := func(walk func([]byte, string, func([]byte, int) (int, error), func(k, v []byte) error) error) string {
+				var seen []string
+				err := walk(rec, "data", mk(), func(k, v []byte) error {
+					seen = append(seen, string(k)+"="+string(v))
+					if len(seen)-1 == stopAt {
+						return stop
+					}
+					return nil
+				})
+				return fmt.Sprintf("%q %v", seen, err)
+			}
+			if got, want := run(members), run(membersOracle); got != want {
+				t.Fatalf("members(%q):\n%s\nformer walk:\n%s", rec, got, want)
+			}
+		}
+	}
+}
+
+func TestMembersOracle(t *testing.T) {
+	recs := []string{
+		`{"event_id":"e","data":` + string(pismoData()) + `}`, ` { "a" : 1, "b\"c":{"x":[1,"}"]} ,"d":"s\"t", "e": null }  `,
+		`{}`, ` {} `, `[]`, `1`, ``, ` `, `{`, `{"`, `{"a`, `{"a"`, `{"a":`, `{"a":1`, `{"a":1,`, `{"a":1,}`, `{"a" 1}`,
+		`{"a":1}x`, `{"a":1} x`, `{"a":"x`, "{\"a\":\"\xff\"}", "{\"\xff\":1}", `{"a\q":1}`, `{1:2}`, `{"a":1 "b":2}`,
+		`{"data":{"a":1},"data":[}`, `{"data":[1,2}`, `{"data":"\u00e9abcdefghijkl","x":"abcdefghijklmnop"}`,
+	}
+	for _, r := range append(recs, validateSeeds...) {
+		checkMembersOracle(t, []byte(r))
+	}
+}
+
+func FuzzMembersOracle(f *testing.F) {
+	f.Add([]byte(`{"event_id":"e","data":` + string(pismoData()) + `}`))
+	f.Add([]byte(` { "a" : 1, "b\"c":{"x":[1,"}"]} ,"d":"s\"t", "e": null }  `))
+	f.Add([]byte(`{"data":[1,2}`))
+	for _, s := range validateSeeds {
+		f.Add([]byte(`{"data":` + s + `}`))
+	}
+	f.Fuzz(func(t *testing.T, rec []byte) { checkMembersOracle(t, rec) })
+}
