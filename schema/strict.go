@@ -296,9 +296,20 @@ func (w *strictWalker) object(t *Type, i, depth int) (int, error) {
 		var f *Field
 		ke := -1
 		if next < len(t.Fields) {
-			if g := t.Fields[next]; g != nil && (g.key.state == 1 || g.plainName()) && g.keyAt(b, ks) {
-				f, ke = g, ks+len(g.Name)
-				next++
+			if g := t.Fields[next]; g != nil {
+				var match bool
+				if kw := &g.key; kw.state == 1 && ks+16 <= n {
+					// keyAt's words, inline.
+					x0 := binary.LittleEndian.Uint64(b[ks:])
+					x1 := binary.LittleEndian.Uint64(b[ks+8:])
+					match = (x0^kw.w0)&kw.m0|(x1^kw.w1)&kw.m1 == 0 && (!kw.long || g.keyAt(b, ks))
+				} else {
+					match = g.plainName() && g.keyAt(b, ks)
+				}
+				if match {
+					f, ke = g, ks+len(g.Name)
+					next++
+				}
 			}
 		}
 		if ke < 0 {
