@@ -362,6 +362,17 @@ func (w *strictWalker) object(t *Type, i, depth int) (int, error) {
 				} else {
 					i, _, err = scanStringFrom(b, i, j)
 				}
+			case c == '"' && ft.Kind == Timestamp:
+				s := i + 1
+				if j := skipPlain(b, s); j < n && b[j] == '"' {
+					i = j + 1
+				} else if i, _, err = scanStringFrom(b, i, j); err != nil {
+					break
+				}
+				if !isTimestamp(b[s : i-1]) {
+					w.change()
+					ft.Kind = String
+				}
 			case c == 'n':
 				i, err = scanNull(b, i)
 			case (c >= '0' && c <= '9' || c == '-') && (ft.Kind == Int || ft.Kind == Float):
