@@ -171,7 +171,12 @@ func (w *worker) mapRecord(p profile.Profile, data []byte, url string, line, off
 		w.reject(url, line, offset, size, err.Error(), data, r)
 		return nil
 	}
-	domain := w.intern.str(ev.Domain)
+	// The observer interned the domain and event type of the data it typed.
+	k, ok := w.obs.observedKey(ev.Domain, ev.EventType)
+	if !ok {
+		k = typeKey{w.intern.str(ev.Domain), w.intern.str(ev.EventType)}
+	}
+	domain := k.domain
 	if err := partitions.CheckValue(domain); err != nil {
 		w.obs.rollback()
 		w.reject(url, line, offset, size, "domain: "+err.Error(), data, r)
@@ -183,7 +188,7 @@ func (w *worker) mapRecord(p profile.Profile, data []byte, url string, line, off
 	b := &w.buf
 	row := partitions.EventRow{
 		EventID:    w.ref(ev.EventID),
-		EventType:  w.intern.str(ev.EventType),
+		EventType:  k.eventType,
 		OrgID:      w.intern.ptr(ev.OrgID),
 		EventTime:  ev.EventTime,
 		Data:       w.ref(ev.Data),

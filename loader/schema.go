@@ -33,6 +33,33 @@ type typeObserver struct {
 	undo   typeUndo  // what ObserveData changed for the record being mapped
 	object string    // the object being read (for a type's first object)
 	intern *interner // the worker's
+
+	// keys finds an event type's interned key by its raw domain and event
+	// type ("domain\x00event_type" in scratch): one map look-up per
+	// record instead of interning both halves first.
+	keys    map[string]typeKey
+	scratch []byte
+}
+
+// key returns the interned key of (domain, eventType).
+func (ob *typeObserver) key(domain, eventType []byte) typeKey {
+	ob.scratch = append(append(append(ob.scratch[:0], domain...), 0), eventType...)
+	if k, ok := ob.keys[string(ob.scratch)]; ok {
+		return k
+	}
+	if ob.keys == nil || len(ob.keys) > 50000 {
+		ob.keys = map[string]typeKey{}
+	}
+	k := typeKey{ob.intern.str(domain), ob.intern.str(eventType)}
+	ob.keys[string(ob.scratch)] = k
+	return k
+}
+
+// observedKey returns the interned key under which ObserveData typed the
+// current record's data, if it did and it is (domain, eventType).
+func (ob *typeObserver) observedKey(domain, eventType []byte) (typeKey, bool) {
+	k := ob.undo.key
+	return k, ob.undo.set && k.domain == string(domain) && k.eventType == string(eventType)
 }
 
 // begin starts a record of object.
@@ -69,7 +96,7 @@ func (ob *typeObserver) ObserveData(domain, eventType, b []byte, i int) (int, er
 	if ob.undo.set {
 		return -1, nil // a second data member: validated plainly (the profile rejects the record)
 	}
-	k := typeKey{ob.intern.str(domain), ob.intern.str(eventType)}
+	k := ob.key(domain, eventType)
 	o, ok := ob.types[k]
 	if !ok {
 		o = &observedType{t: &schema.Type{}, object: ob.object}

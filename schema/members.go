@@ -24,8 +24,12 @@ func MembersWith(b []byte, key string, value func(b []byte, i int) (int, error),
 }
 
 func members(b []byte, special string, value func(b []byte, i int) (int, error), fn func(key, value []byte) error) error {
-	i := skipWS(b, 0)
-	if i >= len(b) {
+	n := len(b)
+	i := 0
+	if n > 0 && isWS[b[0]] {
+		i = skipWS(b, 0)
+	}
+	if i >= n {
 		return Validate(b)
 	}
 	if b[i] != '{' {
@@ -35,42 +39,73 @@ func members(b []byte, special string, value func(b []byte, i int) (int, error),
 		return ErrNotObject
 	}
 	i = skipWS(b, i+1)
-	if i < len(b) && b[i] == '}' {
+	if i < n && b[i] == '}' {
 		i++
 	} else {
 		for {
-			kStart := i + 1
-			vStart, err := validKey(b, i)
-			if err != nil {
+			// The key: its plain run inline, anything else (escapes,
+			// non-ASCII, errors) by the full scan.
+			if i >= n || b[i] != '"' {
+				_, err := validKey(b, i)
 				return err
 			}
-			// validKey returns the offset after ':' and whitespace; the key
-			// ends at the last quote before the colon.
-			kEnd := vStart - 1
-			for kEnd > kStart && b[kEnd] != '"' {
-				kEnd--
+			kStart := i + 1
+			kEnd := skipPlain(b, kStart)
+			if kEnd >= n || b[kEnd] != '"' {
+				end, _, err := scanStringFrom(b, i, kEnd)
+				if err != nil {
+					return err
+				}
+				kEnd = end - 1
 			}
-			if vStart >= len(b) {
+			i = kEnd + 1
+			if i < n && b[i] == ':' {
+				i++
+			} else {
+				i = skipWS(b, i)
+				if i >= n {
+					return synErr(i, "unexpected end of input in object, want ':'")
+				}
+				if b[i] != ':' {
+					return synErr(i, "unexpected %s in object, want ':' after key", describe(b[i]))
+				}
+				i++
+			}
+			if i < n && isWS[b[i]] {
+				i = skipWS(b, i)
+			}
+			vStart := i
+			if vStart >= n {
 				return synErr(vStart, "unexpected end of input in object, want a value")
 			}
 			// The record's own object is one level: values may nest one
 			// level less for the record to stay within MaxDepth.
 			end := -1
+			var err error
 			if value != nil && string(b[kStart:kEnd]) == special {
 				if end, err = value(b, vStart); err != nil {
 					return err
 				}
 			}
 			if end < 0 {
-				if end, err = validValueMax(b, vStart, MaxDepth-1); err != nil {
+				if b[vStart] == '"' {
+					if end = skipPlain(b, vStart+1); end < n && b[end] == '"' {
+						end++
+					} else if end, _, err = scanStringFrom(b, vStart, end); err != nil {
+						return err
+					}
+				} else if end, err = validValueMax(b, vStart, MaxDepth-1); err != nil {
 					return err
 				}
 			}
 			if err := fn(b[kStart:kEnd], b[vStart:end]); err != nil {
 				return err
 			}
-			i = skipWS(b, end)
-			if i >= len(b) {
+			i = end
+			if i < n && isWS[b[i]] {
+				i = skipWS(b, i)
+			}
+			if i >= n {
 				return synErr(i, "unexpected end of input in object, want ',' or '}'")
 			}
 			if b[i] == '}' {
@@ -83,7 +118,10 @@ func members(b []byte, special string, value func(b []byte, i int) (int, error),
 			i = skipWS(b, i+1)
 		}
 	}
-	if i = skipWS(b, i); i < len(b) {
+	if i < n && isWS[b[i]] {
+		i = skipWS(b, i)
+	}
+	if i < n {
 		return synErr(i, "unexpected %s after top-level value", describe(b[i]))
 	}
 	return nil

@@ -49,44 +49,6 @@ type parser struct {
 	b       []byte
 	i       int
 	scratch [64]byte // decoded escaped keys; longer ones allocate
-
-	// ObserveStrictAt: validate as the validator does, and keep a copy of
-	// the type from before its first change, to put back if the value is
-	// invalid.
-	strict   bool
-	maxDepth int
-	root     *Type
-	backup   *Type
-}
-
-// ObserveStrictAt validates the JSON value starting at b[i] (not whitespace)
-// exactly as the validator checks a value that may nest maxDepth levels, and
-// widens t by it in the same walk: one pass instead of Validate then
-// Observe. It returns the value's end. When t changed, undo is a copy of t
-// from before (else nil), to restore with *t = *undo if the record holding
-// the value is rejected later. When the value is invalid it returns the first
-// problem found (its text may differ from the validator's: callers that
-// report it validate again) and leaves t exactly as it was.
-func (t *Type) ObserveStrictAt(b []byte, i, maxDepth int) (end int, undo *Type, err error) {
-	p := parser{b: b, i: i, strict: true, maxDepth: maxDepth, root: t}
-	if i >= len(b) {
-		return 0, nil, synErr(len(b), "unexpected end of input, want a value")
-	}
-	if err := p.value(t, 1); err != nil {
-		if p.backup != nil {
-			*t = *p.backup
-		}
-		return 0, nil, err
-	}
-	return p.i, p.backup, nil
-}
-
-// change is called before every change to a type: in strict mode the first
-// one saves a copy of the root to restore if the value turns out invalid.
-func (p *parser) change() {
-	if p.strict && p.backup == nil {
-		p.backup = p.root.Clone()
-	}
 }
 
 // value observes the value at p.b[p.i] (not whitespace, in range) into t.
@@ -108,15 +70,7 @@ func (p *parser) value(t *Type, depth int) error {
 		var end int
 		var esc bool
 		var err error
-		if p.strict {
-			// scanString validates escapes, control bytes and UTF-8; a
-			// string with escapes is never a timestamp (isTimestamp
-			// refuses backslashes).
-			if end, err = scanString(b, start); err != nil {
-				return err
-			}
-			end--
-		} else if end, esc, err = stringEnd(b, start); err != nil {
+		if end, esc, err = stringEnd(b, start); err != nil {
 			return err
 		}
 		p.i = end + 1
@@ -128,11 +82,9 @@ func (p *parser) value(t *Type, depth int) error {
 				k = Timestamp
 			}
 			if t.Kind != k {
-				p.change()
 				t.Kind = k
 			}
 		default:
-			p.change()
 			t.setJSON()
 		}
 		return nil
@@ -147,7 +99,6 @@ func (p *parser) value(t *Type, depth int) error {
 		}
 		p.i = end
 		if k := widenKind(t.Kind, Bool); k != t.Kind {
-			p.change()
 			if k == JSON {
 				t.setJSON()
 			} else {
@@ -177,7 +128,6 @@ func (p *parser) value(t *Type, depth int) error {
 			k = Int
 		}
 		if k = widenKind(t.Kind, k); k != t.Kind {
-			p.change()
 			if k == JSON {
 				t.setJSON()
 			} else {
@@ -191,18 +141,7 @@ func (p *parser) value(t *Type, depth int) error {
 // skip validates and steps over the value at p.i without typing it. depth
 // is the nesting level the value would have if it is a container.
 func (p *parser) skip(depth int) error {
-	maxDepth := MaxDepth
-	if p.strict {
-		maxDepth = p.maxDepth - depth + 1
-		if maxDepth < 1 {
-			// Only a container nests: a scalar is fine at any depth.
-			if c := p.b[p.i]; c == '{' || c == '[' {
-				return synErr(p.i, "nesting deeper than %d", MaxDepth)
-			}
-			maxDepth = 1
-		}
-	}
-	end, err := validValueMax(p.b, p.i, maxDepth)
+	end, err := validValueMax(p.b, p.i, MaxDepth)
 	if err != nil {
 		return err
 	}
@@ -215,16 +154,12 @@ func (p *parser) skip(depth int) error {
 // deeper than MaxTypeDepth, or t holds another kind and becomes JSON.
 func (p *parser) enter(t *Type, depth int, kind Kind) (done bool, err error) {
 	switch {
-	case p.strict && depth > p.maxDepth:
-		return true, synErr(p.i, "nesting deeper than %d", MaxDepth)
 	case depth > MaxTypeDepth || (t.Kind != Unknown && t.Kind != kind):
 		if t.Kind != JSON {
-			p.change()
 			t.setJSON()
 		}
 		return true, p.skip(depth)
 	case t.Kind == Unknown:
-		p.change()
 		t.Kind = kind
 	}
 	return false, nil
@@ -253,12 +188,7 @@ func (p *parser) object(t *Type, depth int) error {
 		var ke int
 		var esc bool
 		var err error
-		if p.strict {
-			if ke, esc, err = scanStringEsc(b, ks); err != nil {
-				return err
-			}
-			ke--
-		} else if ke, esc, err = stringEnd(b, ks); err != nil {
+		if ke, esc, err = stringEnd(b, ks); err != nil {
 			return err
 		}
 		key := b[ks:ke]
@@ -279,7 +209,6 @@ func (p *parser) object(t *Type, depth int) error {
 			// valid UTF-8 and encode losslessly.
 			return synErr(ks, "invalid UTF-8 in object key")
 		} else if t.representable(key) {
-			p.change()
 			if len(t.Fields) >= MaxFields {
 				// Too many distinct keys: a map, not a record. Re-walk the
 				// whole object as JSON.
@@ -305,7 +234,6 @@ func (p *parser) object(t *Type, depth int) error {
 			err = p.skip(depth + 1)
 		} else {
 			if f.Type == nil {
-				p.change()
 				f.Type = &Type{}
 			}
 			err = p.value(f.Type, depth+1)
@@ -343,7 +271,6 @@ func (p *parser) array(t *Type, depth int) error {
 		return err
 	}
 	if t.Elem == nil {
-		p.change()
 		t.Elem = &Type{}
 	}
 	b := p.b

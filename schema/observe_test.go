@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/eventlake/eventlake/internal/cputime"
 )
 
 // sig renders a type compactly for table tests: int, float, ts, string,
@@ -622,6 +624,7 @@ func BenchmarkObserve(b *testing.B) {
 	}
 	b.SetBytes(int64(len(doc)))
 	b.ReportAllocs()
+	defer cputime.Bench(b)()
 	for b.Loop() {
 		if err := ty.Observe(doc); err != nil {
 			b.Fatal(err)
@@ -637,6 +640,7 @@ func BenchmarkObservePretty(b *testing.B) {
 	}
 	b.SetBytes(int64(len(doc)))
 	b.ReportAllocs()
+	defer cputime.Bench(b)()
 	for b.Loop() {
 		if err := ty.Observe(doc); err != nil {
 			b.Fatal(err)
@@ -654,6 +658,7 @@ func BenchmarkObserveStrict(b *testing.B) {
 	}
 	b.SetBytes(int64(len(doc)))
 	b.ReportAllocs()
+	defer cputime.Bench(b)()
 	for b.Loop() {
 		if _, _, err := ty.ObserveStrictAt(doc, 0, MaxDepth-1); err != nil {
 			b.Fatal(err)

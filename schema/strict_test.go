@@ -23,6 +23,7 @@ func checkStrict(t *testing.T, start, doc []byte, maxDepth int) {
 	}
 	got := base.Clone()
 	end, undo, err := got.ObserveStrictAt(doc, 0, maxDepth)
+	checkStrictOracle(t, base.Clone(), got, doc, maxDepth, end, undo, err)
 	if (err == nil) != (verr == nil) {
 		t.Fatalf("ObserveStrictAt(%q, %d) = %v, validator: %v", doc, maxDepth, err, verr)
 	}
@@ -54,6 +55,23 @@ func checkStrict(t *testing.T, start, doc []byte, maxDepth int) {
 	}
 }
 
+// checkStrictOracle: the walk of ObserveStrictAt (into got, from base) is
+// the former one's: same acceptance, error, end, type and undo.
+func checkStrictOracle(t *testing.T, base, got *Type, doc []byte, maxDepth, end int, undo *Type, err error) {
+	t.Helper()
+	old := base.Clone()
+	oEnd, oUndo, oErr := observeStrictAtOracle(old, doc, 0, maxDepth)
+	if fmt.Sprint(err) != fmt.Sprint(oErr) || end != oEnd {
+		t.Fatalf("ObserveStrictAt(%q, %d) = %d, %v; former walk: %d, %v", doc, maxDepth, end, err, oEnd, oErr)
+	}
+	if !got.Equal(old) {
+		t.Fatalf("ObserveStrictAt(%q) typed %v, the former walk %v", doc, got, old)
+	}
+	if (undo == nil) != (oUndo == nil) || (undo != nil && !undo.Equal(oUndo)) {
+		t.Fatalf("ObserveStrictAt(%q) undo %v, the former walk's %v", doc, undo, oUndo)
+	}
+}
+
 func TestObserveStrictAt(t *testing.T) {
 	docs := append([]string{
 		string(pismoData()),
@@ -68,9 +86,15 @@ func TestObserveStrictAt(t *testing.T) {
 		strings.Repeat("[", 40) + "1," + strings.Repeat("]", 40),
 		`{"a":` + strings.Repeat("[", 35) + `{"b":"\q"}` + strings.Repeat("]", 35) + `}`,
 	}, validateSeeds...)
-	starts := []string{"", `{"a":1,"t":"2024-02-01T09:20:39Z"}`, `{"b":[1]}`, `[{"x":"s"}]`, `"s"`}
+	docs = append(docs,
+		`{"a\"b":1,"c":2}`, `{"a"b":1}`, `{"a\\":1}`, `{"\u00e9":1,"é":2}`, "{\"\xc3\xa9\":1}", "{\"\xc3\":1}",
+		`{"\ud800":1}`, "{\"\xef\xbf\xbd\":1}", `{"a":1,"a":"x"}`, `{"A":1,"a":2}`, `{"":1}`, `{"a" :1 , "b"	:	2 }`,
+		`{"a":1,"c":2}`, `{"a":1,"c":2,"b":3}`, `{"t":"x"}`, `{"a":2,"t":"2024-02-01T09:20:39Z"}`, `{"a":2,"t":"2024-02-01T09:20:39\u005a"}`,
+		`{"a":2,"t":"2024-02-01T09:20:39Z\x"}`, `{"a":2.5,"t":"2024-02-01T09:20:39+01:00"}`, "{\"a\":2,\"t\":\"2024-02-01T09:20:39Z\xff\"}", `{"a":2,"t":1}`, `{"a":null,"t":null}`, `{"c":1,"b":2,"a":3}`, `{"ab":1}`, `{"a":1`, `{"a`, `{"a"`, `{"a":1,"c"`)
+	starts := []string{"", `{"a":1,"t":"2024-02-01T09:20:39Z"}`, `{"b":[1]}`, `[{"x":"s"}]`, `"s"`,
+		`{"a\"b":1,"c":2}`, `{"a\\":1}`, `{"\ud800":1}`, `{"é":1}`, `{"a":1,"b":2,"c":3}`, `{"":1}`}
 	for _, d := range docs {
-		for _, s := range starts {
+		for _, s := range append(starts, d) {
 			for _, depth := range []int{MaxDepth - 1, 3, 1} {
 				checkStrict(t, []byte(s), []byte(d), depth)
 			}
@@ -95,6 +119,8 @@ func FuzzObserveStrictAt(f *testing.F) {
 	}
 	f.Add([]byte(`{"a":1}`), pismoData(), uint16(3))
 	f.Add([]byte(`[{"x":null}]`), []byte("{\"a\":\"x\x01\"}"), uint16(0))
+	f.Add(pismoData(), pismoData(), uint16(0))
+	f.Add([]byte(`{"a\"b":1,"c":[{"d":2}]}`), []byte(`{"a\"b":1,"c":[{"d":2.5},{"d":"x"}]}`), uint16(0))
 	f.Fuzz(func(t *testing.T, start, doc []byte, depth uint16) {
 		maxDepth := MaxDepth - 1
 		if depth != 0 {
@@ -170,4 +196,137 @@ func FuzzMembersWith(f *testing.F) {
 		f.Add([]byte(`{"data":` + s + `}`))
 	}
 	f.Fuzz(func(t *testing.T, rec []byte) { checkMembersWith(t, rec) })
+}
+
+// FuzzScanString: the string scan is the former one (end, escape flag and
+// error text), wherever the string starts.
+func FuzzScanString(f *testing.F) {
+	for _, s := range validateSeeds {
+		f.Add([]byte(s), uint16(1))
+	}
+	f.Add([]byte(`"abcdefghijklmnopqrstuvwxyz"`), uint16(1))
+	f.Add([]byte("\"abcdefgh\x01ijk\""), uint16(1))
+	f.Add([]byte("\"abcdefgh\xc3\xa9ijklmnopq\\u00e9rstuvwxyz\""), uint16(1))
+	f.Add([]byte("\"abcdefgh\xed\xa0\x80\""), uint16(1))
+	f.Fuzz(func(t *testing.T, b []byte, at uint16) {
+		i := int(at) % (len(b) + 1)
+		if i == 0 {
+			i = 1
+		}
+		if i > len(b) {
+			return
+		}
+		end, esc, err := scanStringEsc(b, i)
+		oEnd, oEsc, oErr := scanStringEscOracle(b, i)
+		if end != oEnd || esc != oEsc || fmt.Sprint(err) != fmt.Sprint(oErr) {
+			t.Fatalf("scanStringEsc(%q, %d) = %d, %v, %v; former %d, %v, %v", b, i, end, esc, err, oEnd, oEsc, oErr)
+		}
+		end, err = scanString(b, i)
+		oEnd, oErr = scanStringOracle(b, i)
+		if end != oEnd || fmt.Sprint(err) != fmt.Sprint(oErr) {
+			t.Fatalf("scanString(%q, %d) = %d, %v; former %d, %v", b, i, end, err, oEnd, oErr)
+		}
+	})
+}
+
+// keyAt matches a plain name exactly as comparing the bytes and the closing
+// quote does, for every name length around the word sizes and wherever the
+// record ends.
+func TestKeyAt(t *testing.T) {
+	for l := 0; l <= 40; l++ {
+		name := strings.Repeat("abcdefghij", 5)[:l]
+		f := &Field{Name: name}
+		if !f.plainName() {
+			t.Fatalf("%q not plain", name)
+		}
+		var keys []string
+		for _, k := range []string{name, name + "x", name + `\"`} {
+			keys = append(keys, k)
+		}
+		if l > 0 {
+			keys = append(keys, name[:l-1])
+		}
+		for i := 0; i < l; i++ {
+			keys = append(keys, name[:i]+"Z"+name[i+1:])
+		}
+		for _, k := range keys {
+			for pad := 0; pad < 20; pad++ {
+				b := []byte(`{"` + k + `":1}`)[:min(len(k)+3, len(k)+2+pad)]
+				for _, tail := range []string{"", strings.Repeat(" ", pad)} {
+					b := append(append([]byte(nil), b...), tail...)
+					e := 2 + l
+					want := e < len(b) && b[e] == '"' && string(b[2:e]) == name
+					if got := f.keyAt(b, 2); got != want {
+						t.Fatalf("name %q, record %q: keyAt %v, want %v", name, b, got, want)
+					}
+				}
+			}
+		}
+	}
+	for _, name := range []string{`a"b`, `a\b`, "a\x01", "\xff", "a\xc3"} {
+		if (&Field{Name: name}).plainName() {
+			t.Errorf("%q plain", name)
+		}
+	}
+}
+
+// checkMembersOracle: members is the former walk, with and without a value
+// func for "data" (one that types it, one that declines), and when fn stops
+// the scan: the same members, the same error text.
+func checkMembersOracle(t *testing.T, rec []byte) {
+	t.Helper()
+	values := []func() func(b []byte, i int) (int, error){
+		func() func(b []byte, i int) (int, error) { return nil },
+		func() func(b []byte, i int) (int, error) {
+			var ty Type
+			return func(b []byte, i int) (int, error) {
+				end, _, err := ty.ObserveStrictAt(b, i, MaxDepth-1)
+				return end, err
+			}
+		},
+		func() func(b []byte, i int) (int, error) {
+			return func(b []byte, i int) (int, error) { return -1, nil }
+		},
+	}
+	stop := errors.New("stop")
+	for _, mk := range values {
+		for stopAt := -1; stopAt < 3; stopAt++ {
+			run := func(walk func([]byte, string, func([]byte, int) (int, error), func(k, v []byte) error) error) string {
+				var seen []string
+				err := walk(rec, "data", mk(), func(k, v []byte) error {
+					seen = append(seen, string(k)+"="+string(v))
+					if len(seen)-1 == stopAt {
+						return stop
+					}
+					return nil
+				})
+				return fmt.Sprintf("%q %v", seen, err)
+			}
+			if got, want := run(members), run(membersOracle); got != want {
+				t.Fatalf("members(%q):\n%s\nformer walk:\n%s", rec, got, want)
+			}
+		}
+	}
+}
+
+func TestMembersOracle(t *testing.T) {
+	recs := []string{
+		`{"event_id":"e","data":` + string(pismoData()) + `}`, ` { "a" : 1, "b\"c":{"x":[1,"}"]} ,"d":"s\"t", "e": null }  `,
+		`{}`, ` {} `, `[]`, `1`, ``, ` `, `{`, `{"`, `{"a`, `{"a"`, `{"a":`, `{"a":1`, `{"a":1,`, `{"a":1,}`, `{"a" 1}`,
+		`{"a":1}x`, `{"a":1} x`, `{"a":"x`, "{\"a\":\"\xff\"}", "{\"\xff\":1}", `{"a\q":1}`, `{1:2}`, `{"a":1 "b":2}`,
+		`{"data":{"a":1},"data":[}`, `{"data":[1,2}`, `{"data":"\u00e9abcdefghijkl","x":"abcdefghijklmnop"}`,
+	}
+	for _, r := range append(recs, validateSeeds...) {
+		checkMembersOracle(t, []byte(r))
+	}
+}
+
+func FuzzMembersOracle(f *testing.F) {
+	f.Add([]byte(`{"event_id":"e","data":` + string(pismoData()) + `}`))
+	f.Add([]byte(` { "a" : 1, "b\"c":{"x":[1,"}"]} ,"d":"s\"t", "e": null }  `))
+	f.Add([]byte(`{"data":[1,2}`))
+	for _, s := range validateSeeds {
+		f.Add([]byte(`{"data":` + s + `}`))
+	}
+	f.Fuzz(func(t *testing.T, rec []byte) { checkMembersOracle(t, rec) })
 }

@@ -79,6 +79,8 @@ type Type struct {
 type Field struct {
 	Name string
 	Type *Type
+
+	key keyWords // ObserveStrictAt's matcher of the name's raw key (strict.go)
 }
 
 // setJSON turns t into the absorbing JSON kind, dropping its children.

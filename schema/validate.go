@@ -237,40 +237,61 @@ const (
 
 // stringSpecial flags (in bit 7 of each byte) the bytes of x that a string
 // scan must look at: '"', '\\', control characters and non-ASCII bytes. The
-// lowest flagged byte is always exact (borrows only propagate upwards).
+// lowest flagged byte is always exact: below it every byte is in
+// 0x20–0x7f and neither '"' nor '\\', so no subtraction borrows there, and
+// none of the four terms sets bit 7 for such a byte (x-1 of a non-zero
+// byte below 0x80, x-0x20 of a byte at least 0x20, x itself); a flagged
+// byte sets it in one of them. Borrows only propagate upwards.
 func stringSpecial(x uint64) uint64 {
 	q := x ^ (lsb * '"')
 	s := x ^ (lsb * '\\')
-	return (((q - lsb) &^ q) | ((s - lsb) &^ s) | ((x - lsb*0x20) &^ x) | x) & msb
+	return ((q - lsb) | (s - lsb) | (x - lsb*0x20) | x) & msb
+}
+
+// skipPlain returns the offset of the first byte at or after b[i] that
+// stringSpecial flags, or the first offset with fewer than 8 bytes left
+// before it stops looking.
+func skipPlain(b []byte, i int) int {
+	for i+8 <= len(b) {
+		if m := stringSpecial(binary.LittleEndian.Uint64(b[i:])); m != 0 {
+			return i + bits.TrailingZeros64(m)>>3
+		}
+		i += 8
+	}
+	return i
 }
 
 // scanString validates a string whose opening quote is at b[i-1] and returns
-// the offset just after the closing quote.
+// the offset just after the closing quote. A string of plain bytes (the
+// common case) is stepped over a word at a time, inline.
 func scanString(b []byte, i int) (int, error) {
-	end, _, err := scanStringEsc(b, i)
+	j := skipPlain(b, i)
+	if j < len(b) && b[j] == '"' {
+		return j + 1, nil
+	}
+	end, _, err := scanStringFrom(b, i-1, j)
 	return end, err
 }
 
 // scanStringEsc is scanString that also reports whether the string holds an
 // escape (a backslash).
 func scanStringEsc(b []byte, i int) (end int, esc bool, err error) {
-	start := i - 1
+	return scanStringFrom(b, i-1, i)
+}
+
+// scanStringFrom is scanStringEsc of the string opened at b[start] whose
+// bytes before b[i] are plain (neither quote, backslash, control nor
+// non-ASCII).
+func scanStringFrom(b []byte, start, i int) (end int, esc bool, err error) {
 	n := len(b)
 	for {
-		for i+8 <= n {
-			if m := stringSpecial(binary.LittleEndian.Uint64(b[i:])); m != 0 {
-				i += bits.TrailingZeros64(m) >> 3
-				goto special
-			}
-			i += 8
-		}
+		i = skipPlain(b, i)
 		for i < n && b[i] >= 0x20 && b[i] < 0x80 && b[i] != '"' && b[i] != '\\' {
 			i++
 		}
 		if i >= n {
 			return 0, false, synErr(n, "unexpected end of input in string starting at byte %d", start)
 		}
-	special:
 		switch c := b[i]; {
 		case c == '"':
 			return i + 1, esc, nil
@@ -297,14 +318,12 @@ func scanStringEsc(b []byte, i int) (end int, esc bool, err error) {
 			}
 		case c < 0x20:
 			return 0, false, synErr(i, "control character 0x%02x in string (must be escaped)", c)
-		case c >= 0x80:
+		default: // c >= 0x80
 			size := utf8Seq(b[i:])
 			if size == 0 {
 				return 0, false, synErr(i, "invalid UTF-8 byte 0x%02x in string", c)
 			}
 			i += size
-		default:
-			i++
 		}
 	}
 }

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/eventlake/eventlake/internal/cputime"
 )
 
 func TestValidate(t *testing.T) {
@@ -213,6 +215,7 @@ func BenchmarkValidate(b *testing.B) {
 	doc := pismoData()
 	b.SetBytes(int64(len(doc)))
 	b.ReportAllocs()
+	defer cputime.Bench(b)()
 	for b.Loop() {
 		if err := Validate(doc); err != nil {
 			b.Fatal(err)
@@ -224,6 +227,7 @@ func BenchmarkValidatePretty(b *testing.B) {
 	doc := pismoDataPretty()
 	b.SetBytes(int64(len(doc)))
 	b.ReportAllocs()
+	defer cputime.Bench(b)()
 	for b.Loop() {
 		if err := Validate(doc); err != nil {
 			b.Fatal(err)

@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"github.com/klauspost/compress/gzip"
+
+	"github.com/eventlake/eventlake/internal/cputime"
 )
 
 // pismoEvent is shaped like a Pismo envelope with a modest data payload.
@@ -63,6 +65,7 @@ func benchStreams(b testing.TB) (ndjson, pretty, gzipped []byte, records int) {
 func benchSplit(b *testing.B, data []byte, shape Shape, records int) {
 	b.SetBytes(int64(len(data)))
 	b.ReportAllocs()
+	defer cputime.Bench(b)()
 	for b.Loop() {
 		rd, err := NewReader(bytes.NewReader(data), Options{})
 		if err != nil {

@@ -260,6 +260,21 @@ func (ev *Event) version(v []byte, t jsonparser.ValueType) {
 	if t != jsonparser.String && t != jsonparser.Number {
 		return
 	}
+	if len(v) > 0 && len(v) <= 9 {
+		// The usual plain digits (fewer than ten always fit an int32).
+		n := int32(0)
+		for _, c := range v {
+			if c < '0' || c > '9' {
+				n = -1
+				break
+			}
+			n = n*10 + int32(c-'0')
+		}
+		if n >= 0 {
+			ev.SchemaVersion, ev.HasSchemaVersion = n, true
+			return
+		}
+	}
 	n, err := strconv.ParseInt(strings.TrimSpace(string(v)), 10, 32)
 	if err != nil {
 		f, ferr := strconv.ParseFloat(string(v), 64)

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/eventlake/eventlake/config"
+	"github.com/eventlake/eventlake/internal/cputime"
 )
 
 func micros(s string) int64 {
@@ -250,6 +251,7 @@ func BenchmarkPismoMap(b *testing.B) {
 	var ev Event
 	b.SetBytes(int64(len(rec)))
 	b.ReportAllocs()
+	defer cputime.Bench(b)()
 	for i := 0; i < b.N; i++ {
 		if err := (Pismo{}).Map(rec, &ev); err != nil {
 			b.Fatal(err)
