@@ -11,29 +11,31 @@ import (
 	"github.com/eventlake/eventlake/loader/format"
 )
 
-// Objects up to wholeMaxCompressed bytes that inflate to at most
-// wholeMaxInflated are read whole and inflated in one call by libdeflate
-// (three times as fast as streaming); larger ones are streamed. Buffers
-// above wholeKeep are given back after their object.
+// Objects up to wholeMaxCompressed bytes are read whole: gzipped ones that
+// inflate to at most wholeMaxInflated are inflated in one call by libdeflate
+// (three times as fast as streaming), and records of objects that are not
+// compressed are read in place; larger ones are streamed. Buffers above
+// wholeKeep are given back after their object.
 const (
 	wholeMaxCompressed = 32 << 20
 	wholeMaxInflated   = 256 << 20
 	wholeKeep          = 32 << 20
 )
 
-// inflater inflates objects whole (when libdeflate is in use): the
-// compressed object, its inflated bytes, and a reader over them.
+// inflater reads objects whole: the object as read, its inflated bytes
+// (when it is gzipped and libdeflate is in use), and a reader over them.
 type inflater struct {
 	gunzip *native.Gunzipper
 	budget *memBudget // the load's, for whole-object buffers
 	zbuf   wholeBuf
-	// Inflated objects: two buffers, so that the next object is inflated
-	// while the writers still encode rows pointing into the last one
-	// (rows of a whole object are not copied; see worker.ref).
+	// Inflated objects, or objects read as they are: two buffers, so that
+	// the next object is read while the writers still encode rows pointing
+	// into the last one (rows of a whole object are not copied; see
+	// worker.ref).
 	obufs [2]wholeBuf
 	busy  [2]sync.WaitGroup // a buffer's rows are still with the writers
 	cur   int               // the buffer of the object being read
-	whole []byte            // the inflated object being read, when its rows may point into it
+	whole []byte            // the (inflated) object being read, when its rows may point into it
 }
 
 func (f *inflater) init(budget *memBudget) {
@@ -118,12 +120,15 @@ func (c *countingReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// inflateWhole reads an object (see wholeMaxCompressed) into memory and,
-// when it is a clean gzip stream, inflates it in one call. It returns the
-// inflated bytes, or nil and the reader to stream the object from instead
-// (the bytes read so far, then the rest). done gives the buffers back; call
-// it when the object is finished, also after an error.
-func (f *inflater) inflateWhole(ctx context.Context, raw io.Reader, size int64) (whole []byte, in io.Reader, done func(), err error) {
+// readWhole reads an object (see wholeMaxCompressed) into memory: a clean
+// gzip stream is inflated in one call, and an object that is not compressed
+// is read in place. It returns the object's (inflated) bytes and its
+// compression, or nil and the reader to stream the object from instead (the
+// bytes read so far, then the rest): a zstd object, a gzip one that does
+// not inflate cleanly or without libdeflate, or one the budget has no room
+// for. done gives the buffers back; call it when the object is finished,
+// also after an error.
+func (f *inflater) readWhole(ctx context.Context, raw io.Reader, size int64) (whole []byte, comp format.Compression, in io.Reader, done func(), err error) {
 	if f.zbuf.b == nil && f.obufs[0].b == nil && f.obufs[1].b == nil {
 		// Holding no whole-object buffer, wait for room for this object's:
 		// the compressed bytes and two inflated objects of about five times
@@ -133,25 +138,45 @@ func (f *inflater) inflateWhole(ctx context.Context, raw io.Reader, size int64) 
 	zb, complete, err := f.zbuf.readAll(raw, size, wholeMaxCompressed)
 	done = func() { f.zbuf.release(wholeKeep) }
 	if err != nil {
-		return nil, nil, done, err
+		return nil, format.None, nil, done, err
 	}
 	if complete {
-		// The other buffer's rows may still be with the writers.
-		f.cur ^= 1
-		f.busy[f.cur].Wait()
-		ob := &f.obufs[f.cur]
-		if out, ok := format.InflateAll(f.gunzip, ob.b, zb, wholeMaxInflated, ob.grow); ok {
-			if len(ob.b) <= wholeKeep {
-				// Rows may point into it (ref): it stays until the
-				// writers are done with them (flush).
-				f.whole = out
-				return out, nil, func() { f.whole = nil; f.zbuf.release(wholeKeep) }, nil
+		switch format.CompressionOf(zb) {
+		case format.Gzip:
+			if f.gunzip == nil {
+				break
 			}
-			// A rare large object: rows copy, and the buffer goes.
-			return out, nil, func() { ob.release(wholeKeep); f.zbuf.release(wholeKeep) }, nil
+			// The other buffer's rows may still be with the writers.
+			f.cur ^= 1
+			f.busy[f.cur].Wait()
+			ob := &f.obufs[f.cur]
+			if out, ok := format.InflateAll(f.gunzip, ob.b, zb, wholeMaxInflated, ob.grow); ok {
+				if len(ob.b) <= wholeKeep {
+					// Rows may point into it (ref): it stays until the
+					// writers are done with them (flush).
+					f.whole = out
+					return out, format.Gzip, nil, func() { f.whole = nil; f.zbuf.release(wholeKeep) }, nil
+				}
+				// A rare large object: rows copy, and the buffer goes.
+				return out, format.Gzip, nil, func() { ob.release(wholeKeep); f.zbuf.release(wholeKeep) }, nil
+			}
+		case format.None:
+			// Not compressed: the object is read where it is. Its buffer
+			// becomes the other object buffer, and the one it replaces
+			// (once the writers are done with its rows) reads the next
+			// object.
+			f.cur ^= 1
+			f.busy[f.cur].Wait()
+			ob := &f.obufs[f.cur]
+			ob.b, f.zbuf.b = f.zbuf.b, ob.b
+			if len(ob.b) <= wholeKeep {
+				f.whole = zb
+				return zb, format.None, nil, func() { f.whole = nil; f.zbuf.release(wholeKeep) }, nil
+			}
+			return zb, format.None, nil, func() { ob.release(wholeKeep); f.zbuf.release(wholeKeep) }, nil
 		}
 	}
-	return nil, io.MultiReader(bytes.NewReader(zb), raw), done, nil
+	return nil, format.None, io.MultiReader(bytes.NewReader(zb), raw), done, nil
 }
 
 // release gives the whole-object buffers back (a watch runs many loads).

@@ -92,22 +92,24 @@ func (w *worker) process(ctx context.Context, j job) (result, error) {
 	var in io.Reader = raw
 	var dec io.ReadCloser
 	var comp format.Compression
-	var whole []byte // the inflated object, when it was inflated in one call
-	if w.inf.gunzip != nil && j.obj.Size <= wholeMaxCompressed {
+	var whole []byte // the object's (inflated) bytes, when it was read whole
+	if j.obj.Size <= wholeMaxCompressed {
+		// Read whole straight from the source into the object's buffer (no
+		// read buffer in between); the rest of an object streamed after
+		// all goes through the read buffer.
+		counted.r = rc
 		var done func()
-		whole, in, done, err = w.inf.inflateWhole(ctx, raw, j.obj.Size)
+		whole, comp, in, done, err = w.inf.readWhole(ctx, raw, j.obj.Size)
 		defer done()
 		if err != nil {
 			return fail(err)
 		}
-		if whole != nil {
-			comp = format.Gzip
-		}
+		counted.r = w.rbuf
 	}
 	fopts := format.Options{MaxRecordBytes: w.l.opts.MaxRecordBytes, MaxRawBytes: maxRawReject}
 	var rd *format.Reader
 	if whole != nil {
-		// Records are read in place from the inflated object.
+		// Records are read in place from the (inflated) object.
 		w.head = headCapture{buf: append(w.head.buf[:0], whole[:min(len(whole), maxRawReject)]...), n: int64(len(whole))}
 		rd = format.NewReaderBytes(whole, fopts)
 	} else {

@@ -121,8 +121,8 @@ func Decompress(r io.Reader) (io.ReadCloser, Compression, error) {
 		d.Close()
 		return nil, None, err
 	}
-	switch {
-	case len(magic) >= len(gzipMagic) && magic[0] == gzipMagic[0] && magic[1] == gzipMagic[1]:
+	switch CompressionOf(magic) {
+	case Gzip:
 		d.kind = Gzip
 		d.gz, _ = gzipPool.Get().(*gzip.Reader)
 		if d.gz == nil {
@@ -136,7 +136,7 @@ func Decompress(r io.Reader) (io.ReadCloser, Compression, error) {
 			return nil, Gzip, err
 		}
 		d.gz.Multistream(false)
-	case len(magic) == len(zstdMagic) && string(magic) == string(zstdMagic):
+	case Zstd:
 		d.kind = Zstd
 		zd, err := getZstd()
 		if err != nil {
@@ -150,6 +150,19 @@ func Decompress(r io.Reader) (io.ReadCloser, Compression, error) {
 		}
 	}
 	return d, d.kind, nil
+}
+
+// CompressionOf returns the compression of an object that begins with head
+// (at least its first four bytes, when it has as many), sniffed from the
+// magic bytes as Decompress sniffs it.
+func CompressionOf(head []byte) Compression {
+	switch {
+	case len(head) >= len(gzipMagic) && head[0] == gzipMagic[0] && head[1] == gzipMagic[1]:
+		return Gzip
+	case len(head) >= len(zstdMagic) && string(head[:len(zstdMagic)]) == string(zstdMagic):
+		return Zstd
+	}
+	return None
 }
 
 // Read implements io.Reader over the decompressed bytes.
