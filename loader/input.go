@@ -91,7 +91,8 @@ func (w *worker) copyLen(p []byte) int {
 }
 
 // headCapture keeps the first bytes of a decompressed stream, to show in the
-// reject of an object nobody can read.
+// reject of an object nobody can read. For an object read whole, r is nil
+// (buf and n are set from the object): there is nothing left to read.
 type headCapture struct {
 	r   io.Reader
 	buf []byte
@@ -99,6 +100,9 @@ type headCapture struct {
 }
 
 func (h *headCapture) Read(p []byte) (int, error) {
+	if h.r == nil {
+		return 0, io.EOF // an object read whole: all of it is in memory already
+	}
 	n, err := h.r.Read(p)
 	if room := maxRawReject - len(h.buf); room > 0 && n > 0 {
 		h.buf = append(h.buf, p[:min(n, room)]...)

@@ -91,6 +91,19 @@ func writeWholeCorpus(t *testing.T, dir string) {
 		"h.ndjson":     []byte(strings.ReplaceAll(ndjson, "nd-", "tail-") + `{"event_id":"cut","domain":"acc`),
 		"i.log":        []byte("log: starting export\n" + strings.ReplaceAll(ndjson, "nd-", "log-")),
 	}
+	// Delimited objects (the jwo-orders table), raw and gzipped, among them
+	// one whose header is refused.
+	for _, c := range []string{"csv-bad-header", "csv-ragged", "csv-unbalanced-quotes", "csv-bare-quote"} {
+		b, err := os.ReadFile(filepath.Join("..", "testdata", "hostile", c, "ALL01.csv000"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var z bytes.Buffer
+		zw := gzip.NewWriter(&z)
+		zw.Write(b)
+		zw.Close()
+		files[c+".csv"], files[c+".csv.gz"] = b, z.Bytes()
+	}
 	for name, b := range files {
 		if err := os.WriteFile(filepath.Join(dir, name), b, 0o644); err != nil {
 			t.Fatal(err)
@@ -154,7 +167,8 @@ func TestWholeObjectsLoadAsStreamed(t *testing.T) {
 		return ev, rj, ob, b
 	}
 	sev, srj, sob, _ := run(0, 1) // no room for whole objects: all stream
-	if len(sev) < 1000 || len(srj) < 20 {
+	if n := strings.Count(strings.Join(sob, "\n"), "quarantined"); len(sev) < 1000 || len(srj) < 20 || n < 3 {
+		t.Logf("objects:\n%s", strings.Join(sob, "\n"))
 		t.Fatalf("corpus too small: %d events, %d rejects", len(sev), len(srj))
 	}
 	for _, workers := range []int{1, 3} {
