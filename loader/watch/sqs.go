@@ -322,10 +322,17 @@ func (w *watcher) deleteMessages(ps []*pending) {
 			continue
 		}
 		out, err := w.sqs.DeleteMessageBatch(ctx, &sqs.DeleteMessageBatchInput{QueueUrl: aws.String(w.o.Queue), Entries: entries})
+		var undeleted []types.DeleteMessageBatchRequestEntry // entries whose delete did not take effect
 		if err != nil {
+			undeleted = entries
 			w.fail("delete", fmt.Errorf("deleting %d messages from %s (they come back and find their objects loaded): %w", len(entries), w.o.Queue, err))
 		} else {
 			for _, f := range out.Failed {
+				for _, e := range entries {
+					if aws.ToString(e.Id) == aws.ToString(f.Id) {
+						undeleted = append(undeleted, e)
+					}
+				}
 				p := byEntry[aws.ToString(f.Id)]
 				id := ""
 				if p != nil {
@@ -344,8 +351,26 @@ func (w *watcher) deleteMessages(ps []*pending) {
 				}
 			}
 		}
+		// A copy of an undeleted message received while the delete was in
+		// flight was taken for the one in hand and not processed: hand it
+		// back to the queue at once (its new receipt), so that it comes
+		// back as a new message instead of after its visibility timeout.
+		var again []string
+		for _, e := range undeleted {
+			p := byEntry[aws.ToString(e.Id)]
+			if r, ok := w.keeper.receipt(p.msg.id); ok && r != aws.ToString(e.ReceiptHandle) {
+				again = append(again, r)
+			}
+		}
 		for _, p := range chunk {
 			w.keeper.drop(p.msg.id)
+		}
+		for _, r := range again {
+			if _, err := w.sqs.ChangeMessageVisibility(ctx, &sqs.ChangeMessageVisibilityInput{
+				QueueUrl: aws.String(w.o.Queue), ReceiptHandle: aws.String(r), VisibilityTimeout: 0,
+			}); err != nil {
+				w.log.Debug("could not hand a redelivered message back; it comes back after its visibility timeout", "error", err)
+			}
 		}
 	}
 }
