@@ -8,7 +8,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 )
 
 // downloadBucketFiles downloads the objects named by their bucket URLs into
@@ -174,33 +173,7 @@ func testIcebergBucketWatch(t *testing.T, newLake func(*testing.T) string) {
 		t.Fatalf("load a: exit %d\n%s", code, errOut)
 	}
 	freshRunner(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	var out, errOut syncBuffer
-	done := make(chan int, 1)
-	go func() {
-		done <- execute(ctx, []string{"watch", "--settle", "0", "--lake", lakeURL, "--iceberg", "--interval", "1h", b},
-			streams{in: strings.NewReader(""), out: &out, errOut: &errOut})
-	}()
-	// The round's load has returned (and so published) once it is logged.
-	deadline := time.Now().Add(60 * time.Second)
-	for !strings.Contains(errOut.String(), `"msg":"load committed"`) {
-		select {
-		case code := <-done:
-			t.Fatalf("watch ended (exit %d) before its first load\n%s", code, errOut.String())
-		default:
-		}
-		if time.Now().After(deadline) {
-			cancel()
-			<-done
-			t.Fatalf("no load from the watch round within 60s\n%s", errOut.String())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	cancel()
-	if code := <-done; code != 0 {
-		t.Fatalf("watch: exit %d\n%s", code, errOut.String())
-	}
+	watchOneRound(t, "--settle", "0", "--lake", lakeURL, "--iceberg", "--interval", "1h", b)
 	tbl := loadBucketIcebergTable(t, lakeURL)
 	if n := len(tbl.Metadata().Snapshots()); n != 2 {
 		t.Errorf("%d snapshots after a load and a watch round, want 2", n)

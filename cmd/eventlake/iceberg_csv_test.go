@@ -7,7 +7,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/iceberg-go"
 	"github.com/apache/iceberg-go/table"
 
@@ -20,28 +19,7 @@ import (
 // value, or NULL).
 func csvIcebergRows(t *testing.T, tbl *table.Table, column string) []string {
 	t.Helper()
-	at, err := tbl.Scan().ToArrowTable(t.Context())
-	if err != nil {
-		t.Fatalf("iceberg-go scan: %v", err)
-	}
-	defer at.Release()
-	tr := array.NewTableReader(at, 1024)
-	defer tr.Release()
-	var out []string
-	for tr.Next() {
-		rec := tr.RecordBatch()
-		s := rec.Schema()
-		obj, line, col := s.FieldIndices("_object")[0], s.FieldIndices("_line")[0], s.FieldIndices(column)[0]
-		for i := 0; i < int(rec.NumRows()); i++ {
-			v := "NULL"
-			if !rec.Column(col).IsNull(i) {
-				v = rec.Column(col).ValueStr(i)
-			}
-			out = append(out, rec.Column(obj).ValueStr(i)+"|"+rec.Column(line).ValueStr(i)+"|"+v)
-		}
-	}
-	slices.Sort(out)
-	return out
+	return icebergKeys(t, tbl, 0, "_object", "_line", column)
 }
 
 // csvShellRows reads the catalog's live files of a CSV table with DuckDB,

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -23,6 +22,14 @@ import (
 // scanner and returns its rows as sorted "event_id|_object|_line" keys.
 func icebergRows(t *testing.T, tbl *table.Table, snapshot int64) []string {
 	t.Helper()
+	return icebergKeys(t, tbl, snapshot, "event_id", "_object", "_line")
+}
+
+// icebergKeys reads a snapshot (0: the current one) of an Iceberg table
+// with iceberg-go's own scanner and returns one sorted key per row: the
+// named columns' values joined by "|" (NULL for a null).
+func icebergKeys(t *testing.T, tbl *table.Table, snapshot int64, columns ...string) []string {
+	t.Helper()
 	var opts []table.ScanOption
 	if snapshot != 0 {
 		opts = append(opts, table.WithSnapshotID(snapshot))
@@ -35,19 +42,25 @@ func icebergRows(t *testing.T, tbl *table.Table, snapshot int64) []string {
 	tr := array.NewTableReader(at, 1024)
 	defer tr.Release()
 	var out []string
+	idx := make([]int, len(columns))
+	vals := make([]string, len(columns))
 	for tr.Next() {
 		rec := tr.RecordBatch()
-		s := rec.Schema()
-		col := func(name string) int {
-			idx := s.FieldIndices(name)
-			if len(idx) != 1 {
-				t.Fatalf("scan has no column %s: %s", name, s)
+		for j, name := range columns {
+			f := rec.Schema().FieldIndices(name)
+			if len(f) != 1 {
+				t.Fatalf("scan has no column %s: %s", name, rec.Schema())
 			}
-			return idx[0]
+			idx[j] = f[0]
 		}
-		id, obj, line := col("event_id"), col("_object"), col("_line")
 		for i := 0; i < int(rec.NumRows()); i++ {
-			out = append(out, fmt.Sprintf("%s|%s|%s", rec.Column(id).ValueStr(i), rec.Column(obj).ValueStr(i), rec.Column(line).ValueStr(i)))
+			for j, c := range idx {
+				vals[j] = "NULL"
+				if !rec.Column(c).IsNull(i) {
+					vals[j] = rec.Column(c).ValueStr(i)
+				}
+			}
+			out = append(out, strings.Join(vals, "|"))
 		}
 	}
 	slices.Sort(out)
@@ -270,23 +283,18 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-// TestIcebergWatch: a watch round on a lake with an Iceberg table commits
-// the round's snapshot, without --iceberg, like load.
-func TestIcebergWatch(t *testing.T) {
-	lakeDir := t.TempDir()
-	a, b := compactSources(t)
-	if code, _, errOut := runCLI(t, "load", "--lake", lakeDir, "-q", "--iceberg", a); code != 0 {
-		t.Fatalf("load a: exit %d\n%s", code, errOut)
-	}
+// watchOneRound runs `eventlake watch` with args until its first load is
+// committed (and so published), then stops it; a failure or no load
+// within 60 s fails the test.
+func watchOneRound(t *testing.T, args ...string) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var out, errOut syncBuffer
 	done := make(chan int, 1)
 	go func() {
-		done <- execute(ctx, []string{"watch", "--settle", "0", "--lake", lakeDir, "--interval", "1h", b},
-			streams{in: strings.NewReader(""), out: &out, errOut: &errOut})
+		done <- execute(ctx, append([]string{"watch"}, args...), streams{in: strings.NewReader(""), out: &out, errOut: &errOut})
 	}()
-	// The round's load has returned (and so published) once it is logged.
 	deadline := time.Now().Add(60 * time.Second)
 	for !strings.Contains(errOut.String(), `"msg":"load committed"`) {
 		select {
@@ -305,6 +313,17 @@ func TestIcebergWatch(t *testing.T) {
 	if code := <-done; code != 0 {
 		t.Fatalf("watch: exit %d\n%s", code, errOut.String())
 	}
+}
+
+// TestIcebergWatch: a watch round on a lake with an Iceberg table commits
+// the round's snapshot, without --iceberg, like load.
+func TestIcebergWatch(t *testing.T) {
+	lakeDir := t.TempDir()
+	a, b := compactSources(t)
+	if code, _, errOut := runCLI(t, "load", "--lake", lakeDir, "-q", "--iceberg", a); code != 0 {
+		t.Fatalf("load a: exit %d\n%s", code, errOut)
+	}
+	watchOneRound(t, "--settle", "0", "--lake", lakeDir, "--interval", "1h", b)
 	tbl := loadIcebergTable(t, lakeDir)
 	if n := len(tbl.Metadata().Snapshots()); n != 2 {
 		t.Errorf("%d snapshots after a load and a watch round, want 2", n)
@@ -348,22 +367,7 @@ func TestIcebergRejects(t *testing.T) {
 	if !strings.HasPrefix(tbl.MetadataLocation(), filepath.Join(lakeDir, "_rejects", icetable.MetaFolder)+string(filepath.Separator)) {
 		t.Errorf("metadata at %s, want under _rejects/_iceberg", tbl.MetadataLocation())
 	}
-	at, err := tbl.Scan().ToArrowTable(context.Background())
-	if err != nil {
-		t.Fatalf("iceberg-go scan: %v", err)
-	}
-	defer at.Release()
-	tr := array.NewTableReader(at, 1024)
-	defer tr.Release()
-	var got []string
-	for tr.Next() {
-		rec := tr.RecordBatch()
-		obj, line := rec.Schema().FieldIndices("object")[0], rec.Schema().FieldIndices("line")[0]
-		for i := 0; i < int(rec.NumRows()); i++ {
-			got = append(got, rec.Column(obj).ValueStr(i)+"|"+rec.Column(line).ValueStr(i))
-		}
-	}
-	slices.Sort(got)
+	got := icebergKeys(t, tbl, 0, "object", "line")
 	if !slices.Equal(got, want) {
 		t.Errorf("iceberg-go scan of _rejects: %d rows %v, shell %d %v", len(got), got, len(want), want)
 	}
