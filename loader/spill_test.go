@@ -12,82 +12,29 @@ import (
 	"testing"
 	"time"
 
-	"github.com/apache/arrow-go/v18/arrow/memory"
-	pq "github.com/apache/arrow-go/v18/parquet"
-	"github.com/apache/arrow-go/v18/parquet/pqarrow"
-
+	"github.com/eventlake/eventlake/internal/parquetcheck"
 	"github.com/eventlake/eventlake/loader"
 )
 
-// arrowColumn reads a lake file with Apache Arrow's Parquet reader (not the
-// library eventlake writes with, nor DuckDB) and returns the values of a text
-// column.
+// arrowColumn reads a column of a lake file with Apache Arrow's Parquet
+// reader (not the library eventlake writes with, nor DuckDB).
 func arrowColumn(t *testing.T, path, column string) []string {
 	t.Helper()
-	f, err := os.Open(path)
+	v, err := parquetcheck.Column[string](path, column)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
-	tbl, err := pqarrow.ReadTable(context.Background(), f, pq.NewReaderProperties(memory.DefaultAllocator), pqarrow.ArrowReadProperties{}, memory.DefaultAllocator)
-	if err != nil {
-		t.Fatalf("arrow read %s: %v", path, err)
-	}
-	defer tbl.Release()
-	idx := tbl.Schema().FieldIndices(column)
-	if len(idx) != 1 {
-		t.Fatalf("%s: no column %q", path, column)
-	}
-	var out []string
-	for _, chunk := range tbl.Column(idx[0]).Data().Chunks() {
-		s, ok := chunk.(interface {
-			Value(int) string
-			Len() int
-		})
-		if !ok {
-			t.Fatalf("%s: column %q is %T", path, column, chunk)
-		}
-		for i := range s.Len() {
-			out = append(out, s.Value(i))
-		}
-	}
-	if int64(len(out)) != tbl.NumRows() {
-		t.Fatalf("%s: %d values, %d rows", path, len(out), tbl.NumRows())
-	}
-	return out
+	return v
 }
 
 // arrowInts reads an int64 column of a Parquet file with arrow-go.
 func arrowInts(t *testing.T, path, column string) []int64 {
 	t.Helper()
-	f, err := os.Open(path)
+	v, err := parquetcheck.Column[int64](path, column)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
-	tbl, err := pqarrow.ReadTable(context.Background(), f, pq.NewReaderProperties(memory.DefaultAllocator), pqarrow.ArrowReadProperties{}, memory.DefaultAllocator)
-	if err != nil {
-		t.Fatalf("arrow read %s: %v", path, err)
-	}
-	defer tbl.Release()
-	idx := tbl.Schema().FieldIndices(column)
-	if len(idx) != 1 {
-		t.Fatalf("%s: no column %q", path, column)
-	}
-	var out []int64
-	for _, chunk := range tbl.Column(idx[0]).Data().Chunks() {
-		a, ok := chunk.(interface {
-			Value(int) int64
-			Len() int
-		})
-		if !ok {
-			t.Fatalf("%s: column %q is %T", path, column, chunk)
-		}
-		for i := range a.Len() {
-			out = append(out, a.Value(i))
-		}
-	}
-	return out
+	return v
 }
 
 // lakeFiles maps each partition folder of table (relative to the table) to

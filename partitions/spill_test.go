@@ -1,54 +1,15 @@
 package partitions
 
 import (
-	"context"
 	"fmt"
 	"math/rand/v2"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
-	"github.com/apache/arrow-go/v18/arrow/memory"
-	pq "github.com/apache/arrow-go/v18/parquet"
-	"github.com/apache/arrow-go/v18/parquet/pqarrow"
+	"github.com/eventlake/eventlake/internal/parquetcheck"
 )
-
-// readArrowColumn reads a staged file with Apache Arrow's Parquet reader (not
-// the library the writers use) and returns its row count and the values of
-// a text column, in file order.
-func readArrowColumn(t testing.TB, abs, column string) (int64, []string) {
-	t.Helper()
-	f, err := os.Open(abs)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	tbl, err := pqarrow.ReadTable(context.Background(), f, pq.NewReaderProperties(memory.DefaultAllocator), pqarrow.ArrowReadProperties{}, memory.DefaultAllocator)
-	if err != nil {
-		t.Fatalf("arrow read %s: %v", abs, err)
-	}
-	defer tbl.Release()
-	idx := tbl.Schema().FieldIndices(column)
-	if len(idx) != 1 {
-		t.Fatalf("%s: column %q not found in %s", abs, column, tbl.Schema())
-	}
-	var vals []string
-	for _, chunk := range tbl.Column(idx[0]).Data().Chunks() {
-		s, ok := chunk.(interface {
-			Value(int) string
-			Len() int
-		})
-		if !ok {
-			t.Fatalf("%s: column %q is %T, not text", abs, column, chunk)
-		}
-		for i := range s.Len() {
-			vals = append(vals, s.Value(i))
-		}
-	}
-	return tbl.NumRows(), vals
-}
 
 // TestSpillOneFilePerPartition: a load over thousands of partitions with few
 // files open makes exactly one file per partition, holding exactly the
@@ -107,7 +68,11 @@ func TestSpillOneFilePerPartition(t *testing.T) {
 	got := 0
 	for _, f := range files {
 		per[f.Partition]++
-		n, ids := readArrowColumn(t, stage.Staged(f.Path), "event_id")
+		ids, err := parquetcheck.Column[string](stage.Staged(f.Path), "event_id")
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := int64(len(ids))
 		if n != f.Rows || int64(len(ids)) != n {
 			t.Fatalf("%s: %d rows read, %d ids, %d recorded", f.Path, n, len(ids), f.Rows)
 		}
