@@ -55,20 +55,8 @@ func localCompactedRows(t *testing.T) (rows, distinct int64) {
 // not replaced since, and those replaced.
 func liveKeys(t *testing.T, lakeURL string) (live, replaced map[string]bool) {
 	t.Helper()
-	st := openBucket(t, lakeURL)
 	live, replaced = map[string]bool{}, map[string]bool{}
-	for _, k := range bucketKeys(t, lakeURL) {
-		if !strings.HasPrefix(k, "_eventlake/log/") {
-			continue
-		}
-		b, _, err := st.Get(context.Background(), k)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var e lk.LogEntry
-		if err := json.Unmarshal(b, &e); err != nil {
-			t.Fatal(err)
-		}
+	for _, e := range bucketLog(t, lakeURL) {
 		for _, f := range e.Files {
 			live[f.Path] = true
 		}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"strings"
 	"testing"
 	"time"
@@ -28,24 +27,9 @@ func faultyS3Lake(t *testing.T, plan map[string][]testservers.Fault) (string, *t
 // logEntries returns the load ids of the lake's log entries, in order.
 func logEntries(t *testing.T, lakeURL string) []string {
 	t.Helper()
-	st := openBucket(t, lakeURL)
 	var ids []string
-	err := st.List(context.Background(), "_eventlake/log/", "", func(o lk.ObjectInfo) error {
-		data, _, err := st.Get(context.Background(), o.Key)
-		if err != nil {
-			return err
-		}
-		var e struct {
-			LoadID string `json:"load_id"`
-		}
-		if err := json.Unmarshal(data, &e); err != nil {
-			return err
-		}
+	for _, e := range bucketLog(t, lakeURL) {
 		ids = append(ids, e.LoadID)
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
 	}
 	return ids
 }

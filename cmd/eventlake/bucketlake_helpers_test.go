@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	dbsql "database/sql"
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -28,6 +29,29 @@ func bucketKeys(t *testing.T, url string) []string {
 		t.Fatal(err)
 	}
 	return keys
+}
+
+// bucketLog returns every entry of the bucket lake's commit log, in order.
+func bucketLog(t *testing.T, lakeURL string) []lk.LogEntry {
+	t.Helper()
+	st := openBucket(t, lakeURL)
+	var out []lk.LogEntry
+	err := st.List(context.Background(), "_eventlake/log/", "", func(o lk.ObjectInfo) error {
+		b, _, err := st.Get(context.Background(), o.Key)
+		if err != nil {
+			return err
+		}
+		var e lk.LogEntry
+		if err := json.Unmarshal(b, &e); err != nil {
+			return fmt.Errorf("%s: %w", o.Key, err)
+		}
+		out = append(out, e)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
 }
 
 func openBucket(t *testing.T, url string) lk.ObjectStore {

@@ -45,19 +45,8 @@ func TestBucketLakeSQLDownloadsOnlyNeededFiles(t *testing.T) {
 }
 
 func testBucketLakeSQLDownloadsOnlyNeededFiles(t *testing.T, newLake func(*testing.T) string) {
-	lakeURL := newLake(t)
-	src := filepath.Join(t.TempDir(), "corpus")
-	if _, err := corpus.Generate(src, corpus.Spec{Objects: 6, ObjectBytes: 150_000, Domains: 6, EventTypesPerDomain: 2,
-		Orgs: 2, Days: 3, Gzip: true, Seed: 7}); err != nil {
-		t.Fatal(err)
-	}
-	local := t.TempDir()
-	freshRunner(t)
-	for _, l := range []string{lakeURL, local} {
-		if code, out, errOut := runCLI(t, "load", "--lake", l, "--settle", "0", "-q", src); code != 0 {
-			t.Fatalf("load %s: exit %d %s%s", l, code, out, errOut)
-		}
-	}
+	lakeURL, local := loadBucketAndLocal(t, newLake, corpus.Spec{Objects: 6, ObjectBytes: 150_000, Domains: 6, EventTypesPerDomain: 2,
+		Orgs: 2, Days: 3, Gzip: true, Seed: 7})
 	// The first domain's schema and its first event type's view, as the
 	// shell names them.
 	_, out, _ := runCLI(t, "sql", "--lake", local, "--format", "list", "-c",
@@ -210,19 +199,8 @@ func TestBucketLakeSQLPrunesByPartition(t *testing.T) {
 }
 
 func testBucketLakeSQLPrunesByPartition(t *testing.T, newLake func(*testing.T) string) {
-	lakeURL := newLake(t)
-	src := filepath.Join(t.TempDir(), "corpus")
-	if _, err := corpus.Generate(src, corpus.Spec{Objects: 6, ObjectBytes: 150_000, Domains: 3, EventTypesPerDomain: 2,
-		Orgs: 2, Days: 4, Gzip: true, Seed: 11}); err != nil {
-		t.Fatal(err)
-	}
-	local := t.TempDir()
-	freshRunner(t)
-	for _, l := range []string{lakeURL, local} {
-		if code, out, errOut := runCLI(t, "load", "--lake", l, "--settle", "0", "-q", src); code != 0 {
-			t.Fatalf("load %s: exit %d %s%s", l, code, out, errOut)
-		}
-	}
+	lakeURL, local := loadBucketAndLocal(t, newLake, corpus.Spec{Objects: 6, ObjectBytes: 150_000, Domains: 3, EventTypesPerDomain: 2,
+		Orgs: 2, Days: 4, Gzip: true, Seed: 11})
 	_, out, _ := runCLI(t, "sql", "--lake", local, "--format", "list", "-c",
 		"select distinct event_date from events order by 1")
 	days := strings.Fields(out)[1:]
@@ -337,4 +315,24 @@ func testBucketLakeSQLPrunesByPartition(t *testing.T, newLake func(*testing.T) s
 		t.Errorf("shell: downloaded %d events files, want %d", events, n)
 	}
 	t.Logf("%-15s downloaded %3d of %3d files", "shell", events, len(live))
+}
+
+// loadBucketAndLocal generates a corpus of spec and loads it into a new
+// lake in a bucket (from a fresh runner) and into a local lake, to compare
+// their answers.
+func loadBucketAndLocal(t *testing.T, newLake func(*testing.T) string, spec corpus.Spec) (lakeURL, local string) {
+	t.Helper()
+	lakeURL = newLake(t)
+	src := filepath.Join(t.TempDir(), "corpus")
+	if _, err := corpus.Generate(src, spec); err != nil {
+		t.Fatal(err)
+	}
+	local = t.TempDir()
+	freshRunner(t)
+	for _, l := range []string{lakeURL, local} {
+		if code, out, errOut := runCLI(t, "load", "--lake", l, "--settle", "0", "-q", src); code != 0 {
+			t.Fatalf("load %s: exit %d %s%s", l, code, out, errOut)
+		}
+	}
+	return lakeURL, local
 }

@@ -154,20 +154,8 @@ func localLakeRows(t *testing.T) (rows, distinct int64) {
 // loggedFiles returns every file path the bucket lake's commit log names.
 func loggedFiles(t *testing.T, lakeURL string) map[string]bool {
 	t.Helper()
-	st := openBucket(t, lakeURL)
 	out := map[string]bool{}
-	for _, k := range bucketKeys(t, lakeURL) {
-		if !strings.HasPrefix(k, "_eventlake/log/") {
-			continue
-		}
-		b, _, err := st.Get(context.Background(), k)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var e lk.LogEntry
-		if err := json.Unmarshal(b, &e); err != nil {
-			t.Fatal(err)
-		}
+	for _, e := range bucketLog(t, lakeURL) {
 		for _, f := range e.Files {
 			out[f.Path] = true
 		}

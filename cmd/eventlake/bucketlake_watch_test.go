@@ -1,8 +1,6 @@
 package main
 
 import (
-	"context"
-	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -10,28 +8,14 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
-	lk "github.com/eventlake/eventlake/lake"
 )
 
 // logObjects counts, per object key, the commit log entries that hold it,
 // and returns the commands of the entries.
 func logObjects(t *testing.T, lakeURL string) (perKey map[string]int, commands []string) {
 	t.Helper()
-	st := openBucket(t, lakeURL)
 	perKey = map[string]int{}
-	for _, k := range bucketKeys(t, lakeURL) {
-		if !strings.HasPrefix(k, "_eventlake/log/") {
-			continue
-		}
-		b, _, err := st.Get(context.Background(), k)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var e lk.LogEntry
-		if err := json.Unmarshal(b, &e); err != nil {
-			t.Fatal(err)
-		}
+	for _, e := range bucketLog(t, lakeURL) {
 		commands = append(commands, e.Command)
 		for _, o := range e.Objects {
 			perKey[o.Key]++
