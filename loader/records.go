@@ -74,6 +74,10 @@ func (in *interner) ptr(p []byte) *string {
 
 // readRecords maps every record of the object into the buffer. It returns a
 // non-empty quarantine reason when the whole object must be quarantined.
+// fuseRecords: profiles that can (profile.PrefixMapper) find the end of each
+// concatenated object while they map it (tests turn it off to compare).
+var fuseRecords = true
+
 func (w *worker) readRecords(ctx context.Context, rd *format.Reader, j job, url string, r *result) (string, error) {
 	if p := w.l.csvProfiles[j.profile]; p != nil {
 		return fmt.Sprintf("JSON records, but profile %s reads delimited (CSV) files", p.Name), nil
@@ -92,6 +96,30 @@ func (w *worker) readRecords(ctx context.Context, rd *format.Reader, j job, url 
 		line, offset int64
 	}
 	var pending []pendingRec
+	// A profile that maps a record at the start of the rest of an object
+	// held in memory finds the record's end in the same walk: the reader
+	// of concatenated objects then hands over records it did not scan
+	// (premapped: w.ev holds the mapped event).
+	premapped := false
+	fuse := func() {
+		pm, ok := prof.(profile.PrefixMapper)
+		if !ok || !fuseRecords {
+			return
+		}
+		rd.SetValueEnd(func(b []byte) int {
+			w.obs.begin(url)
+			end, err := pm.MapObservingPrefix(b, &w.ev, &w.obs)
+			if err != nil {
+				w.obs.rollback() // the scanner finds its end; mapRecord names the reason
+				return -1
+			}
+			premapped = true
+			return end
+		})
+	}
+	if prof != nil {
+		fuse()
+	}
 	n := 0
 	for {
 		rec, err := rd.Next()
@@ -103,6 +131,16 @@ func (w *worker) readRecords(ctx context.Context, rd *format.Reader, j job, url 
 		}
 		if n++; n&1023 == 0 && ctx.Err() != nil {
 			return "", ctx.Err()
+		}
+		if premapped {
+			premapped = false
+			if rec.Err == nil {
+				if err := w.acceptEvent(rec.Data, url, rec.Line, rec.Offset, rec.Size, true, r); err != nil {
+					return "", err
+				}
+				continue
+			}
+			w.obs.rollback()
 		}
 		if rec.Err != nil {
 			w.reject(url, rec.Line, rec.Offset, rec.Size, rec.Err.Error(), rec.Data, r)
@@ -125,6 +163,7 @@ func (w *worker) readRecords(ctx context.Context, rd *format.Reader, j job, url 
 				}
 			}
 			pending = nil
+			fuse()
 		}
 		if err := w.mapRecord(prof, rec.Data, url, rec.Line, rec.Offset, rec.Size, r); err != nil {
 			return "", err
@@ -171,6 +210,13 @@ func (w *worker) mapRecord(p profile.Profile, data []byte, url string, line, off
 		w.reject(url, line, offset, size, err.Error(), data, r)
 		return nil
 	}
+	return w.acceptEvent(data, url, line, offset, size, observing, r)
+}
+
+// acceptEvent buffers the row of the event a profile mapped from data into
+// w.ev (observing: with w.obs as its DataObserver).
+func (w *worker) acceptEvent(data []byte, url string, line, offset, size int64, observing bool, r *result) error {
+	ev := &w.ev
 	// The observer interned the domain and event type of the data it typed.
 	k, ok := w.obs.observedKey(ev.Domain, ev.EventType)
 	if !ok {

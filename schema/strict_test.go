@@ -302,7 +302,7 @@ func checkMembersOracle(t *testing.T, rec []byte) {
 				})
 				return fmt.Sprintf("%q %v", seen, err)
 			}
-			if got, want := run(members), run(membersOracle); got != want {
+			if got, want := run(MembersWith), run(membersOracle); got != want {
 				t.Fatalf("members(%q):\n%s\nformer walk:\n%s", rec, got, want)
 			}
 		}

@@ -190,7 +190,7 @@ func (r *Reader) scan() (Record, bool) {
 		var ok bool
 		switch r.ctx {
 		case ctxTop:
-			r.scanTop(b, base)
+			rec, ok = r.scanTop(b, base)
 		case ctxGarbage:
 			rec, ok = r.scanGarbage(b, base)
 		case ctxValue:
@@ -247,7 +247,7 @@ func (r *Reader) startGarbage(base int64, i int, ctx int) {
 	r.pos = base + int64(i) + 1
 }
 
-func (r *Reader) scanTop(b []byte, base int64) {
+func (r *Reader) scanTop(b []byte, base int64) (Record, bool) {
 	for i := int(r.pos - base); i < len(b); i++ {
 		c := b[i]
 		if isSpace(c) {
@@ -264,14 +264,45 @@ func (r *Reader) scanTop(b []byte, base int64) {
 			r.ctx = ctxArrExpect
 			r.pos = base + int64(i) + 1
 		case r.shape != Array && c == '{':
+			if r.valueEnd != nil && r.st.eof {
+				if rec, ok := r.takeValue(b, base, i); ok {
+					return rec, true
+				}
+			}
 			r.startValue(b, base, i, kindContainer)
 		default:
 			r.startGarbage(base, i, ctxGarbage)
 		}
-		return
+		return Record{}, false
 	}
 	r.pos = base + int64(len(b))
+	return Record{}, false
 }
+
+// takeValue offers the top-level object starting at b[i] to valueEnd (the
+// whole input is in b) and, when valueEnd takes it, returns it as the next
+// record, with the reader's state as scanValue leaves it after an object.
+// valueEnd sees at most MaxRecordBytes, so a longer object is left to the
+// scanner (which reports it).
+func (r *Reader) takeValue(b []byte, base int64, i int) (Record, bool) {
+	end := r.valueEnd(b[i:min(len(b), i+r.opts.MaxRecordBytes)])
+	if end <= 0 {
+		return Record{}, false
+	}
+	r.startRecord(base, i, r.opts.MaxRecordBytes)
+	v := b[i : i+end]
+	if k := bytes.Count(v, newline); k > 0 {
+		r.line += int64(k)
+		r.lineStart = base + int64(i+bytes.LastIndexByte(v, '\n')) + 1
+	}
+	r.lineContent = true
+	r.lastNonWs = base + int64(i+end-1)
+	r.pos = base + int64(i+end)
+	r.ctx = r.valueAfterRecord()
+	return r.emit(r.pos, nil), true
+}
+
+var newline = []byte{'\n'}
 
 // scanGarbage extends a top-level garbage region up to the next line that starts with the opening byte of a
 // top-level value.

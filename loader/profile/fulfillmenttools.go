@@ -40,6 +40,11 @@ func (f Fulfillmenttools) MapObserving(rec []byte, ev *Event, obs DataObserver) 
 	return f.mapRecord(rec, ev, obs)
 }
 
+// MapObservingPrefix implements PrefixMapper.
+func (f Fulfillmenttools) MapObservingPrefix(b []byte, ev *Event, obs DataObserver) (int, error) {
+	return mapPrefix(b, ev, obs, f.mapRecord)
+}
+
 func (Fulfillmenttools) mapRecord(rec []byte, ev *Event, obs DataObserver) error {
 	ev.reset()
 	var seen int

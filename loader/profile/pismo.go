@@ -42,6 +42,11 @@ func (p Pismo) MapObserving(rec []byte, ev *Event, obs DataObserver) error {
 	return p.mapRecord(rec, ev, obs)
 }
 
+// MapObservingPrefix implements PrefixMapper.
+func (p Pismo) MapObservingPrefix(b []byte, ev *Event, obs DataObserver) (int, error) {
+	return mapPrefix(b, ev, obs, p.mapRecord)
+}
+
 func (Pismo) mapRecord(rec []byte, ev *Event, obs DataObserver) error {
 	ev.reset()
 	var seen int

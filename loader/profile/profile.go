@@ -35,6 +35,10 @@ type Event struct {
 	DataObserved bool
 
 	scratch []byte
+	// prefix: the record is the JSON object at the start of a longer
+	// buffer, which ends at end (MapObservingPrefix).
+	prefix bool
+	end    int
 }
 
 func (e *Event) reset() {
@@ -70,7 +74,7 @@ func members(rec []byte, ev *Event, data string, obs DataObserver, fn func(key, 
 	if obs == nil {
 		return schema.Members(rec, fn)
 	}
-	return schema.MembersWith(rec, data, func(b []byte, i int) (int, error) {
+	observe := func(b []byte, i int) (int, error) {
 		if ev.Domain == nil || ev.EventType == nil {
 			return -1, nil
 		}
@@ -79,7 +83,35 @@ func members(rec []byte, ev *Event, data string, obs DataObserver, fn func(key, 
 			ev.DataObserved = true
 		}
 		return end, err
-	}, fn)
+	}
+	if ev.prefix {
+		var err error
+		ev.end, err = schema.MembersPrefix(rec, data, observe, fn)
+		return err
+	}
+	return schema.MembersWith(rec, data, observe, fn)
+}
+
+// PrefixMapper is implemented by profiles that can map a record which is
+// the JSON object at the start of a longer buffer, and say where it ends:
+// a reader of concatenated objects held in memory then needs no separate
+// pass to find each object's end (format.Reader.SetValueEnd). It is
+// MapObserving otherwise. On an error the record's end is unknown: the
+// caller finds it by other means and maps it again (Map names the reason).
+type PrefixMapper interface {
+	ObservingMapper
+	MapObservingPrefix(b []byte, ev *Event, obs DataObserver) (end int, err error)
+}
+
+// mapPrefix runs a profile's mapRecord over the object at the start of b.
+func mapPrefix(b []byte, ev *Event, obs DataObserver, mapRecord func([]byte, *Event, DataObserver) error) (int, error) {
+	ev.prefix, ev.end = true, -1
+	err := mapRecord(b, ev, obs)
+	ev.prefix = false
+	if err != nil {
+		return -1, err
+	}
+	return ev.end, nil
 }
 
 // Profile maps records of one vendor layout.

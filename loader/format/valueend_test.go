@@ -1,0 +1,87 @@
+package format
+
+import (
+	"bytes"
+	"fmt"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/eventlake/eventlake/schema"
+)
+
+// prefixEnd is the loader's way of finding an object's end (a profile's
+// MapObservingPrefix): the strict walk of the object at the start of b.
+func prefixEnd(taken *int) func(b []byte) int {
+	ty := &schema.Type{}
+	return func(b []byte) int {
+		end, err := schema.MembersPrefix(b, "data", func(b []byte, i int) (int, error) {
+			end, _, err := ty.ObserveStrictAt(b, i, schema.MaxDepth-1)
+			return end, err
+		}, func(k, v []byte) error { return nil })
+		if err != nil {
+			return -1
+		}
+		*taken++
+		return end
+	}
+}
+
+// checkValueEnd holds a Reader whose objects' ends are found by SetValueEnd's
+// function to the Reader's own scanner: the same records, lines, offsets,
+// sizes and errors, in place and streamed. It returns how many records the
+// function took.
+func checkValueEnd(t *testing.T, input []byte, opts Options) int {
+	t.Helper()
+	ref := NewReaderBytes(input, opts)
+	if ref.Shape() == CSV {
+		return 0
+	}
+	want := fmt.Sprintf("%v %+v", ref.Shape(), readAll(t, ref))
+	taken := 0
+	for name, mk := range map[string]func() *Reader{
+		"in place": func() *Reader { return NewReaderBytes(input, opts) },
+		"streamed": func() *Reader { rd, _ := NewReader(bytes.NewReader(input), opts); return rd },
+	} {
+		rd := mk()
+		rd.SetValueEnd(prefixEnd(&taken))
+		if got := fmt.Sprintf("%v %+v", rd.Shape(), readAll(t, rd)); got != want {
+			t.Fatalf("%s, ends found by the strict walk:\n%s\nby the scanner:\n%s", name, got, want)
+		}
+	}
+	return taken
+}
+
+func TestValueEndMatchesScanner(t *testing.T) {
+	for _, s := range splitSeeds {
+		checkValueEnd(t, []byte(s), Options{MaxRawBytes: 16})
+	}
+	_, pretty, _, _ := benchStreams(t)
+	if n := checkValueEnd(t, pretty[:256<<10], Options{}); n == 0 {
+		t.Fatal("no record of the pretty-printed stream was taken by the strict walk")
+	}
+	rng := rand.New(rand.NewPCG(5, 6))
+	taken := 0
+	for range 3000 {
+		taken += checkValueEnd(t, wordScanInput(rng), Options{MaxRawBytes: 16, MaxRecordBytes: 1 + rng.IntN(400)})
+	}
+	if taken == 0 {
+		t.Fatal("no random record was taken by the strict walk")
+	}
+}
+
+func FuzzSplitValueEnd(f *testing.F) {
+	for _, s := range splitSeeds {
+		f.Add([]byte(s), uint16(0))
+	}
+	rng := rand.New(rand.NewPCG(7, 8))
+	for range 20 {
+		f.Add(wordScanInput(rng), uint16(rng.IntN(300)))
+	}
+	f.Fuzz(func(t *testing.T, input []byte, maxRec uint16) {
+		opts := Options{MaxRawBytes: 16}
+		if maxRec != 0 {
+			opts.MaxRecordBytes = int(maxRec)
+		}
+		checkValueEnd(t, input, opts)
+	})
+}
