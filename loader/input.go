@@ -27,6 +27,7 @@ const (
 type inflater struct {
 	gunzip *native.Gunzipper
 	budget *memBudget // the load's, for whole-object buffers
+	share  int64      // the budget divided among the load's workers
 	zbuf   wholeBuf
 	// Inflated objects, or objects read as they are: two buffers, so that
 	// the next object is read while the writers still encode rows pointing
@@ -38,8 +39,9 @@ type inflater struct {
 	whole []byte            // the (inflated) object being read, when its rows may point into it
 }
 
-func (f *inflater) init(budget *memBudget) {
+func (f *inflater) init(budget *memBudget, workers int) {
 	f.gunzip, f.budget = native.NewGunzipper(), budget
+	f.share = budget.limit / int64(max(1, workers))
 	f.zbuf.budget = budget
 	for i := range f.obufs {
 		f.obufs[i].budget = budget
@@ -134,10 +136,13 @@ func (c *countingReader) Read(p []byte) (int, error) {
 // also after an error.
 func (f *inflater) readWhole(ctx context.Context, raw io.Reader, size int64) (whole []byte, comp format.Compression, in io.Reader, done func(), err error) {
 	if f.zbuf.b == nil && f.obufs[0].b == nil && f.obufs[1].b == nil {
-		// Holding no whole-object buffer, wait for room for this object's:
-		// the compressed bytes and two inflated objects of about five times
-		// their size (with the quarter grow adds).
-		f.budget.waitFree(ctx, 15*max(size, 64<<10))
+		// Holding no whole-object buffer, wait for room for this object's
+		// (the compressed bytes and two inflated objects of about five
+		// times their size, with the quarter grow adds), or for this
+		// worker's share of the budget: a worker that waited for more
+		// would wait for as long as any other holds a buffer. What the
+		// budget cannot grant later is streamed.
+		f.budget.waitFree(ctx, min(15*max(size, 64<<10), f.share))
 	}
 	zb, complete, err := f.zbuf.readAll(raw, size, wholeMaxCompressed)
 	done = func() { f.zbuf.release(wholeKeep) }

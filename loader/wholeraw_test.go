@@ -216,7 +216,7 @@ func TestReadWholeByCompression(t *testing.T) {
 	zs := enc.EncodeAll(raw, nil)
 	budget := newMemBudget(defaultWholeBudget)
 	var f inflater
-	f.init(budget)
+	f.init(budget, 1)
 	for i := range 4 { // the object buffers take turns
 		whole, comp, in, done, err := f.readWhole(context.Background(), bytes.NewReader(raw), int64(len(raw)))
 		if err != nil || in != nil || comp != format.None || !bytes.Equal(whole, raw) {
@@ -342,5 +342,32 @@ func TestWholeObjectSizeDiffersFromListing(t *testing.T) {
 		if b.whole.inUse() != 0 {
 			t.Errorf("whole budget %d: %d bytes still reserved", whole, b.whole.inUse())
 		}
+	}
+}
+
+// Every worker reads its raw objects whole at the same time: a worker that
+// holds no whole-object buffer waits only for its share of the budget, not
+// for all of it (it waited for room for an inflated gzip object, 15 times
+// the object's size, capped at the whole budget: as long as another worker
+// held any buffer, the only one reading whole was that one).
+func TestRawObjectsReadWholeByEveryWorker(t *testing.T) {
+	dir := t.TempDir()
+	line := wholeLine("x") + "\n"
+	body := []byte(strings.Repeat(line, (3<<20)/len(line))) // 3 MB: its buffer is 4 MiB
+	for i := range 8 {
+		// Sizes differ: objects of one size go to one worker (copies).
+		head := wholeLine(fmt.Sprint("id-", i)) + strings.Repeat("\n", i+1)
+		if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("obj-%d.ndjson", i)), append([]byte(head), body...), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b := &loadBudgets{whole: newMemBudget(32 << 20), arena: newMemBudget(defaultArenaBudget)}
+	if _, err := Run(context.Background(), Options{Lake: t.TempDir(), Workers: 2, budgets: b}, []SourceSpec{{URL: dir}}); err != nil {
+		t.Fatal(err)
+	}
+	// One worker holds at most three 4 MiB buffers (the one it reads
+	// into and the two its last objects' rows point into).
+	if peak := b.whole.peakUse(); peak <= 12<<20 {
+		t.Fatalf("whole-object buffers peaked at %d MiB: one worker's; the other waited", peak>>20)
 	}
 }
