@@ -72,12 +72,12 @@ func (in *interner) ptr(p []byte) *string {
 	return &s
 }
 
-// readRecords maps every record of the object into the buffer. It returns a
-// non-empty quarantine reason when the whole object must be quarantined.
 // fuseRecords: profiles that can (profile.PrefixMapper) find the end of each
 // concatenated object while they map it (tests turn it off to compare).
 var fuseRecords = true
 
+// readRecords maps every record of the object into the buffer. It returns a
+// non-empty quarantine reason when the whole object must be quarantined.
 func (w *worker) readRecords(ctx context.Context, rd *format.Reader, j job, url string, r *result) (string, error) {
 	if p := w.l.csvProfiles[j.profile]; p != nil {
 		return fmt.Sprintf("JSON records, but profile %s reads delimited (CSV) files", p.Name), nil
