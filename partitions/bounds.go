@@ -1,6 +1,9 @@
 package partitions
 
 import (
+	"bytes"
+	"encoding/binary"
+	"reflect"
 	"unicode/utf8"
 
 	"github.com/parquet-go/parquet-go"
@@ -122,13 +125,107 @@ func (p *boundedPage) Bounds() (lo, hi parquet.Value, ok bool) {
 }
 
 func (p *boundedPage) bounds() (lo, hi parquet.Value, ok bool) {
-	lo, hi, ok = p.Page.Bounds()
-	if !ok {
-		return lo, hi, ok
+	if reflect.TypeOf(p.Page) != plainTextPage {
+		lo, hi, ok = p.Page.Bounds()
+		if !ok {
+			return lo, hi, ok
+		}
+		return parquet.ByteArrayValue(truncateMin(lo.ByteArray())).Level(lo.RepetitionLevel(), lo.DefinitionLevel(), lo.Column()),
+			parquet.ByteArrayValue(truncateMax(hi.ByteArray())).Level(hi.RepetitionLevel(), hi.DefinitionLevel(), hi.Column()),
+			true
 	}
-	return parquet.ByteArrayValue(truncateMin(lo.ByteArray())).Level(lo.RepetitionLevel(), lo.DefinitionLevel(), lo.Column()),
-		parquet.ByteArrayValue(truncateMax(hi.ByteArray())).Level(hi.RepetitionLevel(), hi.DefinitionLevel(), hi.Column()),
-		true
+	data := p.Page.Data()
+	values, offsets := data.ByteArray()
+	lower, upper, ok := textBounds(values, offsets)
+	if !ok {
+		return parquet.Value{}, parquet.Value{}, false
+	}
+	col := p.Page.Column()
+	return parquet.ByteArrayValue(lower).Level(0, 0, col), parquet.ByteArrayValue(upper).Level(0, 0, col), true
+}
+
+// plainTextPage is the type of parquet-go's pages of PLAIN byte arrays
+// (and of their slices): the pages of a boundedBuffer. Their Bounds
+// compares every value whole, up to twice; boundedPage reads their values
+// itself (Data: the values back to back and their offsets) and gets the
+// same bounds with textBounds. A page of any other type is asked for its
+// Bounds.
+var plainTextPage = reflect.TypeOf(parquet.ByteArrayType.NewColumnBuffer(0, 0).Page())
+
+// textBounds returns truncateMin of the smallest and truncateMax of the
+// largest of the values (value i is values[offsets[i]:offsets[i+1]]), or
+// false when there are none. It compares what the truncation reads: both
+// results depend on the first pageBoundBytes+1 bytes of a value only (the
+// cut backs up from byte pageBoundBytes; a longer value is cut), so values
+// are ordered by those prefixes (keys), which sort as the values do (ties
+// aside). Each key is compared with the largest so far and, when smaller,
+// with the smallest: first by its first 8 bytes read as one integer
+// (textWord), then whole. The one exception is a max whose key cannot be
+// incremented (all 0xFF bytes, or all U+10FFFF): truncateMax keeps it
+// whole, so the largest whole value is looked for.
+func textBounds(values []byte, offsets []uint32) (lower, upper []byte, ok bool) {
+	n := len(offsets) - 1
+	if n < 1 {
+		return nil, nil, false
+	}
+	key := func(i int) []byte {
+		j, k := offsets[i], offsets[i+1]
+		if k-j > pageBoundBytes+1 {
+			k = j + pageBoundBytes + 1
+		}
+		return values[j:k:k]
+	}
+	lo := key(0)
+	hi := lo
+	loW := textWord(values, int(offsets[0]), len(lo))
+	hiW := loW
+	for i := 1; i < n; i++ {
+		j := int(offsets[i])
+		w := textWord(values, j, int(offsets[i+1])-j)
+		c := 1
+		if w < hiW {
+			c = -1
+		} else if w == hiW {
+			c = bytes.Compare(key(i), hi)
+		}
+		switch {
+		case c > 0:
+			hi, hiW = key(i), w
+		case c < 0 && (w < loW || w == loW && bytes.Compare(key(i), lo) < 0):
+			lo, loW = key(i), w
+		}
+	}
+	lower, upper = truncateMin(lo), truncateMax(hi)
+	if len(upper) > pageBoundBytes {
+		// Not incremented: the largest value is the bound, whole.
+		whole := values[offsets[0]:offsets[1]]
+		for i := 1; i < n; i++ {
+			if v := values[offsets[i]:offsets[i+1]]; bytes.Compare(v, whole) > 0 {
+				whole = v
+			}
+		}
+		upper = truncateMax(whole)
+	}
+	return lower, upper, true
+}
+
+// textWord returns the first (up to) 8 bytes of the text of length l at
+// values[j:] as a big-endian integer, zero-padded: words of unequal value
+// order their texts, and equal words mean one text's first 8 bytes are a
+// prefix of the other's.
+func textWord(values []byte, j, l int) uint64 {
+	if j+8 <= len(values) {
+		x := binary.BigEndian.Uint64(values[j:])
+		if l >= 8 {
+			return x
+		}
+		return x &^ (^uint64(0) >> (8 * uint(l)))
+	}
+	var x uint64
+	for k := 0; k < l && k < 8; k++ {
+		x |= uint64(values[j+k]) << (56 - 8*k)
+	}
+	return x
 }
 
 func (p *boundedPage) Slice(i, j int64) parquet.Page { return &boundedPage{Page: p.Page.Slice(i, j)} }
