@@ -145,7 +145,8 @@ func BenchmarkSniffGzipNDJSON(b *testing.B) {
 	}
 }
 
-// BenchmarkCSV reads a JWO-like order CSV (17 columns, some quoted).
+// BenchmarkCSV reads a JWO-like order CSV (17 columns, some quoted), with
+// Next and with NextShared.
 func BenchmarkCSV(b *testing.B) {
 	var buf bytes.Buffer
 	buf.WriteString("order_id,store_id,order_date,order_time,status,sku,description,quantity,unit_price,amount,currency,payment,card_type,customer_id,region,updated_at,note\n")
@@ -154,21 +155,30 @@ func BenchmarkCSV(b *testing.B) {
 			1000000+i, i%50, i%28+1, i%28+1, i%60, i*7, i%5, i%9+1, i%100, i%1000, i%99991, i%28+1, i%60)
 	}
 	data := buf.Bytes()
-	b.SetBytes(int64(len(data)))
-	b.ReportAllocs()
-	for b.Loop() {
-		cr, err := NewCSVReader(bytes.NewReader(data), Options{})
-		if err != nil {
-			b.Fatal(err)
-		}
-		for {
-			row, err := cr.Next()
-			if err == io.EOF {
-				break
+	for _, shared := range []bool{false, true} {
+		b.Run(map[bool]string{false: "Next", true: "NextShared"}[shared], func(b *testing.B) {
+			b.SetBytes(int64(len(data)))
+			b.ReportAllocs()
+			defer cputime.Bench(b)()
+			for b.Loop() {
+				cr, err := NewCSVReader(bytes.NewReader(data), Options{})
+				if err != nil {
+					b.Fatal(err)
+				}
+				next := cr.Next
+				if shared {
+					next = cr.NextShared
+				}
+				for {
+					row, err := next()
+					if err == io.EOF {
+						break
+					}
+					if err != nil || row.Err != nil {
+						b.Fatal(err, row.Err)
+					}
+				}
 			}
-			if err != nil || row.Err != nil {
-				b.Fatal(err, row.Err)
-			}
-		}
+		})
 	}
 }

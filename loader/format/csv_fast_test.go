@@ -31,6 +31,13 @@ type csvRowView struct {
 
 func readAllCSV(t testing.TB, r io.Reader, opts Options) csvRead {
 	t.Helper()
+	return readAllCSVWith(t, r, opts, false)
+}
+
+// readAllCSVWith is readAllCSV, with NextShared when shared (each row's
+// fields copied before the next row is read).
+func readAllCSVWith(t testing.TB, r io.Reader, opts Options, shared bool) csvRead {
+	t.Helper()
 	var out csvRead
 	cr, err := NewCSVReader(r, opts)
 	if err != nil {
@@ -39,7 +46,11 @@ func readAllCSV(t testing.TB, r io.Reader, opts Options) csvRead {
 	}
 	out.Header, out.Delim = cr.Header(), cr.Delimiter()
 	for {
-		row, err := cr.Next()
+		next := cr.Next
+		if shared {
+			next = cr.NextShared
+		}
+		row, err := next()
 		if err == io.EOF {
 			return out
 		}
@@ -48,6 +59,13 @@ func readAllCSV(t testing.TB, r io.Reader, opts Options) csvRead {
 			return out
 		}
 		checkRowText(t, row)
+		if shared && row.Fields != nil {
+			fields := make([]string, len(row.Fields))
+			for i, f := range row.Fields {
+				fields[i] = strings.Clone(f)
+			}
+			row.Fields = fields
+		}
 		// Text is left out: its shape differs by design (delimiters kept in a row without quotes).
 		v := csvRowView{Fields: row.Fields, Line: row.Line, Offset: row.Offset, Raw: string(row.Raw), Size: row.Size, BareQuote: row.BareQuote}
 		if row.Err != nil {
@@ -79,7 +97,8 @@ func checkRowText(t testing.TB, row CSVRow) {
 
 // checkFastPaths reads input with and without the splitter's and parser's
 // paths for text without quotes, whole and one byte at a time, and requires
-// the same header, rows, lines, offsets, raw text, sizes and errors.
+// the same header, rows, lines, offsets, raw text, sizes and errors; and
+// the same with NextShared.
 func checkFastPaths(t testing.TB, input []byte, opts Options) {
 	t.Helper()
 	defer func() { csvFastPaths = true }()
@@ -90,6 +109,12 @@ func checkFastPaths(t testing.TB, input []byte, opts Options) {
 		got := readAllCSV(t, r, opts)
 		if fmt.Sprintf("%#v", got) != fmt.Sprintf("%#v", want) {
 			t.Fatalf("input %q:\nfast %#v\nslow %#v", input, got, want)
+		}
+	}
+	for _, r := range []io.Reader{bytes.NewReader(input), iotest.HalfReader(bytes.NewReader(input))} {
+		got := readAllCSVWith(t, r, opts, true)
+		if fmt.Sprintf("%#v", got) != fmt.Sprintf("%#v", want) {
+			t.Fatalf("input %q:\nshared %#v\nslow %#v", input, got, want)
 		}
 	}
 }
