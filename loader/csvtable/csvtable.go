@@ -232,7 +232,9 @@ func (t *Table) Read(o Object, s Sink) error {
 		t.rows = (*rowsPool.Get().(*[]partitions.TableRow))[:0]
 	}
 	for {
-		row, err := cr.Next()
+		// The row's text and fields are the reader's until the next row:
+		// they are copied below (Reject copies what it keeps of Raw).
+		row, err := cr.NextShared()
 		if err == io.EOF {
 			break
 		}
@@ -272,11 +274,11 @@ func (t *Table) Read(o Object, s Sink) error {
 		slab = slab[:k+len(row.Fields)]
 		for i, f := range row.Fields {
 			fields[i] = within(s, text, row.Text, f)
-			types.Observe(i, f)
 		}
+		types.ObserveRow(fields)
 		part := date
 		if partCol >= 0 {
-			if v := strings.TrimSpace(row.Fields[partCol]); len(v) >= 10 {
+			if v := strings.TrimSpace(fields[partCol]); len(v) >= 10 {
 				part = v[:10]
 			} else {
 				part = ""
