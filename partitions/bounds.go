@@ -158,41 +158,63 @@ var plainTextPage = reflect.TypeOf(parquet.ByteArrayType.NewColumnBuffer(0, 0).P
 // results depend on the first pageBoundBytes+1 bytes of a value only (the
 // cut backs up from byte pageBoundBytes; a longer value is cut), so values
 // are ordered by those prefixes (keys), which sort as the values do (ties
-// aside). Each key is compared with the largest so far and, when smaller,
-// with the smallest: first by its first 8 bytes read as one integer
-// (textWord), then whole. The one exception is a max whose key cannot be
-// incremented (all 0xFF bytes, or all U+10FFFF): truncateMax keeps it
-// whole, so the largest whole value is looked for.
+// aside). Most values are settled by their first 8 bytes read as one
+// integer (textWord): strictly between those of the bounds so far, the
+// value changes neither. When both bounds share their first 8 bytes (dates,
+// timestamps), the next 8 are looked at the same way. Other values are
+// compared with the largest key and, when smaller, with the smallest. The
+// one exception is a max whose key cannot be incremented (all 0xFF bytes,
+// or all U+10FFFF): truncateMax keeps it whole, so the largest whole value
+// is looked for.
 func textBounds(values []byte, offsets []uint32) (lower, upper []byte, ok bool) {
 	n := len(offsets) - 1
 	if n < 1 {
 		return nil, nil, false
 	}
-	key := func(i int) []byte {
-		j, k := offsets[i], offsets[i+1]
-		if k-j > pageBoundBytes+1 {
-			k = j + pageBoundBytes + 1
+	const keyLen = pageBoundBytes + 1
+	// word1 is the second word of a key (0 when it has none).
+	word1 := func(k []byte, j int) uint64 {
+		if len(k) <= 8 {
+			return 0
 		}
-		return values[j:k:k]
+		return textWord(values, j+8, len(k)-8)
 	}
-	lo := key(0)
+	lo := values[offsets[0]:min(offsets[1], offsets[0]+keyLen)]
 	hi := lo
 	loW := textWord(values, int(offsets[0]), len(lo))
 	hiW := loW
+	loW1 := word1(lo, int(offsets[0]))
+	hiW1 := loW1
 	for i := 1; i < n; i++ {
-		j := int(offsets[i])
-		w := textWord(values, j, int(offsets[i+1])-j)
+		j, e := int(offsets[i]), int(offsets[i+1])
+		w := textWord(values, j, e-j)
+		if loW < w && w < hiW {
+			continue // strictly between the bounds so far
+		}
+		if w == loW && w == hiW && e-j > 8 && len(lo) > 8 && len(hi) > 8 {
+			// The same first 8 bytes as both bounds: strictly between them
+			// when its next 8 are, or equal to both when they are all three
+			// the same 9 to 16 bytes.
+			w1 := textWord(values, j+8, e-j-8)
+			if loW1 < w1 && w1 < hiW1 {
+				continue
+			}
+			if w1 == loW1 && w1 == hiW1 && e-j <= 16 && e-j == len(lo) && e-j == len(hi) {
+				continue
+			}
+		}
+		v := values[j:min(e, j+keyLen)]
 		c := 1
 		if w < hiW {
 			c = -1
 		} else if w == hiW {
-			c = bytes.Compare(key(i), hi)
+			c = bytes.Compare(v, hi)
 		}
 		switch {
 		case c > 0:
-			hi, hiW = key(i), w
-		case c < 0 && (w < loW || w == loW && bytes.Compare(key(i), lo) < 0):
-			lo, loW = key(i), w
+			hi, hiW, hiW1 = v, w, word1(v, j)
+		case c < 0 && (w < loW || w == loW && bytes.Compare(v, lo) < 0):
+			lo, loW, loW1 = v, w, word1(v, j)
 		}
 	}
 	lower, upper = truncateMin(lo), truncateMax(hi)

@@ -173,6 +173,34 @@ func TestTextBoundsOracle(t *testing.T) {
 		checkBounds(t, c)
 	}
 	r := rand.New(rand.NewPCG(7, 8))
+	// Values sharing their first 8 or 16 bytes (dates, timestamps), of 8,
+	// 9, 16 and 17 bytes: settled by their second words or compared.
+	for n := range 300 {
+		var vals [][]byte
+		for range 1 + n%40 {
+			var v string
+			switch r.IntN(6) {
+			case 0:
+				v = "2024-01-01"
+			case 1:
+				v = fmt.Sprintf("2024-01-01T%02d:%02d:%02dZ", r.IntN(3), r.IntN(3), r.IntN(3))
+			case 2:
+				v = "2024-01-0" + strings.Repeat("1", r.IntN(9))
+			case 3:
+				v = "2024-01-01T00:00" + strings.Repeat("\x00", r.IntN(3))
+			case 4:
+				v = "2024-01-" + string(rune('0'+r.IntN(3)))
+			default:
+				v = ""
+			}
+			if r.IntN(8) == 0 {
+				vals = append(vals, nil)
+			} else {
+				vals = append(vals, []byte(v))
+			}
+		}
+		checkBounds(t, vals)
+	}
 	for n := range 200 {
 		var vals [][]byte
 		for i := range 1 + n%50 {
