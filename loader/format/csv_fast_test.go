@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"testing"
 	"testing/iotest"
@@ -163,4 +164,36 @@ func TestCSVFastPathsJWO(t *testing.T) {
 	}
 	checkFastPaths(t, []byte(b.String()), Options{})
 	checkFastPaths(t, []byte(b.String()), Options{MaxRecordBytes: 40, MaxRawBytes: 16})
+}
+
+// delimsBefore is how the parser found the delimiters of a row without
+// quotes before appendDelims: one IndexByte per field.
+func delimsBefore(b []byte, d byte) []int {
+	var ends []int
+	for i := 0; ; {
+		j := bytes.IndexByte(b[i:], d)
+		if j < 0 {
+			return ends
+		}
+		ends = append(ends, i+j)
+		i += j + 1
+	}
+}
+
+// FuzzAppendDelims compares appendDelims with the former IndexByte loop,
+// for every delimiter and for bytes that differ from one only in their high
+// bit or by one (the word trick's edge cases).
+func FuzzAppendDelims(f *testing.F) {
+	f.Add([]byte("a,b,,c"), byte(','))
+	f.Add([]byte(",,,,,,,,,,,,,,,,,"), byte(','))
+	f.Add([]byte("\xac,\x2d\x2b;\xbb|\x7c\x09\t\x89"), byte('|'))
+	f.Add([]byte("101680748,STORE-8,COMPLETED,39.97,USD,11,false,2024-01-01"), byte(','))
+	f.Fuzz(func(t *testing.T, b []byte, d byte) {
+		for _, d := range []byte{d, ',', ';', '\t', '|', 0, 0x80, 0xff} {
+			got, want := appendDelims(nil, b, d), delimsBefore(b, d)
+			if !slices.Equal(got, want) {
+				t.Fatalf("%q delimited by %q: %v, want %v", b, d, got, want)
+			}
+		}
+	})
 }
