@@ -228,6 +228,7 @@ func (t *Table) Read(o Object, s Sink) error {
 	}
 	types := schema.NewColumnTypes(cols)
 	var slab []string
+	checked, checkedPart := false, "" // the last partition value that passed CheckValue
 	if t.rows == nil {
 		t.rows = (*rowsPool.Get().(*[]partitions.TableRow))[:0]
 	}
@@ -284,9 +285,14 @@ func (t *Table) Read(o Object, s Sink) error {
 				part = ""
 			}
 		}
-		if err := partitions.CheckValue(part); err != nil {
-			s.Reject(row.Line, row.Offset, row.Size, "partition value: "+err.Error(), row.Raw)
-			continue
+		// The same partition value repeats over the rows (every row of a
+		// JWO object has its key's date): it is checked once.
+		if !checked || part != checkedPart {
+			if err := partitions.CheckValue(part); err != nil {
+				s.Reject(row.Line, row.Offset, row.Size, "partition value: "+err.Error(), row.Raw)
+				continue
+			}
+			checked, checkedPart = true, part
 		}
 		switch {
 		case len(t.rows) == 0:
