@@ -5,6 +5,8 @@ import (
 	"math/rand/v2"
 	"runtime"
 	"testing"
+
+	"github.com/eventlake/eventlake/internal/cputime"
 )
 
 // manyPartitions writes rowsPer rows to each of nParts partitions in turn
@@ -165,6 +167,7 @@ func BenchmarkTableWriter(b *testing.B) {
 	b.ReportAllocs()
 	lake := b.TempDir()
 	n := 0
+	defer cputime.Bench(b)()
 	for b.Loop() {
 		stage, err := NewStage(stagingDir(lake, fmt.Sprint("L", n)), fmt.Sprint("L", n))
 		if err != nil {

@@ -1,6 +1,9 @@
 package partitions
 
 import (
+	"bytes"
+	"encoding/binary"
+	"reflect"
 	"unicode/utf8"
 
 	"github.com/parquet-go/parquet-go"
@@ -122,13 +125,129 @@ func (p *boundedPage) Bounds() (lo, hi parquet.Value, ok bool) {
 }
 
 func (p *boundedPage) bounds() (lo, hi parquet.Value, ok bool) {
-	lo, hi, ok = p.Page.Bounds()
-	if !ok {
-		return lo, hi, ok
+	if reflect.TypeOf(p.Page) != plainTextPage {
+		lo, hi, ok = p.Page.Bounds()
+		if !ok {
+			return lo, hi, ok
+		}
+		return parquet.ByteArrayValue(truncateMin(lo.ByteArray())).Level(lo.RepetitionLevel(), lo.DefinitionLevel(), lo.Column()),
+			parquet.ByteArrayValue(truncateMax(hi.ByteArray())).Level(hi.RepetitionLevel(), hi.DefinitionLevel(), hi.Column()),
+			true
 	}
-	return parquet.ByteArrayValue(truncateMin(lo.ByteArray())).Level(lo.RepetitionLevel(), lo.DefinitionLevel(), lo.Column()),
-		parquet.ByteArrayValue(truncateMax(hi.ByteArray())).Level(hi.RepetitionLevel(), hi.DefinitionLevel(), hi.Column()),
-		true
+	data := p.Page.Data()
+	values, offsets := data.ByteArray()
+	lower, upper, ok := textBounds(values, offsets)
+	if !ok {
+		return parquet.Value{}, parquet.Value{}, false
+	}
+	col := p.Page.Column()
+	return parquet.ByteArrayValue(lower).Level(0, 0, col), parquet.ByteArrayValue(upper).Level(0, 0, col), true
+}
+
+// plainTextPage is the type of parquet-go's pages of PLAIN byte arrays
+// (and of their slices): the pages of a boundedBuffer. Their Bounds
+// compares every value whole, up to twice; boundedPage reads their values
+// itself (Data: the values back to back and their offsets) and gets the
+// same bounds with textBounds. A page of any other type is asked for its
+// Bounds.
+var plainTextPage = reflect.TypeOf(parquet.ByteArrayType.NewColumnBuffer(0, 0).Page())
+
+// textBounds returns truncateMin of the smallest and truncateMax of the
+// largest of the values (value i is values[offsets[i]:offsets[i+1]]), or
+// false when there are none. It compares what the truncation reads: both
+// results depend on the first pageBoundBytes+1 bytes of a value only (the
+// cut backs up from byte pageBoundBytes; a longer value is cut), so values
+// are ordered by those prefixes (keys), which sort as the values do (ties
+// aside). Most values are settled by their first 8 bytes read as one
+// integer (textWord): strictly between those of the bounds so far, the
+// value changes neither. When both bounds share their first 8 bytes (dates,
+// timestamps), the next 8 are looked at the same way. Other values are
+// compared with the largest key and, when smaller, with the smallest. The
+// one exception is a max whose key cannot be incremented (all 0xFF bytes,
+// or all U+10FFFF): truncateMax keeps it whole, so the largest whole value
+// is looked for.
+func textBounds(values []byte, offsets []uint32) (lower, upper []byte, ok bool) {
+	n := len(offsets) - 1
+	if n < 1 {
+		return nil, nil, false
+	}
+	const keyLen = pageBoundBytes + 1
+	// word1 is the second word of a key (0 when it has none).
+	word1 := func(k []byte, j int) uint64 {
+		if len(k) <= 8 {
+			return 0
+		}
+		return textWord(values, j+8, len(k)-8)
+	}
+	lo := values[offsets[0]:min(offsets[1], offsets[0]+keyLen)]
+	hi := lo
+	loW := textWord(values, int(offsets[0]), len(lo))
+	hiW := loW
+	loW1 := word1(lo, int(offsets[0]))
+	hiW1 := loW1
+	for i := 1; i < n; i++ {
+		j, e := int(offsets[i]), int(offsets[i+1])
+		w := textWord(values, j, e-j)
+		if loW < w && w < hiW {
+			continue // strictly between the bounds so far
+		}
+		if w == loW && w == hiW && e-j > 8 && len(lo) > 8 && len(hi) > 8 {
+			// The same first 8 bytes as both bounds: strictly between them
+			// when its next 8 are, or equal to both when they are all three
+			// the same 9 to 16 bytes.
+			w1 := textWord(values, j+8, e-j-8)
+			if loW1 < w1 && w1 < hiW1 {
+				continue
+			}
+			if w1 == loW1 && w1 == hiW1 && e-j <= 16 && e-j == len(lo) && e-j == len(hi) {
+				continue
+			}
+		}
+		v := values[j:min(e, j+keyLen)]
+		c := 1
+		if w < hiW {
+			c = -1
+		} else if w == hiW {
+			c = bytes.Compare(v, hi)
+		}
+		switch {
+		case c > 0:
+			hi, hiW, hiW1 = v, w, word1(v, j)
+		case c < 0 && (w < loW || w == loW && bytes.Compare(v, lo) < 0):
+			lo, loW, loW1 = v, w, word1(v, j)
+		}
+	}
+	lower, upper = truncateMin(lo), truncateMax(hi)
+	if len(upper) > pageBoundBytes {
+		// Not incremented: the largest value is the bound, whole.
+		whole := values[offsets[0]:offsets[1]]
+		for i := 1; i < n; i++ {
+			if v := values[offsets[i]:offsets[i+1]]; bytes.Compare(v, whole) > 0 {
+				whole = v
+			}
+		}
+		upper = truncateMax(whole)
+	}
+	return lower, upper, true
+}
+
+// textWord returns the first (up to) 8 bytes of the text of length l at
+// values[j:] as a big-endian integer, zero-padded: words of unequal value
+// order their texts, and equal words mean one text's first 8 bytes are a
+// prefix of the other's.
+func textWord(values []byte, j, l int) uint64 {
+	if j+8 <= len(values) {
+		x := binary.BigEndian.Uint64(values[j:])
+		if l >= 8 {
+			return x
+		}
+		return x &^ (^uint64(0) >> (8 * uint(l)))
+	}
+	var x uint64
+	for k := 0; k < l && k < 8; k++ {
+		x |= uint64(values[j+k]) << (56 - 8*k)
+	}
+	return x
 }
 
 func (p *boundedPage) Slice(i, j int64) parquet.Page { return &boundedPage{Page: p.Page.Slice(i, j)} }

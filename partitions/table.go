@@ -175,47 +175,38 @@ func (t *tableRowWriter) write(rows []TableRow) error {
 	for k, src := range t.layout.src {
 		switch src {
 		case srcReportTime:
+			m, null := intValueAt(1, k), parquet.NullValue().Level(0, 0, k)
 			for i := range rows {
 				if rt := rows[i].ReportTime; rt != 0 {
-					vals[i] = parquet.Int64Value(rt).Level(0, 1, k)
+					m.put(&vals[i], rt)
 				} else {
-					vals[i] = parquet.NullValue().Level(0, 0, k)
+					vals[i] = null
 				}
 			}
 		case srcObject:
 			m := textValue(0, k)
 			for i := range rows {
-				// One string repeats over the object's rows: its value too.
-				if s := rows[i].Object; i > 0 && sameString(s, rows[i-1].Object) {
-					vals[i] = vals[i-1]
-				} else {
-					vals[i] = m.make(s)
-				}
+				m.put(&vals[i], rows[i].Object)
 			}
 		case srcLine:
 			m := intValue(k)
 			for i := range rows {
-				vals[i] = m.make(rows[i].Line)
+				m.put(&vals[i], rows[i].Line)
 			}
 		case srcOffset:
 			m := intValue(k)
 			for i := range rows {
-				vals[i] = m.make(rows[i].Offset)
+				m.put(&vals[i], rows[i].Offset)
 			}
 		case srcLoadID:
 			m := textValue(0, k)
 			for i := range rows {
-				// One string repeats over the object's rows: its value too.
-				if s := rows[i].LoadID; i > 0 && sameString(s, rows[i-1].LoadID) {
-					vals[i] = vals[i-1]
-				} else {
-					vals[i] = m.make(s)
-				}
+				m.put(&vals[i], rows[i].LoadID)
 			}
 		case srcIngestedAt:
 			m := intValue(k)
 			for i := range rows {
-				vals[i] = m.make(rows[i].IngestedAt)
+				m.put(&vals[i], rows[i].IngestedAt)
 			}
 		default:
 			text, null := textValue(1, k), parquet.NullValue().Level(0, 0, k)
@@ -231,7 +222,7 @@ func (t *tableRowWriter) write(rows []TableRow) error {
 			}
 			for i := range rows {
 				if f := rows[i].Fields; src < len(f) {
-					vals[i] = text.fast(f[src])
+					text.putFast(&vals[i], f[src])
 				} else {
 					vals[i] = null
 				}
@@ -252,21 +243,36 @@ func (t *tableRowWriter) Size() int64            { return t.w.Size() }
 func (t *tableRowWriter) Reset(out io.Writer)    { t.w.Reset(out) }
 func (t *tableRowWriter) File() parquet.FileView { return t.w.File() }
 
-// sameString reports whether a and b are the same bytes in memory.
-func sameString(a, b string) bool {
-	return len(a) == len(b) && unsafe.StringData(a) == unsafe.StringData(b)
-}
-
 // intValue returns the maker of INT64 values of leaf column (definition
 // and repetition level 0).
-func intValue(column int) intMaker {
-	return intMaker{parquet.Int64Value(0).Level(0, 0, column)}
+func intValue(column int) intMaker { return intValueAt(0, column) }
+
+// intValueAt returns the maker of INT64 values of leaf column at
+// definition level def (repetition level 0).
+func intValueAt(def, column int) intMaker {
+	m := intMaker{template: parquet.Int64Value(0).Level(0, def, column)}
+	m.tail = (*valueWords)(unsafe.Pointer(&m.template)).tail
+	return m
 }
 
 // intMaker makes INT64 values of one column: the value
-// parquet.Int64Value(n).Level(0, 0, column) would be, by setting the
+// parquet.Int64Value(n).Level(0, def, column) would be, by setting the
 // template's bits when fastText.
-type intMaker struct{ template parquet.Value }
+type intMaker struct {
+	template parquet.Value
+	tail     uint64 // the template's last word (see valueWords)
+}
+
+// put stores the value make(n) returns at v, a word at a time (see
+// textMaker.putFast).
+func (m *intMaker) put(v *parquet.Value, n int64) {
+	if !fastText {
+		*v = m.slow(n)
+		return
+	}
+	w := (*valueWords)(unsafe.Pointer(v))
+	w.ptr, w.u64, w.tail = nil, uint64(n), m.tail
+}
 
 func (m *intMaker) make(n int64) parquet.Value {
 	if !fastText {
@@ -279,13 +285,15 @@ func (m *intMaker) make(n int64) parquet.Value {
 
 //go:noinline
 func (m *intMaker) slow(n int64) parquet.Value {
-	return parquet.Int64Value(n).Level(0, 0, m.template.Column())
+	return parquet.Int64Value(n).Level(0, int(m.template.DefinitionLevel()), m.template.Column())
 }
 
 // textValue returns the maker of BYTE_ARRAY values of leaf column at
 // definition level def (repetition level 0).
 func textValue(def, column int) textMaker {
-	return textMaker{parquet.ByteArrayValue(nil).Level(0, def, column)}
+	m := textMaker{template: parquet.ByteArrayValue(nil).Level(0, def, column)}
+	m.tail = (*valueWords)(unsafe.Pointer(&m.template)).tail
+	return m
 }
 
 // textMaker makes BYTE_ARRAY values of one column and level: the value
@@ -294,7 +302,10 @@ func textValue(def, column int) textMaker {
 // parquet.Value's layout is the one valueLayout mirrors (checked once
 // against parquet-go's own constructors, see fastText), the maker only
 // sets the template's data pointer and length.
-type textMaker struct{ template parquet.Value }
+type textMaker struct {
+	template parquet.Value
+	tail     uint64 // the template's last word (see valueWords)
+}
 
 func (m *textMaker) make(s string) parquet.Value {
 	if !fastText {
@@ -309,6 +320,24 @@ func (m *textMaker) fast(s string) parquet.Value {
 	l := (*valueLayout)(unsafe.Pointer(&v))
 	l.ptr, l.u64 = unsafe.StringData(s), uint64(len(s))
 	return v
+}
+
+// put stores the value make(s) returns at v.
+func (m *textMaker) put(v *parquet.Value, s string) {
+	if !fastText {
+		*v = m.slow(s)
+		return
+	}
+	m.putFast(v, s)
+}
+
+// putFast stores the value fast(s) returns at v, a word at a time; only
+// when fastText. (Assigning fast's result copies a value built in a
+// temporary, whose words were just written one by one: the copy's wider
+// loads wait for those stores, at every value.)
+func (m *textMaker) putFast(v *parquet.Value, s string) {
+	w := (*valueWords)(unsafe.Pointer(v))
+	w.ptr, w.u64, w.tail = unsafe.StringData(s), uint64(len(s)), m.tail
 }
 
 //go:noinline
@@ -328,12 +357,22 @@ type valueLayout struct {
 	columnIndex     uint16
 }
 
+// valueWords is parquet.Value's layout as three words: the pointer, the
+// bits, and the last word holding the kind, levels and column index (and
+// padding), which a maker's template fixes.
+type valueWords struct {
+	ptr  *byte
+	u64  uint64
+	tail uint64
+}
+
 // fastText reports whether textMaker may set a value's pointer and length
 // itself, and intMaker an INT64 value's bits: the values they make are
 // those of parquet-go's constructors, field by field, for a few texts,
 // integers, levels and columns.
 var fastText = func() bool {
-	if unsafe.Sizeof(parquet.Value{}) != unsafe.Sizeof(valueLayout{}) {
+	if unsafe.Sizeof(parquet.Value{}) != unsafe.Sizeof(valueLayout{}) || unsafe.Sizeof(parquet.Value{}) != unsafe.Sizeof(valueWords{}) ||
+		unsafe.Offsetof(valueLayout{}.kind) != unsafe.Offsetof(valueWords{}.tail) {
 		return false
 	}
 	for _, n := range []int64{0, 1, -1, 1 << 62, -1 << 63} {
@@ -343,6 +382,12 @@ var fastText = func() bool {
 			l := (*valueLayout)(unsafe.Pointer(&v))
 			l.u64 = uint64(n)
 			if *(*valueLayout)(unsafe.Pointer(&want)) != *l || !parquet.Equal(want, v) || v.Int64() != n || v.Column() != col {
+				return false
+			}
+			var p parquet.Value
+			m := intValue(col)
+			(*valueWords)(unsafe.Pointer(&p)).ptr, (*valueWords)(unsafe.Pointer(&p)).u64, (*valueWords)(unsafe.Pointer(&p)).tail = nil, uint64(n), m.tail
+			if *(*valueLayout)(unsafe.Pointer(&p)) != *l {
 				return false
 			}
 		}
@@ -356,6 +401,12 @@ var fastText = func() bool {
 			// Field by field (== on the mirrors skips their padding).
 			if *(*valueLayout)(unsafe.Pointer(&want)) != *l || !parquet.Equal(want, v) || v.Column() != lv[2] || v.DefinitionLevel() != lv[1] ||
 				string(v.ByteArray()) != s {
+				return false
+			}
+			var p parquet.Value
+			m := textValue(lv[1], lv[2])
+			m.putFast(&p, s)
+			if *(*valueLayout)(unsafe.Pointer(&p)) != *l {
 				return false
 			}
 		}

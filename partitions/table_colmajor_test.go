@@ -9,6 +9,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"unsafe"
 
 	"github.com/parquet-go/parquet-go"
 )
@@ -321,8 +322,12 @@ func TestTextMaker(t *testing.T) {
 		want := parquet.ByteArrayValue([]byte(s)).Level(0, def, col)
 		m := textValue(def, col)
 		got := m.make(s)
-		if !parquet.Equal(want, got) || got.Column() != col || got.DefinitionLevel() != def || got.RepetitionLevel() != 0 || got.Kind() != parquet.ByteArray {
-			t.Fatalf("%q at level %d column %d: %#v, want %#v", s, def, col, got, want)
+		var put parquet.Value
+		m.put(&put, s)
+		for _, got := range []parquet.Value{got, put} {
+			if !parquet.Equal(want, got) || got.Column() != col || got.DefinitionLevel() != def || got.RepetitionLevel() != 0 || got.Kind() != parquet.ByteArray {
+				t.Fatalf("%q at level %d column %d: %#v, want %#v", s, def, col, got, want)
+			}
 		}
 	}
 }
@@ -332,12 +337,17 @@ func TestTextMaker(t *testing.T) {
 func TestIntMaker(t *testing.T) {
 	r := rand.New(rand.NewPCG(10, 10))
 	for i := range 500 {
-		n, col := int64(r.Uint64()), i%300
-		want := parquet.Int64Value(n).Level(0, 0, col)
-		m := intValue(col)
+		n, col, def := int64(r.Uint64()), i%300, i%2
+		want := parquet.Int64Value(n).Level(0, def, col)
+		m := intValueAt(def, col)
 		got := m.make(n)
-		if !parquet.Equal(want, got) || got.Int64() != n || got.Column() != col || got.DefinitionLevel() != 0 || got.Kind() != parquet.Int64 {
-			t.Fatalf("%d column %d: %#v, want %#v", n, col, got, want)
+		var put parquet.Value
+		m.put(&put, n)
+		for _, got := range []parquet.Value{got, put} {
+			if !parquet.Equal(want, got) || got.Int64() != n || got.Column() != col || got.DefinitionLevel() != def || got.Kind() != parquet.Int64 ||
+				*(*valueLayout)(unsafe.Pointer(&got)) != *(*valueLayout)(unsafe.Pointer(&want)) {
+				t.Fatalf("%d column %d: %#v, want %#v", n, col, got, want)
+			}
 		}
 	}
 }

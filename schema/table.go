@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"unicode/utf8"
 )
 
 // Delimited files (CSV) load into tables of their own. Column types are
@@ -99,13 +100,25 @@ func NewColumnTypes(names []string) *ColumnTypes {
 //
 // and the date and time must exist (validDateTime).
 func classify(v string) (colKind, int) {
-	v = strings.TrimSpace(v)
+	// Most values neither start nor end with a space: an ASCII byte other
+	// than a space or control there is a whole character that is not one.
+	if n := len(v); n == 0 || v[0] <= ' ' || v[0] >= utf8.RuneSelf || v[n-1] <= ' ' || v[n-1] >= utf8.RuneSelf {
+		v = strings.TrimSpace(v)
+	}
 	if v == "" {
 		return kNull, 0
 	}
 	switch v[0] | 0x20 {
 	case 't', 'f':
-		// No other letter folds to t or f, so only these can be true or false.
+		// No other letter folds to t or f, so only these can be true or
+		// false. In ASCII, only the letters' cases fold to them; other
+		// text may hold a character that folds to one (ſ to s).
+		if asciiFold(v, "true") || asciiFold(v, "false") {
+			return kBool, 0
+		}
+		if isASCII(v) {
+			return kString, 0
+		}
 		if strings.EqualFold(v, "true") || strings.EqualFold(v, "false") {
 			return kBool, 0
 		}
@@ -118,6 +131,19 @@ func classify(v string) (colKind, int) {
 		return k, 0
 	}
 	return kString, 0
+}
+
+// asciiFold reports whether v is lower (ASCII letters) in any case.
+func asciiFold(v, lower string) bool {
+	if len(v) != len(lower) {
+		return false
+	}
+	for i := 0; i < len(v); i++ {
+		if c := v[i]; c != lower[i] && c|0x20 != lower[i] {
+			return false
+		}
+	}
+	return true
 }
 
 func isDigitByte(c byte) bool { return c-'0' < 10 }
@@ -240,6 +266,23 @@ func widen(a colKind, as int, b colKind, bs int) (colKind, int) {
 		return kTimestamp, 0
 	}
 	return kString, 0
+}
+
+// ObserveRow widens the columns' types by a row's values: Observe(i,
+// fields[i]) for each field, in one call.
+func (c *ColumnTypes) ObserveRow(fields []string) {
+	cols := c.cols
+	if len(fields) < len(cols) {
+		cols = cols[:len(fields)]
+	}
+	for i := range cols {
+		col := &cols[i]
+		if col.kind == kString {
+			continue // text stays text, whatever follows
+		}
+		k, s := classify(fields[i])
+		col.kind, col.Scale = widen(col.kind, col.Scale, k, s)
+	}
 }
 
 // Observe widens column i's type by the value v (as text); a column beyond

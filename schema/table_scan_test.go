@@ -61,6 +61,9 @@ func checkClassify(t *testing.T, v string) {
 	if gk != wk || gs != ws {
 		t.Fatalf("classify(%q) = %d, %d; the expressions say %d, %d", v, gk, gs, wk, ws)
 	}
+	if bk, bs := classifyBefore(v); gk != bk || gs != bs {
+		t.Fatalf("classify(%q) = %d, %d; before its fast paths %d, %d", v, gk, gs, bk, bs)
+	}
 }
 
 var classifySeeds = []string{

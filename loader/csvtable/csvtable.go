@@ -228,11 +228,14 @@ func (t *Table) Read(o Object, s Sink) error {
 	}
 	types := schema.NewColumnTypes(cols)
 	var slab []string
+	checked, checkedPart := false, "" // the last partition value that passed CheckValue
 	if t.rows == nil {
 		t.rows = (*rowsPool.Get().(*[]partitions.TableRow))[:0]
 	}
 	for {
-		row, err := cr.Next()
+		// The row's text and fields are the reader's until the next row:
+		// they are copied below (Reject copies what it keeps of Raw).
+		row, err := cr.NextShared()
 		if err == io.EOF {
 			break
 		}
@@ -272,19 +275,24 @@ func (t *Table) Read(o Object, s Sink) error {
 		slab = slab[:k+len(row.Fields)]
 		for i, f := range row.Fields {
 			fields[i] = within(s, text, row.Text, f)
-			types.Observe(i, f)
 		}
+		types.ObserveRow(fields)
 		part := date
 		if partCol >= 0 {
-			if v := strings.TrimSpace(row.Fields[partCol]); len(v) >= 10 {
+			if v := strings.TrimSpace(fields[partCol]); len(v) >= 10 {
 				part = v[:10]
 			} else {
 				part = ""
 			}
 		}
-		if err := partitions.CheckValue(part); err != nil {
-			s.Reject(row.Line, row.Offset, row.Size, "partition value: "+err.Error(), row.Raw)
-			continue
+		// The same partition value repeats over the rows (every row of a
+		// JWO object has its key's date): it is checked once.
+		if !checked || part != checkedPart {
+			if err := partitions.CheckValue(part); err != nil {
+				s.Reject(row.Line, row.Offset, row.Size, "partition value: "+err.Error(), row.Raw)
+				continue
+			}
+			checked, checkedPart = true, part
 		}
 		switch {
 		case len(t.rows) == 0:

@@ -146,3 +146,39 @@ func TestWriteRuns(t *testing.T) {
 		}
 	}
 }
+
+// TestPartitionValueChecked reads rows whose partition values repeat,
+// alternate, and are bad in between (checked once per value that passed,
+// a bad one every time): the same rows and rejects as checking each row.
+func TestPartitionValueChecked(t *testing.T) {
+	p := &Profile{Name: "p", Table: "t", Key: []string{"id"}, Partition: "day"}
+	bad := "2024-06-\xff5"
+	days := []string{"2024-06-05", "2024-06-05", bad, "2024-06-05", bad, "2024-06-06", "2024-06-05", "2024-06-\x005", "2024-06-06"}
+	var b strings.Builder
+	b.WriteString("id,day\n")
+	for i, d := range days {
+		fmt.Fprintf(&b, "%d,%s\n", i, d)
+	}
+	tbl, q, err := Open(format.NewReaderBytes([]byte(b.String()), format.Options{}), map[string]*Profile{"p": p}, "p", "", strings.NewReader(""))
+	if err != nil || q != "" {
+		t.Fatalf("open: %q %v", q, err)
+	}
+	s := &sink{}
+	if err := tbl.Read(Object{Key: "x.csv", URL: "file:///x"}, s); err != nil {
+		t.Fatal(err)
+	}
+	var want []string
+	rows := 0
+	for _, d := range days {
+		if d == bad {
+			want = append(want, "invalid UTF-8 in a field")
+		} else if err := partitions.CheckValue(d); err != nil {
+			want = append(want, "partition value: "+err.Error())
+		} else {
+			rows++
+		}
+	}
+	if s.rows != rows || fmt.Sprint(s.reasons) != fmt.Sprint(want) {
+		t.Fatalf("rows %d, rejects %q; want %d, %q", s.rows, s.reasons, rows, want)
+	}
+}

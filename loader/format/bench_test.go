@@ -145,30 +145,47 @@ func BenchmarkSniffGzipNDJSON(b *testing.B) {
 	}
 }
 
-// BenchmarkCSV reads a JWO-like order CSV (17 columns, some quoted).
+// BenchmarkCSV reads a JWO-like order CSV (17 columns), with a quoted
+// field in every row or none, with Next and with NextShared.
 func BenchmarkCSV(b *testing.B) {
-	var buf bytes.Buffer
-	buf.WriteString("order_id,store_id,order_date,order_time,status,sku,description,quantity,unit_price,amount,currency,payment,card_type,customer_id,region,updated_at,note\n")
-	for i := 0; buf.Len() < 8<<20; i++ {
-		fmt.Fprintf(&buf, "%d,S%03d,2024-06-%02d,2024-06-%02dT10:%02d:00Z,COMPLETED,%08d,\"Item, size %d\",%d,%d.99,%d.50,USD,CARD,VISA,C%07d,us-east-1,2024-06-%02d 10:%02d:00,\n",
-			1000000+i, i%50, i%28+1, i%28+1, i%60, i*7, i%5, i%9+1, i%100, i%1000, i%99991, i%28+1, i%60)
-	}
-	data := buf.Bytes()
-	b.SetBytes(int64(len(data)))
-	b.ReportAllocs()
-	for b.Loop() {
-		cr, err := NewCSVReader(bytes.NewReader(data), Options{})
-		if err != nil {
-			b.Fatal(err)
+	for _, quoted := range []bool{true, false} {
+		var buf bytes.Buffer
+		buf.WriteString("order_id,store_id,order_date,order_time,status,sku,description,quantity,unit_price,amount,currency,payment,card_type,customer_id,region,updated_at,note\n")
+		desc := "\"Item, size %d\""
+		if !quoted {
+			desc = "Item size %d"
 		}
-		for {
-			row, err := cr.Next()
-			if err == io.EOF {
-				break
-			}
-			if err != nil || row.Err != nil {
-				b.Fatal(err, row.Err)
-			}
+		for i := 0; buf.Len() < 8<<20; i++ {
+			fmt.Fprintf(&buf, "%d,S%03d,2024-06-%02d,2024-06-%02dT10:%02d:00Z,COMPLETED,%08d,"+desc+",%d,%d.99,%d.50,USD,CARD,VISA,C%07d,us-east-1,2024-06-%02d 10:%02d:00,\n",
+				1000000+i, i%50, i%28+1, i%28+1, i%60, i*7, i%5, i%9+1, i%100, i%1000, i%99991, i%28+1, i%60)
+		}
+		data := buf.Bytes()
+		for _, shared := range []bool{false, true} {
+			name := map[bool]string{false: "plain/", true: "quoted/"}[quoted] + map[bool]string{false: "Next", true: "NextShared"}[shared]
+			b.Run(name, func(b *testing.B) {
+				b.SetBytes(int64(len(data)))
+				b.ReportAllocs()
+				defer cputime.Bench(b)()
+				for b.Loop() {
+					cr, err := NewCSVReader(bytes.NewReader(data), Options{})
+					if err != nil {
+						b.Fatal(err)
+					}
+					next := cr.Next
+					if shared {
+						next = cr.NextShared
+					}
+					for {
+						row, err := next()
+						if err == io.EOF {
+							break
+						}
+						if err != nil || row.Err != nil {
+							b.Fatal(err, row.Err)
+						}
+					}
+				}
+			})
 		}
 	}
 }

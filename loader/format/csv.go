@@ -2,11 +2,12 @@ package format
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/csv"
 	"errors"
 	"fmt"
 	"io"
-	"strings"
+	"math/bits"
 	"unsafe"
 )
 
@@ -84,6 +85,9 @@ type CSVReader struct {
 	// The rows' field strings and slices are cut from chunks that are filled and then dropped, never reused.
 	textChunk []byte
 	fieldSlab []string
+	// shared: the current row's Text and Fields may share the reader's buffers (NextShared).
+	shared       bool
+	sharedFields []string
 	// resumeAt is the stream offset where reading went on after the last row returned, when that row had a quote
 	// error across lines and was cut at its first line (tests compare with encoding/csv from there); else -1.
 	resumeAt int64
@@ -135,6 +139,16 @@ func (c *CSVReader) Next() (CSVRow, error) {
 		row.Err = fmt.Errorf("CSV row at line %d has %d fields, the header has %d: %w", row.Line, len(row.Fields), len(c.header), csv.ErrFieldCount)
 		c.truncateRaw(&row)
 	}
+	return row, err
+}
+
+// NextShared is Next for a caller that copies what it keeps of a row before the next call: the row's Text and
+// Fields (like its Raw) are valid only until then, as they may share the reader's buffers. Rows read this way
+// cost no copy of their text and no new field slice.
+func (c *CSVReader) NextShared() (CSVRow, error) {
+	c.shared = true
+	row, err := c.Next()
+	c.shared = false
 	return row, err
 }
 
@@ -361,15 +375,7 @@ func (c *CSVReader) parseRow(text []byte) (fields []string, all string, bare boo
 	if csvFastPaths && bytes.IndexByte(text, '"') < 0 {
 		// No quotes: the fields are the text between delimiters, cut from one copy of the text.
 		all = c.rowText(text)
-		ends := c.ends[:0]
-		for i := 0; ; {
-			j := strings.IndexByte(all[i:], d)
-			if j < 0 {
-				break
-			}
-			ends = append(ends, i+j)
-			i += j + 1
-		}
+		ends := appendDelims(c.ends[:0], text, d)
 		ends = append(ends, len(all))
 		c.ends = ends
 		fields = c.slabFields(len(ends))
@@ -435,8 +441,38 @@ func (c *CSVReader) parseRow(text []byte) (fields []string, all string, bare boo
 	return fields, all, bare, nil
 }
 
-// slabFields returns a slice of n strings cut from the current field slab.
+// appendDelims appends the index of every d in b to ends, 8 bytes at a time: most fields are short, and a call
+// to find each delimiter costs more than the field.
+func appendDelims(ends []int, b []byte, d byte) []int {
+	const ones, highs = 0x0101010101010101, 0x7f7f7f7f7f7f7f7f
+	pattern := ones * uint64(d)
+	i := 0
+	for ; i+8 <= len(b); i += 8 {
+		// The high bit of each byte of m is set where that byte of b is d (y's byte is zero), and only there.
+		y := binary.LittleEndian.Uint64(b[i:]) ^ pattern
+		m := ^((y&highs + highs) | y | highs)
+		for m != 0 {
+			ends = append(ends, i+bits.TrailingZeros64(m)>>3)
+			m &= m - 1
+		}
+	}
+	for ; i < len(b); i++ {
+		if b[i] == d {
+			ends = append(ends, i)
+		}
+	}
+	return ends
+}
+
+// slabFields returns a slice of n strings cut from the current field slab (the reader's one slice, reused, for
+// NextShared).
 func (c *CSVReader) slabFields(n int) []string {
+	if c.shared {
+		if cap(c.sharedFields) < n {
+			c.sharedFields = make([]string, n, max(n, 64))
+		}
+		return c.sharedFields[:n:n]
+	}
 	if cap(c.fieldSlab)-len(c.fieldSlab) < n {
 		c.fieldSlab = make([]string, 0, max(n, 1024))
 	}
@@ -448,9 +484,14 @@ func (c *CSVReader) slabFields(n int) []string {
 // rowText copies a row's field bytes into the current text chunk and returns
 // them as a string. Chunks are only appended to, never rewritten, so the
 // strings of earlier rows stay as they are; one allocation serves many rows.
+// For NextShared, the string is b itself (the stream's buffer or fieldBuf,
+// both left alone until the next row).
 func (c *CSVReader) rowText(b []byte) string {
 	if len(b) == 0 {
 		return ""
+	}
+	if c.shared {
+		return unsafe.String(&b[0], len(b))
 	}
 	if cap(c.textChunk)-len(c.textChunk) < len(b) {
 		c.textChunk = make([]byte, 0, max(len(b), 32<<10))

@@ -4,10 +4,15 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"runtime"
+	"slices"
 	"strings"
 	"testing"
 	"testing/iotest"
+	"time"
 	"unsafe"
+
+	"github.com/eventlake/eventlake/internal/cputime"
 )
 
 // csvRead is everything a CSVReader returns for an input: its header,
@@ -31,6 +36,13 @@ type csvRowView struct {
 
 func readAllCSV(t testing.TB, r io.Reader, opts Options) csvRead {
 	t.Helper()
+	return readAllCSVWith(t, r, opts, false)
+}
+
+// readAllCSVWith is readAllCSV, with NextShared when shared (each row's
+// fields copied before the next row is read).
+func readAllCSVWith(t testing.TB, r io.Reader, opts Options, shared bool) csvRead {
+	t.Helper()
 	var out csvRead
 	cr, err := NewCSVReader(r, opts)
 	if err != nil {
@@ -39,7 +51,11 @@ func readAllCSV(t testing.TB, r io.Reader, opts Options) csvRead {
 	}
 	out.Header, out.Delim = cr.Header(), cr.Delimiter()
 	for {
-		row, err := cr.Next()
+		next := cr.Next
+		if shared {
+			next = cr.NextShared
+		}
+		row, err := next()
 		if err == io.EOF {
 			return out
 		}
@@ -48,6 +64,13 @@ func readAllCSV(t testing.TB, r io.Reader, opts Options) csvRead {
 			return out
 		}
 		checkRowText(t, row)
+		if shared && row.Fields != nil {
+			fields := make([]string, len(row.Fields))
+			for i, f := range row.Fields {
+				fields[i] = strings.Clone(f)
+			}
+			row.Fields = fields
+		}
 		// Text is left out: its shape differs by design (delimiters kept in a row without quotes).
 		v := csvRowView{Fields: row.Fields, Line: row.Line, Offset: row.Offset, Raw: string(row.Raw), Size: row.Size, BareQuote: row.BareQuote}
 		if row.Err != nil {
@@ -79,7 +102,8 @@ func checkRowText(t testing.TB, row CSVRow) {
 
 // checkFastPaths reads input with and without the splitter's and parser's
 // paths for text without quotes, whole and one byte at a time, and requires
-// the same header, rows, lines, offsets, raw text, sizes and errors.
+// the same header, rows, lines, offsets, raw text, sizes and errors; and
+// the same with NextShared.
 func checkFastPaths(t testing.TB, input []byte, opts Options) {
 	t.Helper()
 	defer func() { csvFastPaths = true }()
@@ -90,6 +114,12 @@ func checkFastPaths(t testing.TB, input []byte, opts Options) {
 		got := readAllCSV(t, r, opts)
 		if fmt.Sprintf("%#v", got) != fmt.Sprintf("%#v", want) {
 			t.Fatalf("input %q:\nfast %#v\nslow %#v", input, got, want)
+		}
+	}
+	for _, r := range []io.Reader{bytes.NewReader(input), iotest.HalfReader(bytes.NewReader(input))} {
+		got := readAllCSVWith(t, r, opts, true)
+		if fmt.Sprintf("%#v", got) != fmt.Sprintf("%#v", want) {
+			t.Fatalf("input %q:\nshared %#v\nslow %#v", input, got, want)
 		}
 	}
 }
@@ -138,4 +168,95 @@ func TestCSVFastPathsJWO(t *testing.T) {
 	}
 	checkFastPaths(t, []byte(b.String()), Options{})
 	checkFastPaths(t, []byte(b.String()), Options{MaxRecordBytes: 40, MaxRawBytes: 16})
+}
+
+// delimsBefore is how the parser found the delimiters of a row without
+// quotes before appendDelims: one IndexByte per field.
+func delimsBefore(b []byte, d byte) []int {
+	var ends []int
+	for i := 0; ; {
+		j := bytes.IndexByte(b[i:], d)
+		if j < 0 {
+			return ends
+		}
+		ends = append(ends, i+j)
+		i += j + 1
+	}
+}
+
+// FuzzAppendDelims compares appendDelims with the former IndexByte loop,
+// for every delimiter and for bytes that differ from one only in their high
+// bit or by one (the word trick's edge cases).
+func FuzzAppendDelims(f *testing.F) {
+	f.Add([]byte("a,b,,c"), byte(','))
+	f.Add([]byte(",,,,,,,,,,,,,,,,,"), byte(','))
+	f.Add([]byte("\xac,\x2d\x2b;\xbb|\x7c\x09\t\x89"), byte('|'))
+	f.Add([]byte("101680748,STORE-8,COMPLETED,39.97,USD,11,false,2024-01-01"), byte(','))
+	f.Fuzz(func(t *testing.T, b []byte, d byte) {
+		for _, d := range []byte{d, ',', ';', '\t', '|', 0, 0x80, 0xff} {
+			got, want := appendDelims(nil, b, d), delimsBefore(b, d)
+			if !slices.Equal(got, want) {
+				t.Fatalf("%q delimited by %q: %v, want %v", b, d, got, want)
+			}
+		}
+	})
+}
+
+// looksBinaryBefore is looksBinary before its table: the oracle.
+func looksBinaryBefore(b []byte) bool {
+	if bytes.IndexByte(b, 0) >= 0 {
+		return true
+	}
+	ctl := 0
+	for _, c := range b {
+		if (c < 0x20 && c != '\t' && c != '\r' && c != '\n') || c == 0x7f {
+			ctl++
+		}
+	}
+	return ctl*10 > len(b)
+}
+
+func TestLooksBinaryEveryByte(t *testing.T) {
+	for c := range 256 {
+		for n := 1; n <= 12; n++ {
+			// n copies of c among text: around the 10% threshold.
+			b := append(bytes.Repeat([]byte{byte(c)}, n), bytes.Repeat([]byte("a,b\n"), 25)...)
+			if got, want := looksBinary(b), looksBinaryBefore(b); got != want {
+				t.Fatalf("%d bytes %#x in %d: %v, want %v", n, c, len(b), got, want)
+			}
+		}
+	}
+}
+
+func FuzzLooksBinary(f *testing.F) {
+	f.Add([]byte("a,b\n1,2\n"))
+	f.Add([]byte("\x01\x02\x7f\t\r\n abc"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if got, want := looksBinary(b), looksBinaryBefore(b); got != want {
+			t.Fatalf("%q: %v, want %v", b, got, want)
+		}
+	})
+}
+
+// BenchmarkLooksBinary sniffs 256 KiB of CSV text with the former loop and
+// the table, in turns, and reports both CPU times.
+func BenchmarkLooksBinary(b *testing.B) {
+	data := bytes.Repeat([]byte("101680748,STORE-8,COMPLETED,39.97,USD,11,false,2024-01-01,2024-01-01T23:01:15Z\r\n"), 256<<10/82)
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	var spent [2]time.Duration
+	for b.Loop() {
+		for which := range 2 {
+			t0, _ := cputime.Thread()
+			if which == 0 {
+				looksBinaryBefore(data)
+			} else {
+				looksBinary(data)
+			}
+			t1, _ := cputime.Thread()
+			spent[which] += t1 - t0
+		}
+	}
+	b.ReportMetric(float64(spent[0])/float64(b.N), "before-cpu-ns/op")
+	b.ReportMetric(float64(spent[1])/float64(b.N), "cpu-ns/op")
 }
