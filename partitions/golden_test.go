@@ -1,6 +1,7 @@
 package partitions
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -14,6 +15,8 @@ import (
 	"testing"
 
 	"github.com/parquet-go/parquet-go"
+	"github.com/parquet-go/parquet-go/bloom"
+	"github.com/parquet-go/parquet-go/bloom/xxhash"
 
 	"github.com/eventlake/eventlake/internal/native"
 )
@@ -309,5 +312,96 @@ func columnValues(t *testing.T, cc parquet.ColumnChunk) (out []parquet.Value, pa
 			}
 		}
 		parquet.Release(p)
+	}
+}
+
+// FuzzBloomFilters checks the bloom filter of every column chunk of files
+// written with bloom filters on columns of every physical type (INT32
+// with nulls, INT64, BYTE_ARRAY with and without nulls, values spanning
+// many pages) byte for byte against the filter the writer is meant to
+// build: sized from the chunk's value count at bloomBitsPerValue bits a
+// value, holding the hash of each non-null value.
+func FuzzBloomFilters(f *testing.F) {
+	f.Add(uint64(1), uint16(3000), uint16(1000), false)
+	f.Add(uint64(2), uint16(200), uint16(7), true)
+	f.Add(uint64(3), uint16(1), uint16(1), false)
+	f.Fuzz(func(t *testing.T, seed uint64, nRows, rgRows uint16, spill bool) {
+		defer native.Use(native.HasGzip(), false)()
+		stage, err := NewStage(stagingDir(t.TempDir(), "F"), "F")
+		if err != nil {
+			t.Fatal(err)
+		}
+		o := WriterOptions{RowGroupRows: int64(max(rgRows, 1)), BloomColumns: []string{"schema_version", "_line", "event_time", "data"}}
+		if spill {
+			o.MaxOpenFiles, o.Spill = 1, true
+		}
+		w := NewEventWriter(stage, o)
+		r := rand.New(rand.NewPCG(seed, seed>>7))
+		for i := range int(nRows % 5000) {
+			row := pismoRow(r, i, []string{"a", "b", "c"}[r.IntN(3)], day0+int64(r.IntN(2))*day+int64(r.IntN(1000)))
+			if r.IntN(8) == 0 {
+				row.Data = strings.Repeat("d", r.IntN(40000))
+			}
+			if err := w.Write([]EventRow{row}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		files, err := w.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, file := range files {
+			checkBloomFilterBytes(t, stage.Staged(file.Path))
+		}
+	})
+}
+
+// checkBloomFilterBytes compares every bloom filter of the file at path
+// with the one built from the column chunk's values.
+func checkBloomFilterBytes(t *testing.T, path string) {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		t.Fatal(err)
+	}
+	file, err := parquet.OpenFile(f, st.Size())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for g, rg := range file.RowGroups() {
+		for c, cc := range rg.ColumnChunks() {
+			bf := cc.BloomFilter()
+			if bf == nil {
+				continue
+			}
+			got := make([]byte, bf.Size())
+			if _, err := bf.ReadAt(got, 0); err != nil {
+				t.Fatal(err)
+			}
+			want := make([]byte, bloom.BlockSize*bloom.NumSplitBlocksOf(cc.NumValues(), bloomBitsPerValue))
+			filter := bloom.MakeSplitBlockFilter(want)
+			values, _ := columnValues(t, cc)
+			for _, v := range values {
+				switch v.Kind() {
+				case parquet.Int32:
+					filter.Insert(xxhash.Sum64Uint32(uint32(v.Int32())))
+				case parquet.Int64:
+					filter.Insert(xxhash.Sum64Uint64(uint64(v.Int64())))
+				case parquet.ByteArray:
+					filter.Insert(xxhash.Sum64(v.ByteArray()))
+				default:
+					t.Fatalf("column %d: kind %s", c, v.Kind())
+				}
+			}
+			if !bytes.Equal(got, want) {
+				t.Fatalf("%s: row group %d: column %s: bloom filter (%d bytes) differs from its %d values' (%d bytes)",
+					path, g, file.Schema().Columns()[c][0], len(got), cc.NumValues(), len(want))
+			}
+		}
 	}
 }

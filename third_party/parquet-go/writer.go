@@ -15,6 +15,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/parquet-go/parquet-go/bloom"
 	"github.com/parquet-go/parquet-go/compress"
 	"github.com/parquet-go/parquet-go/encoding"
 	"github.com/parquet-go/parquet-go/encoding/plain"
@@ -1996,6 +1997,14 @@ type ColumnWriter struct {
 	isCompressed              bool
 	encodings                 []format.Encoding
 
+	// Patched in eventlake's copy: the hashes of the values of the data
+	// pages written in the current row group while the filter was not
+	// allocated (the value count was not known ahead), and how many pages
+	// they cover; flushFilterPages inserts them into the filter instead of
+	// reading back, decompressing and decoding every page.
+	filterHashes      []uint64
+	filterHashedPages int
+
 	columnChunk        *format.ColumnChunk
 	offsetIndex        *format.OffsetIndex
 	hasSwitchedToPlain bool  // Tracks if dictionary encoding was switched to PLAIN
@@ -2048,6 +2057,10 @@ func (c *ColumnWriter) reset() {
 	// Bloom filters may change in size between row groups, but we retain the
 	// buffer to avoid reallocating large memory blocks.
 	c.filter = c.filter[:0]
+	// Patched in eventlake's copy: the hashes of the row group (see
+	// filterHashes); the buffer is retained like the filter's.
+	c.filterHashes = c.filterHashes[:0]
+	c.filterHashedPages = 0
 	c.numRows = 0
 	// Reset the fields of column chunks that change between row groups,
 	// but keep the ones that remain unchanged.
@@ -2144,6 +2157,17 @@ func (c *ColumnWriter) flushFilterPages() (err error) {
 
 	// Skip columns with nil pageBuffer (e.g., empty struct groups with no leaf columns)
 	if c.pageBuffer == nil {
+		return nil
+	}
+
+	// Patched in eventlake's copy: when the hashes of the values of every
+	// page were collected as the pages were written (writeDataPage), the
+	// filter is sized as below and built from them; the bits set are the
+	// same as by decoding the pages back, since inserting a hash is
+	// independent of the order.
+	if c.filterHashedPages == c.numPages {
+		c.resizeBloomFilter(c.columnChunk.MetaData.NumValues)
+		bloom.MakeSplitBlockFilter(c.filter).InsertBulk(c.filterHashes)
 		return nil
 	}
 
@@ -2447,6 +2471,13 @@ func (c *ColumnWriter) writeDataPage(page Page) (int64, error) {
 		if err := c.writePageToFilter(page); err != nil {
 			return 0, err
 		}
+	} else if c.columnFilter != nil && c.dictionary == nil && len(c.filter) == 0 && c.filterHashedPages == c.numPages {
+		// Patched in eventlake's copy: the filter cannot be sized yet, so
+		// the hashes of the page's values are kept for flushFilterPages
+		// (8 bytes per value) instead of it reading the page back.
+		if err := c.hashPageForFilter(page); err != nil {
+			return 0, err
+		}
 	}
 
 	statistics := format.Statistics{}
@@ -2626,6 +2657,20 @@ func (c *ColumnWriter) patchEncryptedCompressedSize(encSize int64, plainHeaderLe
 	if n := len(c.offsetIndex.PageLocations); n > 0 {
 		c.offsetIndex.PageLocations[n-1].CompressedPageSize = int32(encSize)
 	}
+}
+
+// hashPageForFilter appends the bloom filter hashes of the values of page to
+// c.filterHashes, counting the page in c.filterHashedPages.
+//
+// Patched in eventlake's copy.
+func (c *ColumnWriter) hashPageForFilter(page Page) error {
+	enc := bloomHashes{hashes: c.filterHashes}
+	if _, err := page.Type().Encode(nil, page.Data(), &enc); err != nil {
+		return err
+	}
+	c.filterHashes = enc.hashes
+	c.filterHashedPages++
+	return nil
 }
 
 func (c *ColumnWriter) writePageToFilter(page Page) (err error) {
