@@ -2,6 +2,7 @@ package parquet
 
 import (
 	"bytes"
+	"encoding/binary"
 	"io"
 
 	"github.com/parquet-go/parquet-go/encoding"
@@ -98,23 +99,61 @@ func (page *byteArrayPage) max() (max []byte) {
 	return max
 }
 
+// bounds returns the page's least and greatest values (the first of equal
+// ones).
+//
+// Patched in eventlake's copy: each value is compared first by its first 8
+// bytes read as one big-endian word (zero-padded when shorter), and by
+// bytes.Compare only when the words of the two values are equal. Words that
+// differ order the values as bytes.Compare does: they differ at a byte both
+// values have, or one value is a prefix of the other at that point (it
+// ended there: 0) while the other has a non-zero byte. Most values are
+// neither a new least nor a new greatest, and most of them are settled by
+// the words, without a call per value and bound.
 func (page *byteArrayPage) bounds() (min, max []byte) {
-	if n := page.len(); n > 0 {
-		min = page.index(0)
-		max = min
-
-		for i := 1; i < n; i++ {
-			v := page.index(i)
-
-			switch {
-			case bytes.Compare(v, min) < 0:
-				min = v
-			case bytes.Compare(v, max) > 0:
-				max = v
-			}
+	offsets := page.offsets.Slice()
+	values := page.values.Slice()
+	if len(offsets) < 2 {
+		return nil, nil
+	}
+	min = values[offsets[0]:offsets[1]:offsets[1]]
+	max = min
+	minKey := byteArrayPrefixKey(values, offsets[0], offsets[1])
+	maxKey := minKey
+	for i := 2; i < len(offsets); i++ {
+		j, k := offsets[i-1], offsets[i]
+		key := byteArrayPrefixKey(values, j, k)
+		switch {
+		case key < minKey || (key == minKey && bytes.Compare(values[j:k:k], min) < 0):
+			min, minKey = values[j:k:k], key
+		case key > maxKey || (key == maxKey && bytes.Compare(values[j:k:k], max) > 0):
+			max, maxKey = values[j:k:k], key
 		}
 	}
 	return min, max
+}
+
+// byteArrayPrefixKey returns the first 8 bytes of values[j:k] as a
+// big-endian word, zero-padded when the value is shorter.
+//
+// Patched in eventlake's copy.
+func byteArrayPrefixKey(values []byte, j, k uint32) uint64 {
+	n := k - j
+	if int(j)+8 <= len(values) {
+		w := binary.BigEndian.Uint64(values[j : j+8])
+		if n >= 8 {
+			return w
+		}
+		return w &^ (^uint64(0) >> (8 * n))
+	}
+	var w uint64
+	for i := range uint32(8) {
+		w <<= 8
+		if i < n {
+			w |= uint64(values[j+i])
+		}
+	}
+	return w
 }
 
 func (page *byteArrayPage) Bounds() (min, max Value, ok bool) {
