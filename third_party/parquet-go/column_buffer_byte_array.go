@@ -85,11 +85,20 @@ func (col *byteArrayColumnBuffer) Page() Page {
 	return col.page()
 }
 
+// Patched in eventlake's copy: the buffers are kept for the next page (up
+// to columnBufferRetainBytes each) instead of returned to their pools.
 func (col *byteArrayColumnBuffer) Reset() {
-	col.values.Reset()
-	col.offsets.Reset()
-	col.lengths.Reset()
+	col.values.Truncate(columnBufferRetainBytes)
+	col.offsets.Truncate(columnBufferRetainBytes)
+	col.lengths.Truncate(columnBufferRetainBytes)
 }
+
+// columnBufferRetainBytes is the largest buffer a column buffer keeps when
+// it is reset (a written page's values): a larger one, grown by a few very
+// large values, goes back to its pool.
+//
+// Patched in eventlake's copy.
+const columnBufferRetainBytes = 1 << 20
 
 func (col *byteArrayColumnBuffer) NumRows() int64 { return int64(col.Len()) }
 

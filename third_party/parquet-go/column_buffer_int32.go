@@ -49,7 +49,9 @@ func (col *int32ColumnBuffer) Pages() Pages { return onePage(col.Page()) }
 
 func (col *int32ColumnBuffer) Page() Page { return &col.int32Page }
 
-func (col *int32ColumnBuffer) Reset() { col.values.Reset() }
+// Patched in eventlake's copy: the buffer is kept for the next page (see
+// columnBufferRetainBytes) instead of returned to its pool.
+func (col *int32ColumnBuffer) Reset() { col.values.Truncate(columnBufferRetainBytes) }
 
 func (col *int32ColumnBuffer) Cap() int { return col.values.Cap() }
 

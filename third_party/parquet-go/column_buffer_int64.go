@@ -50,7 +50,9 @@ func (col *int64ColumnBuffer) Pages() Pages { return onePage(col.Page()) }
 
 func (col *int64ColumnBuffer) Page() Page { return &col.int64Page }
 
-func (col *int64ColumnBuffer) Reset() { col.values.Reset() }
+// Patched in eventlake's copy: the buffer is kept for the next page (see
+// columnBufferRetainBytes) instead of returned to its pool.
+func (col *int64ColumnBuffer) Reset() { col.values.Truncate(columnBufferRetainBytes) }
 
 func (col *int64ColumnBuffer) Cap() int { return col.values.Cap() }
 

@@ -195,6 +195,22 @@ func (b *SliceBuffer[T]) Reset() {
 	b.data = nil
 }
 
+// Truncate empties the buffer like Reset but keeps its pooled storage for
+// the next values when it is at least half full and holds at most maxBytes,
+// so a buffer filled again after each Truncate (a column buffer after each
+// page) does not grow again through every pool bucket, copying its data at
+// each step, while one that was sized ahead and little used (a small file's
+// column) still returns its storage to the pool.
+//
+// Patched in eventlake's copy: this method is not in upstream parquet-go.
+func (b *SliceBuffer[T]) Truncate(maxBytes int) {
+	if b.slice == nil || 2*len(b.data) < cap(b.data) || cap(b.data)*int(unsafe.Sizeof(*new(T))) > maxBytes {
+		b.Reset()
+		return
+	}
+	b.data = b.data[:0]
+}
+
 // Cap returns the current capacity.
 func (b *SliceBuffer[T]) Cap() int { return cap(b.data) }
 
