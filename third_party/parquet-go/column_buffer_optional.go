@@ -197,14 +197,23 @@ func (col *optionalColumnBuffer) WriteValues(values []Value) (n int, err error) 
 		if i < n {
 			count, err := col.base.WriteValues(values[i:n])
 
-			for range count {
-				col.definitionLevels.AppendValue(col.maxDefinitionLevel)
-			}
-
-			for count > 0 {
-				col.rows.AppendValue(rowIndex)
-				rowIndex++
-				count--
+			// Patched in eventlake's copy: the levels and row indexes of
+			// the run are appended at once instead of one AppendValue
+			// each.
+			if count > 0 {
+				d := col.definitionLevels.Len()
+				col.definitionLevels.Resize(d + count)
+				levels := col.definitionLevels.Slice()[d:]
+				for k := range levels {
+					levels[k] = col.maxDefinitionLevel
+				}
+				r := col.rows.Len()
+				col.rows.Resize(r + count)
+				rows := col.rows.Slice()[r:]
+				for k := range rows {
+					rows[k] = rowIndex
+					rowIndex++
+				}
 			}
 
 			if err != nil {
