@@ -2,6 +2,9 @@ package partitions
 
 import (
 	"bytes"
+	"fmt"
+	"maps"
+	"slices"
 	"testing"
 
 	"github.com/parquet-go/parquet-go"
@@ -59,4 +62,35 @@ func FuzzByteArrayPageBounds(f *testing.F) {
 			t.Fatalf("bounds %q, %q, want %q, %q", gotMin.ByteArray(), gotMax.ByteArray(), wantMin, wantMax)
 		}
 	})
+}
+
+// BenchmarkByteArrayPageBounds compares the bounds of BYTE_ARRAY pages of
+// CSV-like values (ids sharing a long prefix, store codes, amounts, UUIDs)
+// by upstream's code (the oracle) and by the copy's.
+func BenchmarkByteArrayPageBounds(b *testing.B) {
+	shapes := map[string]func(i int) string{
+		"order_id": func(i int) string { return fmt.Sprintf("2024-06-04-%08d", i*7919%100000) },
+		"store":    func(i int) string { return fmt.Sprintf("STORE-%d", i*31%97) },
+		"amount":   func(i int) string { return fmt.Sprintf("%d.%02d", i*13%500, i%100) },
+		"uuid":     func(i int) string { return fmt.Sprintf("%08x-%04x-4000-8000-%012x", uint32(i*2654435761), i%65536, i) },
+	}
+	for _, name := range slices.Sorted(maps.Keys(shapes)) {
+		var values []byte
+		offsets := []uint32{0}
+		for i := range 8192 {
+			values = append(values, shapes[name](i)...)
+			offsets = append(offsets, uint32(len(values)))
+		}
+		page := parquet.ByteArrayType.NewPage(0, len(offsets)-1, encoding.ByteArrayValues(values, offsets))
+		b.Run(name+"/upstream", func(b *testing.B) {
+			for b.Loop() {
+				byteArrayBoundsOracle(values, offsets)
+			}
+		})
+		b.Run(name+"/copy", func(b *testing.B) {
+			for b.Loop() {
+				page.Bounds()
+			}
+		})
+	}
 }

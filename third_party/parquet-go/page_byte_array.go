@@ -102,14 +102,16 @@ func (page *byteArrayPage) max() (max []byte) {
 // bounds returns the page's least and greatest values (the first of equal
 // ones).
 //
-// Patched in eventlake's copy: each value is compared first by its first 8
-// bytes read as one big-endian word (zero-padded when shorter), and by
-// bytes.Compare only when the words of the two values are equal. Words that
-// differ order the values as bytes.Compare does: they differ at a byte both
-// values have, or one value is a prefix of the other at that point (it
-// ended there: 0) while the other has a non-zero byte. Most values are
-// neither a new least nor a new greatest, and most of them are settled by
-// the words, without a call per value and bound.
+// Patched in eventlake's copy: each value is compared first by its first 16
+// bytes read as two big-endian words (zero-padded when shorter), and by
+// bytes.Compare only when the words of the two values are equal and they
+// may still differ. Words that differ order the values as bytes.Compare
+// does: they differ at a byte both values have, or one value is a prefix of
+// the other at that point (it ended there: 0) while the other has a
+// non-zero byte. Equal words of values of the same length of at most 16
+// bytes are equal values. Most values are neither a new least nor a new
+// greatest, and most of them are settled by the words, without a call per
+// value and bound.
 func (page *byteArrayPage) bounds() (min, max []byte) {
 	offsets := page.offsets.Slice()
 	values := page.values.Slice()
@@ -118,42 +120,66 @@ func (page *byteArrayPage) bounds() (min, max []byte) {
 	}
 	min = values[offsets[0]:offsets[1]:offsets[1]]
 	max = min
-	minKey := byteArrayPrefixKey(values, offsets[0], offsets[1])
-	maxKey := minKey
+	minHi, minLo := byteArrayPrefixKey(values, offsets[0], offsets[1])
+	maxHi, maxLo := minHi, minLo
 	for i := 2; i < len(offsets); i++ {
 		j, k := offsets[i-1], offsets[i]
-		key := byteArrayPrefixKey(values, j, k)
-		switch {
-		case key < minKey || (key == minKey && bytes.Compare(values[j:k:k], min) < 0):
-			min, minKey = values[j:k:k], key
-		case key > maxKey || (key == maxKey && bytes.Compare(values[j:k:k], max) > 0):
-			max, maxKey = values[j:k:k], key
+		hi, lo := byteArrayPrefixKey(values, j, k)
+		n := k - j
+		if hi == minHi && lo == minLo {
+			if n <= 16 && int(n) == len(min) {
+				continue // equal to min
+			}
+			if bytes.Compare(values[j:k:k], min) < 0 {
+				min, minHi, minLo = values[j:k:k], hi, lo
+				continue
+			}
+		} else if hi < minHi || (hi == minHi && lo < minLo) {
+			min, minHi, minLo = values[j:k:k], hi, lo
+			continue
+		}
+		if hi == maxHi && lo == maxLo {
+			if (n > 16 || int(n) != len(max)) && bytes.Compare(values[j:k:k], max) > 0 {
+				max, maxHi, maxLo = values[j:k:k], hi, lo
+			}
+		} else if hi > maxHi || (hi == maxHi && lo > maxLo) {
+			max, maxHi, maxLo = values[j:k:k], hi, lo
 		}
 	}
 	return min, max
 }
 
-// byteArrayPrefixKey returns the first 8 bytes of values[j:k] as a
-// big-endian word, zero-padded when the value is shorter.
+// byteArrayPrefixKey returns the first 16 bytes of values[j:k] as two
+// big-endian words, zero-padded when the value is shorter.
 //
 // Patched in eventlake's copy.
-func byteArrayPrefixKey(values []byte, j, k uint32) uint64 {
+func byteArrayPrefixKey(values []byte, j, k uint32) (hi, lo uint64) {
 	n := k - j
-	if int(j)+8 <= len(values) {
-		w := binary.BigEndian.Uint64(values[j : j+8])
-		if n >= 8 {
-			return w
+	if int(j)+16 <= len(values) {
+		hi = binary.BigEndian.Uint64(values[j : j+8])
+		lo = binary.BigEndian.Uint64(values[j+8 : j+16])
+		switch {
+		case n >= 16:
+		case n > 8:
+			lo &^= ^uint64(0) >> (8 * (n - 8))
+		default:
+			hi &^= ^uint64(0) >> (8 * n)
+			lo = 0
 		}
-		return w &^ (^uint64(0) >> (8 * n))
+		return hi, lo
 	}
-	var w uint64
-	for i := range uint32(8) {
-		w <<= 8
+	for i := range uint32(16) {
+		var b uint64
 		if i < n {
-			w |= uint64(values[j+i])
+			b = uint64(values[j+i])
+		}
+		if i < 8 {
+			hi = hi<<8 | b
+		} else {
+			lo = lo<<8 | b
 		}
 	}
-	return w
+	return hi, lo
 }
 
 func (page *byteArrayPage) Bounds() (min, max Value, ok bool) {
