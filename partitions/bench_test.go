@@ -193,3 +193,46 @@ func BenchmarkTableWriter(b *testing.B) {
 		stage.Remove()
 	}
 }
+
+// TestOpenFilesHoldOnlyWhatIsWritten: a file open for a partition holds
+// buffers for the values written to it, not a whole page's worth per column
+// (256 KiB: a load keeps one file open per partition, most of them far from
+// a full page; 64 open files held ≈ 90 MiB of buffers never written).
+func TestOpenFilesHoldOnlyWhatIsWritten(t *testing.T) {
+	const nParts, rowsPer = 64, 50
+	live := func() int64 {
+		runtime.GC()
+		runtime.GC()
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		return int64(ms.HeapAlloc)
+	}
+	lake := t.TempDir()
+	stage, err := NewStage(stagingDir(lake, "L"), "L")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stage.Remove()
+	r := rand.New(rand.NewPCG(7, 8))
+	rows := make([]EventRow, 0, nParts*rowsPer)
+	for p := range nParts {
+		for i := range rowsPer {
+			rows = append(rows, pismoRow(r, p*rowsPer+i, fmt.Sprint("d", p), day0+r.Int64N(day)))
+		}
+	}
+	base := live()
+	w := NewEventWriter(stage, WriterOptions{MaxOpenFiles: nParts})
+	for p := range nParts {
+		if err := w.Write(rows[p*rowsPer : (p+1)*rowsPer]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	held := live() - base
+	if _, err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%d open files of %d rows hold %.1f MiB", nParts, rowsPer, float64(held)/(1<<20))
+	if held > 16<<20 {
+		t.Errorf("%d open files of %d rows hold %d MiB of live heap, want < 16 MiB", nParts, rowsPer, held>>20)
+	}
+}

@@ -2308,6 +2308,10 @@ func (c *ColumnWriter) resizeBloomFilter(numValues int64) {
 	}
 }
 
+// initialColumnBufferBytes is the starting size of a required column's
+// buffer (patched in eventlake's copy; see newColumnBuffer).
+const initialColumnBufferBytes = 4 << 10
+
 func (c *ColumnWriter) newColumnBuffer() ColumnBuffer {
 	columnIndex := int(c.bufferIndex)
 	switch {
@@ -2318,7 +2322,13 @@ func (c *ColumnWriter) newColumnBuffer() ColumnBuffer {
 		column := c.columnType.NewColumnBuffer(columnIndex, 0)
 		return newOptionalColumnBuffer(column, c.maxDefinitionLevel, nullsGoLast)
 	default:
-		numValues := c.columnType.EstimateNumValues(int(c.bufferSize))
+		// Patched in eventlake's copy: a required column's buffer starts
+		// at 4 KiB of values and grows with what is written, like an
+		// optional column's, instead of holding a whole page's worth from
+		// the start: a writer of many small files (one per partition)
+		// kept a page buffer per column of every open file, most of it
+		// never written (80 open files: 100 MB of a load's live heap).
+		numValues := c.columnType.EstimateNumValues(min(int(c.bufferSize), initialColumnBufferBytes))
 		return c.columnType.NewColumnBuffer(columnIndex, numValues)
 	}
 }
