@@ -47,15 +47,7 @@ func TestEventWriterMemoryBounded(t *testing.T) {
 		t.Skip("writes 2,000 fsynced files")
 	}
 	const nParts, rowsPer = 2000, 5
-	live := func() int64 {
-		// Twice: what writers return to parquet-go's sync.Pools on Reset
-		// survives one collection (the pools' victim cache).
-		runtime.GC()
-		runtime.GC()
-		var ms runtime.MemStats
-		runtime.ReadMemStats(&ms)
-		return int64(ms.HeapAlloc)
-	}
+	live := liveHeap
 	base := live()
 	var atWarm, peak int64
 	n := manyPartitions(t, t.TempDir(), nParts, rowsPer, func(p int) {
@@ -200,13 +192,7 @@ func BenchmarkTableWriter(b *testing.B) {
 // a full page; 64 open files held ≈ 90 MiB of buffers never written).
 func TestOpenFilesHoldOnlyWhatIsWritten(t *testing.T) {
 	const nParts, rowsPer = 64, 50
-	live := func() int64 {
-		runtime.GC()
-		runtime.GC()
-		var ms runtime.MemStats
-		runtime.ReadMemStats(&ms)
-		return int64(ms.HeapAlloc)
-	}
+	live := liveHeap
 	lake := t.TempDir()
 	stage, err := NewStage(stagingDir(lake, "L"), "L")
 	if err != nil {
@@ -235,4 +221,15 @@ func TestOpenFilesHoldOnlyWhatIsWritten(t *testing.T) {
 	if held > 16<<20 {
 		t.Errorf("%d open files of %d rows hold %d MiB of live heap, want < 16 MiB", nParts, rowsPer, held>>20)
 	}
+}
+
+// liveHeap returns the bytes of live heap after two collections: what
+// writers return to parquet-go's sync.Pools on Reset survives one (the
+// pools' victim cache).
+func liveHeap() int64 {
+	runtime.GC()
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return int64(ms.HeapAlloc)
 }

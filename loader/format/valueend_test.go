@@ -70,18 +70,5 @@ func TestValueEndMatchesScanner(t *testing.T) {
 }
 
 func FuzzSplitValueEnd(f *testing.F) {
-	for _, s := range splitSeeds {
-		f.Add([]byte(s), uint16(0))
-	}
-	rng := rand.New(rand.NewPCG(7, 8))
-	for range 20 {
-		f.Add(wordScanInput(rng), uint16(rng.IntN(300)))
-	}
-	f.Fuzz(func(t *testing.T, input []byte, maxRec uint16) {
-		opts := Options{MaxRawBytes: 16}
-		if maxRec != 0 {
-			opts.MaxRecordBytes = int(maxRec)
-		}
-		checkValueEnd(t, input, opts)
-	})
+	fuzzSplit(f, rand.New(rand.NewPCG(7, 8)), func(t *testing.T, input []byte, opts Options) { checkValueEnd(t, input, opts) })
 }

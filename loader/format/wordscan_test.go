@@ -70,10 +70,15 @@ func TestWordScanMatchesByteScan(t *testing.T) {
 }
 
 func FuzzSplitWordScan(f *testing.F) {
+	fuzzSplit(f, rand.New(rand.NewPCG(3, 4)), func(t *testing.T, input []byte, opts Options) { checkWordScan(t, input, opts) })
+}
+
+// fuzzSplit fuzzes check over the splitter's seeds and random objects from
+// wordScanInput, with MaxRawBytes 16 and a MaxRecordBytes from the input.
+func fuzzSplit(f *testing.F, rng *rand.Rand, check func(t *testing.T, input []byte, opts Options)) {
 	for _, s := range splitSeeds {
 		f.Add([]byte(s), uint16(0))
 	}
-	rng := rand.New(rand.NewPCG(3, 4))
 	for range 20 {
 		f.Add(wordScanInput(rng), uint16(rng.IntN(300)))
 	}
@@ -82,6 +87,6 @@ func FuzzSplitWordScan(f *testing.F) {
 		if maxRec != 0 {
 			opts.MaxRecordBytes = int(maxRec)
 		}
-		checkWordScan(t, input, opts)
+		check(t, input, opts)
 	})
 }
