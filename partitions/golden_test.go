@@ -236,7 +236,7 @@ func TestGoldenFiles(t *testing.T) {
 // number of pages of a column chunk.
 func checkBloomFilters(t *testing.T, path string, want []string) (checked, groups, maxPages int) {
 	t.Helper()
-	pf := openGoldenFile(t, path)
+	pf := openParquet(t, path)
 	groups = len(pf.RowGroups())
 	for g, rg := range pf.RowGroups() {
 		for c, cc := range rg.ColumnChunks() {
@@ -348,7 +348,7 @@ func FuzzBloomFilters(f *testing.F) {
 // with the one built from the column chunk's values.
 func checkBloomFilterBytes(t *testing.T, path string) {
 	t.Helper()
-	file := openGoldenFile(t, path)
+	file := openParquet(t, path)
 	for g, rg := range file.RowGroups() {
 		for c, cc := range rg.ColumnChunks() {
 			bf := cc.BloomFilter()
@@ -380,24 +380,4 @@ func checkBloomFilterBytes(t *testing.T, path string) {
 			}
 		}
 	}
-}
-
-// openGoldenFile opens the Parquet file at path with parquet-go; it is
-// closed when the test ends.
-func openGoldenFile(t *testing.T, path string) *parquet.File {
-	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { f.Close() })
-	st, err := f.Stat()
-	if err != nil {
-		t.Fatal(err)
-	}
-	pf, err := parquet.OpenFile(f, st.Size())
-	if err != nil {
-		t.Fatal(err)
-	}
-	return pf
 }

@@ -77,7 +77,14 @@ func readParquet[T any](t testing.TB, abs string) ([]T, *parquet.File) {
 	if err != nil {
 		t.Fatalf("read %s: %v", abs, err)
 	}
-	f, err := os.Open(abs)
+	return rows, openParquet(t, abs)
+}
+
+// openParquet opens the Parquet file at path with parquet-go; it is closed
+// when the test ends.
+func openParquet(t testing.TB, path string) *parquet.File {
+	t.Helper()
+	f, err := os.Open(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -88,9 +95,9 @@ func readParquet[T any](t testing.TB, abs string) ([]T, *parquet.File) {
 	}
 	pf, err := parquet.OpenFile(f, st.Size())
 	if err != nil {
-		t.Fatalf("open %s: %v", abs, err)
+		t.Fatalf("open %s: %v", path, err)
 	}
-	return rows, pf
+	return pf
 }
 
 // stagedFiles lists the regular files under root, relative and '/'-separated.
