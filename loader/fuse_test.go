@@ -8,6 +8,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/klauspost/compress/zstd"
 )
 
 // writePrettyCorpus writes pretty-printed concatenated Pismo and
@@ -70,7 +72,13 @@ func writePrettyCorpus(t *testing.T, dir string) {
 	ft = strings.ReplaceAll(ft, `"event_type"`, `"eventName"`)
 	ft = strings.ReplaceAll(ft, `"timestamp"`, `"created"`)
 	ft = strings.ReplaceAll(ft, `"data"`, `"payload"`)
-	for name, body := range map[string]string{"pismo/pa.json": b.String(), "ft/fa.json": ft, "pismo/tail.json": b.String() + `{"event_id":"cut","domain":"acc`} {
+	// A zstd object is streamed: only its last buffer is offered to the walk.
+	enc, err := zstd.NewWriter(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	zs := string(enc.EncodeAll([]byte(strings.ReplaceAll(b.String(), "pp-", "zs-")), nil))
+	for name, body := range map[string]string{"pismo/pa.json": b.String(), "ft/fa.json": ft, "pismo/tail.json": b.String() + `{"event_id":"cut","domain":"acc`, "pismo/zs.json.zst": zs} {
 		p := filepath.Join(dir, name)
 		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 			t.Fatal(err)
