@@ -5,10 +5,8 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"reflect"
-	"runtime"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/eventlake/eventlake/internal/cputime"
 	"github.com/parquet-go/parquet-go"
@@ -256,25 +254,15 @@ func BenchmarkTextBounds(b *testing.B) {
 		page := buf.Page().(*boundedPage).Page
 		// Both in turns, 50 pages each, so they share the host's noise.
 		b.Run(name, func(b *testing.B) {
-			runtime.LockOSThread()
-			defer runtime.UnlockOSThread()
-			var spent [2]time.Duration
-			for b.Loop() {
-				for which := range 2 {
-					t0, _ := cputime.Thread()
-					for range 50 {
-						if which == 0 {
-							oracleBounds(page)
-						} else {
-							(&boundedPage{Page: page}).Bounds()
-						}
-					}
-					t1, _ := cputime.Thread()
-					spent[which] += t1 - t0
+			cputime.InTurns(b, 50, "page", func() {
+				for range 50 {
+					oracleBounds(page)
 				}
-			}
-			b.ReportMetric(float64(spent[0])/float64(50*b.N), "oracle-cpu-ns/page")
-			b.ReportMetric(float64(spent[1])/float64(50*b.N), "cpu-ns/page")
+			}, func() {
+				for range 50 {
+					(&boundedPage{Page: page}).Bounds()
+				}
+			})
 		})
 	}
 }

@@ -2,10 +2,8 @@ package schema
 
 import (
 	"fmt"
-	"runtime"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/eventlake/eventlake/internal/cputime"
 )
@@ -107,24 +105,15 @@ func BenchmarkColumnTypes(b *testing.B) {
 			c.cols[i].kind, c.cols[i].Scale = widen(c.cols[i].kind, c.cols[i].Scale, k, s)
 		}
 	}
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
-	var spent [2]time.Duration
-	for b.Loop() {
-		for which := range 2 {
-			c := NewColumnTypes(names)
-			t0, _ := cputime.Thread()
-			for _, r := range rows {
-				if which == 0 {
-					observeBefore(c, r)
-				} else {
-					c.ObserveRow(r)
-				}
-			}
-			t1, _ := cputime.Thread()
-			spent[which] += t1 - t0
+	cputime.InTurns(b, len(rows), "row", func() {
+		c := NewColumnTypes(names)
+		for _, r := range rows {
+			observeBefore(c, r)
 		}
-	}
-	b.ReportMetric(float64(spent[0])/float64(len(rows)*b.N), "before-cpu-ns/row")
-	b.ReportMetric(float64(spent[1])/float64(len(rows)*b.N), "cpu-ns/row")
+	}, func() {
+		c := NewColumnTypes(names)
+		for _, r := range rows {
+			c.ObserveRow(r)
+		}
+	})
 }

@@ -4,12 +4,10 @@ import (
 	"bytes"
 	"fmt"
 	"io"
-	"runtime"
 	"slices"
 	"strings"
 	"testing"
 	"testing/iotest"
-	"time"
 	"unsafe"
 
 	"github.com/eventlake/eventlake/internal/cputime"
@@ -242,21 +240,5 @@ func FuzzLooksBinary(f *testing.F) {
 // the table, in turns, and reports both CPU times.
 func BenchmarkLooksBinary(b *testing.B) {
 	data := bytes.Repeat([]byte("101680748,STORE-8,COMPLETED,39.97,USD,11,false,2024-01-01,2024-01-01T23:01:15Z\r\n"), 256<<10/82)
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
-	var spent [2]time.Duration
-	for b.Loop() {
-		for which := range 2 {
-			t0, _ := cputime.Thread()
-			if which == 0 {
-				looksBinaryBefore(data)
-			} else {
-				looksBinary(data)
-			}
-			t1, _ := cputime.Thread()
-			spent[which] += t1 - t0
-		}
-	}
-	b.ReportMetric(float64(spent[0])/float64(b.N), "before-cpu-ns/op")
-	b.ReportMetric(float64(spent[1])/float64(b.N), "cpu-ns/op")
+	cputime.InTurns(b, 1, "op", func() { looksBinaryBefore(data) }, func() { looksBinary(data) })
 }
