@@ -76,14 +76,10 @@ func members(b []byte, special string, value func(b []byte, i int) (int, error),
 			if i < n && b[i] == ':' {
 				i++
 			} else {
-				i = skipWS(b, i)
-				if i >= n {
-					return 0, synErr(i, "unexpected end of input in object, want ':'")
+				var err error
+				if i, err = colon(b, i); err != nil {
+					return 0, err
 				}
-				if b[i] != ':' {
-					return 0, synErr(i, "unexpected %s in object, want ':' after key", describe(b[i]))
-				}
-				i++
 			}
 			if i < n && isWS[b[i]] {
 				i = skipWS(b, i)

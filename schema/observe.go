@@ -219,14 +219,11 @@ func (p *parser) object(t *Type, depth int) error {
 			f = t.addField(string(key))
 			next = len(t.Fields)
 		}
-		p.i = skipWS(b, ke+1)
-		if p.i >= len(b) {
-			return synErr(p.i, "unexpected end of input in object, want ':'")
+		i, err := colon(b, ke+1)
+		if err != nil {
+			return err
 		}
-		if b[p.i] != ':' {
-			return synErr(p.i, "unexpected %s in object, want ':' after key", describe(b[p.i]))
-		}
-		p.i = skipWS(b, p.i+1)
+		p.i = skipWS(b, i)
 		if p.i >= len(b) {
 			return synErr(p.i, "unexpected end of input in object, want a value")
 		}

@@ -220,6 +220,16 @@ func validKey(b []byte, i int) (int, error) {
 	if err != nil {
 		return 0, err
 	}
+	if i, err = colon(b, i); err != nil {
+		return 0, err
+	}
+	return skipWS(b, i), nil
+}
+
+// colon steps over the whitespace and the ':' that follow an object's key
+// ending before b[i], and returns the index after the ':'. The walkers
+// step over a ':' right after the key themselves and call it otherwise.
+func colon(b []byte, i int) (int, error) {
 	i = skipWS(b, i)
 	if i >= len(b) {
 		return 0, synErr(i, "unexpected end of input in object, want ':'")
@@ -227,7 +237,7 @@ func validKey(b []byte, i int) (int, error) {
 	if b[i] != ':' {
 		return 0, synErr(i, "unexpected %s in object, want ':' after key", describe(b[i]))
 	}
-	return skipWS(b, i+1), nil
+	return i + 1, nil
 }
 
 const (
