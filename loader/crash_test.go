@@ -131,6 +131,25 @@ func runChild(t *testing.T, lake, src string, env ...string) *exec.Cmd {
 	return cmd
 }
 
+// crashAndRerun kills a load of src into a new lake at the commit step
+// point, loads src again, and checks the lake holds want and every file it
+// names is published. It returns the lake.
+func crashAndRerun(t *testing.T, src, point string, want []string) string {
+	t.Helper()
+	lake := t.TempDir()
+	cmd := runChild(t, lake, src, "EVENTLAKE_CRASH_AT="+point)
+	out, err := cmd.CombinedOutput()
+	if err == nil || !strings.Contains(err.Error(), "killed") {
+		t.Fatalf("child was not killed at %s: %v\n%s", point, err, out)
+	}
+	sum := load(t, lake, src)
+	if got := lakeRows(t, lake); !reflect.DeepEqual(got, want) {
+		t.Errorf("after a crash at %s and a re-run: %d rows, want %d (summary %+v)", point, len(got), len(want), sum)
+	}
+	checkPublished(t, lake)
+	return lake
+}
+
 func TestCrashAtEveryCommitStep(t *testing.T) {
 	src := crashCorpus(t, 6, 300)
 	ref := t.TempDir()
@@ -138,17 +157,7 @@ func TestCrashAtEveryCommitStep(t *testing.T) {
 	want := lakeRows(t, ref)
 	for _, point := range []string{"after-begin", "before-commit", "after-commit", "during-publish", "before-manifest", "after-publish"} {
 		t.Run(point, func(t *testing.T) {
-			lake := t.TempDir()
-			cmd := runChild(t, lake, src, "EVENTLAKE_CRASH_AT="+point)
-			out, err := cmd.CombinedOutput()
-			if err == nil || !strings.Contains(err.Error(), "killed") {
-				t.Fatalf("child was not killed at %s: %v\n%s", point, err, out)
-			}
-			sum := load(t, lake, src)
-			if got := lakeRows(t, lake); !reflect.DeepEqual(got, want) {
-				t.Errorf("after a crash at %s and a re-run: %d rows, want %d (summary %+v)", point, len(got), len(want), sum)
-			}
-			checkPublished(t, lake)
+			lake := crashAndRerun(t, src, point, want)
 			if again := load(t, lake, src); again.Objects != 0 {
 				t.Errorf("third run loaded %d objects, want 0", again.Objects)
 			}
@@ -170,19 +179,7 @@ func TestCrashAtEveryCommitStepWide(t *testing.T) {
 	}
 	want := lakeRows(t, ref)
 	for _, point := range []string{"before-commit", "after-commit", "during-publish", "after-publish"} {
-		t.Run(point, func(t *testing.T) {
-			lake := t.TempDir()
-			cmd := runChild(t, lake, src, "EVENTLAKE_CRASH_AT="+point)
-			out, err := cmd.CombinedOutput()
-			if err == nil || !strings.Contains(err.Error(), "killed") {
-				t.Fatalf("child was not killed at %s: %v\n%s", point, err, out)
-			}
-			load(t, lake, src)
-			if got := lakeRows(t, lake); !reflect.DeepEqual(got, want) {
-				t.Errorf("after a crash at %s and a re-run: %d rows, want %d", point, len(got), len(want))
-			}
-			checkPublished(t, lake)
-		})
+		t.Run(point, func(t *testing.T) { crashAndRerun(t, src, point, want) })
 	}
 }
 
