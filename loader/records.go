@@ -98,9 +98,8 @@ func (w *worker) readRecords(ctx context.Context, rd *format.Reader, j job, url 
 	var pending []pendingRec
 	// A profile that maps a record at the start of the rest of an object
 	// held in memory finds the record's end in the same walk: the reader
-	// of concatenated objects then hands over records it did not scan
-	// (premapped: w.ev holds the mapped event).
-	premapped := false
+	// of concatenated objects then hands over records it did not scan,
+	// marked Taken, whose event w.ev holds.
 	fuse := func() {
 		pm, ok := prof.(profile.PrefixMapper)
 		if !ok || !fuseRecords {
@@ -113,7 +112,6 @@ func (w *worker) readRecords(ctx context.Context, rd *format.Reader, j job, url 
 				w.obs.rollback() // the scanner finds its end; mapRecord names the reason
 				return -1
 			}
-			premapped = true
 			return end
 		})
 	}
@@ -132,15 +130,11 @@ func (w *worker) readRecords(ctx context.Context, rd *format.Reader, j job, url 
 		if n++; n&1023 == 0 && ctx.Err() != nil {
 			return "", ctx.Err()
 		}
-		if premapped {
-			premapped = false
-			if rec.Err == nil {
-				if err := w.acceptEvent(rec.Data, url, rec.Line, rec.Offset, rec.Size, true, r); err != nil {
-					return "", err
-				}
-				continue
+		if rec.Taken {
+			if err := w.acceptEvent(rec.Data, url, rec.Line, rec.Offset, rec.Size, true, r); err != nil {
+				return "", err
 			}
-			w.obs.rollback()
+			continue
 		}
 		if rec.Err != nil {
 			w.reject(url, rec.Line, rec.Offset, rec.Size, rec.Err.Error(), rec.Data, r)

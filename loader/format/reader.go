@@ -81,6 +81,7 @@ type Record struct {
 	Offset int64  // 0-based byte offset of the record's first byte in the decompressed stream (a leading UTF-8 BOM counts as 3 bytes)
 	Size   int64  // the record's full length in bytes (> len(Data) when truncated)
 	Err    error  // non-nil: the region is bad (reason, see errors below); Data then holds at most MaxRawBytes of its raw text
+	Taken  bool   // the function given to SetValueEnd found the record's end (it has seen the record whole)
 }
 
 // Record-level reasons, wrapped with detail in Record.Err (test with errors.Is).
@@ -170,7 +171,8 @@ type Reader struct {
 // leave it to the reader's own scanner. The loader maps each record in the
 // same walk that finds its end, instead of scanning it twice; fn must only
 // take an object the scanner would end at the same byte: valid JSON. The
-// records Next returns are the same either way (line, offset, bytes).
+// records Next returns are the same either way (line, offset, bytes); those
+// fn took are marked Taken.
 func (r *Reader) SetValueEnd(fn func(b []byte) int) { r.valueEnd = fn }
 
 // NewReader sniffs the shape of the stream (reading at most 64 KiB ahead) and returns a Reader positioned at the

@@ -299,7 +299,9 @@ func (r *Reader) takeValue(b []byte, base int64, i int) (Record, bool) {
 	r.lastNonWs = base + int64(i+end-1)
 	r.pos = base + int64(i+end)
 	r.ctx = r.valueAfterRecord()
-	return r.emit(r.pos, nil), true
+	rec := r.emit(r.pos, nil)
+	rec.Taken = true
+	return rec, true
 }
 
 var newline = []byte{'\n'}

@@ -11,7 +11,7 @@ import (
 
 // prefixEnd is the loader's way of finding an object's end (a profile's
 // MapObservingPrefix): the strict walk of the object at the start of b.
-func prefixEnd(taken *int) func(b []byte) int {
+func prefixEnd() func(b []byte) int {
 	ty := &schema.Type{}
 	return func(b []byte) int {
 		end, err := schema.MembersPrefix(b, "data", func(b []byte, i int) (int, error) {
@@ -21,7 +21,6 @@ func prefixEnd(taken *int) func(b []byte) int {
 		if err != nil {
 			return -1
 		}
-		*taken++
 		return end
 	}
 }
@@ -43,8 +42,15 @@ func checkValueEnd(t *testing.T, input []byte, opts Options) int {
 		"streamed": func() *Reader { rd, _ := NewReader(bytes.NewReader(input), opts); return rd },
 	} {
 		rd := mk()
-		rd.SetValueEnd(prefixEnd(&taken))
-		if got := fmt.Sprintf("%v %+v", rd.Shape(), readAll(t, rd)); got != want {
+		rd.SetValueEnd(prefixEnd())
+		recs := readAll(t, rd)
+		for i := range recs {
+			if recs[i].Taken {
+				taken++
+				recs[i].Taken = false // the scanner's records are not
+			}
+		}
+		if got := fmt.Sprintf("%v %+v", rd.Shape(), recs); got != want {
 			t.Fatalf("%s, ends found by the strict walk:\n%s\nby the scanner:\n%s", name, got, want)
 		}
 	}
