@@ -211,11 +211,8 @@ func (w *worker) mapRecord(p profile.Profile, data []byte, url string, line, off
 // w.ev (observing: with w.obs as its DataObserver).
 func (w *worker) acceptEvent(data []byte, url string, line, offset, size int64, observing bool, r *result) error {
 	ev := &w.ev
-	// The observer interned the domain and event type of the data it typed.
-	k, ok := w.obs.observedKey(ev.Domain, ev.EventType)
-	if !ok {
-		k = typeKey{w.intern.str(ev.Domain), w.intern.str(ev.EventType)}
-	}
+	// The event type's interned key, looked up once per distinct type.
+	k := w.obs.recordKey(ev.Domain, ev.EventType)
 	domain := k.domain
 	if err := partitions.CheckValue(domain); err != nil {
 		w.obs.rollback()

@@ -55,11 +55,13 @@ func (ob *typeObserver) key(domain, eventType []byte) typeKey {
 	return k
 }
 
-// observedKey returns the interned key under which ObserveData typed the
-// current record's data, if it did and it is (domain, eventType).
-func (ob *typeObserver) observedKey(domain, eventType []byte) (typeKey, bool) {
-	k := ob.undo.key
-	return k, ob.undo.set && k.domain == string(domain) && k.eventType == string(eventType)
+// recordKey returns the interned key of the current record's (domain,
+// eventType): the one ObserveData typed its data under, when it did.
+func (ob *typeObserver) recordKey(domain, eventType []byte) typeKey {
+	if k := ob.undo.key; ob.undo.set && k.domain == string(domain) && k.eventType == string(eventType) {
+		return k
+	}
+	return ob.key(domain, eventType)
 }
 
 // begin starts a record of object.
