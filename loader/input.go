@@ -155,37 +155,41 @@ func (f *inflater) readWhole(ctx context.Context, raw io.Reader, size int64) (wh
 			if f.gunzip == nil {
 				break
 			}
-			// The other buffer's rows may still be with the writers.
-			f.cur ^= 1
-			f.busy[f.cur].Wait()
-			ob := &f.obufs[f.cur]
+			ob := f.nextObjectBuf()
 			if out, ok := format.InflateAll(f.gunzip, ob.b, zb, wholeMaxInflated, ob.grow); ok {
-				if len(ob.b) <= wholeKeep {
-					// Rows may point into it (ref): it stays until the
-					// writers are done with them (flush).
-					f.whole = out
-					return out, format.Gzip, nil, func() { f.whole = nil; f.zbuf.release(wholeKeep) }, nil
-				}
-				// A rare large object: rows copy, and the buffer goes.
-				return out, format.Gzip, nil, func() { ob.release(wholeKeep); f.zbuf.release(wholeKeep) }, nil
+				return f.holding(out, ob, format.Gzip)
 			}
 		case format.None:
 			// Not compressed: the object is read where it is. Its buffer
 			// becomes the other object buffer, and the one it replaces
 			// (once the writers are done with its rows) reads the next
 			// object.
-			f.cur ^= 1
-			f.busy[f.cur].Wait()
-			ob := &f.obufs[f.cur]
+			ob := f.nextObjectBuf()
 			ob.b, f.zbuf.b = f.zbuf.b, ob.b
-			if len(ob.b) <= wholeKeep {
-				f.whole = zb
-				return zb, format.None, nil, func() { f.whole = nil; f.zbuf.release(wholeKeep) }, nil
-			}
-			return zb, format.None, nil, func() { ob.release(wholeKeep); f.zbuf.release(wholeKeep) }, nil
+			return f.holding(zb, ob, format.None)
 		}
 	}
 	return nil, format.None, io.MultiReader(bytes.NewReader(zb), raw), done, nil
+}
+
+// nextObjectBuf switches to the other object buffer, once the writers are
+// done with the rows of its last object.
+func (f *inflater) nextObjectBuf() *wholeBuf {
+	f.cur ^= 1
+	f.busy[f.cur].Wait()
+	return &f.obufs[f.cur]
+}
+
+// holding returns readWhole's results for obj, read whole into ob. Rows
+// may point into a buffer of up to wholeKeep bytes (ref): it stays until
+// the writers are done with them (flush); a rare larger object's rows are
+// copied, and its buffer goes when the object is done.
+func (f *inflater) holding(obj []byte, ob *wholeBuf, comp format.Compression) ([]byte, format.Compression, io.Reader, func(), error) {
+	if len(ob.b) <= wholeKeep {
+		f.whole = obj
+		return obj, comp, nil, func() { f.whole = nil; f.zbuf.release(wholeKeep) }, nil
+	}
+	return obj, comp, nil, func() { ob.release(wholeKeep); f.zbuf.release(wholeKeep) }, nil
 }
 
 // release gives the whole-object buffers back (a watch runs many loads).
