@@ -4,13 +4,22 @@ package loader
 
 import "syscall"
 
-// allocOffHeap maps n bytes of anonymous memory (zeroed, outside the Go heap).
+// allocOffHeap maps n bytes of anonymous memory (zeroed, outside the Go
+// heap). A buffer of 2 MiB or more is mapped in whole huge pages and asks
+// for them (adviseHugePages): see hugepages_linux.go.
 func allocOffHeap(n int) []byte {
-	b, err := syscall.Mmap(-1, 0, n, syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_ANON|syscall.MAP_PRIVATE)
+	size := n
+	if n >= hugePage {
+		size = (n + hugePage - 1) &^ (hugePage - 1)
+	}
+	b, err := syscall.Mmap(-1, 0, size, syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_ANON|syscall.MAP_PRIVATE)
 	if err != nil {
 		return make([]byte, n) // out of address space: let the Go heap try
 	}
-	return b
+	if n >= hugePage {
+		adviseHugePages(b)
+	}
+	return b[:n]
 }
 
 // freeOffHeap unmaps a buffer from allocOffHeap. Buffers that came from the
