@@ -60,10 +60,11 @@ func (s *csvSink) Row(size int, lenient bool) {
 	s.w.l.recordsDone.Add(1)
 }
 
-// flushTable hands a finished CSV object's rows to the load's table
-// writers.
+// flushTable writes a finished CSV object's rows into the worker's row
+// groups of its table (see tableSink).
 func (w *worker) flushTable() error {
-	return w.buf.table.Write(w.l.tables)
+	w.tables.sink = w.l.tables
+	return w.buf.table.Write(&w.tables)
 }
 
 // tableSchemas folds the committed CSV objects of this load into the stored

@@ -801,7 +801,7 @@ func (l *load) run(ctx context.Context, jobs []job) ([]result, []partitions.File
 	// Writers encode and compress: more of them than cores gains nothing,
 	// and each holds its own row groups.
 	l.sink = newEventSink(l.stage, max(1, min(n, runtime.GOMAXPROCS(0))), partitions.WriterOptions{ZstdLevel: l.opts.ZstdLevel, MemoryBytes: 8 << 20, MaxOpenFiles: 64, Spill: true, SpillBytes: 4 << 20}, func(error) { cancel() })
-	l.tables = newTableSink(l.stage, l.opts.ZstdLevel)
+	l.tables = newTableSink(l.stage, l.opts.ZstdLevel, n)
 	for i := range workers {
 		w := newWorker(l)
 		workers[i] = w
@@ -834,9 +834,16 @@ func (l *load) run(ctx context.Context, jobs []job) ([]result, []partitions.File
 					l.objectsDone.Add(1)
 				}
 			}
-			// Out of objects: give the whole-object buffers back, for the
-			// workers that wait for them.
+			// Out of objects (or stopped: the objects done are committed):
+			// give the whole-object buffers back, for the workers that wait
+			// for them, and put the rows of CSV tables still in this
+			// worker's row groups into their files.
 			w.inf.release()
+			if ctx.Err() == nil {
+				if err := w.tables.flush(); err != nil {
+					fatalOnce.Do(func() { fatal = err; cancel() })
+				}
+			}
 		}()
 	}
 	go func() {

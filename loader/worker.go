@@ -34,6 +34,9 @@ type worker struct {
 
 	// Its rows until the object is done (buffer.go, rows.go).
 	buf objectBuffer
+
+	// Its row groups of CSV tables (tablesink.go).
+	tables workerTables
 }
 
 func newWorker(l *load) *worker {

@@ -3,6 +3,7 @@ package partitions
 import (
 	"fmt"
 	"io"
+	"sync"
 	"unsafe"
 
 	"github.com/parquet-go/parquet-go"
@@ -32,10 +33,14 @@ func TableMetaColumns() []string { return append([]string(nil), tableMeta...) }
 
 // TableWriter writes the rows of one delimited-file table with one set of
 // data columns to one Parquet file per partition, across all the objects of
-// a load (see set: with WriterOptions.Spill, however many partitions). Not
-// safe for concurrent use.
+// a load (see set: with WriterOptions.Spill, however many partitions). Its
+// methods are safe for concurrent use, and its TableBuilders fill row groups
+// in parallel (see NewBuilder).
 type TableWriter struct {
-	set *set[TableRow]
+	mu     sync.Mutex
+	set    *set[TableRow]
+	layout *tableLayout
+	opts   []parquet.WriterOption // of every file's writer (page buffer sizes aside)
 }
 
 // NewTableWriter returns a writer of table's files with the given data
@@ -94,22 +99,32 @@ func newTableWriter(s *Stage, table string, columns []string, o WriterOptions, a
 	}
 	st := newSet(s, table, o, schema, nil, newWriter, func(r *TableRow) int64 { return r.ReportTime }, &tableSpillCodec)
 	st.zeroTimeUnknown = true
-	return &TableWriter{set: st}, nil
+	return &TableWriter{set: st, layout: &layout, opts: st.writerOpts}, nil
 }
 
 // Write appends rows to partition, an escaped partition directory as Dir
 // returns it (e.g. "report_date=2024-06-05"), or "" for none. The rows may
 // be reused by the caller after Write returns.
 func (w *TableWriter) Write(partition string, rows []TableRow) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
 	return w.set.write(partition, rows)
 }
 
 // Close finishes every file and returns all files written, sorted by Path.
-// On error the caller should Abort.
-func (w *TableWriter) Close() ([]File, error) { return w.set.close() }
+// On error the caller should Abort. Every builder must have been flushed.
+func (w *TableWriter) Close() ([]File, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.set.close()
+}
 
 // Abort closes and deletes every file this writer created.
-func (w *TableWriter) Abort() { w.set.abort() }
+func (w *TableWriter) Abort() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.set.abort()
+}
 
 // tableLayout places a TableRow's values in the schema's leaf order.
 type tableLayout struct {
@@ -140,6 +155,7 @@ const (
 // assembling a parquet.Row per row first.
 type tableRowWriter struct {
 	w      *parquet.Writer
+	rg     *parquet.ConcurrentRowGroupWriter // when set: rows go to this row group, not to w's own (TableBuilder)
 	layout *tableLayout
 	vals   []parquet.Value
 }
@@ -171,7 +187,12 @@ func (t *tableRowWriter) write(rows []TableRow) error {
 		t.vals = make([]parquet.Value, len(rows))
 	}
 	vals := t.vals[:len(rows)]
-	columns := t.w.ColumnWriters()
+	var columns []*parquet.ColumnWriter
+	if t.rg != nil {
+		columns = t.rg.ColumnWriters()
+	} else {
+		columns = t.w.ColumnWriters()
+	}
 	for k, src := range t.layout.src {
 		switch src {
 		case srcReportTime:

@@ -994,6 +994,18 @@ func (rg *ConcurrentRowGroupWriter) Commit() (int64, error) {
 	return rg.writer.writeRowGroup(rg, nil, nil)
 }
 
+// CommitTo is Commit into w instead of the writer the row group was begun
+// on; w must have the same schema and column options. A row group's pages
+// and indexes are placed only when it is committed, so one built apart
+// (filled, and its pages compressed, while other row groups are written)
+// can go to whichever file its rows belong in.
+//
+// Patched in eventlake's copy.
+func (rg *ConcurrentRowGroupWriter) CommitTo(w *Writer) (int64, error) {
+	rg.writer = w.writer
+	return rg.Commit()
+}
+
 // WriteRows writes rows to the row group.
 func (rg *ConcurrentRowGroupWriter) WriteRows(rows []Row) (int, error) {
 	return rg.writeRows(len(rows), func(start, end int) (int, error) {
