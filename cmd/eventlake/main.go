@@ -238,6 +238,7 @@ func main() {
 	// EVENTLAKE_MEMPROFILE=FILE writes the allocation profile of the run.
 	if path := os.Getenv("EVENTLAKE_MEMPROFILE"); path != "" {
 		if f, err := os.Create(path); err == nil {
+			runtime.GC() // the profile is as of the last collection: without one it misses what came after
 			_ = pprof.Lookup("allocs").WriteTo(f, 0)
 			f.Close()
 		}
