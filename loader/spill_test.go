@@ -148,8 +148,24 @@ func TestLoadWideBackfillOneFilePerPartition(t *testing.T) {
 // date (JWO writes one every 15 minutes) makes one file per partition, not
 // one per object.
 func TestLoadCSVOneFilePerPartition(t *testing.T) {
+	loadCSVOneFilePerPartition(t, []string{"2024-06-04", "2024-06-05", "2024-06-06"})
+}
+
+// TestLoadCSVMorePartitionsThanOpenFiles: with more report dates in one
+// load than a table writer keeps files open (16), the workers build row
+// groups for the partitions whose files are open and the others spill, and
+// still every partition gets exactly one file with exactly its rows.
+func TestLoadCSVMorePartitionsThanOpenFiles(t *testing.T) {
+	var dates []string
+	for d := range 21 {
+		dates = append(dates, time.Date(2024, 6, 1+d, 0, 0, 0, 0, time.UTC).Format(time.DateOnly))
+	}
+	loadCSVOneFilePerPartition(t, dates)
+}
+
+func loadCSVOneFilePerPartition(t *testing.T, dates []string) {
+	t.Helper()
 	src, lake := t.TempDir(), t.TempDir()
-	dates := []string{"2024-06-04", "2024-06-05", "2024-06-06"}
 	want := map[string][]string{} // partition → order ids
 	rowOf := map[string]string{}  // order id → its row: fields, _line, _offset
 	n := 0
