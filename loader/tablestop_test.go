@@ -3,11 +3,9 @@ package loader_test
 import (
 	"context"
 	"fmt"
-	"net/http"
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -22,22 +20,8 @@ import (
 // object that was not committed.
 func TestStoppedCSVLoadCommitsWholeObjects(t *testing.T) {
 	const n, served, perObject = 12, 6, 40
-	var gets atomic.Int64
-	release := make(chan struct{})
-	stall := func(next http.Handler) http.Handler {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if r.Method == http.MethodGet && strings.Contains(r.URL.Path, ".csv000") && gets.Add(1) > served {
-				select { // a store that stopped answering
-				case <-release:
-				case <-r.Context().Done():
-				}
-				return
-			}
-			next.ServeHTTP(w, r)
-		})
-	}
-	srv := testservers.S3(t, stall)
-	t.Cleanup(func() { close(release) })
+	stall := testservers.NewStall(t, ".csv000", served)
+	srv := testservers.S3(t, stall.Middleware)
 	srv.CreateBucket(t, "vendor")
 	for o := range n {
 		var b strings.Builder
@@ -50,7 +34,7 @@ func TestStoppedCSVLoadCommitsWholeObjects(t *testing.T) {
 	lake := t.TempDir()
 	stop := make(chan struct{})
 	go func() {
-		for gets.Load() <= served {
+		for stall.Gets.Load() <= served {
 			time.Sleep(5 * time.Millisecond)
 		}
 		time.Sleep(300 * time.Millisecond) // the objects before are read and handed over

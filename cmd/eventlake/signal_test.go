@@ -3,11 +3,9 @@ package main
 import (
 	"errors"
 	"fmt"
-	"net/http"
 	"os"
 	"os/exec"
 	"strings"
-	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -31,22 +29,8 @@ func TestMain(m *testing.M) {
 // and the next run loads exactly the rest.
 func TestSignalCommitsWhatWasRead(t *testing.T) {
 	const n, served = 8, 3
-	var gets atomic.Int64
-	release := make(chan struct{})
-	stall := func(next http.Handler) http.Handler {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if r.Method == http.MethodGet && strings.Contains(r.URL.Path, "/obj-") && gets.Add(1) > served {
-				select { // a store that stopped answering
-				case <-release:
-				case <-r.Context().Done():
-				}
-				return
-			}
-			next.ServeHTTP(w, r)
-		})
-	}
-	srv := testservers.S3(t, stall)
-	t.Cleanup(func() { close(release) })
+	stall := testservers.NewStall(t, "/obj-", served)
+	srv := testservers.S3(t, stall.Middleware)
 	srv.CreateBucket(t, "vendor")
 	for i := 0; i < n; i++ {
 		var b strings.Builder
@@ -65,7 +49,7 @@ func TestSignalCommitsWhatWasRead(t *testing.T) {
 		t.Fatal(err)
 	}
 	deadline := time.Now().Add(30 * time.Second)
-	for gets.Load() <= served {
+	for stall.Gets.Load() <= served {
 		if time.Now().After(deadline) {
 			cmd.Process.Kill()
 			t.Fatalf("the load never reached object %d: %s", served+1, out.String())
@@ -103,9 +87,7 @@ func TestSignalCommitsWhatWasRead(t *testing.T) {
 		t.Errorf("%d objects committed after SIGTERM, want the %d read before it (%v)", committed, served, objs)
 	}
 	// The store answers again.
-	close(release)
-	release = make(chan struct{})
-	gets.Store(-1 << 40)
+	stall.Revive()
 	code, stdout, stderr := runCLI(t, "load", "--lake", lake, "--json", "-q", src)
 	if code != 0 || !strings.Contains(stdout, fmt.Sprintf(`"committed":%d`, n-served)) {
 		t.Errorf("re-run: exit %d, want 0 and %d committed: %s %s", code, n-served, stdout, stderr)
