@@ -34,12 +34,23 @@ type csvSink struct {
 	r   *result
 }
 
-// Reserve: a CSV object's rows cannot spill; past the arena budget, a worker
-// that already holds chunks overdraws it (str).
-func (s *csvSink) Reserve(n int) {
-	if b := &s.w.buf; !b.reserve(n) && len(b.chunks) == 0 {
-		b.waitReserve(n)
+// Keep: the text of an object read whole stays where it is (the worker
+// writes the object's rows into its row groups before the object's buffer
+// is reused, see flushTable); other text is copied into the arena. A CSV
+// object's rows cannot spill: past the arena budget, a worker that already
+// holds chunks overdraws it (str).
+func (s *csvSink) Keep(p string) string {
+	if len(p) == 0 {
+		return ""
 	}
+	bp := unsafe.Slice(unsafe.StringData(p), len(p))
+	if s.w.inf.inPlace(bp) {
+		return p
+	}
+	if b := &s.w.buf; !b.reserve(len(p)) && len(b.chunks) == 0 {
+		b.waitReserve(len(p))
+	}
+	return s.w.buf.str(bp)
 }
 
 // Str copies p into the arena (str only reads the bytes it is given).

@@ -132,8 +132,10 @@ func reportTime(key string) (date string, micros int64) {
 // Sink is what reading an object's rows needs from the loader: an arena for
 // the fields' text, and somewhere to put rejects and count rows.
 type Sink interface {
-	// Reserve makes room in the arena for n bytes of Str.
-	Reserve(n int)
+	// Keep returns a string over s's bytes that stays valid until the
+	// table is written: s itself when its bytes already do (an object read
+	// whole, whose buffer outlives its rows), else a copy in the arena.
+	Keep(s string) string
 	// Str copies s into the arena and returns a string over the copy.
 	Str(s string) string
 	// Reject records a row that cannot be loaded.
@@ -257,9 +259,9 @@ func (t *Table) Read(o Object, s Sink) error {
 			s.Reject(row.Line, row.Offset, row.Size, "invalid UTF-8 in a field", row.Raw)
 			continue
 		}
-		// The fields are cut from one copy of the text that holds them all.
-		s.Reserve(len(row.Text))
-		text := s.Str(row.Text)
+		// The fields are cut from one text that holds them all: the row's
+		// own, in place, or one copy of it.
+		text := s.Keep(row.Text)
 		// The rows' field slices are cut from a shared slab: one allocation
 		// per many rows (all of them live until the table is written).
 		if cap(slab)-len(slab) < len(row.Fields) {

@@ -37,9 +37,9 @@ type sink struct {
 	reasons       []string
 }
 
-func (s *sink) Reserve(int)         {}
-func (s *sink) Str(p string) string { return strings.Clone(p) }
-func (s *sink) Row(int, bool)       { s.rows++ }
+func (s *sink) Keep(p string) string { return strings.Clone(p) }
+func (s *sink) Str(p string) string  { return strings.Clone(p) }
+func (s *sink) Row(int, bool)        { s.rows++ }
 func (s *sink) Reject(_, _, _ int64, reason string, _ []byte) {
 	s.rejects++
 	s.reasons = append(s.reasons, reason)
