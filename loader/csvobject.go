@@ -74,7 +74,6 @@ func (s *csvSink) Row(size int, lenient bool) {
 // flushTable writes a finished CSV object's rows into the worker's row
 // groups of its table (see tableSink).
 func (w *worker) flushTable() error {
-	w.tables.sink = w.l.tables
 	return w.buf.table.Write(&w.tables)
 }
 

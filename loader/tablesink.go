@@ -62,7 +62,7 @@ func (s *tableSink) writer(table string, columns, bloom []string) (*partitions.T
 }
 
 // close finishes every table's files. The workers' builders must have been
-// flushed (worker.flushTables).
+// flushed (workerTables.flush).
 func (s *tableSink) close() ([]partitions.File, error) {
 	var out []partitions.File
 	for _, k := range s.order {

@@ -40,7 +40,7 @@ type worker struct {
 }
 
 func newWorker(l *load) *worker {
-	w := &worker{l: l, intern: newInterner(), buf: objectBuffer{pool: l.chunks}}
+	w := &worker{l: l, intern: newInterner(), buf: objectBuffer{pool: l.chunks}, tables: workerTables{sink: l.tables}}
 	w.inf.init(l.wholeBudget, l.opts.Workers)
 	w.obs = typeObserver{types: map[typeKey]*observedType{}, intern: &w.intern}
 	return w
