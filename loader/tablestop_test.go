@@ -20,8 +20,13 @@ import (
 // object that was not committed.
 func TestStoppedCSVLoadCommitsWholeObjects(t *testing.T) {
 	const n, served, perObject = 12, 6, 40
-	stall := testservers.NewStall(t, ".csv000", served)
-	srv := testservers.S3(t, stall.Middleware)
+	// The store stops answering at the first GET of object number served
+	// (the objects are of one size: one worker reads them in key order).
+	faults := testservers.NewS3Faults(map[string][]testservers.Fault{
+		fmt.Sprintf("vendor/Order/2024-06-05/%02d/ALL00.csv000", served): {testservers.Die},
+	})
+	t.Cleanup(faults.Revive)
+	srv := testservers.S3(t, faults.Middleware)
 	srv.CreateBucket(t, "vendor")
 	for o := range n {
 		var b strings.Builder
@@ -34,7 +39,7 @@ func TestStoppedCSVLoadCommitsWholeObjects(t *testing.T) {
 	lake := t.TempDir()
 	stop := make(chan struct{})
 	go func() {
-		for stall.Gets.Load() <= served {
+		for faults.Counts().Hung == 0 {
 			time.Sleep(5 * time.Millisecond)
 		}
 		time.Sleep(300 * time.Millisecond) // the objects before are read and handed over

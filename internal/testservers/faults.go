@@ -6,8 +6,6 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
-	"sync/atomic"
-	"testing"
 	"time"
 )
 
@@ -270,45 +268,4 @@ func hangUp(w http.ResponseWriter) {
 		panic(http.ErrAbortHandler)
 	}
 	conn.Close()
-}
-
-// Stall is a store that stops answering: its Middleware lets the first n
-// object GETs whose path contains match through and holds every later one,
-// answering nothing, until the client gives up or the test ends.
-type Stall struct {
-	// Gets counts the matching GETs seen, the held ones too.
-	Gets    atomic.Int64
-	match   string
-	n       int64
-	release chan struct{}
-	once    sync.Once
-	revived atomic.Bool
-}
-
-// NewStall returns a Stall of the n first GETs matching match; the held
-// requests are let go when t ends.
-func NewStall(t testing.TB, match string, n int64) *Stall {
-	s := &Stall{match: match, n: n, release: make(chan struct{})}
-	t.Cleanup(s.Revive)
-	return s
-}
-
-// Revive lets the held requests go and every later one through.
-func (s *Stall) Revive() {
-	s.revived.Store(true)
-	s.once.Do(func() { close(s.release) })
-}
-
-// Middleware is the handler wrapper for S3 (or any HTTP store).
-func (s *Stall) Middleware(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method == http.MethodGet && strings.Contains(r.URL.Path, s.match) && s.Gets.Add(1) > s.n && !s.revived.Load() {
-			select {
-			case <-s.release:
-			case <-r.Context().Done():
-			}
-			return
-		}
-		next.ServeHTTP(w, r)
-	})
 }
