@@ -31,12 +31,10 @@ type TableBuilder struct {
 
 // buildGroup is a builder's row group of one partition.
 type buildGroup struct {
-	rg       *parquet.ConcurrentRowGroupWriter
-	rw       tableRowWriter
-	rows     int64
-	minT     int64
-	maxT     int64
-	hasTimes bool
+	rg    *parquet.ConcurrentRowGroupWriter
+	rw    tableRowWriter
+	rows  int64
+	times timeSpan
 }
 
 // NewBuilder returns a builder of w's row groups that buffers at most
@@ -77,15 +75,7 @@ func (b *TableBuilder) Write(partition string, rows []TableRow) error {
 			b.err = fmt.Errorf("partitions: write %s/%s: %w", b.w.set.table, partition, err)
 			return b.err
 		}
-		for i := range chunk {
-			if t := chunk[i].ReportTime; t != 0 {
-				if !g.hasTimes {
-					g.minT, g.maxT, g.hasTimes = t, t, true
-				} else {
-					g.minT, g.maxT = min(g.minT, t), max(g.maxT, t)
-				}
-			}
-		}
+		b.w.set.addTimes(&g.times, chunk)
 		g.rows += int64(n)
 		rows = rows[n:]
 		if g.rows >= o.RowGroupRows || g.rg.Size() >= o.RowGroupBytes {
@@ -152,7 +142,7 @@ func (b *TableBuilder) commit(partition string, g *buildGroup) error {
 	}
 	w := b.w
 	w.mu.Lock()
-	err := w.set.commitGroup(partition, g.rows, g.minT, g.maxT, g.hasTimes, func(rw rowWriter[TableRow]) error {
+	err := w.set.commitGroup(partition, g.rows, g.times, func(rw rowWriter[TableRow]) error {
 		tw, ok := rw.(*tableRowWriter)
 		if !ok {
 			return fmt.Errorf("partitions: table %s: a row group built apart needs a table file writer, not %T", w.set.table, rw)
@@ -165,7 +155,7 @@ func (b *TableBuilder) commit(partition string, g *buildGroup) error {
 		b.err = err
 		return err
 	}
-	g.rows, g.hasTimes = 0, false
+	g.rows, g.times = 0, timeSpan{}
 	return nil
 }
 
@@ -219,7 +209,7 @@ func (w *TableWriter) keepOpen(partition string) bool {
 // commitGroup appends a row group of rows rows built apart to partition's
 // open file (opening one when it rolled over), through commit, and rolls
 // the file over when it is full.
-func (s *set[T]) commitGroup(partition string, rows, minT, maxT int64, hasTimes bool, commit func(rowWriter[T]) error) error {
+func (s *set[T]) commitGroup(partition string, rows int64, times timeSpan, commit func(rowWriter[T]) error) error {
 	if s.closed {
 		return s.closedErr()
 	}
@@ -239,20 +229,11 @@ func (s *set[T]) commitGroup(partition string, rows, minT, maxT int64, hasTimes 
 	if err := commit(p.w); err != nil {
 		return s.fail(p, err)
 	}
+	s.rowGroupOut(p)
 	p.rows += rows
 	p.groups++
-	p.rgRows = 0
-	p.rgBase = p.w.Size()
-	s.pending -= p.pending
-	p.pending = 0
-	if hasTimes {
-		if !p.hasTimes {
-			p.minT, p.maxT, p.hasTimes = minT, maxT, true
-		} else {
-			p.minT, p.maxT = min(p.minT, minT), max(p.maxT, maxT)
-		}
-	}
-	if p.groups >= maxRowGroups || p.rows >= s.opts.MaxFileRows || (s.opts.MaxFileBytes > 0 && p.w.Size() >= s.opts.MaxFileBytes) {
+	p.times.merge(times)
+	if p.groups >= maxRowGroups || s.fileFull(p) {
 		return s.finish(p)
 	}
 	return nil

@@ -352,14 +352,12 @@ type part[T any] struct {
 	w         rowWriter[T]
 	pageSize  int // page buffer size of w
 
-	rows     int64 // rows in the file
-	rgRows   int64 // rows in the current row group
-	rgBase   int64 // w.Size() when the current row group started
-	pending  int64 // w.Size() - rgBase as last accounted in set.pending
-	groups   int   // row groups flushed into the file
-	minT     int64
-	maxT     int64
-	hasTimes bool
+	rows    int64 // rows in the file
+	rgRows  int64 // rows in the current row group
+	rgBase  int64 // w.Size() when the current row group started
+	pending int64 // w.Size() - rgBase as last accounted in set.pending
+	groups  int   // row groups flushed into the file
+	times   timeSpan
 
 	prev, next *part[T]
 }
@@ -436,19 +434,7 @@ func (s *set[T]) write(partition string, rows []T) error {
 		if _, err := p.w.Write(chunk); err != nil {
 			return s.fail(p, err)
 		}
-		if s.timeOf != nil {
-			for i := range chunk {
-				t := s.timeOf(&chunk[i])
-				if t == 0 && s.zeroTimeUnknown {
-					continue
-				}
-				if !p.hasTimes {
-					p.minT, p.maxT, p.hasTimes = t, t, true
-				} else {
-					p.minT, p.maxT = min(p.minT, t), max(p.maxT, t)
-				}
-			}
-		}
+		s.addTimes(&p.times, chunk)
 		p.rows += int64(n)
 		p.rgRows += int64(n)
 		s.account(p)
@@ -466,7 +452,7 @@ func (s *set[T]) write(partition string, rows []T) error {
 				return err
 			}
 		}
-		if p.w != nil && (p.rows >= s.opts.MaxFileRows || (s.opts.MaxFileBytes > 0 && p.w.Size() >= s.opts.MaxFileBytes)) {
+		if p.w != nil && s.fileFull(p) {
 			if err := s.finish(p); err != nil {
 				return err
 			}
@@ -491,14 +477,60 @@ func (s *set[T]) flush(p *part[T]) error {
 	if err := p.w.Flush(); err != nil {
 		return s.fail(p, err)
 	}
-	p.rgRows = 0
-	p.rgBase = p.w.Size()
-	s.pending -= p.pending
-	p.pending = 0
+	s.rowGroupOut(p)
 	if p.groups++; p.groups >= maxRowGroups {
 		return s.finish(p)
 	}
 	return nil
+}
+
+// rowGroupOut records that p's buffered rows went out as a row group: none
+// are pending any more.
+func (s *set[T]) rowGroupOut(p *part[T]) {
+	p.rgRows = 0
+	p.rgBase = p.w.Size()
+	s.pending -= p.pending
+	p.pending = 0
+}
+
+// fileFull reports whether p reached MaxFileRows or MaxFileBytes: its file
+// is finished, and the partition's next rows start another.
+func (s *set[T]) fileFull(p *part[T]) bool {
+	return p.rows >= s.opts.MaxFileRows || (s.opts.MaxFileBytes > 0 && p.w.Size() >= s.opts.MaxFileBytes)
+}
+
+// timeSpan is the smallest and largest time of some rows (ok: any).
+type timeSpan struct {
+	min, max int64
+	ok       bool
+}
+
+func (t *timeSpan) add(v int64) {
+	if !t.ok {
+		t.min, t.max, t.ok = v, v, true
+		return
+	}
+	t.min, t.max = min(t.min, v), max(t.max, v)
+}
+
+func (t *timeSpan) merge(o timeSpan) {
+	if o.ok {
+		t.add(o.min)
+		t.add(o.max)
+	}
+}
+
+// addTimes adds the times of rows to span (with zeroTimeUnknown, a time of
+// 0 is no time).
+func (s *set[T]) addTimes(span *timeSpan, rows []T) {
+	if s.timeOf == nil {
+		return
+	}
+	for i := range rows {
+		if t := s.timeOf(&rows[i]); t != 0 || !s.zeroTimeUnknown {
+			span.add(t)
+		}
+	}
 }
 
 // endRowGroups writes out the current row group of every open part, so
@@ -638,8 +670,8 @@ func (s *set[T]) finish(p *part[T]) error {
 		Path:      p.rel,
 		Rows:      p.rows,
 		Bytes:     p.out.n,
-		MinTime:   p.minT,
-		MaxTime:   p.maxT,
+		MinTime:   p.times.min,
+		MaxTime:   p.times.max,
 		Checksum:  formatChecksum(p.out.h.Sum64()),
 	})
 	return nil
