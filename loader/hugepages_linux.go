@@ -2,10 +2,6 @@ package loader
 
 import "golang.org/x/sys/unix"
 
-// hugePage is the size of a transparent huge page on the platforms Linux
-// runs eventlake on (x86-64, arm64 with 4 KiB base pages).
-const hugePage = 2 << 20
-
 // adviseHugePages asks the kernel to back b with transparent huge pages
 // where it is configured to on request (/sys/kernel/mm/transparent_hugepage/
 // enabled set to madvise, the common default; "always" needs no asking and

@@ -4,6 +4,11 @@ package loader
 
 import "syscall"
 
+// hugePage is the size of a transparent huge page on the platforms Linux
+// runs eventlake on (x86-64, arm64 with 4 KiB base pages); elsewhere
+// buffers are only rounded to it.
+const hugePage = 2 << 20
+
 // allocOffHeap maps n bytes of anonymous memory (zeroed, outside the Go
 // heap). A buffer of 2 MiB or more is mapped in whole huge pages and asks
 // for them (adviseHugePages): see hugepages_linux.go.
