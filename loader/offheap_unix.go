@@ -4,27 +4,19 @@ package loader
 
 import "syscall"
 
-// hugePage is the size of a transparent huge page on the platforms Linux
-// runs eventlake on (x86-64, arm64 with 4 KiB base pages); elsewhere
-// buffers are only rounded to it.
-const hugePage = 2 << 20
-
 // allocOffHeap maps n bytes of anonymous memory (zeroed, outside the Go
-// heap). A buffer of 2 MiB or more is mapped in whole huge pages and asks
-// for them (adviseHugePages): see hugepages_linux.go.
+// heap). It does not ask for transparent huge pages (MADV_HUGEPAGE): on a
+// virtual machine that hands idle memory back to its host (free page
+// reporting, as Firecracker and other micro-VMs do), huge pages are faulted
+// in several times slower than small ones, and a load on a machine whose
+// memory had been idle took 1.14 s with them instead of 0.85 s (see
+// bench/README, "Huge pages withdrawn").
 func allocOffHeap(n int) []byte {
-	size := n
-	if n >= hugePage {
-		size = (n + hugePage - 1) &^ (hugePage - 1)
-	}
-	b, err := syscall.Mmap(-1, 0, size, syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_ANON|syscall.MAP_PRIVATE)
+	b, err := syscall.Mmap(-1, 0, n, syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_ANON|syscall.MAP_PRIVATE)
 	if err != nil {
 		return make([]byte, n) // out of address space: let the Go heap try
 	}
-	if n >= hugePage {
-		adviseHugePages(b)
-	}
-	return b[:n]
+	return b
 }
 
 // freeOffHeap unmaps a buffer from allocOffHeap. Buffers that came from the
