@@ -137,6 +137,13 @@ func compression(s corpus.Spec) string {
 // to eventlake's environment.
 func runTool(ctx context.Context, cfg *config, rep *report, sh *shape, spec corpus.Spec, tool string, cdir string, st corpus.Stats, round, pos int, env []string) (runResult, error) {
 	r := runResult{Tool: tool, Round: round, Position: pos}
+	if cfg.idle > 0 {
+		select {
+		case <-time.After(cfg.idle):
+		case <-ctx.Done():
+			return r, ctx.Err()
+		}
+	}
 	out := filepath.Join(cfg.work, fmt.Sprintf("out-%s-%d-%d", sh.Name, round, pos))
 	defer os.RemoveAll(out)
 	var (

@@ -40,6 +40,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/eventlake/eventlake/bench/corpus"
 )
@@ -50,9 +51,10 @@ type config struct {
 	corpusDir string // reuse (or keep) the main corpus here
 
 	rounds    int
-	workers   int // eventlake --workers (0: its default)
-	threads   int // DuckDB threads
-	zstdLevel int // eventlake --zstd-level (0: its default)
+	idle      time.Duration // -idle: pause before each timed run of the comparison
+	workers   int           // eventlake --workers (0: its default)
+	threads   int           // DuckDB threads
+	zstdLevel int           // eventlake --zstd-level (0: its default)
 
 	eventlake string
 	duckcopy  string // prebuilt binaries; empty: built into the work folder
@@ -145,6 +147,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.StringVar(&cfg.corpusDir, "corpus", "", "corpus folder: reused when it holds a corpus of the same spec, generated (and kept) when missing or empty")
 
 	fs.IntVar(&cfg.rounds, "rounds", 3, "rounds of each shape's comparison (each runs both tools, alternating order)")
+	fs.DurationVar(&cfg.idle, "idle", 0, "pause this long before each timed run of the comparison, so that a virtual machine hands the memory freed by the last run back to its host and the next run starts as on a runner that was idle (0: back to back)")
 	shapeArg := fs.String("shape", "all", "shapes of the ingest comparison: all, or a comma-separated list of "+strings.Join(shapeNames(), ", "))
 	fs.Float64Var(&cfg.scale, "scale", 1, "multiply every shape's object count (input size) by this")
 	fs.BoolVar(&cfg.profile, "profile", true, "per shape, one more eventlake load with EVENTLAKE_CPUPROFILE, summarized by bucket")
@@ -260,6 +263,9 @@ func run(ctx context.Context, cfg *config) (*report, error) {
 			rep.problem("%v", err)
 			rep.Checks = append(rep.Checks, check{Figure: s.name, Eventlake: "error (see Problems)", Status: statusError})
 		}
+	}
+	if cfg.idle > 0 {
+		rep.note("-idle %s: every timed run of the comparison started after that long with nothing running (a cold start on a virtual machine that hands freed memory back to its host)", cfg.idle)
 	}
 	if cfg.keep {
 		rep.note("work folder kept: %s", cfg.work)
