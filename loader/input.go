@@ -28,11 +28,13 @@ type inflater struct {
 	gunzip *native.Gunzipper
 	budget *memBudget // the load's, for whole-object buffers
 	share  int64      // the budget divided among the load's workers
-	zbuf   wholeBuf
+	zbuf   wholeBuf   // a compressed object as read
 	// Inflated objects, or objects read as they are: two buffers, so that
 	// the next object is read while the writers still encode rows pointing
 	// into the last one (rows of a whole object are not copied; see
-	// worker.ref).
+	// worker.ref). An object that is not compressed is read into one
+	// directly: a worker touches 2 buffers of its size, not 3 (pismo-raw:
+	// 43,000 → 37,000 page faults a load).
 	obufs [2]wholeBuf
 	busy  [2]sync.WaitGroup // a buffer's rows are still with the writers
 	cur   int               // the buffer of the object being read
@@ -144,32 +146,48 @@ func (f *inflater) readWhole(ctx context.Context, raw io.Reader, size int64) (wh
 		// budget cannot grant later is streamed.
 		f.budget.waitFree(ctx, min(15*max(size, 64<<10), f.share))
 	}
-	zb, complete, err := f.zbuf.readAll(raw, size, wholeMaxCompressed)
+	// The first bytes tell a compressed object from one that is not: a
+	// compressed one is read into zbuf and inflated into an object buffer,
+	// one that is not is read straight into an object buffer (once the
+	// writers are done with the rows of its last object), so that a worker
+	// touches two object buffers, not three.
+	var head [4]byte
+	hn, err := io.ReadFull(raw, head[:])
+	if err == io.EOF || err == io.ErrUnexpectedEOF {
+		err = nil // an object of fewer than 4 bytes: read whole below
+	}
 	done = func() { f.zbuf.release(wholeKeep) }
 	if err != nil {
 		return nil, format.None, nil, done, err
 	}
-	if complete {
-		switch format.CompressionOf(zb) {
-		case format.Gzip:
-			if f.gunzip == nil {
-				break
+	// rest is the whole object still: what readAll leaves of it (all of
+	// it when the budget had no room) is streamed after the bytes read.
+	rest := io.MultiReader(bytes.NewReader(head[:hn]), raw)
+	if format.CompressionOf(head[:hn]) == format.None {
+		ob := f.nextObjectBuf()
+		obj, complete, err := ob.readAll(rest, size, wholeMaxCompressed)
+		if err != nil || !complete {
+			// Streamed after all (or failed): the buffer is this
+			// object's until done.
+			done = func() { ob.release(wholeKeep); f.zbuf.release(wholeKeep) }
+			if err != nil {
+				return nil, format.None, nil, done, err
 			}
-			ob := f.nextObjectBuf()
-			if out, ok := format.InflateAll(f.gunzip, ob.b, zb, wholeMaxInflated, ob.grow); ok {
-				return f.holding(out, ob, format.Gzip)
-			}
-		case format.None:
-			// Not compressed: the object is read where it is. Its buffer
-			// becomes the other object buffer, and the one it replaces
-			// (once the writers are done with its rows) reads the next
-			// object.
-			ob := f.nextObjectBuf()
-			ob.b, f.zbuf.b = f.zbuf.b, ob.b
-			return f.holding(zb, ob, format.None)
+			return nil, format.None, io.MultiReader(bytes.NewReader(obj), rest), done, nil
+		}
+		return f.holding(obj, ob, format.None)
+	}
+	zb, complete, err := f.zbuf.readAll(rest, size, wholeMaxCompressed)
+	if err != nil {
+		return nil, format.None, nil, done, err
+	}
+	if complete && format.CompressionOf(zb) == format.Gzip && f.gunzip != nil {
+		ob := f.nextObjectBuf()
+		if out, ok := format.InflateAll(f.gunzip, ob.b, zb, wholeMaxInflated, ob.grow); ok {
+			return f.holding(out, ob, format.Gzip)
 		}
 	}
-	return nil, format.None, io.MultiReader(bytes.NewReader(zb), raw), done, nil
+	return nil, format.None, io.MultiReader(bytes.NewReader(zb), rest), done, nil
 }
 
 // nextObjectBuf switches to the other object buffer, once the writers are
