@@ -137,6 +137,20 @@ var hostileCases = []hostileCase{
 		objects: []wantObject{{"batch.gz", "failed", "gzip: compressed stream truncated"}},
 	},
 	{
+		// Shorter than the four bytes read to tell compressed objects
+		// from others: read whole as it is.
+		name:    "zstd-magic-short",
+		input:   "the 3 bytes 28 b5 2f (a zstd magic number cut short)",
+		objects: []wantObject{{"batch.zst", "quarantined", "unrecognised content"}},
+		rejects: []string{`1 unrecognised content`},
+	},
+	{
+		name:    "one-byte",
+		input:   "a 1-byte object: {",
+		objects: []wantObject{{"one.json", "quarantined", "no profile"}},
+		rejects: []string{`1 auto: no profile`},
+	},
+	{
 		// Only one layer is taken off; the gzip inside is binary content.
 		name:    "double-gzip",
 		input:   "gzip of a gzip",
@@ -1512,6 +1526,8 @@ func writeCompressedCorpus(root string) error {
 		"gzip-concatenated/batch.gz":      gzipBytes(lines("gz-1")+second[:20], second[20:], "", lines("gz-3", "gz-4")),
 		"gzip-empty/batch.gz":             gzipBytes(""),
 		"gzip-magic-only/batch.gz":        {0x1f, 0x8b},
+		"zstd-magic-short/batch.zst":      {0x28, 0xb5, 0x2f},
+		"one-byte/one.json":               []byte("{"),
 		"double-gzip/batch.gz.gz":         gzipBytes(string(gz)),
 		"zstd-multiframe/batch.zst":       append(append(zstdBytes(lines("gz-1", "gz-2")), skippable...), zstdBytes(lines("gz-3"))...),
 		"zstd-truncated/batch.zst":        zs[:len(zs)*2/3],
