@@ -50,6 +50,10 @@ type Stage struct {
 	// background counts the files SyncLater fsyncs on their own; past
 	// syncEachMax, with fs, the others wait for the one syncfs of Sync.
 	background int
+	// scratch: the staged files are copied elsewhere before the commit and
+	// never read after a crash, so neither SyncLater nor Sync fsyncs them
+	// (see Scratch).
+	scratch bool
 }
 
 // syncEachMax is how many staged files of a load are fsynced one by one
@@ -82,6 +86,17 @@ func NewStage(dir, loadID string) (*Stage, error) {
 		s.fs, s.syncFS = fs, fs.Sync
 	}
 	return s, nil
+}
+
+// Scratch marks the staged files as a scratch copy: whatever commits them
+// copies them somewhere durable first (a lake in a bucket uploads them
+// before its commit point, and after a crash publishes from the bucket, not
+// from this folder), so making them durable here buys nothing. SyncLater
+// and Sync then do not fsync them. Call it before any file is staged.
+func (s *Stage) Scratch() {
+	s.syncMu.Lock()
+	defer s.syncMu.Unlock()
+	s.scratch = true
 }
 
 // Staged returns the absolute path where the file to be published at
@@ -349,7 +364,7 @@ func syncAll(paths []string, fn func(string) error) error {
 func (s *Stage) SyncLater(relPath string) {
 	abs := s.Staged(relPath)
 	s.syncMu.Lock()
-	if s.syncing[abs] {
+	if s.scratch || s.syncing[abs] {
 		s.syncMu.Unlock()
 		return
 	}
@@ -379,9 +394,15 @@ func (s *Stage) SyncLater(relPath string) {
 // left to it past syncEachMax (where the file system can be synced at once,
 // fsync.FS) are made durable, with the staging folder's entries, by one
 // syncfs. Writers never fsync themselves, so a worker never waits on the
-// disk while there is compressing to do.
+// disk while there is compressing to do. A Scratch stage syncs nothing.
 func (s *Stage) Sync(files []File) error {
 	s.syncWG.Wait()
+	s.syncMu.Lock()
+	scratch := s.scratch
+	s.syncMu.Unlock()
+	if scratch {
+		return nil
+	}
 	var paths []string
 	whole := false
 	for _, f := range files {

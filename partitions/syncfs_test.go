@@ -163,3 +163,24 @@ func TestPublishManyFoldersSyncFS(t *testing.T) {
 		}
 	}
 }
+
+// A scratch stage (a bucket lake's: its files are uploaded before the
+// commit) fsyncs nothing: no background fsync, no syncfs, and Sync does not
+// even look at the files (one given that was never staged is not an error).
+func TestScratchStageSyncsNothing(t *testing.T) {
+	s, err := NewStage(stagingDir(t.TempDir(), "L"), "L")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Remove()
+	s.Scratch()
+	s.syncFS = func() error { t.Error("syncfs called for a scratch stage"); return nil }
+	files := stageFiles(t, s, 3*syncEachMax)
+	if s.background != 0 || len(s.syncing) != 0 || len(s.deferred) != 0 {
+		t.Errorf("scratch stage: %d background fsyncs, %d files syncing, %d deferred; want none",
+			s.background, len(s.syncing), len(s.deferred))
+	}
+	if err := s.Sync(append(files, File{Path: "events/x/" + s.NextName()})); err != nil {
+		t.Errorf("Sync of a scratch stage = %v, want nil", err)
+	}
+}
