@@ -40,7 +40,6 @@ type TableWriter struct {
 	mu     sync.Mutex
 	set    *set[TableRow]
 	layout *tableLayout
-	opts   []parquet.WriterOption // of every file's writer (page buffer sizes aside)
 }
 
 // NewTableWriter returns a writer of table's files with the given data
@@ -99,7 +98,7 @@ func newTableWriter(s *Stage, table string, columns []string, o WriterOptions, a
 	}
 	st := newSet(s, table, o, schema, nil, newWriter, func(r *TableRow) int64 { return r.ReportTime }, &tableSpillCodec)
 	st.zeroTimeUnknown = true
-	return &TableWriter{set: st, layout: &layout, opts: st.writerOpts}, nil
+	return &TableWriter{set: st, layout: &layout}, nil
 }
 
 // Write appends rows to partition, an escaped partition directory as Dir

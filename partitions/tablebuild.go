@@ -46,7 +46,7 @@ func (w *TableWriter) NewBuilder(memory int64) *TableBuilder {
 	}
 	return &TableBuilder{
 		w:      w,
-		tmpl:   parquet.NewWriter(io.Discard, w.opts...),
+		tmpl:   parquet.NewWriter(io.Discard, w.set.writerOpts...), // every file's options, page buffer sizes aside
 		groups: map[string]*buildGroup{},
 		memory: memory,
 	}
