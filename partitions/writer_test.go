@@ -842,21 +842,40 @@ func TestGroupByPartition(t *testing.T) {
 	if g := GroupByPartition(nil, one); &g[0] != &one[0] {
 		t.Error("one partition: rows were copied")
 	}
-	// Many partitions (the index path), checked against a stable sort.
-	r := rand.New(rand.NewPCG(3, 4))
-	var many []EventRow
-	for i := range 5000 {
-		many = append(many, EventRow{EventID: fmt.Sprint(i), Domain: fmt.Sprint("d", r.IntN(30)), EventTime: r.Int64N(40) * day})
+	// One partition of several event types: grouped by type, stable.
+	typed := []EventRow{
+		{EventID: "1", EventType: "b"}, {EventID: "2", EventType: "a"}, {EventID: "3", EventType: "b"},
+		{EventID: "4", EventType: "c"}, {EventID: "5", EventType: "a"},
 	}
-	want := slices.Clone(many)
-	slices.SortStableFunc(want, func(x, y EventRow) int {
-		if c := strings.Compare(x.Domain, y.Domain); c != 0 {
-			return c
+	if g := GroupByPartition(nil, typed); !slices.Equal(eventIDs(g), []string{"2", "5", "1", "3", "4"}) {
+		t.Errorf("one partition, three types: order %v, want [2 5 1 3 4]", eventIDs(g))
+	}
+	// Many partitions and types (the index paths), checked against a
+	// stable sort.
+	for _, c := range []struct{ domains, days, types int }{{3, 2, 4}, {30, 40, 5}, {2, 3, 40}, {30, 40, 60}} {
+		r := rand.New(rand.NewPCG(3, 4))
+		var many []EventRow
+		for i := range 5000 {
+			many = append(many, EventRow{
+				EventID:   fmt.Sprint(i),
+				EventType: fmt.Sprint("t", r.IntN(c.types)),
+				Domain:    fmt.Sprint("d", r.IntN(c.domains)),
+				EventTime: r.Int64N(int64(c.days)) * day,
+			})
 		}
-		return cmp.Compare(dayOf(x.EventTime), dayOf(y.EventTime))
-	})
-	if g := GroupByPartition(make([]EventRow, 10), many); !slices.Equal(eventIDs(g), eventIDs(want)) {
-		t.Error("many partitions: order differs from a stable sort by (domain, day)")
+		want := slices.Clone(many)
+		slices.SortStableFunc(want, func(x, y EventRow) int {
+			if c := strings.Compare(x.Domain, y.Domain); c != 0 {
+				return c
+			}
+			if c := cmp.Compare(dayOf(x.EventTime), dayOf(y.EventTime)); c != 0 {
+				return c
+			}
+			return strings.Compare(x.EventType, y.EventType)
+		})
+		if g := GroupByPartition(make([]EventRow, 10), many); !slices.Equal(eventIDs(g), eventIDs(want)) {
+			t.Errorf("%+v: order differs from a stable sort by (domain, day, event type)", c)
+		}
 	}
 }
 
