@@ -70,6 +70,7 @@ func (w *worker) spill() error {
 		b.spillEvents = partitions.NewEventWriter(w.l.stage, partitions.WriterOptions{ZstdLevel: w.l.opts.ZstdLevel, MaxOpenFiles: 8, MemoryBytes: 8 << 20})
 		b.spillRejects = partitions.NewRejectWriter(w.l.stage, partitions.WriterOptions{ZstdLevel: w.l.opts.ZstdLevel, MaxOpenFiles: 2})
 	}
+	partitions.GroupInPlace(b.rows) // as flush groups a whole object's
 	if err := b.spillEvents.Write(b.rows); err != nil {
 		return fmt.Errorf("%w: %v", errWrite, err)
 	}

@@ -164,6 +164,51 @@ func (w *RejectWriter) Abort() { w.set.abort() }
 // of their indexes, then each row is moved once, instead of a comparison
 // sort's many moves of a large struct.
 func GroupByPartition(dst, rows []EventRow) []EventRow {
+	sc := groupScratchPool.Get().(*groupScratch)
+	defer groupScratchPool.Put(sc)
+	perm := groupOrder(rows, sc)
+	if perm == nil {
+		return rows
+	}
+	if cap(dst) < len(rows) {
+		dst = make([]EventRow, len(rows))
+	}
+	dst = dst[:len(rows)]
+	for k, i := range perm {
+		dst[k] = rows[i]
+	}
+	return dst
+}
+
+// GroupInPlace puts rows in GroupByPartition's order where they are, for a
+// batch too large to copy (a spilled object's): each row is moved once,
+// plus one move per cycle of the permutation.
+func GroupInPlace(rows []EventRow) {
+	sc := groupScratchPool.Get().(*groupScratch)
+	defer groupScratchPool.Put(sc)
+	perm := groupOrder(rows, sc)
+	for k := range perm {
+		if perm[k] == int32(k) {
+			continue
+		}
+		tmp := rows[k]
+		for j := k; ; {
+			src := int(perm[j])
+			perm[j] = int32(j) // placed
+			if src == k {
+				rows[j] = tmp
+				break
+			}
+			rows[j] = rows[src]
+			j = src
+		}
+	}
+}
+
+// groupOrder returns the indexes of rows in GroupByPartition's order
+// (valid until sc is reused), or nil when rows are in it already: one
+// partition of one event type.
+func groupOrder(rows []EventRow, sc *groupScratch) []int32 {
 	type group struct {
 		domain string
 		day    int64
@@ -175,8 +220,6 @@ func GroupByPartition(dst, rows []EventRow) []EventRow {
 	types := smallTypes[:0]
 	var typeIndex map[string]int32 // when an object has many event types
 
-	sc := groupScratchPool.Get().(*groupScratch)
-	defer groupScratchPool.Put(sc)
 	n := len(rows)
 	sc.grow(n)
 	gid, tid, perm, out := sc.gid[:n], sc.tid[:n], sc.perm[:n], sc.out[:n]
@@ -243,7 +286,7 @@ func GroupByPartition(dst, rows []EventRow) []EventRow {
 		tid[i] = lastT
 	}
 	if len(groups) <= 1 && len(types) <= 1 {
-		return rows
+		return nil
 	}
 
 	// The rank of each type in byte order, then a stable counting sort of
@@ -267,14 +310,7 @@ func GroupByPartition(dst, rows []EventRow) []EventRow {
 		countingSort(out, perm, len(groups), func(i int32) int32 { return rank[gid[i]] })
 		perm = out
 	}
-	if cap(dst) < n {
-		dst = make([]EventRow, n)
-	}
-	dst = dst[:n]
-	for k, i := range perm {
-		dst[k] = rows[i]
-	}
-	return dst
+	return perm
 }
 
 // groupScratch holds GroupByPartition's per-row indexes between calls.

@@ -850,6 +850,10 @@ func TestGroupByPartition(t *testing.T) {
 	if g := GroupByPartition(nil, typed); !slices.Equal(eventIDs(g), []string{"2", "5", "1", "3", "4"}) {
 		t.Errorf("one partition, three types: order %v, want [2 5 1 3 4]", eventIDs(g))
 	}
+	GroupInPlace(typed)
+	if !slices.Equal(eventIDs(typed), []string{"2", "5", "1", "3", "4"}) {
+		t.Errorf("GroupInPlace, one partition, three types: order %v, want [2 5 1 3 4]", eventIDs(typed))
+	}
 	// Many partitions and types (the index paths), checked against a
 	// stable sort.
 	for _, c := range []struct{ domains, days, types int }{{3, 2, 4}, {30, 40, 5}, {2, 3, 40}, {30, 40, 60}} {
@@ -875,6 +879,10 @@ func TestGroupByPartition(t *testing.T) {
 		})
 		if g := GroupByPartition(make([]EventRow, 10), many); !slices.Equal(eventIDs(g), eventIDs(want)) {
 			t.Errorf("%+v: order differs from a stable sort by (domain, day, event type)", c)
+		}
+		GroupInPlace(many)
+		if !slices.Equal(eventIDs(many), eventIDs(want)) {
+			t.Errorf("%+v: GroupInPlace: order differs from a stable sort by (domain, day, event type)", c)
 		}
 	}
 }
