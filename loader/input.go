@@ -29,25 +29,22 @@ type inflater struct {
 	budget *memBudget // the load's, for whole-object buffers
 	share  int64      // the budget divided among the load's workers
 	zbuf   wholeBuf   // a compressed object as read
-	// Inflated objects, or objects read as they are: two buffers, so that
-	// the next object is read while the writers still encode rows pointing
-	// into the last one (rows of a whole object are not copied; see
-	// worker.ref). An object that is not compressed is read into one
-	// directly: a worker touches 2 buffers of its size, not 3 (pismo-raw:
-	// 43,000 → 37,000 page faults a load).
-	obufs [2]wholeBuf
-	busy  [2]sync.WaitGroup // a buffer's rows are still with the writers
-	cur   int               // the buffer of the object being read
-	whole []byte            // the (inflated) object being read, when its rows may point into it
+	// The inflated object, or the object read as it is when it is not
+	// compressed (read into it directly). Rows of a whole object are not
+	// copied but point into it (worker.ref) until they are written: a
+	// worker writes an object's rows into the partition sets itself before
+	// it reads the next object, so one buffer is enough (two, when writer
+	// goroutines still held the last object's rows: 20 MiB more RSS).
+	obuf  wholeBuf
+	busy  sync.WaitGroup // the buffer's rows are still being written
+	whole []byte         // the (inflated) object being read, when its rows may point into it
 }
 
 func (f *inflater) init(budget *memBudget, workers int) {
 	f.gunzip, f.budget = native.NewGunzipper(), budget
 	f.share = budget.limit / int64(max(1, workers))
 	f.zbuf.budget = budget
-	for i := range f.obufs {
-		f.obufs[i].budget = budget
-	}
+	f.obuf.budget = budget
 }
 
 // inPlace reports whether p lies in the inflated object being read.
@@ -62,15 +59,14 @@ func (f *inflater) inPlace(p []byte) bool {
 }
 
 // hold keeps the inflated object's buffer from reuse until done is called:
-// rows pointing into it are with the writers. It returns nil when rows do
+// rows pointing into it are being written. It returns nil when rows do
 // not point into an inflated object.
 func (f *inflater) hold() (done func()) {
 	if f.whole == nil {
 		return nil
 	}
-	busy := &f.busy[f.cur]
-	busy.Add(1)
-	return busy.Done
+	f.busy.Add(1)
+	return f.busy.Done
 }
 
 // ref returns p as a string: over the inflated object itself when p lies in
@@ -137,20 +133,18 @@ func (c *countingReader) Read(p []byte) (int, error) {
 // for. done gives the buffers back; call it when the object is finished,
 // also after an error.
 func (f *inflater) readWhole(ctx context.Context, raw io.Reader, size int64) (whole []byte, comp format.Compression, in io.Reader, done func(), err error) {
-	if f.zbuf.b == nil && f.obufs[0].b == nil && f.obufs[1].b == nil {
+	if f.zbuf.b == nil && f.obuf.b == nil {
 		// Holding no whole-object buffer, wait for room for this object's
-		// (the compressed bytes and two inflated objects of about five
+		// (the compressed bytes and an inflated object of about five
 		// times their size, with the quarter grow adds), or for this
 		// worker's share of the budget: a worker that waited for more
 		// would wait for as long as any other holds a buffer. What the
 		// budget cannot grant later is streamed.
-		f.budget.waitFree(ctx, min(15*max(size, 64<<10), f.share))
+		f.budget.waitFree(ctx, min(8*max(size, 64<<10), f.share))
 	}
 	// The first bytes tell a compressed object from one that is not: a
-	// compressed one is read into zbuf and inflated into an object buffer,
-	// one that is not is read straight into an object buffer (once the
-	// writers are done with the rows of its last object), so that a worker
-	// touches two object buffers, not three.
+	// compressed one is read into zbuf and inflated into the object buffer,
+	// one that is not is read straight into the object buffer.
 	var head [4]byte
 	hn, err := io.ReadFull(raw, head[:])
 	if err == io.EOF || err == io.ErrUnexpectedEOF {
@@ -190,17 +184,16 @@ func (f *inflater) readWhole(ctx context.Context, raw io.Reader, size int64) (wh
 	return nil, format.None, io.MultiReader(bytes.NewReader(zb), rest), done, nil
 }
 
-// nextObjectBuf switches to the other object buffer, once the writers are
-// done with the rows of its last object.
+// nextObjectBuf returns the object buffer once the rows of its last object
+// are written.
 func (f *inflater) nextObjectBuf() *wholeBuf {
-	f.cur ^= 1
-	f.busy[f.cur].Wait()
-	return &f.obufs[f.cur]
+	f.busy.Wait()
+	return &f.obuf
 }
 
 // holding returns readWhole's results for obj, read whole into ob. Rows
 // may point into a buffer of up to wholeKeep bytes (ref): it stays until
-// the writers are done with them (flush); a rare larger object's rows are
+// they are written (flush); a rare larger object's rows are
 // copied, and its buffer goes when the object is done.
 func (f *inflater) holding(obj []byte, ob *wholeBuf, comp format.Compression) ([]byte, format.Compression, io.Reader, func(), error) {
 	if len(ob.b) <= wholeKeep {
@@ -213,8 +206,6 @@ func (f *inflater) holding(obj []byte, ob *wholeBuf, comp format.Compression) ([
 // release gives the whole-object buffers back (a watch runs many loads).
 func (f *inflater) release() {
 	f.zbuf.release(0)
-	for i := range f.obufs {
-		f.busy[i].Wait() // the writers are done with rows pointing into it
-		f.obufs[i].release(0)
-	}
+	f.busy.Wait() // no rows point into it
+	f.obuf.release(0)
 }

@@ -83,7 +83,7 @@ func (w *worker) spill() error {
 	return nil
 }
 
-// flush hands a finished object's rows to the worker's writers.
+// flush writes a finished object's rows into the partition sets.
 func (w *worker) flush() error {
 	b := &w.buf
 	defer b.reset()
@@ -109,8 +109,9 @@ func (w *worker) flush() error {
 	}
 	if len(b.rows) > 0 {
 		// One run per partition: an object spans a few domains and dates.
-		// The sink's writers own the grouped rows and the arena now; the
-		// buffer starts the next object with recycled ones.
+		// send gives the grouped rows and the arena back to the pool once
+		// they are written; the buffer starts the next object with
+		// recycled ones.
 		rows, chunks := partitions.GroupByPartition(b.pool.getRows(), b.rows), b.chunks
 		if len(rows) > 0 && &rows[0] == &b.rows[0] {
 			b.rows = b.pool.getRows() // one partition: handed over as it is
@@ -120,12 +121,9 @@ func (w *worker) flush() error {
 		}
 		b.chunks = nil
 		// Rows that point into the inflated object: its buffer is not
-		// reused before the writers are done with them.
-		done := w.inf.hold()
-		if err := w.l.sink.send(rows, chunks, b.pool, done); err != nil {
-			if done != nil {
-				done()
-			}
+		// reused before they are written (send calls done, also when it
+		// fails).
+		if err := w.l.sink.send(rows, chunks, b.pool, w.inf.hold()); err != nil {
 			return err
 		}
 	}
