@@ -19,8 +19,8 @@ import (
 // more CPU and 11 % more time: workers waited for object buffers that one
 // writer still held while the other had nothing to do).
 type eventSink struct {
-	writers []*sinkWriter
-	fail    func(error) // cancels the load
+	sets []*sinkSet
+	fail func(error) // cancels the load
 
 	mu     sync.Mutex
 	owner  map[sinkKey]int
@@ -32,17 +32,16 @@ type sinkKey struct {
 	day    int64
 }
 
-// sinkWriter is one partition set and the lock its writers take.
-type sinkWriter struct {
+// sinkSet is one partition set and the lock a worker takes to write to it.
+type sinkSet struct {
 	mu  sync.Mutex
 	w   *partitions.EventWriter
 	err atomic.Pointer[error]
 }
 
 // chunkPool recycles arena chunks and row slices between the workers of a
-// load and the writers they hand them to. Every chunk alive (in a worker's
-// buffer, with the writers, or free here) is reserved from the load's arena
-// budget.
+// load. Every chunk alive (in a worker's buffer, being written, or free
+// here) is reserved from the load's arena budget.
 type chunkPool struct {
 	mu       sync.Mutex
 	returned *sync.Cond // a chunk came back
@@ -88,8 +87,7 @@ func (p *chunkPool) getChunk(n int) []byte {
 }
 
 // waitChunk is getChunk that waits for chunks to come back from the other
-// workers and the writers. The caller must hold no chunk (or it could wait
-// for itself). A chunk larger than the whole budget is granted when nothing
+// workers. The caller must hold no chunk (or it could wait for itself). A chunk larger than the whole budget is granted when nothing
 // else is reserved.
 func (p *chunkPool) waitChunk(n int) []byte {
 	p.mu.Lock()
@@ -189,14 +187,14 @@ func pop[T any](s *[]T) T {
 func newEventSink(stage *partitions.Stage, n int, opts partitions.WriterOptions, fail func(error)) *eventSink {
 	s := &eventSink{fail: fail, owner: map[sinkKey]int{}, routed: make([]int64, n)}
 	for range n {
-		s.writers = append(s.writers, &sinkWriter{w: partitions.NewEventWriter(stage, opts)})
+		s.sets = append(s.sets, &sinkSet{w: partitions.NewEventWriter(stage, opts)})
 	}
 	return s
 }
 
 // write writes runs into the set; the caller holds sw.mu. After an error
 // the set takes no more rows and the load is cancelled.
-func (sw *sinkWriter) write(s *eventSink, runs [][]partitions.EventRow) error {
+func (sw *sinkSet) write(s *eventSink, runs [][]partitions.EventRow) error {
 	if e := sw.err.Load(); e != nil {
 		return *e
 	}
@@ -211,9 +209,9 @@ func (sw *sinkWriter) write(s *eventSink, runs [][]partitions.EventRow) error {
 	return nil
 }
 
-// err returns the first write error of any writer.
+// err returns the first write error of any set.
 func (s *eventSink) err() error {
-	for _, sw := range s.writers {
+	for _, sw := range s.sets {
 		if e := sw.err.Load(); e != nil {
 			return *e
 		}
@@ -236,7 +234,7 @@ func (s *eventSink) send(rows []partitions.EventRow, chunks [][]byte, pool *chun
 	if err := s.err(); err != nil {
 		return err
 	}
-	per := make([][][]partitions.EventRow, len(s.writers))
+	per := make([][][]partitions.EventRow, len(s.sets))
 	s.mu.Lock()
 	for i := 0; i < len(rows); {
 		k := sinkKey{rows[i].Domain, partitions.EventDay(rows[i].EventTime)}
@@ -273,7 +271,7 @@ func (s *eventSink) send(rows []partitions.EventRow, chunks [][]byte, pool *chun
 			if len(runs) == 0 {
 				continue
 			}
-			sw := s.writers[wi]
+			sw := s.sets[wi]
 			if !sw.mu.TryLock() {
 				wait = wi
 				continue
@@ -288,7 +286,7 @@ func (s *eventSink) send(rows []partitions.EventRow, chunks [][]byte, pool *chun
 			wait = -1
 		}
 		if wait >= 0 && left > 0 {
-			sw := s.writers[wait]
+			sw := s.sets[wait]
 			sw.mu.Lock()
 			err := sw.write(s, per[wait])
 			sw.mu.Unlock()
@@ -307,10 +305,10 @@ func (s *eventSink) close() ([]partitions.File, error) {
 	if err := s.err(); err != nil {
 		return nil, err
 	}
-	files := make([][]partitions.File, len(s.writers))
-	errs := make([]error, len(s.writers))
+	files := make([][]partitions.File, len(s.sets))
+	errs := make([]error, len(s.sets))
 	var wg sync.WaitGroup
-	for i, sw := range s.writers {
+	for i, sw := range s.sets {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -319,7 +317,7 @@ func (s *eventSink) close() ([]partitions.File, error) {
 	}
 	wg.Wait()
 	var out []partitions.File
-	for i := range s.writers {
+	for i := range s.sets {
 		if errs[i] != nil {
 			return nil, fmt.Errorf("%w: %v", errWrite, errs[i])
 		}
@@ -330,7 +328,7 @@ func (s *eventSink) close() ([]partitions.File, error) {
 
 // abort deletes the sets' files. The workers are done.
 func (s *eventSink) abort() {
-	for _, sw := range s.writers {
+	for _, sw := range s.sets {
 		sw.w.Abort()
 	}
 }

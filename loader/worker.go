@@ -15,8 +15,9 @@ import (
 	"github.com/eventlake/eventlake/partitions"
 )
 
-// worker processes objects one at a time; each worker owns its writers, so
-// there is no locking on the hot path.
+// worker processes objects one at a time. It owns its rejects and spill
+// writers; its events go into the load's partition sets, each taken under
+// its lock once per object (eventSink.send).
 type worker struct {
 	l       *load
 	rejects *partitions.RejectWriter // events go to the load's sink
