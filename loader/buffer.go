@@ -14,6 +14,7 @@ type objectBuffer struct {
 	pool         *chunkPool // the load's chunks and row slices (shared by the workers)
 	slab         []string   // backing store of strPtr
 	rows         []partitions.EventRow
+	grouped      []partitions.EventRow // rows in the order send takes (flush), kept for the next object
 	rejects      []partitions.RejectRow
 	size         int
 	spillEvents  *partitions.EventWriter
@@ -85,7 +86,7 @@ func (b *objectBuffer) strPtr(s string) *string {
 // so the arena's chunks go back to the pool once the rows were written or
 // dropped.
 func (b *objectBuffer) reset() {
-	b.pool.put(b.chunks, nil)
+	b.pool.put(b.chunks)
 	b.chunks = nil
 	b.slab = nil
 	clear(b.rows)

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"io"
-	"sync"
 	"unsafe"
 
 	"github.com/eventlake/eventlake/internal/native"
@@ -32,12 +31,13 @@ type inflater struct {
 	// The inflated object, or the object read as it is when it is not
 	// compressed (read into it directly). Rows of a whole object are not
 	// copied but point into it (worker.ref) until they are written: a
-	// worker writes an object's rows into the partition sets itself before
-	// it reads the next object, so one buffer is enough (two, when writer
-	// goroutines still held the last object's rows: 20 MiB more RSS).
+	// worker writes an object's rows into the partition sets itself
+	// (worker.flush, eventSink.send) before it reads the next object, so
+	// one buffer is enough and is free again when the next object is read
+	// (two, when writer goroutines still held the last object's rows: 20 MiB
+	// more RSS).
 	obuf  wholeBuf
-	busy  sync.WaitGroup // the buffer's rows are still being written
-	whole []byte         // the (inflated) object being read, when its rows may point into it
+	whole []byte // the (inflated) object being read, when its rows may point into it
 }
 
 func (f *inflater) init(budget *memBudget, workers int) {
@@ -56,17 +56,6 @@ func (f *inflater) inPlace(p []byte) bool {
 	start := uintptr(unsafe.Pointer(unsafe.SliceData(wb)))
 	at := uintptr(unsafe.Pointer(unsafe.SliceData(p)))
 	return at >= start && at+uintptr(len(p)) <= start+uintptr(len(wb))
-}
-
-// hold keeps the inflated object's buffer from reuse until done is called:
-// rows pointing into it are being written. It returns nil when rows do
-// not point into an inflated object.
-func (f *inflater) hold() (done func()) {
-	if f.whole == nil {
-		return nil
-	}
-	f.busy.Add(1)
-	return f.busy.Done
 }
 
 // ref returns p as a string: over the inflated object itself when p lies in
@@ -158,7 +147,7 @@ func (f *inflater) readWhole(ctx context.Context, raw io.Reader, size int64) (wh
 	// it when the budget had no room) is streamed after the bytes read.
 	rest := io.MultiReader(bytes.NewReader(head[:hn]), raw)
 	if format.CompressionOf(head[:hn]) == format.None {
-		ob := f.nextObjectBuf()
+		ob := &f.obuf
 		obj, complete, err := ob.readAll(rest, size, wholeMaxCompressed)
 		if err != nil || !complete {
 			// Streamed after all (or failed): the buffer is this
@@ -176,19 +165,12 @@ func (f *inflater) readWhole(ctx context.Context, raw io.Reader, size int64) (wh
 		return nil, format.None, nil, done, err
 	}
 	if complete && format.CompressionOf(zb) == format.Gzip && f.gunzip != nil {
-		ob := f.nextObjectBuf()
+		ob := &f.obuf
 		if out, ok := format.InflateAll(f.gunzip, ob.b, zb, wholeMaxInflated, ob.grow); ok {
 			return f.holding(out, ob, format.Gzip)
 		}
 	}
 	return nil, format.None, io.MultiReader(bytes.NewReader(zb), rest), done, nil
-}
-
-// nextObjectBuf returns the object buffer once the rows of its last object
-// are written.
-func (f *inflater) nextObjectBuf() *wholeBuf {
-	f.busy.Wait()
-	return &f.obuf
 }
 
 // holding returns readWhole's results for obj, read whole into ob. Rows
@@ -206,6 +188,5 @@ func (f *inflater) holding(obj []byte, ob *wholeBuf, comp format.Compression) ([
 // release gives the whole-object buffers back (a watch runs many loads).
 func (f *inflater) release() {
 	f.zbuf.release(0)
-	f.busy.Wait() // no rows point into it
 	f.obuf.release(0)
 }

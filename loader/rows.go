@@ -109,21 +109,16 @@ func (w *worker) flush() error {
 	}
 	if len(b.rows) > 0 {
 		// One run per partition: an object spans a few domains and dates.
-		// send gives the grouped rows and the arena back to the pool once
-		// they are written; the buffer starts the next object with
-		// recycled ones.
-		rows, chunks := partitions.GroupByPartition(b.pool.getRows(), b.rows), b.chunks
-		if len(rows) > 0 && &rows[0] == &b.rows[0] {
-			b.rows = b.pool.getRows() // one partition: handed over as it is
-		} else {
-			clear(b.rows) // copied: keep the slice for the next object
-			b.rows = b.rows[:0]
+		// send returns once the rows are written, so their arena (given
+		// back by reset) and the object's buffer (read into next) are free
+		// after it.
+		rows := partitions.GroupByPartition(b.grouped, b.rows)
+		if len(rows) > 0 && &rows[0] != &b.rows[0] {
+			b.grouped = rows // a copy: kept for the next object
 		}
-		b.chunks = nil
-		// Rows that point into the inflated object: its buffer is not
-		// reused before they are written (send calls done, also when it
-		// fails).
-		if err := w.l.sink.send(rows, chunks, b.pool, w.inf.hold()); err != nil {
+		err := w.l.sink.send(rows)
+		clear(b.grouped)
+		if err != nil {
 			return err
 		}
 	}

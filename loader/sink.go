@@ -39,14 +39,13 @@ type sinkSet struct {
 	err atomic.Pointer[error]
 }
 
-// chunkPool recycles arena chunks and row slices between the workers of a
-// load. Every chunk alive (in a worker's buffer, being written, or free
-// here) is reserved from the load's arena budget.
+// chunkPool recycles arena chunks between the workers of a load. Every
+// chunk alive (in a worker's buffer or free here) is reserved from the
+// load's arena budget.
 type chunkPool struct {
 	mu       sync.Mutex
 	returned *sync.Cond // a chunk came back
 	chunks   [][]byte   // free chunks of chunkSize
-	rows     [][]partitions.EventRow
 	budget   *memBudget
 }
 
@@ -60,7 +59,7 @@ func newChunkPool(budget *memBudget) *chunkPool {
 	return p
 }
 
-func (p *chunkPool) put(chunks [][]byte, rows []partitions.EventRow) {
+func (p *chunkPool) put(chunks [][]byte) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for _, c := range chunks {
@@ -69,9 +68,6 @@ func (p *chunkPool) put(chunks [][]byte, rows []partitions.EventRow) {
 		} else {
 			p.budget.give(int64(cap(c)))
 		}
-	}
-	if cap(rows) > 0 && len(p.rows) < 4 {
-		p.rows = append(p.rows, rows[:0])
 	}
 	if len(chunks) > 0 {
 		p.returned.Broadcast()
@@ -142,7 +138,7 @@ func (p *chunkPool) drain() {
 	for _, c := range p.chunks {
 		p.budget.give(int64(cap(c)))
 	}
-	p.chunks, p.rows = nil, nil
+	p.chunks = nil
 }
 
 // waitRoom waits until n bytes of chunks (at most a quarter of the budget)
@@ -166,12 +162,6 @@ func (p *chunkPool) waitRoom(ctx context.Context, n int64) {
 		}
 		p.returned.Wait()
 	}
-}
-
-func (p *chunkPool) getRows() []partitions.EventRow {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return pop(&p.rows)
 }
 
 // pop takes the last element of *s (the zero value when empty).
@@ -219,18 +209,11 @@ func (s *eventSink) err() error {
 	return nil
 }
 
-// send writes rows (grouped by partition) into their partitions' sets and
-// then gives rows and chunks back to pool and calls done, when not nil
-// (the rows may point into a buffer the worker waits to reuse), also after
-// an error.
-func (s *eventSink) send(rows []partitions.EventRow, chunks [][]byte, pool *chunkPool, done func()) error {
-	defer func() {
-		clear(rows)
-		pool.put(chunks, rows)
-		if done != nil {
-			done()
-		}
-	}()
+// send writes rows (grouped by partition, partitions.GroupByPartition) into
+// their partitions' sets and returns once they are written: the caller may
+// then reuse the rows and whatever they point into (its arena chunks, its
+// object buffer).
+func (s *eventSink) send(rows []partitions.EventRow) error {
 	if err := s.err(); err != nil {
 		return err
 	}
@@ -257,23 +240,16 @@ func (s *eventSink) send(rows []partitions.EventRow, chunks [][]byte, pool *chun
 		i = j
 	}
 	s.mu.Unlock()
-	// Write into the sets no other worker holds first; wait for a held
-	// one only when every set left is held.
-	left := 0
-	for _, runs := range per {
-		if len(runs) > 0 {
-			left++
-		}
-	}
-	for left > 0 {
-		wait := -1
+	// First the sets no other worker holds, then, waiting, the others.
+	for _, wait := range []bool{false, true} {
 		for wi, runs := range per {
 			if len(runs) == 0 {
 				continue
 			}
 			sw := s.sets[wi]
-			if !sw.mu.TryLock() {
-				wait = wi
+			if wait {
+				sw.mu.Lock()
+			} else if !sw.mu.TryLock() {
 				continue
 			}
 			err := sw.write(s, runs)
@@ -282,19 +258,6 @@ func (s *eventSink) send(rows []partitions.EventRow, chunks [][]byte, pool *chun
 				return err
 			}
 			per[wi] = nil
-			left--
-			wait = -1
-		}
-		if wait >= 0 && left > 0 {
-			sw := s.sets[wait]
-			sw.mu.Lock()
-			err := sw.write(s, per[wait])
-			sw.mu.Unlock()
-			if err != nil {
-				return err
-			}
-			per[wait] = nil
-			left--
 		}
 	}
 	return nil

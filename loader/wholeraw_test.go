@@ -217,7 +217,7 @@ func TestReadWholeByCompression(t *testing.T) {
 	budget := newMemBudget(defaultWholeBudget)
 	var f inflater
 	f.init(budget, 1)
-	for i := range 4 { // the object buffers take turns
+	for i := range 4 { // the object buffer is reused
 		whole, comp, in, done, err := f.readWhole(context.Background(), bytes.NewReader(raw), int64(len(raw)))
 		if err != nil || in != nil || comp != format.None || !bytes.Equal(whole, raw) {
 			t.Fatalf("raw #%d: comp %v, in %v, err %v, equal %v", i, comp, in, err, bytes.Equal(whole, raw))
@@ -225,12 +225,7 @@ func TestReadWholeByCompression(t *testing.T) {
 		if !f.inPlace(whole[10:20]) || f.inPlace(raw[10:20]) {
 			t.Fatalf("raw #%d: in place is not the object's buffer", i)
 		}
-		held := f.hold()
-		if held == nil {
-			t.Fatal("rows pointing into a raw object are not held")
-		}
 		done()
-		held()
 		if f.inPlace(whole[10:20]) {
 			t.Fatal("still in place after the object was done")
 		}
