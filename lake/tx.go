@@ -70,7 +70,7 @@ type Tx struct {
 // made durable before anything depends on it (a staging folder tells
 // recovery that there is unfinished work). A lake in a bucket stages on the
 // runner only what it uploads before its commit point, so neither the
-// folder nor its files are made durable there (partitions.Stage.Scratch).
+// folder nor its files are made durable there (partitions.NewScratchStage).
 func (w *Writer) Begin(ctx context.Context, o TxOptions) (*Tx, error) {
 	if o.StartedAt.IsZero() {
 		o.StartedAt = time.Now()
@@ -82,19 +82,20 @@ func (w *Writer) Begin(ctx context.Context, o TxOptions) (*Tx, error) {
 		return nil, err
 	}
 	t.Step("after-begin")
-	stage, err := partitions.NewStage(w.Layout.StagingDir(t.id), t.id)
+	// A bucket lake's staged files are uploaded before the commit point and
+	// never read after a crash (recovery publishes from the bucket's staging
+	// folder; a killed load recovers on a fresh runner,
+	// TestBucketLakeCrashAtEachStep): fsyncing them, or the staging folder,
+	// only costs the load its fsyncs, and a syncfs flushes whatever else the
+	// runner has written (109 ms once in 5 loads into fake S3, 6-9 ms the
+	// other times).
+	newStage := partitions.NewStage
+	if w.bucket != nil {
+		newStage = partitions.NewScratchStage
+	}
+	stage, err := newStage(w.Layout.StagingDir(t.id), t.id)
 	if err != nil {
 		return nil, t.Fail(ctx, err)
-	}
-	if w.bucket != nil {
-		// Uploaded before the commit point and never read after a crash
-		// (recovery publishes from the bucket's staging folder; a killed
-		// load recovers on a fresh runner, TestBucketLakeCrashAtEachStep):
-		// fsyncing them here only costs the load its fsyncs, and a syncfs
-		// flushes whatever else the runner has written (109 ms once in 5
-		// loads into fake S3, 6-9 ms the other times).
-		// Nor does anything depend on the staging folder itself.
-		stage.Scratch()
 	}
 	t.stage = stage
 	if w.bucket == nil {

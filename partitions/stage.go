@@ -52,7 +52,7 @@ type Stage struct {
 	background int
 	// scratch: the staged files are copied elsewhere before the commit and
 	// never read after a crash, so neither SyncLater nor Sync fsyncs them
-	// (see Scratch).
+	// (NewScratchStage). Set at construction, never changed.
 	scratch bool
 }
 
@@ -66,7 +66,17 @@ const syncEachMax = 64
 // NewStage creates the staging folder dir of load loadID (directories 0755,
 // parents as needed). The load ID must be usable as a single file-name
 // segment.
-func NewStage(dir, loadID string) (*Stage, error) {
+func NewStage(dir, loadID string) (*Stage, error) { return newStage(dir, loadID, false) }
+
+// NewScratchStage is NewStage for staged files that are a scratch copy:
+// whatever commits them copies them somewhere durable first (a lake in a
+// bucket uploads them before its commit point, and after a crash publishes
+// from the bucket, not from this folder), so making them durable here buys
+// nothing. SyncLater and Sync do not fsync them, and the stage opens no
+// descriptor for syncfs.
+func NewScratchStage(dir, loadID string) (*Stage, error) { return newStage(dir, loadID, true) }
+
+func newStage(dir, loadID string, scratch bool) (*Stage, error) {
 	if err := checkLoadID(loadID); err != nil {
 		return nil, err
 	}
@@ -80,23 +90,15 @@ func NewStage(dir, loadID string) (*Stage, error) {
 	if err := os.MkdirAll(root, dirPerm); err != nil {
 		return nil, fmt.Errorf("partitions: new stage for load %s: %w", loadID, err)
 	}
-	s := &Stage{loadID: loadID, root: root,
+	s := &Stage{loadID: loadID, root: root, scratch: scratch,
 		syncErr: map[string]error{}, syncing: map[string]bool{}, deferred: map[string]bool{}, syncSem: make(chan struct{}, syncParallelism)}
+	if scratch {
+		return s, nil
+	}
 	if fs, err := fsync.OpenFS(root); err == nil {
 		s.fs, s.syncFS = fs, fs.Sync
 	}
 	return s, nil
-}
-
-// Scratch marks the staged files as a scratch copy: whatever commits them
-// copies them somewhere durable first (a lake in a bucket uploads them
-// before its commit point, and after a crash publishes from the bucket, not
-// from this folder), so making them durable here buys nothing. SyncLater
-// and Sync then do not fsync them. Call it before any file is staged.
-func (s *Stage) Scratch() {
-	s.syncMu.Lock()
-	defer s.syncMu.Unlock()
-	s.scratch = true
 }
 
 // Staged returns the absolute path where the file to be published at
@@ -362,9 +364,12 @@ func syncAll(paths []string, fn func(string) error) error {
 // as they finish each file. Past syncEachMax files of a stage whose file
 // system can be synced at once, it leaves the file to Sync's one syncfs.
 func (s *Stage) SyncLater(relPath string) {
+	if s.scratch {
+		return
+	}
 	abs := s.Staged(relPath)
 	s.syncMu.Lock()
-	if s.scratch || s.syncing[abs] {
+	if s.syncing[abs] {
 		s.syncMu.Unlock()
 		return
 	}
@@ -394,15 +399,12 @@ func (s *Stage) SyncLater(relPath string) {
 // left to it past syncEachMax (where the file system can be synced at once,
 // fsync.FS) are made durable, with the staging folder's entries, by one
 // syncfs. Writers never fsync themselves, so a worker never waits on the
-// disk while there is compressing to do. A Scratch stage syncs nothing.
+// disk while there is compressing to do. A scratch stage syncs nothing.
 func (s *Stage) Sync(files []File) error {
-	s.syncWG.Wait()
-	s.syncMu.Lock()
-	scratch := s.scratch
-	s.syncMu.Unlock()
-	if scratch {
+	if s.scratch {
 		return nil
 	}
+	s.syncWG.Wait()
 	var paths []string
 	whole := false
 	for _, f := range files {

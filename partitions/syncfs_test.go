@@ -168,12 +168,11 @@ func TestPublishManyFoldersSyncFS(t *testing.T) {
 // commit) fsyncs nothing: no background fsync, no syncfs, and Sync does not
 // even look at the files (one given that was never staged is not an error).
 func TestScratchStageSyncsNothing(t *testing.T) {
-	s, err := NewStage(stagingDir(t.TempDir(), "L"), "L")
+	s, err := NewScratchStage(stagingDir(t.TempDir(), "L"), "L")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer s.Remove()
-	s.Scratch()
 	s.syncFS = func() error { t.Error("syncfs called for a scratch stage"); return nil }
 	files := stageFiles(t, s, 3*syncEachMax)
 	if s.background != 0 || len(s.syncing) != 0 || len(s.deferred) != 0 {
