@@ -209,83 +209,18 @@ func GroupInPlace(rows []EventRow) {
 // (valid until sc is reused), or nil when rows are in it already: one
 // partition of one event type.
 func groupOrder(rows []EventRow, sc *groupScratch) []int32 {
-	type group struct {
-		domain string
-		day    int64
-	}
-	var small [16]group
-	groups := small[:0]
-	var index map[eventKey]int32 // when an object spans many partitions
-	var smallTypes [16]string
-	types := smallTypes[:0]
-	var typeIndex map[string]int32 // when an object has many event types
-
 	n := len(rows)
 	sc.grow(n)
 	gid, tid, perm, out := sc.gid[:n], sc.tid[:n], sc.perm[:n], sc.out[:n]
-
-	lastG, lastT := int32(-1), int32(-1)
+	var parts smallIndex[eventKey]
+	var types smallIndex[string]
 	for i := range rows {
 		r := &rows[i]
-		day := dayOf(r.EventTime)
-		if lastG < 0 || groups[lastG].day != day || groups[lastG].domain != r.Domain {
-			lastG = -1
-			if index != nil {
-				if g, ok := index[eventKey{r.Domain, day}]; ok {
-					lastG = g
-				}
-			} else {
-				for g := range groups {
-					if groups[g].day == day && groups[g].domain == r.Domain {
-						lastG = int32(g)
-						break
-					}
-				}
-			}
-			if lastG < 0 {
-				groups = append(groups, group{domain: r.Domain, day: day})
-				lastG = int32(len(groups) - 1)
-				if index == nil && len(groups) > 32 {
-					index = make(map[eventKey]int32, 64)
-					for j, gr := range groups {
-						index[eventKey{gr.domain, gr.day}] = int32(j)
-					}
-				} else if index != nil {
-					index[eventKey{r.Domain, day}] = lastG
-				}
-			}
-		}
-		gid[i] = lastG
-		if lastT < 0 || types[lastT] != r.EventType {
-			lastT = -1
-			if typeIndex != nil {
-				if t, ok := typeIndex[r.EventType]; ok {
-					lastT = t
-				}
-			} else {
-				for t := range types {
-					if types[t] == r.EventType {
-						lastT = int32(t)
-						break
-					}
-				}
-			}
-			if lastT < 0 {
-				types = append(types, r.EventType)
-				lastT = int32(len(types) - 1)
-				if typeIndex == nil && len(types) > 16 {
-					typeIndex = make(map[string]int32, 64)
-					for j, t := range types {
-						typeIndex[t] = int32(j)
-					}
-				} else if typeIndex != nil {
-					typeIndex[r.EventType] = lastT
-				}
-			}
-		}
-		tid[i] = lastT
+		gid[i] = parts.id(eventKey{r.Domain, dayOf(r.EventTime)})
+		tid[i] = types.id(r.EventType)
 	}
-	if len(groups) <= 1 && len(types) <= 1 {
+	groups := parts.keys
+	if len(groups) <= 1 && len(types.keys) <= 1 {
 		return nil
 	}
 
@@ -294,9 +229,9 @@ func groupOrder(rows []EventRow, sc *groupScratch) []int32 {
 	for i := range perm {
 		perm[i] = int32(i)
 	}
-	if len(types) > 1 {
-		rank := rankOf(len(types), func(a, b int) int { return strings.Compare(types[a], types[b]) })
-		countingSort(out, perm, len(types), func(i int32) int32 { return rank[tid[i]] })
+	if k := types.keys; len(k) > 1 {
+		rank := rankOf(len(k), func(a, b int) int { return strings.Compare(k[a], k[b]) })
+		countingSort(out, perm, len(k), func(i int32) int32 { return rank[tid[i]] })
 		perm, out = out, perm
 	}
 	// Then by partition, stable: the type order stays within each one.
@@ -311,6 +246,49 @@ func groupOrder(rows []EventRow, sc *groupScratch) []int32 {
 		perm = out
 	}
 	return perm
+}
+
+// smallIndex numbers the distinct keys it is given in the order they first
+// come: by a scan while they are few (an object spans a few partitions and
+// event types), by a map past smallIndexScan; a run of one key costs one
+// comparison.
+type smallIndex[K comparable] struct {
+	keys  []K
+	index map[K]int32
+	last  int32 // the id returned last
+}
+
+const smallIndexScan = 16
+
+func (x *smallIndex[K]) id(k K) int32 {
+	if len(x.keys) > 0 && x.keys[x.last] == k {
+		return x.last
+	}
+	id, ok := int32(0), false
+	if x.index != nil {
+		id, ok = x.index[k]
+	} else {
+		for i, have := range x.keys {
+			if have == k {
+				id, ok = int32(i), true
+				break
+			}
+		}
+	}
+	if !ok {
+		id = int32(len(x.keys))
+		x.keys = append(x.keys, k)
+		if x.index != nil {
+			x.index[k] = id
+		} else if len(x.keys) > smallIndexScan {
+			x.index = make(map[K]int32, 4*len(x.keys))
+			for i, have := range x.keys {
+				x.index[have] = int32(i)
+			}
+		}
+	}
+	x.last = id
+	return id
 }
 
 // groupScratch holds GroupByPartition's per-row indexes between calls.
