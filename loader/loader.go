@@ -24,7 +24,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"runtime"
+
 	"sort"
 	"strings"
 	"sync"
@@ -33,6 +33,7 @@ import (
 
 	"github.com/eventlake/eventlake/catalog"
 	"github.com/eventlake/eventlake/config"
+	"github.com/eventlake/eventlake/internal/procs"
 	"github.com/eventlake/eventlake/lake"
 	"github.com/eventlake/eventlake/loader/csvtable"
 	"github.com/eventlake/eventlake/loader/source"
@@ -202,7 +203,7 @@ func (o *Options) defaults() {
 		o.Profile = "auto"
 	}
 	if o.Workers <= 0 {
-		o.Workers = runtime.GOMAXPROCS(0)
+		o.Workers = procs.CPUs()
 	}
 	o.Workers = min(o.Workers, MaxWorkers)
 	if o.ZstdLevel == 0 {
@@ -800,7 +801,7 @@ func (l *load) run(ctx context.Context, jobs []job) ([]result, []partitions.File
 	// A writer's error stops the workers; run reads it from the sink.
 	// Writers encode and compress: more of them than cores gains nothing,
 	// and each holds its own row groups.
-	l.sink = newEventSink(l.stage, max(1, min(n, runtime.GOMAXPROCS(0))), partitions.WriterOptions{ZstdLevel: l.opts.ZstdLevel, MemoryBytes: 8 << 20, MaxOpenFiles: 64, Spill: true, SpillBytes: 4 << 20}, func(error) { cancel() })
+	l.sink = newEventSink(l.stage, max(1, min(n, procs.CPUs())), partitions.WriterOptions{ZstdLevel: l.opts.ZstdLevel, MemoryBytes: 8 << 20, MaxOpenFiles: 64, Spill: true, SpillBytes: 4 << 20}, func(error) { cancel() })
 	l.tables = newTableSink(l.stage, l.opts.ZstdLevel, n)
 	for i := range workers {
 		w := newWorker(l)

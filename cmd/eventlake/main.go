@@ -11,7 +11,6 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
-	"runtime/debug"
 	"runtime/pprof"
 	"runtime/trace"
 	"strings"
@@ -23,6 +22,7 @@ import (
 	_ "github.com/eventlake/eventlake/bucketstore"
 	"github.com/eventlake/eventlake/config"
 	"github.com/eventlake/eventlake/internal/native"
+	_ "github.com/eventlake/eventlake/internal/runtimesetup" // GC and GOMAXPROCS, set before the dependencies initialise
 	"github.com/eventlake/eventlake/internal/termtext"
 	lk "github.com/eventlake/eventlake/lake"
 	"github.com/eventlake/eventlake/loader"
@@ -224,7 +224,6 @@ func main() {
 			tracing = trace.Start(f) == nil
 		}
 	}
-	tuneGC()
 	if os.Getenv("EVENTLAKE_MEMPROFILE") != "" {
 		runtime.MemProfileRate = 64 << 10
 	}
@@ -244,21 +243,6 @@ func main() {
 		}
 	}
 	os.Exit(code)
-}
-
-// tuneGC trades a little memory for much less garbage collection: the
-// loader's garbage is short-lived buffers, and a soft memory limit keeps the
-// heap bounded whatever GOGC does. GOGC and GOMEMLIMIT in the environment
-// win. 160 MiB: measured on the bench corpus, a load's process peaks at
-// 200-221 MiB with it (the rest is the binary's pages and the off-heap
-// object buffers); every 16 MiB less costs a few percent of speed in GC.
-func tuneGC() {
-	if os.Getenv("GOGC") == "" {
-		debug.SetGCPercent(400)
-	}
-	if os.Getenv("GOMEMLIMIT") == "" {
-		debug.SetMemoryLimit(160 << 20)
-	}
 }
 
 func run() int {
