@@ -105,7 +105,7 @@ func Open(path string, o Options) (*Catalog, error) {
 		return nil, err
 	}
 
-	db, err := openWriter(ctx, abs)
+	db, err := openWriter(ctx, abs, writing)
 	if err != nil {
 		return nil, err
 	}
@@ -140,18 +140,33 @@ func (c *Catalog) DB() *sql.DB { return c.db }
 // Path returns the absolute path of the catalog file.
 func (c *Catalog) Path() string { return c.path }
 
+// access is how a connection pool uses the catalog file.
+type access int
+
+const (
+	reading  access = iota // read-only
+	writing                // the catalog's writer: every commit durable
+	building               // a new catalog under a temporary name: create syncs it once, when complete
+)
+
 // dsn builds a SQLite URI for path. Writers get foreign keys, FULL sync and
 // BEGIN IMMEDIATE transactions (a deferred transaction that later tries to
-// write can fail with SQLITE_BUSY without waiting); readers get mode=ro.
-func dsn(path string, readOnly bool) string {
+// write can fail with SQLITE_BUSY without waiting); readers get mode=ro. A
+// catalog being built is written as by a writer but never synced: nothing
+// can see it until create has synced and linked it into place.
+func dsn(path string, a access) string {
 	q := url.Values{}
 	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", busyTimeout.Milliseconds()))
-	if readOnly {
+	if a == reading {
 		q.Set("mode", "ro")
 		q.Add("_pragma", "query_only(1)")
 	} else {
 		q.Add("_pragma", "foreign_keys(1)")
-		q.Add("_pragma", "synchronous(FULL)")
+		if a == building {
+			q.Add("_pragma", "synchronous(OFF)")
+		} else {
+			q.Add("_pragma", "synchronous(FULL)")
+		}
 		q.Add("_pragma", "journal_size_limit(0)")
 		q.Set("_txlock", "immediate")
 	}
@@ -172,8 +187,8 @@ func dsn(path string, readOnly bool) string {
 // catalog's own mode and owner (SQLite copies them). A reader that may not
 // create files in the catalog's folder — another Unix user, a read-only
 // mount — needs them to exist to open a WAL database (see openReader).
-func openWriter(ctx context.Context, path string) (*sql.DB, error) {
-	base, err := sqlite.NewConnector(dsn(path, false))
+func openWriter(ctx context.Context, path string, a access) (*sql.DB, error) {
+	base, err := sqlite.NewConnector(dsn(path, a))
 	if err != nil {
 		return nil, fmt.Errorf("catalog: open %s: %w", path, err)
 	}
@@ -244,7 +259,7 @@ func create(ctx context.Context, path string) error {
 		return fmt.Errorf("catalog: create %s: %w", path, err)
 	}
 
-	db, err := openWriter(ctx, tmpPath)
+	db, err := openWriter(ctx, tmpPath, building)
 	if err != nil {
 		return err
 	}
@@ -254,6 +269,11 @@ func create(ctx context.Context, path string) error {
 	}
 	if err != nil {
 		return err
+	}
+	// Built without a sync (building): closing checkpointed everything
+	// into the file, which is synced once here, before it gets its name.
+	if err := syncBuilt(tmpPath); err != nil {
+		return fmt.Errorf("catalog: create %s: %w", path, err)
 	}
 
 	if err := os.Link(tmpPath, path); err != nil {
@@ -273,6 +293,24 @@ func create(ctx context.Context, path string) error {
 	return fsync.Dir(dir)
 }
 
+// syncBuilt makes a catalog built under a temporary name durable: its WAL
+// must be empty (closing the last connection checkpoints it into the file,
+// and the file alone is linked into place), and the file is synced.
+func syncBuilt(path string) error {
+	if st, err := os.Stat(path + "-wal"); err == nil && st.Size() > 0 {
+		return fmt.Errorf("%s-wal still holds %d bytes after closing", path, st.Size())
+	}
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		return err
+	}
+	err = f.Sync()
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
 // validate checks the catalog file through a read-only connection: SQLite
 // header, PRAGMA quick_check, and the schema version and tables. An empty
 // (table-less) database is accepted for writers, which will initialise it.
@@ -282,7 +320,7 @@ func validate(ctx context.Context, path, file string, readOnly bool) error {
 	if err := checkHeader(file); err != nil {
 		return wrapOpenErr(path, err)
 	}
-	db, err := sql.Open("sqlite", dsn(file, true))
+	db, err := sql.Open("sqlite", dsn(file, reading))
 	if err != nil {
 		return fmt.Errorf("catalog: open %s: %w", path, err)
 	}

@@ -59,7 +59,7 @@ func TestMigrateAddsChecksum(t *testing.T) {
 	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	db, err := openWriter(ctx, p)
+	db, err := openWriter(ctx, p, writing)
 	if err != nil {
 		t.Fatal(err)
 	}

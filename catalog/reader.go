@@ -43,7 +43,7 @@ const snapshotAttempts = 3
 func openReader(ctx context.Context, path string) (*Catalog, error) {
 	err := validate(ctx, path, path, true)
 	if err == nil {
-		db, err := sql.Open("sqlite", dsn(path, true))
+		db, err := sql.Open("sqlite", dsn(path, reading))
 		if err != nil {
 			return nil, fmt.Errorf("catalog: open %s: %w", path, err)
 		}
@@ -62,7 +62,7 @@ func openReader(ctx context.Context, path string) (*Catalog, error) {
 		os.RemoveAll(dir)
 		return nil, err
 	}
-	db, err := sql.Open("sqlite", dsn(cp, true))
+	db, err := sql.Open("sqlite", dsn(cp, reading))
 	if err != nil {
 		os.RemoveAll(dir)
 		return nil, fmt.Errorf("catalog: open %s: %w", path, err)
