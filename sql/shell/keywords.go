@@ -46,7 +46,9 @@ func loadKeywords(conn *sql.Conn) {
 func isKeyword(s string) bool { return keywords.set[s] }
 
 // qualifiedRe finds name.name pairs whose first part is written bare.
-var qualifiedRe = regexp.MustCompile(`(?i)(^|[^"A-Za-z0-9_$])([A-Za-z_][A-Za-z0-9_]*)\s*\.\s*("(?:[^"]|"")*"|[A-Za-z_][A-Za-z0-9_$]*)`)
+var qualifiedRe = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`(?i)(^|[^"A-Za-z0-9_$])([A-Za-z_][A-Za-z0-9_]*)\s*\.\s*("(?:[^"]|"")*"|[A-Za-z_][A-Za-z0-9_$]*)`)
+})
 
 // reservedHint adds a hint to a parser error when the statement qualifies a
 // name with a bare keyword that is one of the database's schemas (a lake of
@@ -57,7 +59,7 @@ func (s *session) reservedHint(ctx context.Context, text string, err error) erro
 	if !errors.As(err, &de) || de.Type != duckdb.ErrorTypeParser {
 		return err
 	}
-	for _, m := range qualifiedRe.FindAllStringSubmatch(text, -1) {
+	for _, m := range qualifiedRe().FindAllStringSubmatch(text, -1) {
 		word, name := m[2], m[3]
 		lw := strings.ToLower(word)
 		if !isKeyword(lw) {

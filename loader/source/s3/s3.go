@@ -90,6 +90,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -240,15 +241,17 @@ func ParseURL(u *url.URL) (bucket, prefix string, o Options, err error) {
 	return u.Host, strings.TrimPrefix(u.Path, "/"), o, nil
 }
 
+// The options' expressions, compiled on first use (not at every program
+// start: the counted repetitions make them ≈ 0.4 ms).
 var (
-	regionRE      = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}$`)
-	sessionNameRE = regexp.MustCompile(`^[\w+=,.@-]{2,64}$`)
-	externalIDRE  = regexp.MustCompile(`^[\w+=,.@:/-]+$`) // 2 to 1224 of them
+	regionRE      = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}$`) })
+	sessionNameRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[\w+=,.@-]{2,64}$`) })
+	externalIDRE  = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[\w+=,.@:/-]+$`) }) // 2 to 1224 of them
 )
 
 // validate checks the options; its messages never contain ExternalID.
 func (o Options) validate() error {
-	if o.Region != "" && !regionRE.MatchString(o.Region) {
+	if o.Region != "" && !regionRE().MatchString(o.Region) {
 		return fmt.Errorf("region %q is not a region name", o.Region)
 	}
 	if o.Role == "" && (o.ExternalID != "" || o.SessionName != "" || o.STSEndpoint != "") {
@@ -257,10 +260,10 @@ func (o Options) validate() error {
 	if o.Role != "" && !strings.HasPrefix(o.Role, "arn:") {
 		return fmt.Errorf("role %q is not an IAM role ARN (arn:aws:iam::ACCOUNT:role/NAME)", o.Role)
 	}
-	if o.ExternalID != "" && (len(o.ExternalID) < 2 || len(o.ExternalID) > 1224 || !externalIDRE.MatchString(o.ExternalID)) {
+	if o.ExternalID != "" && (len(o.ExternalID) < 2 || len(o.ExternalID) > 1224 || !externalIDRE().MatchString(o.ExternalID)) {
 		return errors.New("external_id must be 2 to 1224 characters of letters, digits and +=,.@:/-")
 	}
-	if o.SessionName != "" && !sessionNameRE.MatchString(o.SessionName) {
+	if o.SessionName != "" && !sessionNameRE().MatchString(o.SessionName) {
 		return fmt.Errorf("session_name %q must be 2 to 64 characters of letters, digits and +=,.@-", o.SessionName)
 	}
 	for _, p := range [][2]string{{"endpoint", o.Endpoint}, {"sts_endpoint", o.STSEndpoint}} {
