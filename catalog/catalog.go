@@ -82,11 +82,12 @@ func Open(path string, o Options) (*Catalog, error) {
 	ctx := context.Background()
 
 	st, err := os.Stat(abs)
+	built := false // this call built the file: it needs no validation
 	switch {
 	case errors.Is(err, fs.ErrNotExist) && o.ReadOnly:
 		return nil, fmt.Errorf("catalog %s does not exist (no load has run on this lake yet, or --catalog points elsewhere)", abs)
 	case errors.Is(err, fs.ErrNotExist):
-		if err := create(ctx, abs); err != nil {
+		if built, err = create(ctx, abs); err != nil {
 			return nil, err
 		}
 	case err != nil:
@@ -101,8 +102,10 @@ func Open(path string, o Options) (*Catalog, error) {
 
 	// Validate through a read-only connection first: whatever is wrong with
 	// the file, nothing below can modify it.
-	if err := validate(ctx, abs, abs, false); err != nil {
-		return nil, err
+	if !built {
+		if err := validate(ctx, abs, abs, false); err != nil {
+			return nil, err
+		}
 	}
 
 	db, err := openWriter(ctx, abs, writing)
@@ -229,21 +232,23 @@ func (p persistWAL) Connect(ctx context.Context) (driver.Conn, error) {
 // exposing a half-made file: it is built under a temporary name in the same
 // directory and hard-linked into place (link fails if another process won
 // the race, and never overwrites). A crash leaves at most a stray temporary
-// file, never an empty catalog.db that would later look damaged.
-func create(ctx context.Context, path string) error {
+// file, never an empty catalog.db that would later look damaged. built
+// reports whether the file at path is the one built here, not another
+// process's created meanwhile (which Open validates like any other).
+func create(ctx context.Context, path string) (built bool, err error) {
 	dir := filepath.Dir(path)
 	if err := ensureDir(dir); err != nil {
-		return fmt.Errorf("catalog: create %s: %w", path, err)
+		return false, fmt.Errorf("catalog: create %s: %w", path, err)
 	}
 	// The -wal of a catalog moved away without it would be replayed into
 	// the new one. (An empty one, as the writer leaves, is harmless.)
 	if st, err := os.Stat(path + "-wal"); err == nil && st.Size() > 0 {
-		return fmt.Errorf("catalog: create %s: %s-wal (%d bytes) belongs to a catalog that was moved or deleted without it; "+
+		return false, fmt.Errorf("catalog: create %s: %s-wal (%d bytes) belongs to a catalog that was moved or deleted without it; "+
 			"move it and %s-shm to where that catalog is, or delete them if it is gone", path, path, st.Size(), path)
 	}
 	tmp, err := os.CreateTemp(dir, filepath.Base(path)+".init-*")
 	if err != nil {
-		return fmt.Errorf("catalog: create %s: %w", path, err)
+		return false, fmt.Errorf("catalog: create %s: %w", path, err)
 	}
 	tmpPath := tmp.Name()
 	defer func() {
@@ -256,41 +261,41 @@ func create(ctx context.Context, path string) error {
 		err = cerr
 	}
 	if err != nil {
-		return fmt.Errorf("catalog: create %s: %w", path, err)
+		return false, fmt.Errorf("catalog: create %s: %w", path, err)
 	}
 
 	db, err := openWriter(ctx, tmpPath, building)
 	if err != nil {
-		return err
+		return false, err
 	}
 	err = migrate(ctx, db, tmpPath)
 	if cerr := db.Close(); err == nil && cerr != nil {
 		err = fmt.Errorf("catalog: create %s: %w", path, cerr)
 	}
 	if err != nil {
-		return err
+		return false, err
 	}
 	// Built without a sync (building): closing checkpointed everything
 	// into the file, which is synced once here, before it gets its name.
 	if err := syncBuilt(tmpPath); err != nil {
-		return fmt.Errorf("catalog: create %s: %w", path, err)
+		return false, fmt.Errorf("catalog: create %s: %w", path, err)
 	}
 
 	if err := os.Link(tmpPath, path); err != nil {
 		if errors.Is(err, fs.ErrExist) {
-			return nil // created concurrently by another process: use theirs
+			return false, nil // created concurrently by another process: use theirs
 		}
 		// File systems without hard links: fall back to rename, which is
 		// only unsafe if another process creates the catalog at the same
 		// instant (the lake lock normally serialises writers anyway).
 		if _, serr := os.Stat(path); serr == nil {
-			return nil
+			return false, nil
 		}
 		if rerr := os.Rename(tmpPath, path); rerr != nil {
-			return fmt.Errorf("catalog: create %s: %w", path, rerr)
+			return false, fmt.Errorf("catalog: create %s: %w", path, rerr)
 		}
 	}
-	return fsync.Dir(dir)
+	return true, fsync.Dir(dir)
 }
 
 // syncBuilt makes a catalog built under a temporary name durable: its WAL
