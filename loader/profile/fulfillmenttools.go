@@ -3,6 +3,7 @@ package profile
 import (
 	"bytes"
 	"fmt"
+	"unicode/utf8"
 )
 
 // Fulfillmenttools maps the fulfillmenttools public event export (seed 004):
@@ -97,23 +98,36 @@ func (Fulfillmenttools) mapRecord(rec []byte, ev *Event, obs DataObserver) error
 // ftDomain derives the domain from the event name (see Fulfillmenttools).
 func ftDomain(ev *Event) []byte {
 	name := ev.EventType
-	if i := bytes.IndexAny(name, "-_"); i >= 0 {
-		name = name[:i]
+	lower, ascii := true, true
+	for i, c := range name {
+		if c == '-' || c == '_' {
+			name = name[:i]
+			break
+		}
+		if c >= 'A' && c <= 'Z' {
+			lower = false
+		}
+		ascii = ascii && c < utf8.RuneSelf
 	}
 	if len(name) == 0 {
 		return nil
-	}
-	lower := true
-	for _, c := range name {
-		if c >= 'A' && c <= 'Z' {
-			lower = false
-			break
-		}
 	}
 	if lower {
 		return name
 	}
 	start := len(ev.scratch)
-	ev.scratch = append(ev.scratch, bytes.ToLower(name)...)
+	if !ascii {
+		ev.scratch = append(ev.scratch, bytes.ToLower(name)...)
+		return ev.scratch[start:]
+	}
+	// ASCII (every name seen): lowered into the event's scratch a byte at
+	// a time, with no allocation per record (bytes.ToLower's and
+	// IndexAny's were 1 % of a fulfillmenttools load's CPU).
+	for _, c := range name {
+		if c >= 'A' && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		ev.scratch = append(ev.scratch, c)
+	}
 	return ev.scratch[start:]
 }

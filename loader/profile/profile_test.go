@@ -208,6 +208,33 @@ func TestFulfillmenttools(t *testing.T) {
 	}
 }
 
+// The domain is the event name up to its first '-' or '_', lower-cased when
+// it holds an ASCII capital (then Unicode ones too; a name without one is
+// kept as it is, as it always was), without an allocation per record once
+// the event's scratch has grown.
+func TestFulfillmenttoolsDomain(t *testing.T) {
+	for name, want := range map[string]string{
+		"order-created_event-v1": "order",
+		"PICK_JOB_CREATED":       "pick",
+		"Handover-done":          "handover",
+		"ÖRDER_created":          "örder",
+		"Ärger":                  "Ärger",
+		"plain":                  "plain",
+		"-leading":               "",
+		"_":                      "",
+	} {
+		ev := Event{EventType: []byte(name)}
+		got := ftDomain(&ev)
+		if string(got) != want || (want == "" && got != nil) {
+			t.Errorf("%q: domain %q, want %q", name, got, want)
+		}
+	}
+	ev := Event{EventType: []byte("PICK_JOB_CREATED"), scratch: make([]byte, 0, 64)}
+	if n := testing.AllocsPerRun(100, func() { ev.scratch = ev.scratch[:0]; ftDomain(&ev) }); n != 0 {
+		t.Errorf("%v allocations per record", n)
+	}
+}
+
 func TestGeneric(t *testing.T) {
 	g, err := NewGeneric("acme", config.Mapping{EventID: "meta.id", Timestamp: "meta.ts", EventType: "kind", Domain: "=shop", OrgID: "tenant"})
 	if err != nil {
