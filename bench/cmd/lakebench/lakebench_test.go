@@ -401,3 +401,29 @@ func TestParseFlags(t *testing.T) {
 		}
 	}
 }
+
+// The tools are timed from copies in the work folder: same bytes, still
+// executable, and the copy runs.
+func TestCopyBinary(t *testing.T) {
+	cfg := &config{work: t.TempDir()}
+	src := os.Args[0]
+	dst, err := copyBinary(cfg, src, "tool")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if dst != filepath.Join(cfg.work, "run", "tool") {
+		t.Fatalf("copied to %s", dst)
+	}
+	a, _ := os.ReadFile(src)
+	b, _ := os.ReadFile(dst)
+	if !bytes.Equal(a, b) {
+		t.Fatal("the copy differs")
+	}
+	m, err := runChildEnv(context.Background(), []string{"LAKEBENCH_TEST_CHILD=ok"}, "", dst)
+	if err != nil || !strings.Contains(string(m.Stdout), "progress") {
+		t.Fatalf("the copy did not run: %v %+v", err, m)
+	}
+	if _, err := copyBinary(cfg, filepath.Join(cfg.work, "missing"), "x"); err == nil {
+		t.Fatal("copied a missing file")
+	}
+}
