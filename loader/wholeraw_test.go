@@ -218,7 +218,7 @@ func TestReadWholeByCompression(t *testing.T) {
 	var f inflater
 	f.init(budget, 1)
 	for i := range 4 { // the object buffer is reused
-		whole, comp, in, done, err := f.readWhole(context.Background(), bytes.NewReader(raw), int64(len(raw)))
+		whole, comp, in, done, err := f.readWhole(context.Background(), bytes.NewReader(raw), io.Discard, int64(len(raw)))
 		if err != nil || in != nil || comp != format.None || !bytes.Equal(whole, raw) {
 			t.Fatalf("raw #%d: comp %v, in %v, err %v, equal %v", i, comp, in, err, bytes.Equal(whole, raw))
 		}
@@ -231,13 +231,13 @@ func TestReadWholeByCompression(t *testing.T) {
 		}
 	}
 	if f.gunzip != nil {
-		whole, comp, in, done, err := f.readWhole(context.Background(), bytes.NewReader(gz.Bytes()), int64(gz.Len()))
+		whole, comp, in, done, err := f.readWhole(context.Background(), bytes.NewReader(gz.Bytes()), io.Discard, int64(gz.Len()))
 		if err != nil || in != nil || comp != format.Gzip || !bytes.Equal(whole, raw) {
 			t.Fatalf("gzip: comp %v, in %v, err %v", comp, in, err)
 		}
 		done()
 	}
-	whole, _, in, done, err := f.readWhole(context.Background(), bytes.NewReader(zs), int64(len(zs)))
+	whole, _, in, done, err := f.readWhole(context.Background(), bytes.NewReader(zs), io.Discard, int64(len(zs)))
 	if err != nil || whole != nil || in == nil {
 		t.Fatalf("zstd: whole %d bytes, in %v, err %v", len(whole), in, err)
 	}
@@ -364,5 +364,53 @@ func TestRawObjectsReadWholeByEveryWorker(t *testing.T) {
 	// point into it until they are written): more is both at once.
 	if peak := b.whole.peakUse(); peak <= 4<<20 {
 		t.Fatalf("whole-object buffers peaked at %d MiB: one worker's; the other waited", peak>>20)
+	}
+}
+
+// readWhole gives every byte of the object to the content hasher once and
+// in order, whichever way it reads the object: whole (raw, gzip), whole and
+// then streamed (zstd), partly read before the budget ran out, or not read
+// whole at all.
+func TestReadWholeHashesEveryByteOnce(t *testing.T) {
+	raw := []byte(strings.Repeat(wholeLine("x")+"\n", 2000))
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	zw.Write(raw)
+	zw.Close()
+	enc, _ := zstd.NewWriter(nil)
+	zs := enc.EncodeAll(raw, nil)
+	for _, c := range []struct {
+		name   string
+		obj    []byte
+		size   int64 // the size the listing gave
+		budget int64
+	}{
+		{"raw", raw, int64(len(raw)), defaultWholeBudget},
+		{"gzip", gz.Bytes(), int64(gz.Len()), defaultWholeBudget},
+		{"zstd", zs, int64(len(zs)), defaultWholeBudget},
+		{"raw, longer than listed, budget short", raw, 1000, 200 << 10},
+		{"raw, no room", raw, int64(len(raw)), 1 << 10},
+		{"gzip, no room", gz.Bytes(), int64(gz.Len()), 1 << 10},
+	} {
+		var f inflater
+		f.init(newMemBudget(c.budget), 1)
+		h := newContentHasher(false)
+		_, _, in, done, err := f.readWhole(context.Background(), bytes.NewReader(c.obj), h, c.size)
+		if err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		if in != nil {
+			if got, err := io.ReadAll(in); err != nil || !bytes.Equal(got, c.obj) {
+				t.Fatalf("%s: the streamed reader gave %d bytes (%v), want the object's %d", c.name, len(got), err, len(c.obj))
+			}
+		}
+		done()
+		f.release()
+		got, _ := h.sums()
+		want := newContentHasher(false)
+		want.Write(c.obj)
+		if w, _ := want.sums(); got != w {
+			t.Errorf("%s: content hash %s, want %s", c.name, got, w)
+		}
 	}
 }

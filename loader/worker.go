@@ -103,7 +103,7 @@ func (w *worker) process(ctx context.Context, j job) (result, error) {
 		// all goes through the read buffer.
 		counted.r = rc
 		var done func()
-		whole, comp, in, done, err = w.inf.readWhole(ctx, raw, j.obj.Size)
+		whole, comp, in, done, err = w.inf.readWhole(ctx, counted, hash, j.obj.Size)
 		defer done()
 		if err != nil {
 			return fail(err)
