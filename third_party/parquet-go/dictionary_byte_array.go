@@ -68,8 +68,18 @@ func (d *byteArrayDictionary) insert(indexes []int32, rows sparse.Array) {
 
 	values := rows.StringArray()
 
+	// Patched in eventlake's copy: a value equal to the one before it (runs
+	// of one event type, object or load; an equal string is usually the
+	// same memory, which the comparison checks first) takes its index
+	// without a map lookup.
+	var prev string
+	var prevIndex int32 = -1
 	for i := range indexes {
 		value := values.Index(i)
+		if prevIndex >= 0 && value == prev {
+			indexes[i] = prevIndex
+			continue
+		}
 
 		index, exists := d.table[value]
 		if !exists {
@@ -88,6 +98,7 @@ func (d *byteArrayDictionary) insert(indexes []int32, rows sparse.Array) {
 		}
 
 		indexes[i] = index
+		prev, prevIndex = value, index
 	}
 }
 
