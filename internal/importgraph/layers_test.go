@@ -102,3 +102,35 @@ func TestDepsFindsIndirect(t *testing.T) {
 		}
 	}
 }
+
+// The runtime settings of eventlake's program (internal/runtimesetup: GC,
+// a spare Go processor) are applied by importing the package: only the
+// program may, not a library package its tests or other programs link.
+func TestRuntimeSetupOnlyInTheProgram(t *testing.T) {
+	root, err := Root()
+	if err != nil {
+		t.Fatal(err)
+	}
+	setup := Module + "/internal/runtimesetup"
+	for _, dir := range []string{"bench", "bucketstore", "catalog", "config", "internal", "lake", "loader", "partitions", "schema", "sql"} {
+		pkgs, err := Packages(root, dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pkgs = slices.DeleteFunc(pkgs, func(p string) bool { return p == setup })
+		deps, err := Deps(root, pkgs...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if slices.Contains(deps, setup) {
+			t.Errorf("a package under ./%s/... links %s", dir, setup)
+		}
+	}
+	deps, err := Deps(root, Module+"/cmd/eventlake")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Contains(deps, setup) {
+		t.Errorf("cmd/eventlake does not link %s", setup)
+	}
+}
