@@ -1,12 +1,12 @@
 // Package runtimesetup sets the Go runtime up for eventlake's program. Only
 // cmd/eventlake imports it (internal/importgraph's test holds that), for its
 // initialisation. Go initialises, among the packages whose imports are
-// ready, the first by import path; this one imports only the runtime's and
-// os's, so it runs early — before the protocol-buffer registries of the GCS
-// client's gRPC dependencies, whose allocations started two collections
-// while the program started at the default pace (GODEBUG=gctrace=1
-// eventlake --version: none now). The environment's GOGC, GOMEMLIMIT and
-// GOMAXPROCS win over every setting here.
+// ready, the first by import path; this one imports only os, runtime,
+// runtime/debug and procs, so it runs early — before the protocol-buffer
+// registries of the GCS client's gRPC dependencies, whose allocations
+// started two collections while the program started at the default pace
+// (GODEBUG=gctrace=1 eventlake --version: none now). The environment's
+// GOGC, GOMEMLIMIT and GOMAXPROCS win over every setting here.
 package runtimesetup
 
 import (
