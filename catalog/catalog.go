@@ -305,15 +305,7 @@ func syncBuilt(path string) error {
 	if st, err := os.Stat(path + "-wal"); err == nil && st.Size() > 0 {
 		return fmt.Errorf("%s-wal still holds %d bytes after closing", path, st.Size())
 	}
-	f, err := os.OpenFile(path, os.O_RDWR, 0)
-	if err != nil {
-		return err
-	}
-	err = f.Sync()
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	return err
+	return fsync.File(path)
 }
 
 // validate checks the catalog file through a read-only connection: SQLite

@@ -203,17 +203,22 @@ func firstDiff(got, want []string) string {
 	return ""
 }
 
+// compressedForms returns raw gzipped and zstd-compressed.
+func compressedForms(raw []byte) (gz *bytes.Buffer, zs []byte) {
+	gz = new(bytes.Buffer)
+	zw := gzip.NewWriter(gz)
+	zw.Write(raw)
+	zw.Close()
+	enc, _ := zstd.NewWriter(nil)
+	return gz, enc.EncodeAll(raw, nil)
+}
+
 // readWhole keeps a raw object where it was read, inflates a gzipped one,
 // and streams a zstd one (all of its bytes); rows point into the object's
 // buffer only while it is being read.
 func TestReadWholeByCompression(t *testing.T) {
 	raw := []byte(strings.Repeat(wholeLine("x")+"\n", 1000))
-	var gz bytes.Buffer
-	zw := gzip.NewWriter(&gz)
-	zw.Write(raw)
-	zw.Close()
-	enc, _ := zstd.NewWriter(nil)
-	zs := enc.EncodeAll(raw, nil)
+	gz, zs := compressedForms(raw)
 	budget := newMemBudget(defaultWholeBudget)
 	var f inflater
 	f.init(budget, 1)
@@ -373,12 +378,7 @@ func TestRawObjectsReadWholeByEveryWorker(t *testing.T) {
 // whole at all.
 func TestReadWholeHashesEveryByteOnce(t *testing.T) {
 	raw := []byte(strings.Repeat(wholeLine("x")+"\n", 2000))
-	var gz bytes.Buffer
-	zw := gzip.NewWriter(&gz)
-	zw.Write(raw)
-	zw.Close()
-	enc, _ := zstd.NewWriter(nil)
-	zs := enc.EncodeAll(raw, nil)
+	gz, zs := compressedForms(raw)
 	for _, c := range []struct {
 		name   string
 		obj    []byte
