@@ -98,8 +98,9 @@ func (w *worker) readRecords(ctx context.Context, rd *format.Reader, j job, url 
 	var pending []pendingRec
 	// A profile that maps a record at the start of the rest of an object
 	// held in memory finds the record's end in the same walk: the reader
-	// of concatenated objects then hands over records it did not scan,
-	// marked Taken, whose event w.ev holds.
+	// (of concatenated objects, or of NDJSON lines that hold one object
+	// each) then hands over records it did not scan, marked Taken, whose
+	// event w.ev holds.
 	fuse := func() {
 		pm, ok := prof.(profile.PrefixMapper)
 		if !ok || !fuseRecords {
@@ -113,7 +114,7 @@ func (w *worker) readRecords(ctx context.Context, rd *format.Reader, j job, url 
 				return -1
 			}
 			return end
-		})
+		}, w.obs.rollback) // an NDJSON line holding more than the object: mapRecord maps the line
 	}
 	if prof != nil {
 		fuse()

@@ -161,19 +161,27 @@ type Reader struct {
 
 	byteScan bool // scan strings a byte at a time, not eight (tests compare the two)
 
-	valueEnd func(b []byte) int // see SetValueEnd
+	valueEnd  func(b []byte) int // see SetValueEnd
+	valueUndo func()
 }
 
-// SetValueEnd lets fn find where each top-level object of a stream of
-// concatenated JSON objects ends, when the whole stream is in memory
-// (NewReaderBytes): fn gets the bytes from the object's '{' on (up to
-// MaxRecordBytes of them) and returns the object's length, or 0 or less to
-// leave it to the reader's own scanner. The loader maps each record in the
-// same walk that finds its end, instead of scanning it twice; fn must only
-// take an object the scanner would end at the same byte: valid JSON. The
-// records Next returns are the same either way (line, offset, bytes); those
-// fn took are marked Taken.
-func (r *Reader) SetValueEnd(fn func(b []byte) int) { r.valueEnd = fn }
+// SetValueEnd lets fn find where each top-level object ends, when the whole
+// stream is in memory (NewReaderBytes): fn gets the bytes from the object's
+// '{' on (up to MaxRecordBytes of them) and returns the object's length, or 0
+// or less to leave it to the reader's own scanner. The loader maps each
+// record in the same walk that finds its end, instead of scanning it twice;
+// fn must only take an object the scanner would end at the same byte: valid
+// JSON. The records Next returns are the same either way (line, offset,
+// bytes); those fn took are marked Taken.
+//
+// In a stream of concatenated objects the reader takes every object fn
+// ends. In NDJSON it takes one only when it is its line's whole content
+// (spaces aside) and the line is within MaxRecordBytes: otherwise the line
+// is the record, as the scanner finds it, and undo (if not nil) is called
+// to take back what fn did with the object it ended.
+func (r *Reader) SetValueEnd(fn func(b []byte) int, undo func()) {
+	r.valueEnd, r.valueUndo = fn, undo
+}
 
 // NewReader sniffs the shape of the stream (reading at most 64 KiB ahead) and returns a Reader positioned at the
 // first record. The error is non-nil only for read errors of r.

@@ -121,6 +121,11 @@ func (r *Reader) nextNDJSON() (Record, error) {
 				}
 			}
 			r.pos = base + int64(i)
+			if i < len(b) && b[i] == '{' && r.valueEnd != nil && r.st.eof {
+				if rec, ok := r.takeLine(b, base, i); ok {
+					return rec, nil
+				}
+			}
 			if i < len(b) {
 				r.inRec = true
 				r.recStart, r.recLine, r.lastNonWs = r.pos, r.line, r.pos
@@ -152,6 +157,42 @@ func (r *Reader) nextNDJSON() (Record, error) {
 			return Record{}, io.EOF
 		}
 	}
+}
+
+// takeLine offers the NDJSON line whose first non-space byte is the '{' at
+// b[i] (the whole input is in b) to valueEnd, and returns it as the next
+// record, marked Taken, when the object valueEnd ends is the line's whole
+// content and the line is within MaxRecordBytes — when the scanner would
+// find exactly that record, with no error. Otherwise it calls valueUndo and
+// leaves the line to the scanner.
+func (r *Reader) takeLine(b []byte, base int64, i int) (Record, bool) {
+	limit := r.opts.MaxRecordBytes
+	end := r.valueEnd(b[i:min(len(b), i+limit)])
+	if end <= 0 {
+		return Record{}, false
+	}
+	j := i + end
+	for j < len(b) && isSpace(b[j]) {
+		j++
+	}
+	// A valid object holds a newline only between its tokens: the lines
+	// after the first would be records of their own.
+	if (j < len(b) && b[j] != '\n') || j-i > limit || bytes.IndexByte(b[i:i+end], '\n') >= 0 {
+		if r.valueUndo != nil {
+			r.valueUndo()
+		}
+		return Record{}, false
+	}
+	r.recStart, r.recLine, r.lastNonWs = base+int64(i), r.line, base+int64(i+end-1)
+	r.limit, r.skipping = limit, false
+	r.pos = base + int64(j)
+	if j < len(b) {
+		r.pos++
+		r.line++
+	}
+	rec := r.emit(r.lastNonWs+1, nil)
+	rec.Taken = true
+	return rec, true
 }
 
 // trackLastNonWs records the last non-whitespace byte of b[from:to] (a stretch without '\n') in lastNonWs.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"testing"
 
 	"github.com/eventlake/eventlake/schema"
@@ -42,7 +43,7 @@ func checkValueEnd(t *testing.T, input []byte, opts Options) int {
 		"streamed": func() *Reader { rd, _ := NewReader(bytes.NewReader(input), opts); return rd },
 	} {
 		rd := mk()
-		rd.SetValueEnd(prefixEnd())
+		rd.SetValueEnd(prefixEnd(), nil)
 		recs := readAll(t, rd)
 		for i := range recs {
 			if recs[i].Taken {
@@ -61,9 +62,30 @@ func TestValueEndMatchesScanner(t *testing.T) {
 	for _, s := range splitSeeds {
 		checkValueEnd(t, []byte(s), Options{MaxRawBytes: 16})
 	}
-	_, pretty, _, _ := benchStreams(t)
+	ndjson, pretty, _, _ := benchStreams(t)
 	if n := checkValueEnd(t, pretty[:256<<10], Options{}); n == 0 {
 		t.Fatal("no record of the pretty-printed stream was taken by the strict walk")
+	}
+	if n := checkValueEnd(t, ndjson[:256<<10], Options{}); n == 0 {
+		t.Fatal("no NDJSON line was taken by the strict walk")
+	}
+	// NDJSON lines the walk must leave to the scanner, among ones it takes:
+	// two objects or an object and more on one line, an object over two
+	// lines, a line within the limit only without its trailing spaces (with
+	// a newline after it and at the end), CRLF, tabs, blank lines.
+	obj := `{"event_id":"e","data":{"a":[1,{"b":"c"}]}}`
+	long := `{"event_id":"l","data":"` + string(bytes.Repeat([]byte("x"), 60)) + `"}`
+	for _, in := range []string{
+		obj + "\n" + obj + " " + obj + "\n" + obj + "\n",
+		obj + "\n" + obj + " garbage\n" + obj + "x\n" + obj,
+		obj + "\n{\"event_id\":\n\"split\"}\n" + obj + "\n",
+		obj + " \t \r\n\r\n\n  " + obj + "\t\n" + obj + "\r\n",
+		obj + "\n" + long + strings.Repeat(" ", 40) + "\n" + obj + "\n" + long + strings.Repeat(" ", 40),
+		obj + "\n[1,2]\n" + obj + "\n\"s\"\n{}\n{\"a\":1}{\"b\":2}\n",
+	} {
+		for _, limit := range []int{0, 90, 100, 120} {
+			checkValueEnd(t, []byte(in), Options{MaxRawBytes: 16, MaxRecordBytes: limit})
+		}
 	}
 	rng := rand.New(rand.NewPCG(5, 6))
 	taken := 0
