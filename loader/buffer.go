@@ -11,7 +11,7 @@ import (
 // end. Strings point into arena chunks (no allocation per field).
 type objectBuffer struct {
 	chunks       [][]byte
-	pool         *chunkPool // the load's chunks and row slices (shared by the workers)
+	pool         *chunkPool // the load's arena chunks (shared by the workers)
 	slab         []string   // backing store of strPtr
 	rows         []partitions.EventRow
 	grouped      []partitions.EventRow // rows in the order send takes (flush), kept for the next object

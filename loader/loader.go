@@ -24,7 +24,6 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-
 	"sort"
 	"strings"
 	"sync"
@@ -798,9 +797,9 @@ func (l *load) run(ctx context.Context, jobs []job) ([]result, []partitions.File
 	var wg sync.WaitGroup
 	var fatalOnce sync.Once
 	var fatal error
-	// A writer's error stops the workers; run reads it from the sink.
-	// Writers encode and compress: more of them than cores gains nothing,
-	// and each holds its own row groups.
+	// A set's write error stops the workers; run reads it from the sink.
+	// One partition set per CPU: the workers encode and compress into them
+	// under each set's lock, and each set holds its own row groups.
 	l.sink = newEventSink(l.stage, max(1, min(n, procs.CPUs())), partitions.WriterOptions{ZstdLevel: l.opts.ZstdLevel, MemoryBytes: 8 << 20, MaxOpenFiles: 64, Spill: true, SpillBytes: 4 << 20}, func(error) { cancel() })
 	l.tables = newTableSink(l.stage, l.opts.ZstdLevel, n)
 	for i := range workers {

@@ -83,8 +83,9 @@ func (p *chunkPool) getChunk(n int) []byte {
 }
 
 // waitChunk is getChunk that waits for chunks to come back from the other
-// workers. The caller must hold no chunk (or it could wait for itself). A chunk larger than the whole budget is granted when nothing
-// else is reserved.
+// workers. The caller must hold no chunk (or it could wait for itself). A
+// chunk larger than the whole budget is granted when nothing else is
+// reserved.
 func (p *chunkPool) waitChunk(n int) []byte {
 	p.mu.Lock()
 	defer p.mu.Unlock()
