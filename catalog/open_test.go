@@ -361,3 +361,45 @@ INSERT INTO objects (source, "key", version, status, load_id, records, first_see
 		t.Errorf("after migration: records %d, lenient_quotes %d", records, lenient)
 	}
 }
+
+// A new catalog is built without syncs (building) and synced once as a
+// file: that is durable only because closing its connections checkpointed
+// everything into the file. The file alone, copied without its -wal and
+// -shm, is a complete catalog; and a build whose WAL still holds bytes is
+// refused rather than linked into place without them.
+func TestBuiltCatalogIsWholeInItsFile(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "catalog.db")
+	built, err := create(context.Background(), p)
+	if err != nil || !built {
+		t.Fatalf("create: built %v, %v", built, err)
+	}
+	if st, err := os.Stat(p + "-wal"); err == nil && st.Size() > 0 {
+		t.Fatalf("the built catalog left %d bytes of WAL", st.Size())
+	}
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	alone := filepath.Join(t.TempDir(), "catalog.db")
+	if err := os.WriteFile(alone, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := validate(context.Background(), alone, alone, true); err != nil {
+		t.Fatalf("the file alone is not a complete catalog: %v", err)
+	}
+	if built, err := create(context.Background(), p); err != nil || built {
+		t.Fatalf("a second create: built %v, %v (want the existing file used)", built, err)
+	}
+
+	tmp := filepath.Join(t.TempDir(), "catalog.db.init-x")
+	if err := os.WriteFile(tmp, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(tmp+"-wal", []byte("frames"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := syncBuilt(tmp); err == nil || !strings.Contains(err.Error(), "still holds 6 bytes") {
+		t.Fatalf("syncBuilt with a WAL holding bytes: %v", err)
+	}
+}
