@@ -21,6 +21,7 @@ import (
 
 	_ "github.com/eventlake/eventlake/bucketstore"
 	"github.com/eventlake/eventlake/config"
+	"github.com/eventlake/eventlake/internal/hugepages"
 	"github.com/eventlake/eventlake/internal/native"
 	_ "github.com/eventlake/eventlake/internal/runtimesetup" // GC and GOMAXPROCS, set before the dependencies initialise
 	"github.com/eventlake/eventlake/internal/termtext"
@@ -93,7 +94,10 @@ func newRootCmd(io streams) *cobra.Command {
 		SilenceErrors: true,
 		Version:       version,
 	}
-	root.SetVersionTemplate("eventlake {{.Version}}\n" + codecsLine() + "\n")
+	// The memory line is computed only when the version is printed: it
+	// measures the cost of a page fault (internal/hugepages).
+	cobra.AddTemplateFunc("memoryLine", memoryLine)
+	root.SetVersionTemplate("eventlake {{.Version}}\n" + codecsLine() + "\n{{memoryLine}}\n")
 	root.SetIn(io.in)
 	root.SetOut(io.out)
 	root.SetErr(io.errOut)
@@ -263,6 +267,12 @@ func codecsLine() string {
 		zs = "pure Go (klauspost/compress; install libzstd1 for a faster one)"
 	}
 	return "gzip inflater: " + gz + "\nzstd encoder:  " + zs
+}
+
+// memoryLine says how a load maps its whole-object buffers (huge pages or
+// small ones, and why; see internal/hugepages).
+func memoryLine() string {
+	return "object buffers: " + hugepages.Get().String()
 }
 
 // folderLake resolves the lake folder and the catalog path of a command
