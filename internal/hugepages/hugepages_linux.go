@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"fmt"
 	"os"
+	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 	"unsafe"
@@ -97,4 +99,41 @@ func MappingFlags(b []byte) ([]string, error) {
 		}
 	}
 	return nil, fmt.Errorf("no mapping holds %#x", addr)
+}
+
+// HeapReserve advises the next n bytes the Go heap grows into for huge
+// pages, once per process and only when the process decided for them; it
+// reports whether it did. Call it early (a load calls it before its
+// workers start), while the heap is small.
+//
+// The runtime maps heap memory without advice, so unless the kernel's mode
+// is "always" the heap is faulted in 4 KiB pages: on the machines where that
+// is expensive, three quarters of a load's page faults. A mapping keeps its
+// advice when the runtime later gives pages of it back (MADV_DONTNEED) and
+// reuses them. So one large allocation that is never touched makes the
+// runtime map that much heap at once (fresh memory is not cleared, so it
+// costs no page); its range is advised; a collection returns it to the heap,
+// where the allocations that follow land.
+func HeapReserve(n int) bool {
+	if n < MinBytes || !Get().Use {
+		return false
+	}
+	reserveOnce.Do(func() { reserved = heapReserve(n) })
+	return reserved
+}
+
+var (
+	reserveOnce sync.Once
+	reserved    bool
+)
+
+func heapReserve(n int) bool {
+	b := make([]byte, n)
+	p := uintptr(unsafe.Pointer(unsafe.SliceData(b)))
+	lo := (p + MinBytes - 1) &^ (MinBytes - 1)
+	hi := (p + uintptr(n)) &^ (MinBytes - 1)
+	ok := hi > lo && advise(b[lo-p:hi-p])
+	runtime.GC() // b is dead: its span goes back to the heap
+
+	return ok
 }

@@ -16,3 +16,6 @@ func Advise([]byte) bool { return false }
 
 // MappingFlags is not available where the platform has no /proc/self/smaps.
 func MappingFlags([]byte) ([]string, error) { return nil, errors.ErrUnsupported }
+
+// HeapReserve does nothing where the platform has no transparent huge pages.
+func HeapReserve(int) bool { return false }

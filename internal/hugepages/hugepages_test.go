@@ -1,6 +1,9 @@
 package hugepages
 
 import (
+	"fmt"
+	"os"
+	"os/exec"
 	"slices"
 	"strings"
 	"syscall"
@@ -89,5 +92,59 @@ func TestAdviseMarksTheMapping(t *testing.T) {
 	}
 	if Advise(make([]byte, MinBytes-1)) {
 		t.Error("Advise asked for huge pages on a buffer smaller than one")
+	}
+}
+
+// TestPrintHeapAdvice runs in a child process of
+// TestHeapReserveAdvisesWhatTheHeapUsesNext: the decision is made once per
+// process, from its environment.
+func TestPrintHeapAdvice(t *testing.T) {
+	if os.Getenv("HUGEPAGES_CHILD") == "" {
+		t.Skip("run by TestHeapReserveAdvisesWhatTheHeapUsesNext")
+	}
+	did := HeapReserve(64 << 20)
+	again := HeapReserve(64 << 20)
+	// Heap memory allocated afterwards, large and small, lands in the
+	// advised range (but for its unaligned start, and what fits in holes
+	// of the heap below it).
+	advised := func(b []byte) bool {
+		flags, err := MappingFlags(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return slices.Contains(flags, "hg")
+	}
+	big := make([]byte, 8<<20)
+	small := make([][]byte, 256)
+	n := 0
+	for i := range small {
+		small[i] = make([]byte, 32<<10)
+		if advised(small[i]) {
+			n++
+		}
+	}
+	fmt.Printf("reserved=%v again=%v big=%v small=%v\n", did, again, advised(big[len(big)-1:]), n >= len(small)/2)
+}
+
+// TestHeapReserveAdvisesWhatTheHeapUsesNext: with huge pages decided, the
+// heap's next allocations are in a mapping advised for huge pages; without,
+// nothing is reserved or advised.
+func TestHeapReserveAdvisesWhatTheHeapUsesNext(t *testing.T) {
+	if m := thpMode(); m == "" || m == "never" {
+		t.Skipf("transparent huge pages unavailable (%q)", m)
+	}
+	for _, tc := range []struct{ env, want string }{
+		{"on", "reserved=true again=true big=true small=true\n"},
+		{"off", "reserved=false again=false big=false small=false\n"},
+	} {
+		cmd := exec.Command(os.Args[0], "-test.run=^TestPrintHeapAdvice$", "-test.count=1")
+		cmd.Env = append(os.Environ(), "HUGEPAGES_CHILD=1", "EVENTLAKE_HUGE_PAGES="+tc.env)
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("EVENTLAKE_HUGE_PAGES=%s: %v\n%s", tc.env, err, out)
+		}
+		if got := strings.ReplaceAll(string(out), "PASS\n", ""); got != tc.want {
+			t.Errorf("EVENTLAKE_HUGE_PAGES=%s: %s; want %s", tc.env, got, tc.want)
+		}
 	}
 }
