@@ -13,8 +13,8 @@ import (
 // when the process decided for them (internal/hugepages: only where a 4 KiB
 // page fault is expensive; on a machine whose idle memory goes back to its
 // host and whose small faults are cheap, huge pages made cold loads slower,
-// see bench/README, "Huge pages withdrawn" and "Huge pages where page faults
-// trap"). Its length is rounded up to whole huge pages then, so no part of
+// see bench/README, "Huge pages withdrawn" and "Every shape after the
+// eleventh round"). Its length is rounded up to whole huge pages then, so no part of
 // it falls back to small ones; the slice returned has length n.
 func allocOffHeap(n int) []byte {
 	size := n
