@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"sync"
@@ -36,19 +37,20 @@ func thpMode() string {
 // probes is taken, so a preemption in one does not decide.
 const probePages = 32
 
-// measureFault returns the cost of one first touch of a 4 KiB page of fresh
-// anonymous memory (huge pages refused for the probe, whatever the kernel's
+// measureFault returns the cost of one first touch of a small page (4 KiB on
+// amd64) of fresh anonymous memory (huge pages refused for the probe, whatever the kernel's
 // mode), or 0 when it cannot be measured.
 func measureFault() time.Duration {
 	var best time.Duration
+	page := os.Getpagesize()
 	for range 2 {
-		b, err := syscall.Mmap(-1, 0, probePages*4096, syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_ANON|syscall.MAP_PRIVATE)
+		b, err := syscall.Mmap(-1, 0, probePages*page, syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_ANON|syscall.MAP_PRIVATE)
 		if err != nil {
 			return 0
 		}
 		_ = syscall.Madvise(b, madvNoHugePage)
 		start := time.Now()
-		for i := 0; i < len(b); i += 4096 {
+		for i := 0; i < len(b); i += page {
 			b[i] = 1
 		}
 		d := time.Since(start) / probePages
@@ -118,8 +120,18 @@ func HeapReserve(n int) bool {
 	if n < MinBytes || !Get().Use {
 		return false
 	}
-	reserveOnce.Do(func() { reserved = heapReserve(n) })
+	reserveOnce.Do(func() { reserved = heapReserve(capToLimit(n, debug.SetMemoryLimit(-1))) })
 	return reserved
+}
+
+// capToLimit keeps the reservation within three quarters of the GC's
+// memory limit (eventlake's 160 MiB, or a lower GOMEMLIMIT), so the
+// untouched allocation does not push the heap past it.
+func capToLimit(n int, limit int64) int {
+	if limit > 0 && int64(n) > limit/4*3 {
+		return int(limit / 4 * 3)
+	}
+	return n
 }
 
 var (
@@ -128,6 +140,9 @@ var (
 )
 
 func heapReserve(n int) bool {
+	if n < MinBytes {
+		return false
+	}
 	b := make([]byte, n)
 	p := uintptr(unsafe.Pointer(unsafe.SliceData(b)))
 	lo := (p + MinBytes - 1) &^ (MinBytes - 1)

@@ -2,6 +2,7 @@ package hugepages
 
 import (
 	"fmt"
+	"math"
 	"os"
 	"os/exec"
 	"slices"
@@ -145,6 +146,23 @@ func TestHeapReserveAdvisesWhatTheHeapUsesNext(t *testing.T) {
 		}
 		if got := strings.ReplaceAll(string(out), "PASS\n", ""); got != tc.want {
 			t.Errorf("EVENTLAKE_HUGE_PAGES=%s: %s; want %s", tc.env, got, tc.want)
+		}
+	}
+}
+
+func TestCapToLimit(t *testing.T) {
+	for _, tc := range []struct {
+		n     int
+		limit int64
+		want  int
+	}{
+		{128 << 20, 160 << 20, 120 << 20},
+		{128 << 20, 1 << 30, 128 << 20},
+		{128 << 20, math.MaxInt64, 128 << 20},
+		{128 << 20, 64 << 20, 48 << 20},
+	} {
+		if got := capToLimit(tc.n, tc.limit); got != tc.want {
+			t.Errorf("capToLimit(%d, %d) = %d; want %d", tc.n, tc.limit, got, tc.want)
 		}
 	}
 }
