@@ -5,11 +5,11 @@ package loader
 import (
 	"fmt"
 	"os"
-	"os/exec"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/eventlake/eventlake/internal/childtest"
 	"github.com/eventlake/eventlake/internal/hugepages"
 )
 
@@ -17,9 +17,7 @@ import (
 // TestOffHeapBuffersFollowTheHugePageDecision: the decision is made once per
 // process, from its environment.
 func TestPrintOffHeapMapping(t *testing.T) {
-	if os.Getenv("OFFHEAP_CHILD") == "" {
-		t.Skip("run by TestOffHeapBuffersFollowTheHugePageDecision")
-	}
+	childtest.Skip(t)
 	for _, n := range []int{5<<20 + 12345, 1 << 20} {
 		b := allocOffHeap(n)
 		flags, err := hugepages.MappingFlags(b)
@@ -45,14 +43,7 @@ func TestOffHeapBuffersFollowTheHugePageDecision(t *testing.T) {
 		{"on", "len=5255225 cap=6291456 huge=true use=true\nlen=1048576 cap=1048576 huge=false use=true\n"},
 		{"off", "len=5255225 cap=5255225 huge=false use=false\nlen=1048576 cap=1048576 huge=false use=false\n"},
 	} {
-		cmd := exec.Command(os.Args[0], "-test.run=^TestPrintOffHeapMapping$", "-test.count=1")
-		cmd.Env = append(os.Environ(), "OFFHEAP_CHILD=1", "EVENTLAKE_HUGE_PAGES="+tc.env)
-		out, err := cmd.CombinedOutput()
-		if err != nil {
-			t.Fatalf("EVENTLAKE_HUGE_PAGES=%s: %v\n%s", tc.env, err, out)
-		}
-		got := strings.ReplaceAll(string(out), "PASS\n", "")
-		if got != tc.want {
+		if got := childtest.Output(t, "TestPrintOffHeapMapping", "EVENTLAKE_HUGE_PAGES="+tc.env); got != tc.want {
 			t.Errorf("EVENTLAKE_HUGE_PAGES=%s:\n%s\nwant\n%s", tc.env, got, tc.want)
 		}
 	}

@@ -3,13 +3,13 @@ package hugepages
 import (
 	"fmt"
 	"math"
-	"os"
-	"os/exec"
 	"slices"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/eventlake/eventlake/internal/childtest"
 )
 
 func TestDecide(t *testing.T) {
@@ -100,9 +100,7 @@ func TestAdviseMarksTheMapping(t *testing.T) {
 // TestHeapReserveAdvisesWhatTheHeapUsesNext: the decision is made once per
 // process, from its environment.
 func TestPrintHeapAdvice(t *testing.T) {
-	if os.Getenv("HUGEPAGES_CHILD") == "" {
-		t.Skip("run by TestHeapReserveAdvisesWhatTheHeapUsesNext")
-	}
+	childtest.Skip(t)
 	did := HeapReserve(64 << 20)
 	again := HeapReserve(64 << 20)
 	// Heap memory allocated afterwards, large and small, lands in the
@@ -138,13 +136,7 @@ func TestHeapReserveAdvisesWhatTheHeapUsesNext(t *testing.T) {
 		{"on", "reserved=true again=true big=true small=true\n"},
 		{"off", "reserved=false again=false big=false small=false\n"},
 	} {
-		cmd := exec.Command(os.Args[0], "-test.run=^TestPrintHeapAdvice$", "-test.count=1")
-		cmd.Env = append(os.Environ(), "HUGEPAGES_CHILD=1", "EVENTLAKE_HUGE_PAGES="+tc.env)
-		out, err := cmd.CombinedOutput()
-		if err != nil {
-			t.Fatalf("EVENTLAKE_HUGE_PAGES=%s: %v\n%s", tc.env, err, out)
-		}
-		if got := strings.ReplaceAll(string(out), "PASS\n", ""); got != tc.want {
+		if got := childtest.Output(t, "TestPrintHeapAdvice", "EVENTLAKE_HUGE_PAGES="+tc.env); got != tc.want {
 			t.Errorf("EVENTLAKE_HUGE_PAGES=%s: %s; want %s", tc.env, got, tc.want)
 		}
 	}
