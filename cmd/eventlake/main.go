@@ -269,10 +269,10 @@ func codecsLine() string {
 	return "gzip inflater: " + gz + "\nzstd encoder:  " + zs
 }
 
-// memoryLine says how a load maps its whole-object buffers (huge pages or
-// small ones, and why; see internal/hugepages).
+// memoryLine says how a load maps its memory — its whole-object buffers and
+// its heap — in huge pages or small ones, and why (see internal/hugepages).
 func memoryLine() string {
-	return "object buffers: " + hugepages.Get().String()
+	return "memory:        " + hugepages.Get().String()
 }
 
 // folderLake resolves the lake folder and the catalog path of a command
