@@ -767,12 +767,6 @@ type result struct {
 	firstReject  string              // reason of the object's first reject
 }
 
-// heapReserveBytes is how much of the heap a load advises for huge pages
-// (where it does): about what a load's heap grows to. HeapReserve keeps it
-// within three quarters of the GC's memory limit (internal/runtimesetup's
-// 160 MiB: 120 MiB).
-const heapReserveBytes = 128 << 20
-
 // run processes the jobs on the worker pool and closes the writers.
 func (l *load) run(ctx context.Context, jobs []job) ([]result, []partitions.File, error) {
 	n := l.opts.Workers
@@ -786,7 +780,7 @@ func (l *load) run(ctx context.Context, jobs []job) ([]result, []partitions.File
 	// sets fill is advised for huge pages first (internal/hugepages): on
 	// the bench host three quarters of a load's page faults, 16 % of its
 	// CPU.
-	hugepages.HeapReserve(heapReserveBytes)
+	hugepages.HeapReserve()
 	stopProgress := l.progress(len(jobs))
 	defer stopProgress()
 

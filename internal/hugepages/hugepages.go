@@ -36,6 +36,11 @@ const Threshold = 5 * time.Microsecond
 // MinBytes is the smallest buffer worth advising: one huge page.
 const MinBytes = 2 << 20
 
+// HeapBytes is how much of the Go heap HeapReserve advises: about what a
+// load's heap grows to (≈ 100 MB on the bench corpus), capped by the GC's
+// memory limit (eventlake's 160 MiB: 120 MiB).
+const HeapBytes = 128 << 20
+
 // Decision is what the process decided and why.
 type Decision struct {
 	Use bool
@@ -90,4 +95,14 @@ func decide(mode, thp string, measure func() time.Duration) Decision {
 
 func micros(d time.Duration) string {
 	return fmt.Sprintf("%.1f µs", float64(d)/float64(time.Microsecond))
+}
+
+// capToLimit keeps the reservation within three quarters of the GC's
+// memory limit (eventlake's 160 MiB, or a lower GOMEMLIMIT), so the
+// untouched allocation does not push the heap past it.
+func capToLimit(n int, limit int64) int {
+	if limit > 0 && int64(n) > limit/4*3 {
+		return int(limit / 4 * 3)
+	}
+	return n
 }

@@ -103,10 +103,11 @@ func MappingFlags(b []byte) ([]string, error) {
 	return nil, fmt.Errorf("no mapping holds %#x", addr)
 }
 
-// HeapReserve advises the next n bytes the Go heap grows into for huge
-// pages, once per process and only when the process decided for them; it
-// reports whether it did. Call it early (a load calls it before its
-// workers start), while the heap is small.
+// HeapReserve advises the next HeapBytes the Go heap grows into for huge
+// pages (at most three quarters of the GC's memory limit), once per
+// process and only when the process decided for them; it reports whether
+// it did. Call it early (a load or a compaction calls it before its work
+// starts), while the heap is small.
 //
 // The runtime maps heap memory without advice, so unless the kernel's mode
 // is "always" the heap is faulted in 4 KiB pages: on the machines where that
@@ -116,22 +117,12 @@ func MappingFlags(b []byte) ([]string, error) {
 // runtime map that much heap at once (fresh memory is not cleared, so it
 // costs no page); its range is advised; a collection returns it to the heap,
 // where the allocations that follow land.
-func HeapReserve(n int) bool {
-	if n < MinBytes || !Get().Use {
+func HeapReserve() bool {
+	if !Get().Use {
 		return false
 	}
-	reserveOnce.Do(func() { reserved = heapReserve(capToLimit(n, debug.SetMemoryLimit(-1))) })
+	reserveOnce.Do(func() { reserved = heapReserve(capToLimit(HeapBytes, debug.SetMemoryLimit(-1))) })
 	return reserved
-}
-
-// capToLimit keeps the reservation within three quarters of the GC's
-// memory limit (eventlake's 160 MiB, or a lower GOMEMLIMIT), so the
-// untouched allocation does not push the heap past it.
-func capToLimit(n int, limit int64) int {
-	if limit > 0 && int64(n) > limit/4*3 {
-		return int(limit / 4 * 3)
-	}
-	return n
 }
 
 var (

@@ -18,4 +18,4 @@ func Advise([]byte) bool { return false }
 func MappingFlags([]byte) ([]string, error) { return nil, errors.ErrUnsupported }
 
 // HeapReserve does nothing where the platform has no transparent huge pages.
-func HeapReserve(int) bool { return false }
+func HeapReserve() bool { return false }

@@ -350,15 +350,11 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 	return compactWith(ctx, w, rep, o, only, sum, start)
 }
 
-// heapReserveBytes is how much of the heap compaction advises for huge
-// pages where it does (as much as a load: under the GC's memory limit).
-const heapReserveBytes = 128 << 20
-
 // compactWith compacts the lake w has open for writing.
 func compactWith(ctx context.Context, w *lake.Writer, rep lake.RecoveryReport, o Options, only map[string]bool, sum *Summary, start time.Time) (*Summary, error) {
 	// As a load does: where page faults are expensive, the heap the
 	// merges fill is advised for huge pages first (internal/hugepages).
-	hugepages.HeapReserve(heapReserveBytes)
+	hugepages.HeapReserve()
 	cat := w.Catalog
 	if rep.Aborted+rep.Completed+rep.StrayDirs+rep.ReplacedDeleted > 0 {
 		sum.Recovered = fmt.Sprintf("%d interrupted load(s) discarded, %d committed load(s) published (%d files), %d stray staging dir(s) removed, %d replaced file(s) deleted",
