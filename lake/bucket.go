@@ -21,6 +21,7 @@ import (
 	"github.com/klauspost/compress/zstd"
 
 	"github.com/eventlake/eventlake/catalog"
+	"github.com/eventlake/eventlake/internal/fsync"
 	"github.com/eventlake/eventlake/internal/lakepath"
 )
 
@@ -241,11 +242,13 @@ func replayLog(ctx context.Context, store ObjectStore, cat *catalog.Catalog, cac
 
 func saveCacheState(cache *cacheDir, st cacheState) error {
 	b, _ := json.Marshal(st)
-	tmp := cache.statePath() + ".tmp"
-	if err := os.WriteFile(tmp, b, filePerm); err != nil {
+	if err := fsync.WriteAtomic(cache.statePath(), filePerm, false, func(f *os.File) error {
+		_, err := f.Write(b)
+		return err
+	}); err != nil {
 		return fmt.Errorf("lake cache: %w", err)
 	}
-	return os.Rename(tmp, cache.statePath())
+	return nil
 }
 
 // applyEntry records a committed log entry in a cached catalog as a
@@ -306,27 +309,22 @@ func latestCheckpoint(ctx context.Context, store ObjectStore) (int64, error) {
 }
 
 func downloadCheckpoint(ctx context.Context, store ObjectStore, seq int64, catPath string) error {
-	tmp := catPath + ".download"
-	defer os.Remove(tmp)
-	f, err := os.Create(tmp)
-	if err != nil {
-		return err
-	}
-	pr, pw := io.Pipe()
-	go func() { pw.CloseWithError(store.Download(ctx, checkpointKey(seq), pw)) }()
-	dec, err := zstd.NewReader(pr)
-	if err == nil {
+	err := fsync.WriteAtomic(catPath, filePerm, false, func(f *os.File) error {
+		pr, pw := io.Pipe()
+		go func() { pw.CloseWithError(store.Download(ctx, checkpointKey(seq), pw)) }()
+		defer pr.CloseWithError(io.ErrClosedPipe)
+		dec, err := zstd.NewReader(pr)
+		if err != nil {
+			return err
+		}
+		defer dec.Close()
 		_, err = io.Copy(f, dec)
-		dec.Close()
-	}
-	pr.CloseWithError(io.ErrClosedPipe)
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("lake %s: download checkpoint %s: %w", store.URL(), checkpointKey(seq), err)
 	}
-	return os.Rename(tmp, catPath)
+	return nil
 }
 
 // writeCheckpoint uploads the cached catalog as the checkpoint of seq, then
@@ -803,27 +801,18 @@ func downloadTo(ctx context.Context, store ObjectStore, key, dst string) (int64,
 	if err := os.MkdirAll(filepath.Dir(dst), dirPerm); err != nil {
 		return 0, err
 	}
-	tmp := dst + ".download"
-	out, err := os.Create(tmp)
-	if err != nil {
-		return 0, err
-	}
-	err = store.Download(ctx, key, out)
 	var n int64
-	if err == nil {
-		var st os.FileInfo
-		if st, err = out.Stat(); err == nil {
+	err := fsync.WriteAtomic(dst, filePerm, false, func(f *os.File) error {
+		if err := store.Download(ctx, key, f); err != nil {
+			return err
+		}
+		st, err := f.Stat()
+		if err == nil {
 			n = st.Size()
 		}
-	}
-	if cerr := out.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, dst)
-	}
+		return err
+	})
 	if err != nil {
-		os.Remove(tmp)
 		return 0, err
 	}
 	return n, nil

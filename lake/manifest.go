@@ -120,33 +120,13 @@ func writeJSONAtomic(path string, v any) error {
 		return err
 	}
 	data = append(data, '\n')
-	dir := filepath.Dir(path)
-	if err := ensureDirSynced(dir); err != nil {
+	if err := ensureDirSynced(filepath.Dir(path)); err != nil {
 		return err
 	}
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
+	return fsync.WriteAtomic(path, filePerm, true, func(f *os.File) error {
+		_, err := f.Write(data)
 		return err
-	}
-	tmp := f.Name()
-	defer os.Remove(tmp)
-	_, err = f.Write(data)
-	if err == nil {
-		err = f.Chmod(filePerm)
-	}
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return err
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return err
-	}
-	return fsync.Dir(dir)
+	})
 }
 
 // ReadManifest reads and checks one manifest file.

@@ -69,3 +69,40 @@ func MkdirAll(dir string, perm os.FileMode) error {
 	}
 	return os.Chmod(dir, perm)
 }
+
+// WriteAtomic writes the file path through a temporary file in its folder
+// (".<name>.tmp-*") and a rename, so path holds its old content or the whole
+// new one, never a part. fill writes the content into the temporary file;
+// the file gets mode perm whatever the umask. With durable, the file is
+// synced before the rename and the folder after it: the new file survives a
+// crash once WriteAtomic returns. The temporary file is removed on every
+// error.
+func WriteAtomic(path string, perm os.FileMode, durable bool, fill func(f *os.File) error) error {
+	dir := filepath.Dir(path)
+	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	err = fill(f)
+	if err == nil {
+		err = f.Chmod(perm)
+	}
+	if err == nil && durable {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, path)
+	}
+	if err != nil {
+		_ = os.Remove(tmp)
+		return err
+	}
+	if durable {
+		return Dir(dir)
+	}
+	return nil
+}

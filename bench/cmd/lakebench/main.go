@@ -43,6 +43,7 @@ import (
 	"time"
 
 	"github.com/eventlake/eventlake/bench/corpus"
+	"github.com/eventlake/eventlake/internal/fsync"
 )
 
 // config is everything the flags set.
@@ -365,23 +366,10 @@ func copyBinary(cfg *config, src, name string) (string, error) {
 	}
 	defer in.Close()
 	dst := filepath.Join(dir, name)
-	tmp := dst + ".tmp"
-	out, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o755)
-	if err != nil {
-		return "", err
-	}
-	_, err = io.Copy(out, in)
-	if err == nil {
-		err = out.Sync()
-	}
-	if cerr := out.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, dst)
-	}
-	if err != nil {
-		os.Remove(tmp)
+	if err := fsync.WriteAtomic(dst, 0o755, true, func(f *os.File) error {
+		_, err := io.Copy(f, in)
+		return err
+	}); err != nil {
 		return "", fmt.Errorf("copy %s into the work folder: %w", src, err)
 	}
 	return dst, nil
